@@ -1,0 +1,154 @@
+"""The evaluated network: primitive nodes in execution order, grouped into the spec's rows.
+
+A :class:`Node` is one primitive (conv, pool, add, ...) with its inputs, fields, output shape
+and costs. A :class:`Row` is one row of the spec as the paper prints it (``inception (3a)``),
+owning the nodes it expanded into; its costs are the sums of its nodes'. Totals are sums of
+rows, so a table always adds up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .layers import PRIMITIVES, elements
+
+
+class Node:
+    """One primitive in execution order. ``inputs`` are Nodes; the network input is a Node too."""
+
+    __slots__ = ("id", "op", "inputs", "fields", "shape", "params", "bias", "buffers", "macs",
+                 "ops", "row", "line", "weight", "inplace", "depth")  # fmt: skip
+
+    def __init__(self, id, op, inputs, fields, cost, row, line):
+        prim = PRIMITIVES.get(op)
+        self.id = id
+        self.op = op
+        self.inputs = inputs
+        self.fields = fields
+        self.shape = cost.shape
+        self.params = cost.params
+        self.bias = cost.bias
+        self.buffers = cost.buffers
+        self.macs = cost.macs
+        self.ops = cost.ops
+        self.row = row
+        self.line = line
+        self.weight = prim.weight if prim else False
+        self.inplace = prim.inplace if prim else False
+        # weight layers on the longest path to this node inside its row (a row's "depth")
+        self.depth = int(self.weight) + max(
+            (i.depth for i in inputs if i.row is row and row is not None), default=0
+        )
+
+    @property
+    def activations(self):
+        """Elements this node writes per sample (0 for in-place primitives)."""
+        return 0 if self.inplace else elements(self.shape)
+
+    def __repr__(self):  # pragma: no cover - debugging aid
+        return f"Node({self.id!r}, {self.op}, {self.shape})"
+
+
+@dataclass(eq=False)
+class Row:
+    """A row of the spec, as the paper prints it, with the nodes it expanded into."""
+
+    id: str  # unique within the network (repeated labels get ' #2', ' #3', ...)
+    label: str  # the row's key as written in the spec
+    type: str  # primitive or block name
+    line: int | None
+    train_only: bool = False
+    columns: dict = field(default_factory=dict)  # block columns shown in the table (#1x1, ...)
+    patch: str = ""  # "7x7/2" for single conv/pool rows
+    repeat: int = 1
+    nodes: list = field(default_factory=list)
+    output: Node | None = None
+
+    def _sum(self, attr):
+        return sum(getattr(n, attr) for n in self.nodes)
+
+    @property
+    def params(self):
+        return self._sum("params")
+
+    @property
+    def bias(self):
+        return self._sum("bias")
+
+    @property
+    def weights(self):
+        """Params without biases (what GoogLeNet's Table 1 counts)."""
+        return self.params - self.bias
+
+    @property
+    def buffers(self):
+        return self._sum("buffers")
+
+    @property
+    def macs(self):
+        return self._sum("macs")
+
+    @property
+    def ops(self):
+        return self._sum("ops")
+
+    @property
+    def activations(self):
+        return self._sum("activations")
+
+    @property
+    def depth(self):
+        return max((n.depth for n in self.nodes), default=0)
+
+    @property
+    def weight_layers(self):
+        return sum(1 for n in self.nodes if n.weight)
+
+    @property
+    def shape(self):
+        return self.output.shape if self.output is not None else ()
+
+
+QUANTITIES = ("params", "bias", "weights", "buffers", "macs", "ops", "activations")
+
+
+@dataclass(eq=False)
+class Network:
+    """A spec evaluated at one set of parameter values."""
+
+    name: str  # what the user typed: googlenet, googlenet:torchvision, path.yaml
+    title: str
+    source: str  # file the spec came from
+    input: Node
+    rows: list[Row]
+    nodes: list[Node]
+    params: dict  # spec parameter values used
+    meta: dict  # paper, year, notes, variants, ...
+    train: bool = False
+
+    def total(self, quantity: str) -> int:
+        if quantity == "weights":
+            return self.total("params") - self.total("bias")
+        if quantity == "activations":
+            return sum(n.activations for n in self.nodes)
+        return sum(getattr(n, quantity) for n in self.nodes)
+
+    def totals(self) -> dict:
+        return {q: self.total(q) for q in QUANTITIES}
+
+    @property
+    def output_shape(self):
+        for row in reversed(self.rows):
+            if not row.train_only and row.output is not None:
+                return row.output.shape
+        return self.input.shape
+
+    @property
+    def weight_layers(self) -> int:
+        return sum(1 for n in self.nodes if n.weight)
+
+    def row(self, row_id: str) -> Row | None:
+        for row in self.rows:
+            if row.id == row_id:
+                return row
+        return None

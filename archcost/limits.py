@@ -1,0 +1,15 @@
+"""Documented limits that keep any spec, however hostile, in bounded time and memory.
+
+Every limit is checked where the value is read, and exceeding one is a user error (exit 2).
+"""
+
+MAX_FILE_BYTES = 32 * 1024 * 1024  # a spec or table file larger than this is refused unread
+MAX_YAML_NODES = 2_000_000  # YAML nodes after alias expansion (stops "billion laughs")
+MAX_YAML_DEPTH = 64  # nesting depth of YAML collections
+MAX_DIM = 1 << 24  # channels, height, width, kernel, stride, ... (16,777,216)
+MAX_REPEAT = 100_000  # one row's `repeat:`
+MAX_NODES = 2_000_000  # primitive nodes in one network after expansion
+MAX_BLOCK_DEPTH = 16  # blocks inside blocks
+MAX_EXPR_CHARS = 400  # characters in one expression field
+MAX_EXPONENT = 64  # |exponent| of ** in an expression
+MAX_NUMBER_BITS = 256  # bit length of any intermediate value in an expression
