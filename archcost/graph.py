@@ -59,7 +59,8 @@ class Row:
     line: int | None
     train_only: bool = False
     columns: dict = field(default_factory=dict)  # block columns shown in the table (#1x1, ...)
-    patch: str = ""  # "7x7/2" for single conv/pool rows
+    patch: str = ""  # "7x7/2": the row's conv/pool window, or a block's only spatial window
+    block_patches: set = field(default_factory=set)
     repeat: int = 1
     nodes: list = field(default_factory=list)
     output: Node | None = None

@@ -589,6 +589,8 @@ class _Expander:
             scope[row_id] = out[0]
             if row is not None:
                 row.output = out[0]
+                if not row.patch and len(row.block_patches) == 1:
+                    row.patch = next(iter(row.block_patches))
             if not train_only:
                 current = out[0]
         return current
@@ -671,10 +673,14 @@ class _Expander:
                              line, row)  # fmt: skip
         if act != "none":
             node = self.emit(act, {}, [node], f"{node_id}/{act}", file, line, row)
-        if row is not None and op in ("conv", "maxpool", "avgpool"):
+        if op in ("conv", "maxpool", "avgpool") and not self.symbolic:
             k, s = values["k"], values["s"] or values["k"]
-            ks = f"{k[0]}x{k[1]}" if k[0] != k[1] else f"{k[0]}x{k[0]}"
-            row.patch = f"{ks}/{s[0]}" if s[0] == s[1] else f"{ks}/{s[0]}x{s[1]}"
+            ks = f"{k[0]}x{k[1]}"
+            patch = f"{ks}/{s[0]}" if s[0] == s[1] else f"{ks}/{s[0]}x{s[1]}"
+            if row is not None:
+                row.patch = patch
+            elif self.row_of(None) is not None and k != (1, 1):
+                self.row_of(None).block_patches.add(patch)
         return node
 
     def emit(self, op, values, inputs, node_id, file, line, row):

@@ -1,0 +1,1 @@
+"""One module per CLI verb, each exposing ``command`` (a click.Command); loaded lazily."""

@@ -1,0 +1,164 @@
+"""Rendering of tabular results: rich text, Markdown, CSV, LaTeX (booktabs) and JSON.
+
+Commands build a list of :class:`Column` and a list of row dicts, then call :func:`render`.
+rich is imported only when text output is asked for, so scripts that want JSON stay fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from dataclasses import dataclass
+
+FORMATS = ("text", "json", "csv", "md", "latex")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    numeric: bool = True
+    style: str | None = None
+
+
+def human(value, exact: bool = False) -> str:
+    """6,998,552 -> '7.00M'; 1,582,671,872 -> '1.58G'. Three significant digits, K = 1000."""
+    if value is None:
+        return "?"
+    if exact or not isinstance(value, int):
+        return f"{value:,}" if isinstance(value, int) else str(value)
+    for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if abs(value) >= scale:
+            x = value / scale
+            return f"{x:.3g}{unit}" if x < 100 else f"{x:.0f}{unit}"
+    return str(value)
+
+
+def human_bytes(n: int) -> str:
+    if n is None:
+        return "?"
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{n} B"
+
+
+def _cell_text(value, fmt: str) -> str:
+    if value is None:
+        return "" if fmt == "csv" else "-"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return str(value) if fmt == "csv" else f"{value:,}"
+    return str(value)
+
+
+def _latex_escape(text: str) -> str:
+    out = text
+    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"),
+                 ("#", r"\#"), ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("~", r"\textasciitilde{}"),
+                 ("^", r"\textasciicircum{}"), ("×", r"$\times$")):  # fmt: skip
+        out = out.replace(a, b) if a != "\\" else out.replace(a, "\x00")
+    return out.replace("\x00", r"\textbackslash{}")
+
+
+def render(columns, rows, fmt, title=None, footer=None, notes=()) -> str:
+    """Render rows (dicts keyed by column key) with an optional footer row (totals)."""
+    every = list(rows) + ([footer] if footer else [])
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow([c.header for c in columns])
+        for row in every:
+            writer.writerow([_cell_text(row.get(c.key), "csv") for c in columns])
+        return buf.getvalue()
+    if fmt == "md":
+        lines = []
+        if title:
+            lines += [f"**{title}**", ""]
+        lines.append("| " + " | ".join(c.header for c in columns) + " |")
+        lines.append("|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|")
+        for row in every:
+            cells = [_cell_text(row.get(c.key), "md").replace("|", "\\|") for c in columns]
+            if row is footer:
+                cells = [f"**{x}**" if x not in ("", "-") else x for x in cells]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines += [""] + [f"{n}" for n in notes] if notes else []
+        return "\n".join(lines) + "\n"
+    if fmt == "latex":
+        spec = "".join("r" if c.numeric else "l" for c in columns)
+        lines = [f"% {title}" if title else "% archcost", f"\\begin{{tabular}}{{{spec}}}",
+                 "\\toprule",
+                 " & ".join(_latex_escape(c.header) for c in columns) + " \\\\",
+                 "\\midrule"]  # fmt: skip
+        for row in rows:
+            lines.append(" & ".join(_latex_escape(_cell_text(row.get(c.key), "latex"))
+                                    for c in columns) + " \\\\")  # fmt: skip
+        if footer:
+            lines.append("\\midrule")
+            lines.append(" & ".join(_latex_escape(_cell_text(footer.get(c.key), "latex"))
+                                    for c in columns) + " \\\\")  # fmt: skip
+        lines += ["\\bottomrule", "\\end{tabular}"]
+        return "\n".join(lines) + "\n"
+    if fmt == "text":
+        return _rich_table(columns, rows, title, footer, notes)
+    raise ValueError(fmt)
+
+
+def _rich_table(columns, rows, title, footer, notes) -> str:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_footer=footer is not None,
+                  title_justify="left", header_style="bold")  # fmt: skip
+    for c in columns:
+        table.add_column(c.header, justify="right" if c.numeric else "left",
+                         footer=_cell_text(footer.get(c.key), "text") if footer else "",
+                         style=c.style, footer_style="bold")  # fmt: skip
+    for row in rows:
+        style = row.get("_style")
+        table.add_row(*(_cell_text(row.get(c.key), "text") for c in columns), style=style)
+    width = None if sys.stdout.isatty() else 200
+    console = Console(file=io.StringIO(), width=width, force_terminal=sys.stdout.isatty(),
+                      color_system="auto" if sys.stdout.isatty() else None)  # fmt: skip
+    console.print(table)
+    for note in notes:
+        console.print(note, highlight=False, soft_wrap=True)
+    return console.file.getvalue()
+
+
+def to_json(obj) -> str:
+    return json.dumps(obj, indent=2, default=_json_default) + "\n"
+
+
+def _json_default(value):
+    from fractions import Fraction
+
+    if isinstance(value, Fraction):
+        return int(value) if value.denominator == 1 else float(value)
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(type(value).__name__)
+
+
+def emit(text: str, output: str | None = None) -> None:
+    """Write to stdout or atomically to a file (nothing half-written on error)."""
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        return
+    import os
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(output))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".archcost-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, output)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

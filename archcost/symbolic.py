@@ -1,0 +1,101 @@
+"""Formulas behind the numbers, as sympy expressions (imported only when asked for).
+
+Each primitive's formula is written once, in :mod:`archcost.layers`, as plain arithmetic.
+Here the same function is called with sympy symbols for the layer's own dimensions
+(C_in, H_in, W_in, C_out, k_h, k_w, s_h, ...) instead of integers, which yields the
+expression; substituting the layer's values gives back exactly the integer the numeric path
+computed (a test checks this for every layer of every built-in spec).
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from . import layers as L
+from .graph import Network, Node
+from .report import Column, render, to_json
+
+_PAIR_NAMES = {"k": ("k_h", "k_w"), "s": ("s_h", "s_w"), "d": ("d_h", "d_w"),
+               "p": ("p_h", "p_w"), "size": ("h_out", "w_out")}  # fmt: skip
+_SCALAR_NAMES = {"out": "C_out", "g": "g"}
+
+
+def _input_symbols(shapes):
+    """Symbols for the input shapes: (C_in, H_in, W_in); several inputs get an index."""
+    out, subs = [], {}
+    for i, shape in enumerate(shapes):
+        suffix = "" if len(shapes) == 1 else str(i + 1)
+        names = ("C_in", "H_in", "W_in") if len(shape) == 3 else ("N_in",)
+        syms = tuple(sympy.Symbol(n + suffix, positive=True, integer=True) for n in names)
+        out.append(syms)
+        subs.update(dict(zip(syms, shape)))
+    return out, subs
+
+
+def node_formula(node: Node):
+    """(params, macs, ops, substitutions) for one node, as sympy expressions."""
+    prim = L.PRIMITIVES[node.op]
+    shapes = [i.shape for i in node.inputs]
+    if prim.arity is None or prim.arity == 2:  # concat/add/scale: shapes stay numeric
+        cost = prim.fn(*shapes, **node.fields)
+        return sympy.Integer(cost.params), sympy.Integer(cost.macs), sympy.Integer(cost.ops), {}
+    sym_shapes, subs = _input_symbols(shapes)
+    fields = {}
+    for name, value in node.fields.items():
+        if name in _PAIR_NAMES and isinstance(value, tuple) and all(type(v) is int for v in value):
+            if value[0] == value[1] and name != "size":
+                sym = sympy.Symbol(name, positive=True, integer=True)
+                fields[name] = (sym, sym)
+                subs[sym] = value[0]
+            else:
+                syms = tuple(sympy.Symbol(n, integer=True, nonnegative=True)
+                             for n in _PAIR_NAMES[name])  # fmt: skip
+                fields[name] = syms
+                subs.update(dict(zip(syms, value)))
+        elif name in _SCALAR_NAMES and type(value) is int:
+            sym = sympy.Symbol(_SCALAR_NAMES[name], positive=True, integer=True)
+            fields[name] = sym
+            subs[sym] = value
+        else:
+            fields[name] = value
+    if "p" in fields and fields["p"] in ("same", "valid"):
+        fields["p"] = node.fields["p"]
+    cost = prim.fn(*sym_shapes, **fields)
+    return (sympy.sympify(cost.params), sympy.sympify(cost.macs), sympy.sympify(cost.ops), subs)
+
+
+def evaluate_formula(expr, subs) -> int:
+    value = expr.subs(subs)
+    return int(value)
+
+
+def render_formulas(net: Network, fmt: str) -> str:
+    """One line per primitive with its params and MACs formulas and their values."""
+    records = []
+    for node in net.nodes:
+        params, macs, _ops, subs = node_formula(node)
+        if params == 0 and macs == 0:
+            continue
+        records.append({
+            "name": node.id,
+            "row": node.row.id if node.row else "",
+            "type": node.op,
+            "params_formula": str(params),
+            "params": evaluate_formula(params, subs),
+            "macs_formula": str(macs),
+            "macs": evaluate_formula(macs, subs),
+            "values": {str(k): v for k, v in subs.items()},
+            "latex": {"params": sympy.latex(params), "macs": sympy.latex(macs)},
+        })  # fmt: skip
+    if fmt == "json":
+        return to_json({"network": net.name, "layers": records})
+    columns = [Column("name", "layer", numeric=False),
+               Column("params_formula", "params formula", numeric=False), Column("params", "params"),
+               Column("macs_formula", "MACs formula", numeric=False), Column("macs", "MACs"),
+               Column("where", "where", numeric=False)]  # fmt: skip
+    for rec in records:
+        rec["where"] = ", ".join(f"{k}={v}" for k, v in rec["values"].items())
+        if fmt == "latex":
+            rec["params_formula"] = rec["latex"]["params"]
+            rec["macs_formula"] = rec["latex"]["macs"]
+    return render(columns, records, fmt, title=f"{net.title}: formulas per layer")
