@@ -309,10 +309,11 @@ def effective(path: str, variant: str | None, _seen=()) -> dict:
     if (path, variant) in _seen:
         raise SpecError("'extends' forms a cycle", file)
     root = load_raw(path)
-    unknown = set(root) - TOP_KEYS
+    allowed = TOP_KEYS | (OVERRIDE_KEYS if "extends" in root else set())
+    unknown = set(root) - allowed
     if unknown:
         key = sorted(unknown)[0]
-        close = difflib.get_close_matches(key, sorted(TOP_KEYS), n=1)
+        close = difflib.get_close_matches(key, sorted(allowed), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         raise SpecError(f"unknown top-level key '{key}'{hint}", file, root.key_line(key))
     if "extends" in root:

@@ -6,8 +6,16 @@ import click
 
 from ..graph import Network
 from ..layers import fmt_shape
-from ..options import (DTYPE_BYTES, batch_option, dtype_option, format_option, output_option,
-                       parse_sets, set_option, train_option)  # fmt: skip
+from ..options import (
+    DTYPE_BYTES,
+    batch_option,
+    dtype_option,
+    format_option,
+    output_option,
+    parse_sets,  # fmt: skip
+    set_option,
+    train_option,
+)
 from ..report import Column, emit, human_bytes, render, to_json
 from ..spec import build
 
