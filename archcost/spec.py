@@ -297,7 +297,7 @@ def _named_fields(key, value, doc, file, line) -> LineDict:
     if len(values) > len(names):
         raise SpecError(f"'{key}': {len(values)} values given, {type_name} takes at most "
                         f"{len(names)} ({', '.join(names) or 'none'})", file, line)  # fmt: skip
-    for i, (name, v) in enumerate(zip(names, values)):
+    for i, (name, v) in enumerate(zip(names, values, strict=False)):
         out[name] = v
         out.lines[name] = value.item_line(i) if isinstance(value, LineList) else line
     return out
@@ -670,8 +670,15 @@ class _Expander:
         act = values.pop("act", "none")
         node = self.emit(op, values, inputs, node_id, file, line, row)
         if bn:
-            node = self.emit("bn", {"eps": Fraction(1, 100000)}, [node], node_id + "/bn", file,
-                             line, row)  # fmt: skip
+            # the sugar's batch norm honours the spec's `defaults: {bn: {eps: ...}}` like a bn row
+            bn_defaults = self._defaults_for("bn")
+            eps_field = L.PRIMITIVES["bn"].field_map["eps"]
+            eps = Fraction(1, 100000)
+            if "eps" in bn_defaults:
+                eps = self.convert(eps_field, bn_defaults["eps"], env, self.file,
+                                   bn_defaults.key_line("eps") if hasattr(bn_defaults, "key_line")
+                                   else line, f"bn '{node_id}/bn'")  # fmt: skip
+            node = self.emit("bn", {"eps": eps}, [node], node_id + "/bn", file, line, row)
         if act != "none":
             node = self.emit(act, {}, [node], f"{node_id}/{act}", file, line, row)
         if op in ("conv", "maxpool", "avgpool") and not self.symbolic:
