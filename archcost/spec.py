@@ -123,6 +123,10 @@ def block_library() -> dict:
         if fname.endswith(".yaml"):
             root = load_raw(os.path.join(folder, fname))
             for name, bdef in root.items():
+                if name in library:
+                    raise SpecError(f"block '{name}' is defined twice (also in "
+                                    f"{library[name].file})", _short(os.path.join(folder, fname)),
+                                    root.key_line(name))  # fmt: skip
                 library[name] = _check_block(name, bdef, _short(os.path.join(folder, fname)),
                                              root.key_line(name))  # fmt: skip
     return library

@@ -143,7 +143,15 @@ def test_concat_add_scale():
         run("scale", (256, 56, 56), (128, 1, 1))
 
 
+def test_zero_pad():
+    # ResNet option-A shortcut: 64 -> 128 channels by appending 64 zero channels
+    z = run("zero_pad", (64, 28, 28), c=64)
+    assert z.shape == (128, 28, 28) and (z.params, z.macs, z.ops) == (0, 0, 0)
+    assert run("zero_pad", (3, 5, 5), p=(1, 2)).shape == (3, 7, 9)
+
+
 ORACLE_TESTS = {
+    "zero_pad": test_zero_pad,
     "conv": test_conv_3x3_same_64_to_128_on_56x56,
     "linear": test_linear_auto_flattens,
     "maxpool": test_maxpool_floor_and_ceil_rules,
