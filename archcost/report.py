@@ -24,7 +24,10 @@ class Column:
 
 
 def human(value, exact: bool = False) -> str:
-    """6,998,552 -> '7.00M'; 1,582,671,872 -> '1.58G'. Three significant digits, K = 1000."""
+    """6,998,552 -> '7.00M'; 1,582,671,872 -> '1.58G'; 138,357,544 -> '138M'.
+
+    Three significant digits, K = 1000, M = 10^6, G = 10^9.
+    """
     if value is None:
         return "?"
     if exact or not isinstance(value, int):
@@ -32,7 +35,8 @@ def human(value, exact: bool = False) -> str:
     for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
         if abs(value) >= scale:
             x = value / scale
-            return f"{x:.3g}{unit}" if x < 100 else f"{x:.0f}{unit}"
+            digits = 2 if abs(x) < 10 else 1 if abs(x) < 100 else 0
+            return f"{x:.{digits}f}{unit}"
     return str(value)
 
 
