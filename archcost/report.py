@@ -89,7 +89,8 @@ def render(columns, rows, fmt, title=None, footer=None, notes=()) -> str:
             if row is footer:
                 cells = [f"**{x}**" if x not in ("", "-") else x for x in cells]
             lines.append("| " + " | ".join(cells) + " |")
-        lines += [""] + [f"{n}" for n in notes] if notes else []
+        for note in notes:
+            lines += ["", note]
         return "\n".join(lines) + "\n"
     if fmt == "latex":
         spec = "".join("r" if c.numeric else "l" for c in columns)
