@@ -371,6 +371,25 @@ def concat(*xs):
     return Cost((sum(s[0] for s in xs), *first[1:]))
 
 
+@primitive(
+    "slice",
+    Field("start", "int", minimum=0, doc="first channel taken"),
+    Field("end", "int", doc="one past the last channel taken"),
+    positional=("start", "end"),
+    inplace=True,
+    aliases=("narrow", "channel_slice"),
+)
+def channel_slice(x, start, end):
+    """Channels [start, end) of the input, e.g. a partially connected layer's input maps.
+
+    A view of its input (torch ``narrow``): no params, no ops, no new activation memory.
+    """
+    c = x[0]
+    if numeric(start, end, c) and not start < end <= c:
+        raise SpecError(f"slice: channels [{start}, {end}) are not within the input's {c}")
+    return Cost((end - start, *x[1:]))
+
+
 @primitive("add", arity=None, aliases=("sum", "residual"))
 def add(*xs):
     """Elementwise sum of equal shapes (residual connections): (inputs - 1) ops per element."""
