@@ -150,7 +150,17 @@ def test_zero_pad():
     assert run("zero_pad", (3, 5, 5), p=(1, 2)).shape == (3, 7, 9)
 
 
+def test_slice():
+    # LeNet-5's partially connected C3 takes maps [0, 3) of S2: a view, no cost, no new memory
+    s = run("slice", (6, 14, 14), start=0, end=3)
+    assert s.shape == (3, 14, 14) and (s.params, s.macs, s.ops) == (0, 0, 0)
+    assert L.PRIMITIVES["slice"].inplace
+    with pytest.raises(SpecError, match="not within"):
+        run("slice", (6, 14, 14), start=4, end=7)
+
+
 ORACLE_TESTS = {
+    "slice": test_slice,
     "zero_pad": test_zero_pad,
     "conv": test_conv_3x3_same_64_to_128_on_56x56,
     "linear": test_linear_auto_flattens,
@@ -184,7 +194,7 @@ def test_every_primitive_is_consistent(name):
     shapes = [(16, 8, 8)] * (2 if prim.arity in (None, 2) else 1)
     if name == "scale":
         shapes = [(16, 8, 8), (16, 1, 1)]
-    fields = {"out": 4, "k": 3, "size": 2}
+    fields = {"out": 4, "k": 3, "size": 2, "start": 0, "end": 8}
     cost = run(name, *shapes, **{k: v for k, v in fields.items() if k in prim.field_map})
     for q in ("params", "bias", "buffers", "macs", "ops"):
         value = getattr(cost, q)
