@@ -132,7 +132,8 @@ def _rich_table(columns, rows, title, footer, notes) -> str:
     console.print(table)
     for note in notes:
         console.print(note, highlight=False, soft_wrap=True)
-    return console.file.getvalue()
+    text = console.file.getvalue()
+    return "\n".join(line.rstrip() for line in text.split("\n"))
 
 
 def to_json(obj) -> str:
