@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from fractions import Fraction
 from functools import lru_cache
 
@@ -393,6 +394,10 @@ def _resolve_type(label: str, explicit, blocks, file, line) -> str:
         words = label.replace("(", " ").split() or [label]
         # the label itself, then its leading words, longest first: "max pool 3x3/2" -> max pool
         candidates = [label] + [" ".join(words[:n]) for n in range(len(words), 0, -1)]
+        # conv1, fc6, pool5_3x3: the first word without its trailing number
+        stem = re.sub(r"[\d_./x-]+$", "", words[0])
+        if stem and stem != words[0]:
+            candidates.append(stem)
     for cand in candidates:
         for name in (cand, _norm(cand)):
             found = _canonical(name, blocks)
