@@ -552,6 +552,7 @@ class _Expander:
             inputs = self._inputs(fields, scope, current, file, line, row_id)
             if "when" in fields:
                 cond = self.value(fields["when"], env, file, fields.key_line("when"), "when")
+                cond = self.structural(cond, fields["when"])
                 if not isinstance(cond, bool):
                     raise SpecError(f"'when' must be a condition, got {cond!r}", file,
                                     fields.key_line("when"))  # fmt: skip
@@ -564,6 +565,7 @@ class _Expander:
             repeat = 1
             if "repeat" in fields:
                 repeat = self.value(fields["repeat"], env, file, fields.key_line("repeat"), "repeat")
+                repeat = self.structural(repeat, fields["repeat"])
                 repeat = _to_int(repeat, "repeat", file, fields.key_line("repeat"))
                 if repeat > MAX_REPEAT:
                     raise SpecError(f"repeat = {repeat:,} exceeds the limit {MAX_REPEAT:,}", file,
@@ -594,6 +596,13 @@ class _Expander:
             if not train_only:
                 current = out[0]
         return current
+
+    def structural(self, value, source):
+        """A value that shapes the network (``when``, ``repeat``) must be a plain number or
+        bool. A symbolic evaluator may fix a symbolic one (e.g. at the parameters' defaults)
+        through its ``structural(value, source)`` method, and record that it did."""
+        fix = getattr(self.evaluate, "structural", None) if self.symbolic else None
+        return value if fix is None else fix(value, source)
 
     def _flag(self, fields, key, env, file):
         if key not in fields:
@@ -816,9 +825,10 @@ def _param(raw, name, file, line):
 
 def build_doc(doc, name, params=None, train=False, evaluator=evaluate, symbolic=False) -> Network:
     file = doc["_file"]
-    env = param_values(doc, params) if params is None or isinstance(params, dict) else params
     if symbolic and isinstance(params, dict):
-        env = params
+        env = params  # sympy symbols (and numbers): param_values() would reject symbols
+    else:
+        env = param_values(doc, params) if params is None or isinstance(params, dict) else params
     ex = _Expander(doc, env, train, evaluator, symbolic)
     raw_input = doc.get("input")
     input_line = doc.key_line("input") if hasattr(doc, "key_line") else None
