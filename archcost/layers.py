@@ -96,7 +96,10 @@ def primitive(name, *fields, positional=(), arity=1, weight=False, inplace=False
 
 def numeric(*values) -> bool:
     """True when every value is a plain int, so checks can run (symbols skip them)."""
-    return all(type(v) is int for v in values)
+    for v in values:
+        if type(v) is not int:
+            return False
+    return True
 
 
 def elements(shape) -> int:
