@@ -21,6 +21,8 @@ COMMANDS = {
     "table": "archcost.commands.table",
     "check": "archcost.commands.check",
     "list": "archcost.commands.listing",
+    "compare": "archcost.commands.compare",
+    "diff": "archcost.commands.diff",
 }
 
 BUG_REPORT = "please report it with the command line and the spec file"
