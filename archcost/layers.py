@@ -205,7 +205,7 @@ def conv(x, out, k, s, p, d, g, bias):
     kh, kw = k
     sh, sw = s
     dh, dw = d
-    if numeric(c, g) and (c % g or out % g):
+    if numeric(c, g) and (c % g or (numeric(out) and out % g)):
         raise SpecError(f"conv: groups={g} must divide both input channels ({c}) and out ({out})")
     pt, pb, pl, pr = resolve_padding(p, h, w, k, s, d)
     oh = window_output(h, kh, sh, pt, pb, dh)
