@@ -23,6 +23,7 @@ COMMANDS = {
     "list": "archcost.commands.listing",
     "compare": "archcost.commands.compare",
     "diff": "archcost.commands.diff",
+    "formula": "archcost.commands.formula",
 }
 
 BUG_REPORT = "please report it with the command line and the spec file"
