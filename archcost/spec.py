@@ -453,10 +453,8 @@ class _Static:
         self.blocks_src = doc.get("blocks")
         self.defaults_src = doc.get("defaults")
         self.blocks = None  # the checked blocks, once the doc-level checks have passed
-        self.row_ids = {}  # id(rows) -> (rows, ids)
-        self.fields = {}  # (id(raw row), line) -> (raw, label, fields)
-        self.types = {}  # (label, explicit type) -> type name
-        self.first = {}  # id(fields) -> (fields, fields merged with 'first')
+        # id(rows) -> (rows, row ids, per row: [label, fields, line, type, fields + first])
+        self.rows = {}
         self.plans = {}  # ("prim" | "block", type, id(fields), line, ...) -> (fields, plan)
 
 
@@ -604,21 +602,18 @@ class _Expander:
             raise SpecError("'layers' must be a list of rows", file, getattr(rows, "line", None))
         current = scope["input"]
         static = self.static
-        cached = static.row_ids.get(id(rows))
-        if cached is not None and cached[0] is rows:
-            ids = cached[1]
-        else:
-            ids = row_ids(rows, file)
-            static.row_ids[id(rows)] = (rows, ids)
+        cached = static.rows.get(id(rows))
+        if cached is None or cached[0] is not rows:
+            cached = static.rows[id(rows)] = (rows, row_ids(rows, file), [None] * len(rows))
+        ids, infos = cached[1], cached[2]
         for i, raw in enumerate(rows):
-            line = rows.item_line(i) if isinstance(rows, LineList) else None
-            cached = static.fields.get((id(raw), line))
-            if cached is not None and cached[0] is raw:
-                label, fields = cached[1], cached[2]
-            else:
+            info = infos[i]
+            if info is None:  # first build: the row's label and named fields, kept
+                line = rows.item_line(i) if isinstance(rows, LineList) else None
                 label, value = row_key(raw, file, line)
                 fields = _named_fields_for(self, label, value, file, line)
-                static.fields[(id(raw), line)] = (raw, label, fields)
+                info = infos[i] = [label, fields, line, None, None]  # + type, first-merged
+            label, fields, line = info[0], info[1], info[2]
             row_id = ids[i]
             train_only = self._flag(fields, "train", env, file) if "train" in fields else False
             if train_only and not self.train:
@@ -636,13 +631,10 @@ class _Expander:
                     if not train_only:
                         current = inputs[0]
                     continue
-            explicit = fields.get("type")
-            plain = explicit is None or isinstance(explicit, str)
-            type_name = static.types.get((label, explicit)) if plain else None
+            type_name = info[3]
             if type_name is None:
-                type_name = _resolve_type(label, explicit, self.blocks, file, line)
-                if plain:
-                    static.types[(label, explicit)] = type_name
+                type_name = info[3] = _resolve_type(label, fields.get("type"), self.blocks, file,
+                                                    line)  # fmt: skip
             repeat = 1
             if "repeat" in fields:
                 repeat = self.value(fields["repeat"], env, file, fields.key_line("repeat"), "repeat")
@@ -664,13 +656,11 @@ class _Expander:
             for r in range(repeat):
                 this = fields
                 if r == 0 and first:
-                    cached = static.first.get(id(fields))
-                    if cached is not None and cached[0] is fields:
-                        this = cached[1]
-                    else:
+                    this = info[4]
+                    if this is None:
                         this = LineDict({**fields, **first})
                         this.line, this.lines = fields.line, {**fields.lines, **getattr(first, "lines", {})}
-                        static.first[id(fields)] = (fields, this)
+                        info[4] = this
                 node_id = prefix + row_id + (f".{r + 1}" if repeat > 1 else "")
                 out = [self.expand_one(type_name, this, out, node_id, env, file, line, depth,
                                        row if r == 0 else None)]  # fmt: skip
@@ -737,17 +727,18 @@ class _Expander:
     def expand_primitive(self, op, fields, inputs, node_id, env, file, line, row):
         key = ("prim", op, id(fields), line, self.symbolic)
         cached = self.static.plans.get(key)
-        if cached is not None and cached[0] is fields:
-            plan = cached[1]
-        else:
+        if cached is None or cached[0] is not fields:
             plan = self._primitive_plan(op, fields, file, line)
-            self.static.plans[key] = (fields, plan)
-        values = {}
-        for entry in plan:
+            # constants filled in once, in field order; the others are placeholders (None)
+            # overwritten in place below, so the fields keep their order
+            template = {e[1] if e[0] is _CONST else e[1].name: e[2] if e[0] is _CONST else None
+                        for e in plan}  # fmt: skip
+            cached = (fields, template, [e for e in plan if e[0] is not _CONST])
+            self.static.plans[key] = cached
+        values = cached[1].copy()
+        for entry in cached[2]:
             how = entry[0]
-            if how is _CONST:
-                values[entry[1]] = entry[2]
-            elif how is _RAW:
+            if how is _RAW:
                 fdef = entry[1]
                 values[fdef.name] = self.convert(fdef, entry[2], env, file, entry[3],
                                                  f"{op} '{node_id}'")  # fmt: skip
@@ -775,8 +766,8 @@ class _Expander:
             patch = f"{ks}/{s[0]}" if s[0] == s[1] else f"{ks}/{s[0]}x{s[1]}"
             if row is not None:
                 row.patch = patch
-            elif self.row_of(None) is not None and k != (1, 1):
-                self.row_of(None).block_patches.add(patch)
+            elif self.row is not None and k != (1, 1):
+                self.row.block_patches.add(patch)
         return node
 
     def _primitive_plan(self, op, fields, file, line):
