@@ -24,6 +24,8 @@ COMMANDS = {
     "compare": "archcost.commands.compare",
     "diff": "archcost.commands.diff",
     "formula": "archcost.commands.formula",
+    "solve": "archcost.commands.solve",
+    "sweep": "archcost.commands.sweep",
 }
 
 BUG_REPORT = "please report it with the command line and the spec file"
