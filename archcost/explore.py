@@ -286,8 +286,13 @@ class _Progress:
             if time.monotonic() - self.start < self.DELAY or done >= self.total:
                 return
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeRemainingColumn)  # fmt: skip
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
 
             console = Console(stderr=True)
             if self.mode != "auto" or console.is_terminal:

@@ -5,8 +5,17 @@ from __future__ import annotations
 import click
 
 from ..errors import SpecError
-from ..explore import (Runner, default_grid, exceeds, fmt_value, grid_values, json_value,
-                       parse_budget, parse_number, solve)  # fmt: skip
+from ..explore import (
+    Runner,
+    default_grid,
+    exceeds,
+    fmt_value,
+    grid_values,
+    json_value,
+    parse_budget,
+    parse_number,
+    solve,
+)
 from ..options import format_option, output_option, parse_sets, train_option
 from ..report import Column, emit, render, to_json
 from ..spec import display_name, effective, param_values, resolve
