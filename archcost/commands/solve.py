@@ -97,9 +97,9 @@ def _limit(value) -> str:
 
 def render_solve(a, fmt: str) -> str:
     name, budgets = a["parameter"], a["budgets"]
-    columns = [Column("which", "", numeric=False), Column("value", name),
+    columns = [Column("which", "row", numeric=False), Column("value", name),
                Column("params", "params"), Column("macs", "MACs"),
-               Column("activations", "activations"), Column("why", "", numeric=False)]  # fmt: skip
+               Column("activations", "activations"), Column("why", "note", numeric=False)]  # fmt: skip
     rows = []
     for which, key in (("below", "previous"), ("answer", None), ("next", "next"),
                        ("smallest", "first")):  # fmt: skip
