@@ -761,13 +761,15 @@ class _Expander:
         if act != "none":
             node = self.emit(act, {}, [node], f"{node_id}/{act}", file, line, row)
         if op in ("conv", "maxpool", "avgpool") and not self.symbolic:
-            k, s = values["k"], values["s"] or values["k"]
-            ks = f"{k[0]}x{k[1]}"
-            patch = f"{ks}/{s[0]}" if s[0] == s[1] else f"{ks}/{s[0]}x{s[1]}"
-            if row is not None:
-                row.patch = patch
-            elif self.row is not None and k != (1, 1):
-                self.row.block_patches.add(patch)
+            k = values["k"]
+            if row is not None or (self.row is not None and k != (1, 1)):
+                s = values["s"] or k
+                ks = f"{k[0]}x{k[1]}"
+                patch = f"{ks}/{s[0]}" if s[0] == s[1] else f"{ks}/{s[0]}x{s[1]}"
+                if row is not None:
+                    row.patch = patch
+                else:
+                    self.row.block_patches.add(patch)
         return node
 
     def _primitive_plan(self, op, fields, file, line):
@@ -870,11 +872,10 @@ class _Expander:
                 cost = prim.fn(*[i.shape for i in inputs], **values)
         except SpecError as err:
             raise SpecError(f"row '{node_id}': {err.message}", file, line) from None
-        if not self.symbolic:
-            for dim in cost.shape:
-                if dim > MAX_DIM:
-                    raise SpecError(f"row '{node_id}': output dimension {dim:,} exceeds the "
-                                    f"limit {MAX_DIM:,}", file, line)  # fmt: skip
+        if not self.symbolic and cost.shape and max(cost.shape) > MAX_DIM:
+            dim = next(d for d in cost.shape if d > MAX_DIM)
+            raise SpecError(f"row '{node_id}': output dimension {dim:,} exceeds the "
+                            f"limit {MAX_DIM:,}", file, line)  # fmt: skip
         owner = row if row is not None else self.row
         node = Node(node_id, op, tuple(inputs), values, cost, owner, line)
         nodes = self.nodes
