@@ -91,6 +91,7 @@ def _percent(delta, base) -> str:
 
 def render_diff(data, fmt: str, show_all: bool, label_a: str, label_b: str) -> str:
     columns = [Column("row", "row", numeric=False), Column("status", "status", numeric=False),
+               Column("what", "what differs", numeric=False),
                Column("output", "output (A -> B)", numeric=False),
                Column("params_a", "params A"), Column("params_b", "params B"),
                Column("params_d", "params B-A"), Column("params_p", "params %"),
@@ -107,7 +108,8 @@ def render_diff(data, fmt: str, show_all: bool, label_a: str, label_b: str) -> s
         sa = fmt_shape(tuple(a["output"])) if a else ""
         sb = fmt_shape(tuple(b["output"])) if b else ""
         output = sa if sa == sb else f"{sa or '-'} -> {sb or '-'}"
-        row = {"row": rec["row"], "status": rec["status"], "output": output}
+        what = ", ".join(rec["changes"]) if rec["status"] == "changed" else ""
+        row = {"row": rec["row"], "status": rec["status"], "what": what, "output": output}
         for q in ("params", "macs"):
             row[q + "_a"] = a.get(q)
             row[q + "_b"] = b.get(q)
@@ -119,7 +121,7 @@ def render_diff(data, fmt: str, show_all: bool, label_a: str, label_b: str) -> s
                 rec["status"])
         out.append(row)
     ta, tb, td = data["total"]["a"], data["total"]["b"], data["total"]["delta"]
-    footer = {"row": "total", "status": "", "output": ""}
+    footer = {"row": "total", "status": "", "what": "", "output": ""}
     for q in ("params", "macs"):
         footer[q + "_a"], footer[q + "_b"] = ta[q], tb[q]
         footer[q + "_d"] = td[q] if machine else _signed(td[q])
