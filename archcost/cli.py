@@ -21,6 +21,11 @@ COMMANDS = {
     "table": "archcost.commands.table",
     "check": "archcost.commands.check",
     "list": "archcost.commands.listing",
+    "compare": "archcost.commands.compare",
+    "diff": "archcost.commands.diff",
+    "formula": "archcost.commands.formula",
+    "solve": "archcost.commands.solve",
+    "sweep": "archcost.commands.sweep",
 }
 
 BUG_REPORT = "please report it with the command line and the spec file"

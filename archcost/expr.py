@@ -127,18 +127,40 @@ def _check_size(value):
     return value
 
 
-class Evaluator:
-    """Evaluates a checked tree with one set of functions (numbers here, sympy in symbolic.py)."""
+_CMP_SYMBOLS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">",
+                ast.GtE: ">="}  # fmt: skip
+COMPARISONS = {sym: _CMPOPS[op] for op, sym in _CMP_SYMBOLS.items()}
 
-    def __init__(self, functions=NUMERIC_FUNCTIONS, divide=None, power=None):
+
+def compare(symbol: str, a, b) -> bool:
+    """The default comparison: ``a SYMBOL b`` on exact numbers."""
+    return COMPARISONS[symbol](a, b)
+
+
+class Evaluator:
+    """Evaluates a checked tree with one set of functions (numbers here, sympy in symbolic.py).
+
+    ``compare(symbol, a, b)`` decides each comparison (``"<"``, ``"=="``, ...); a symbolic
+    evaluator uses it to take a decision that symbols alone cannot. Each expression's checked
+    tree is turned once into nested closures (cached per evaluator), so a sweep that evaluates
+    the same fields thousands of times does not walk the tree every time.
+    """
+
+    def __init__(self, functions=NUMERIC_FUNCTIONS, divide=None, power=None, compare=None):
         self.functions = functions
         self.divide = divide or _exact_divide
         self.power = power or _bounded_power
+        self.compare = compare or globals()["compare"]
+        self._compiled: dict = {}
 
     def __call__(self, text: str, env: dict):
-        tree = compile_expr(text)
+        fn = self._compiled.get(text)
+        if fn is None:
+            fn = self._compile(compile_expr(text).body, text)
+            if len(self._compiled) < 8192:
+                self._compiled[text] = fn
         try:
-            return self._eval(tree.body, env, text)
+            return fn(env)
         except ExprError:
             raise
         except ZeroDivisionError:
@@ -146,67 +168,107 @@ class Evaluator:
         except (TypeError, ValueError, OverflowError) as exc:
             raise ExprError(f"cannot evaluate {text!r}: {exc}") from None
 
-    def _eval(self, node, env, text):
+    def _compile(self, node, text):
+        """A function of the scope computing ``node`` exactly as a tree walk would, in the same
+        order, with the same errors (anything that can fail is left to run time)."""
         if isinstance(node, ast.Constant):
             value = node.value
             if isinstance(value, bool):
-                return value
+                return lambda env: value
             if isinstance(value, float):
-                return Fraction(repr(value))
-            return _check_size(value)
+                return lambda env: Fraction(repr(value))
+            try:
+                _check_size(value)
+            except ExprError:
+                return lambda env: _check_size(value)
+            return lambda env: value
         if isinstance(node, ast.Name):
-            if node.id in env:
-                return env[node.id]
-            if node.id in ("True", "False"):
-                return node.id == "True"
-            known = ", ".join(sorted(k for k in env if not k.startswith("_"))) or "none"
-            raise ExprError(f"unknown name {node.id!r} in {text!r} (known: {known})")
+            name = node.id
+
+            def name_value(env):
+                if name in env:
+                    return env[name]
+                if name in ("True", "False"):
+                    return name == "True"
+                known = ", ".join(sorted(k for k in env if not k.startswith("_"))) or "none"
+                raise ExprError(f"unknown name {name!r} in {text!r} (known: {known})")
+
+            return name_value
         if isinstance(node, ast.BinOp):
-            a = self._eval(node.left, env, text)
-            b = self._eval(node.right, env, text)
+            left, right = self._compile(node.left, text), self._compile(node.right, text)
             if isinstance(node.op, ast.Div):
-                return self.divide(a, b)
+                return lambda env: self.divide(left(env), right(env))
             if isinstance(node.op, ast.Pow):
-                return self.power(a, b)
-            return _check_size(_BINOPS[type(node.op)](a, b))
+                return lambda env: self.power(left(env), right(env))
+            op = _BINOPS[type(node.op)]
+            return lambda env: _check_size(op(left(env), right(env)))
         if isinstance(node, ast.UnaryOp):
-            v = self._eval(node.operand, env, text)
+            operand = self._compile(node.operand, text)
             if isinstance(node.op, ast.USub):
-                return -v
+                return lambda env: -operand(env)
             if isinstance(node.op, ast.UAdd):
-                return +v
-            return not v
+                return lambda env: +operand(env)
+            return lambda env: not operand(env)
         if isinstance(node, ast.Compare):
-            left = self._eval(node.left, env, text)
-            for op, comp in zip(node.ops, node.comparators, strict=False):
-                right = self._eval(comp, env, text)
-                if type(op) not in _CMPOPS:
-                    raise ExprError(f"comparison {type(op).__name__} is not allowed in {text!r}")
-                if not _CMPOPS[type(op)](left, right):
-                    return False
-                left = right
-            return True
+            first = self._compile(node.left, text)
+            chain = [(_CMP_SYMBOLS.get(type(op)), type(op).__name__, self._compile(comp, text))
+                     for op, comp in zip(node.ops, node.comparators, strict=True)]  # fmt: skip
+
+            def comparison(env):
+                left = first(env)
+                for symbol, op_name, comp in chain:
+                    right = comp(env)
+                    if symbol is None:
+                        raise ExprError(f"comparison {op_name} is not allowed in {text!r}")
+                    if not self.compare(symbol, left, right):
+                        return False
+                    left = right
+                return True
+
+            return comparison
         if isinstance(node, ast.BoolOp):
+            parts = [self._compile(v, text) for v in node.values]
             if isinstance(node.op, ast.And):
-                value = True
-                for v in node.values:
-                    value = self._eval(v, env, text)
-                    if not value:
+
+                def conjunction(env):
+                    value = True
+                    for part in parts:
+                        value = part(env)
+                        if not value:
+                            return value
+                    return value
+
+                return conjunction
+
+            def disjunction(env):
+                value = False
+                for part in parts:
+                    value = part(env)
+                    if value:
                         return value
                 return value
-            value = False
-            for v in node.values:
-                value = self._eval(v, env, text)
-                if value:
-                    return value
-            return value
+
+            return disjunction
         if isinstance(node, ast.IfExp):
-            test = self._eval(node.test, env, text)
-            return self._eval(node.body if test else node.orelse, env, text)
+            test = self._compile(node.test, text)
+            body, orelse = self._compile(node.body, text), self._compile(node.orelse, text)
+            return lambda env: body(env) if test(env) else orelse(env)
         if isinstance(node, ast.Call):
-            args = [self._eval(a, env, text) for a in node.args]
-            return _check_size(self.functions[node.func.id](*args))
-        raise ExprError(f"{type(node).__name__} is not allowed in {text!r}")  # pragma: no cover
+            name = node.func.id
+            args = [self._compile(a, text) for a in node.args]
+            functions = self.functions
+
+            def call(env):
+                values = [a(env) for a in args]
+                return _check_size(functions[name](*values))
+
+            return call
+        what = type(node).__name__  # pragma: no cover - compile_expr admits nothing else
+
+        def refuse(env):  # pragma: no cover
+            raise ExprError(f"{what} is not allowed in {text!r}")
+
+        return refuse  # pragma: no cover
 
 
 def _exact_divide(a, b):

@@ -36,9 +36,12 @@ class Node:
         self.weight = prim.weight if prim else False
         self.inplace = prim.inplace if prim else False
         # weight layers on the longest path to this node inside its row (a row's "depth")
-        self.depth = int(self.weight) + max(
-            (i.depth for i in inputs if i.row is row and row is not None), default=0
-        )
+        depth = 0
+        if row is not None:
+            for i in inputs:
+                if i.row is row and i.depth > depth:
+                    depth = i.depth
+        self.depth = depth + 1 if self.weight else depth
 
     @property
     def activations(self):

@@ -97,7 +97,10 @@ def primitive(name, *fields, positional=(), arity=1, weight=False, inplace=False
 
 def numeric(*values) -> bool:
     """True when every value is a plain int, so checks can run (symbols skip them)."""
-    return all(type(v) is int for v in values)
+    for v in values:
+        if type(v) is not int:
+            return False
+    return True
 
 
 def elements(shape) -> int:
@@ -203,7 +206,7 @@ def conv(x, out, k, s, p, d, g, bias):
     kh, kw = k
     sh, sw = s
     dh, dw = d
-    if numeric(c, g) and (c % g or out % g):
+    if numeric(c, g) and (c % g or (numeric(out) and out % g)):
         raise SpecError(f"conv: groups={g} must divide both input channels ({c}) and out ({out})")
     pt, pb, pl, pr = resolve_padding(p, h, w, k, s, d)
     oh = window_output(h, kh, sh, pt, pb, dh)

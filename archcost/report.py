@@ -116,6 +116,7 @@ def _rich_table(columns, rows, title, footer, notes) -> str:
     from rich import box
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, box=box.SIMPLE_HEAD, show_footer=footer is not None,
                   title_justify="left", header_style="bold")  # fmt: skip
@@ -125,7 +126,8 @@ def _rich_table(columns, rows, title, footer, notes) -> str:
                          style=c.style, footer_style="bold")  # fmt: skip
     for row in rows:
         style = row.get("_style")
-        table.add_row(*(_cell_text(row.get(c.key), "text") for c in columns), style=style)
+        # cells are plain text: a label such as 'mobilenet[alpha=0.5]' is not rich markup
+        table.add_row(*(Text(_cell_text(row.get(c.key), "text")) for c in columns), style=style)
     width = None if sys.stdout.isatty() else 200
     console = Console(file=io.StringIO(), width=width, force_terminal=sys.stdout.isatty(),
                       color_system="auto" if sys.stdout.isatty() else None)  # fmt: skip

@@ -447,16 +447,70 @@ def _to_int(value, what, file, line, minimum=1, symbolic=False):
     raise SpecError(f"{what}: expected a whole number, got {kind}", file, line)
 
 
+class _Static:
+    """What expanding a doc learns that does not depend on parameter values, kept per doc.
+
+    A sweep builds the same doc thousands of times (``build_doc`` per point); the row labels,
+    field names, layer types, field sources and constant fields are the same every time, so
+    they are worked out on the first build and reused. Entries are keyed by the identity of
+    the YAML objects they describe and hold a reference to them (so an id is never reused
+    while its entry lives). Only successful results are kept: anything that raises is redone,
+    and raises the same error at the same point, on every build.
+    """
+
+    def __init__(self, doc):
+        self.doc = doc
+        self.blocks_src = doc.get("blocks")
+        self.defaults_src = doc.get("defaults")
+        self.blocks = None  # the checked blocks, once the doc-level checks have passed
+        # id(rows) -> (rows, row ids, per row: [label, fields, line, type, fields + first])
+        self.rows = {}
+        self.plans = {}  # ("prim" | "block", type, id(fields), line, ...) -> (fields, plan)
+
+
+_STATICS: dict = {}
+_MAX_STATICS = 16
+
+
+def _static_for(doc) -> _Static:
+    entry = _STATICS.get(id(doc))
+    if (entry is None or entry.doc is not doc or entry.blocks_src is not doc.get("blocks")
+            or entry.defaults_src is not doc.get("defaults")):  # fmt: skip
+        if len(_STATICS) >= _MAX_STATICS:
+            _STATICS.pop(next(iter(_STATICS)))
+        entry = _STATICS[id(doc)] = _Static(doc)
+    return entry
+
+
+@lru_cache(maxsize=4096)
+def _classify(raw: str) -> tuple[str, str]:
+    """How :meth:`_Expander.value` treats a string: ('name' | 'word' | 'expr', stripped text)."""
+    text = raw.strip()
+    if _is_ident(text):
+        return "name", text  # a value from the scope, else the word itself
+    if text.lower() in ("none", "same", "valid") or not is_expression(text):
+        return "word", text
+    return "expr", text
+
+
+_CONST_TYPES = (bool, int, float, Fraction, type(None))
+_CONST, _RAW, _NAME, _MISSING = object(), object(), object(), object()  # field plan entries
+
+
+def _constant(raw) -> bool:
+    """True for a YAML value whose meaning cannot depend on the scope (no strings in it)."""
+    if isinstance(raw, list):
+        return all(isinstance(v, _CONST_TYPES) for v in raw)
+    return isinstance(raw, _CONST_TYPES)
+
+
 class _Expander:
     """One pass over the rows: expand blocks into primitives, compute shapes and costs."""
 
     def __init__(self, doc, env, train, evaluator=evaluate, symbolic=False):
         self.doc = doc
         self.file = doc["_file"]
-        self.blocks = {}
-        for name, bdef in (doc.get("blocks") or {}).items():
-            line = doc["blocks"].key_line(name) if hasattr(doc["blocks"], "key_line") else None
-            self.blocks[name] = _check_block(name, bdef, self.file, line)
+        self.static = _static_for(doc)
         self.defaults = doc.get("defaults") or {}
         self.env = env
         self.train = train
@@ -464,25 +518,33 @@ class _Expander:
         self.symbolic = symbolic
         self.nodes: list[Node] = []
         self.rows: list[Row] = []
+        self.row = None  # the top-level row being expanded
+        if self.static.blocks is not None:
+            self.blocks = self.static.blocks
+            return
+        self.blocks = {}
+        for name, bdef in (doc.get("blocks") or {}).items():
+            line = doc["blocks"].key_line(name) if hasattr(doc["blocks"], "key_line") else None
+            self.blocks[name] = _check_block(name, bdef, self.file, line)
         for type_name in self.defaults:
             if not _type_exists(type_name, self.blocks):
                 close = difflib.get_close_matches(type_name, _all_types(self.blocks), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 raise SpecError(f"defaults: unknown layer type '{type_name}'{hint}", self.file,
                                 doc["defaults"].key_line(type_name))  # fmt: skip
+        self.static.blocks = self.blocks
 
     # -- values
 
     def value(self, raw, env, file, line, what):
         """Evaluate a YAML value: expressions in strings, exact numbers otherwise."""
         if isinstance(raw, str):
-            text = raw.strip()
-            if _is_ident(text) and text in env:
-                return env[text]
-            if text.lower() in ("none", "same", "valid") or not is_expression(text):
+            kind, text = _classify(raw)
+            if kind == "name":
+                # a name in scope, else a word such as 'relu' (numeric fields reject it)
+                return env[text] if text in env else text
+            if kind == "word":
                 return text
-            if _is_ident(text):
-                return text  # a word such as 'relu'; numeric fields reject it with a message
             try:
                 return self.evaluate(text, env)
             except SpecError as err:
@@ -549,19 +611,28 @@ class _Expander:
         if not isinstance(rows, list):
             raise SpecError("'layers' must be a list of rows", file, getattr(rows, "line", None))
         current = scope["input"]
-        ids = row_ids(rows, file)
+        static = self.static
+        cached = static.rows.get(id(rows))
+        if cached is None or cached[0] is not rows:
+            cached = static.rows[id(rows)] = (rows, row_ids(rows, file), [None] * len(rows))
+        ids, infos = cached[1], cached[2]
         for i, raw in enumerate(rows):
-            line = rows.item_line(i) if isinstance(rows, LineList) else None
-            label, value = row_key(raw, file, line)
-            fields = _named_fields_for(self, label, value, file, line)
+            info = infos[i]
+            if info is None:  # first build: the row's label and named fields, kept
+                line = rows.item_line(i) if isinstance(rows, LineList) else None
+                label, value = row_key(raw, file, line)
+                fields = _named_fields_for(self, label, value, file, line)
+                info = infos[i] = [label, fields, line, None, None]  # + type, first-merged
+            label, fields, line = info[0], info[1], info[2]
             row_id = ids[i]
-            train_only = self._flag(fields, "train", env, file)
+            train_only = self._flag(fields, "train", env, file) if "train" in fields else False
             if train_only and not self.train:
                 scope[row_id] = None  # referencing it at inference is an error
                 continue
             inputs = self._inputs(fields, scope, current, file, line, row_id)
             if "when" in fields:
                 cond = self.value(fields["when"], env, file, fields.key_line("when"), "when")
+                cond = self.structural(cond, fields["when"])
                 if not isinstance(cond, bool):
                     raise SpecError(f"'when' must be a condition, got {cond!r}", file,
                                     fields.key_line("when"))  # fmt: skip
@@ -570,10 +641,14 @@ class _Expander:
                     if not train_only:
                         current = inputs[0]
                     continue
-            type_name = _resolve_type(label, fields.get("type"), self.blocks, file, line)
+            type_name = info[3]
+            if type_name is None:
+                type_name = info[3] = _resolve_type(label, fields.get("type"), self.blocks, file,
+                                                    line)  # fmt: skip
             repeat = 1
             if "repeat" in fields:
                 repeat = self.value(fields["repeat"], env, file, fields.key_line("repeat"), "repeat")
+                repeat = self.structural(repeat, fields["repeat"])
                 repeat = _to_int(repeat, "repeat", file, fields.key_line("repeat"))
                 if repeat > MAX_REPEAT:
                     raise SpecError(f"repeat = {repeat:,} exceeds the limit {MAX_REPEAT:,}", file,
@@ -591,8 +666,11 @@ class _Expander:
             for r in range(repeat):
                 this = fields
                 if r == 0 and first:
-                    this = LineDict({**fields, **first})
-                    this.line, this.lines = fields.line, {**fields.lines, **getattr(first, "lines", {})}
+                    this = info[4]
+                    if this is None:
+                        this = LineDict({**fields, **first})
+                        this.line, this.lines = fields.line, {**fields.lines, **getattr(first, "lines", {})}
+                        info[4] = this
                 node_id = prefix + row_id + (f".{r + 1}" if repeat > 1 else "")
                 out = [self.expand_one(type_name, this, out, node_id, env, file, line, depth,
                                        row if r == 0 else None)]  # fmt: skip
@@ -604,6 +682,13 @@ class _Expander:
             if not train_only:
                 current = out[0]
         return current
+
+    def structural(self, value, source):
+        """A value that shapes the network (``when``, ``repeat``) must be a plain number or
+        bool. A symbolic evaluator may fix a symbolic one (e.g. at the parameters' defaults)
+        through its ``structural(value, source)`` method, and record that it did."""
+        fix = getattr(self.evaluate, "structural", None) if self.symbolic else None
+        return value if fix is None else fix(value, source)
 
     def _flag(self, fields, key, env, file):
         if key not in fields:
@@ -650,6 +735,67 @@ class _Expander:
         return d
 
     def expand_primitive(self, op, fields, inputs, node_id, env, file, line, row):
+        key = ("prim", op, id(fields), line, self.symbolic)
+        cached = self.static.plans.get(key)
+        if cached is None or cached[0] is not fields:
+            plan = self._primitive_plan(op, fields, file, line)
+            # constants filled in once, in field order; the others are placeholders (None)
+            # overwritten in place below, so the fields keep their order
+            template = {e[1] if e[0] is _CONST else e[1].name: e[2] if e[0] is _CONST else None
+                        for e in plan}  # fmt: skip
+            cached = (fields, template, [e for e in plan if e[0] is not _CONST])
+            self.static.plans[key] = cached
+        values = cached[1].copy()
+        for entry in cached[2]:
+            how = entry[0]
+            if how is _RAW:
+                fdef = entry[1]
+                values[fdef.name] = self.convert(fdef, entry[2], env, file, entry[3],
+                                                 f"{op} '{node_id}'")  # fmt: skip
+            elif how is _NAME:
+                # a whole number from the scope, in range: what convert() returns, directly
+                fdef, v = entry[1], env.get(entry[4], entry[4])
+                if type(v) is int and fdef.minimum <= v <= MAX_DIM:
+                    values[fdef.name] = v if fdef.kind == "int" else (v, v)
+                else:
+                    values[fdef.name] = self.convert(fdef, entry[2], env, file, entry[3],
+                                                     f"{op} '{node_id}'")  # fmt: skip
+            else:
+                raise SpecError(f"{op} row '{node_id}' needs field '{entry[1].name}'", file, line)
+        bn = values.pop("bn", False)
+        act = values.pop("act", "none")
+        node = self.emit(op, values, inputs, node_id, file, line, row)
+        if bn:
+            # the sugar's batch norm honours the spec's `defaults: {bn: {eps: ...}}` like a bn row
+            eps = Fraction(1, 100000)
+            bn_defaults = self._defaults_for("bn")
+            if "eps" in bn_defaults:
+                eps = self.convert(L.PRIMITIVES["bn"].field_map["eps"], bn_defaults["eps"], env,
+                                   self.file, getattr(bn_defaults, "key_line", lambda k: line)("eps"),
+                                   f"bn '{node_id}/bn'")  # fmt: skip
+            node = self.emit("bn", {"eps": eps}, [node], node_id + "/bn", file, line, row)
+        if act != "none":
+            node = self.emit(act, {}, [node], f"{node_id}/{act}", file, line, row)
+        if op in ("conv", "maxpool", "avgpool") and not self.symbolic:
+            k = values["k"]
+            if row is not None or (self.row is not None and k != (1, 1)):
+                s = values["s"] or k
+                ks = f"{k[0]}x{k[1]}"
+                patch = f"{ks}/{s[0]}" if s[0] == s[1] else f"{ks}/{s[0]}x{s[1]}"
+                if row is not None:
+                    row.patch = patch
+                else:
+                    self.row.block_patches.add(patch)
+        return node
+
+    def _primitive_plan(self, op, fields, file, line):
+        """Check a primitive row's field names once; say where each field's value comes from.
+
+        Returns entries in field order: (_CONST, name, value) for a value that needs no scope,
+        (_RAW, fdef, raw, line) for one evaluated on every build, (_NAME, fdef, raw, line, name)
+        for a whole-number field that names a value in scope, (_MISSING, fdef) for a required
+        field that is not given (raised when reached, in the same order as before).
+        """
         prim = L.PRIMITIVES[op]
         spec_defaults = self._defaults_for(op)
         allowed = {*prim.field_map, *ROW_KEYS, *(WEIGHT_SUGAR if prim.weight else ())}
@@ -663,7 +809,7 @@ class _Expander:
                 raise SpecError(f"defaults: unknown field '{key}' for {op}", self.file,
                                 spec_defaults.key_line(key) if hasattr(spec_defaults, "key_line")
                                 else None)  # fmt: skip
-        values = {}
+        plan = []
         for fdef in (*prim.fields, *(WEIGHT_SUGAR.values() if prim.weight else ())):
             if fdef.name in fields:
                 raw, fline = fields[fdef.name], fields.key_line(fdef.name)
@@ -671,68 +817,31 @@ class _Expander:
                 raw = spec_defaults[fdef.name]
                 fline = spec_defaults.key_line(fdef.name) if hasattr(spec_defaults, "key_line") else line
             elif fdef.default is L.REQUIRED:
-                raise SpecError(f"{op} row '{node_id}' needs field '{fdef.name}'", file, line)
+                plan.append((_MISSING, fdef))
+                continue
             else:
                 raw, fline = fdef.default, line
-            values[fdef.name] = self.convert(fdef, raw, env, file, fline, f"{op} '{node_id}'")
-        bn = values.pop("bn", False)
-        act = values.pop("act", "none")
-        node = self.emit(op, values, inputs, node_id, file, line, row)
-        if bn:
-            # the sugar's batch norm honours the spec's `defaults: {bn: {eps: ...}}` like a bn row
-            bn_defaults = self._defaults_for("bn")
-            eps_field = L.PRIMITIVES["bn"].field_map["eps"]
-            eps = Fraction(1, 100000)
-            if "eps" in bn_defaults:
-                eps = self.convert(eps_field, bn_defaults["eps"], env, self.file,
-                                   bn_defaults.key_line("eps") if hasattr(bn_defaults, "key_line")
-                                   else line, f"bn '{node_id}/bn'")  # fmt: skip
-            node = self.emit("bn", {"eps": eps}, [node], node_id + "/bn", file, line, row)
-        if act != "none":
-            node = self.emit(act, {}, [node], f"{node_id}/{act}", file, line, row)
-        if op in ("conv", "maxpool", "avgpool") and not self.symbolic:
-            k, s = values["k"], values["s"] or values["k"]
-            ks = f"{k[0]}x{k[1]}"
-            patch = f"{ks}/{s[0]}" if s[0] == s[1] else f"{ks}/{s[0]}x{s[1]}"
-            if row is not None:
-                row.patch = patch
-            elif self.row_of(None) is not None and k != (1, 1):
-                self.row_of(None).block_patches.add(patch)
-        return node
+            if _constant(raw):
+                try:
+                    plan.append((_CONST, fdef.name, self.convert(fdef, raw, {}, file, fline, op)))
+                    continue
+                except SpecError:
+                    pass  # converted (and raised, naming the layer) on every build
+            if isinstance(raw, str) and fdef.kind in ("int", "pair", "padding"):
+                kind, text = _classify(raw)
+                if kind == "name":
+                    plan.append((_NAME, fdef, raw, fline, text))
+                    continue
+            plan.append((_RAW, fdef, raw, fline))
+        return plan
 
-    def emit(self, op, values, inputs, node_id, file, line, row):
-        prim = L.PRIMITIVES[op]
-        if prim.arity == 1 and len(inputs) != 1:
-            raise SpecError(f"{op} takes one input, got {len(inputs)}", file, line)
-        if prim.arity is None and len(inputs) < 2:
-            raise SpecError(f"{op} needs two or more inputs ('in: [a, b]')", file, line)
-        if prim.arity == 2 and len(inputs) != 2:
-            raise SpecError(f"{op} takes exactly two inputs", file, line)
-        try:
-            cost = prim.fn(*(i.shape for i in inputs), **values)
-        except SpecError as err:
-            raise SpecError(f"row '{node_id}': {err.message}", file, line) from None
-        if not self.symbolic:
-            for dim in cost.shape:
-                if dim > MAX_DIM:
-                    raise SpecError(f"row '{node_id}': output dimension {dim:,} exceeds the "
-                                    f"limit {MAX_DIM:,}", file, line)  # fmt: skip
-        node = Node(node_id, op, tuple(inputs), values, cost, self.row_of(row), line)
-        self.nodes.append(node)
-        if len(self.nodes) > MAX_NODES:
-            raise SpecError(f"the network expands to more than {MAX_NODES:,} layers", file, line)
-        owner = self.row_of(row)
-        if owner is not None:
-            owner.nodes.append(node)
-        return node
+    def _block_plan(self, name, bdef, fields, file, line):
+        """Check a block row's argument names once; say where each argument comes from.
 
-    def row_of(self, row):
-        return row if row is not None else getattr(self, "row", None)
-
-    def expand_block(self, name, bdef, fields, inputs, node_id, env, file, line, depth, row):
-        if depth >= MAX_BLOCK_DEPTH:
-            raise SpecError(f"blocks nested deeper than {MAX_BLOCK_DEPTH} (a block using itself?)",
-                            file, line)  # fmt: skip
+        Entries in argument order: (_CONST, arg, value), (_RAW, arg, raw, line, own) where
+        ``own`` means the block's own default (evaluated in the block's scope), or
+        (_MISSING, arg, arg_names).
+        """
         arg_names = list(bdef.get("args", []))
         block_defaults = bdef.get("defaults") or {}
         spec_defaults = self._defaults_for(name)
@@ -743,23 +852,86 @@ class _Expander:
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 raise SpecError(f"unknown argument '{key}' for block {name}{hint}", file,
                                 fields.key_line(key))  # fmt: skip
+        plan = []
+        for arg in (*arg_names, *block_defaults):
+            if arg in fields:
+                raw, fline, own = fields[arg], fields.key_line(arg), False
+            elif arg in spec_defaults:
+                raw, fline, own = spec_defaults[arg], line, False
+            elif arg in block_defaults:
+                raw, fline, own = block_defaults[arg], line, True
+            else:
+                plan.append((_MISSING, arg, tuple(arg_names)))
+                continue
+            if isinstance(raw, (bool, int, Fraction, type(None))):
+                plan.append((_CONST, arg, raw))  # what value() returns for it, on any scope
+                continue
+            if isinstance(raw, float) and raw == raw and raw not in (float("inf"), float("-inf")):
+                plan.append((_CONST, arg, Fraction(repr(raw))))
+                continue
+            plan.append((_RAW, arg, raw, fline, own))
+        return plan
+
+    def emit(self, op, values, inputs, node_id, file, line, row):
+        prim = L.PRIMITIVES[op]
+        arity, count = prim.arity, len(inputs)
+        if arity == 1 and count != 1:
+            raise SpecError(f"{op} takes one input, got {count}", file, line)
+        if arity is None and count < 2:
+            raise SpecError(f"{op} needs two or more inputs ('in: [a, b]')", file, line)
+        if arity == 2 and count != 2:
+            raise SpecError(f"{op} takes exactly two inputs", file, line)
+        try:
+            if count == 1:
+                cost = prim.fn(inputs[0].shape, **values)
+            else:
+                cost = prim.fn(*[i.shape for i in inputs], **values)
+        except SpecError as err:
+            raise SpecError(f"row '{node_id}': {err.message}", file, line) from None
+        if not self.symbolic and cost.shape and max(cost.shape) > MAX_DIM:
+            dim = next(d for d in cost.shape if d > MAX_DIM)
+            raise SpecError(f"row '{node_id}': output dimension {dim:,} exceeds the "
+                            f"limit {MAX_DIM:,}", file, line)  # fmt: skip
+        owner = row if row is not None else self.row
+        node = Node(node_id, op, tuple(inputs), values, cost, owner, line)
+        nodes = self.nodes
+        nodes.append(node)
+        if len(nodes) > MAX_NODES:
+            raise SpecError(f"the network expands to more than {MAX_NODES:,} layers", file, line)
+        if owner is not None:
+            owner.nodes.append(node)
+        return node
+
+    def row_of(self, row):
+        return row if row is not None else self.row
+
+    def expand_block(self, name, bdef, fields, inputs, node_id, env, file, line, depth, row):
+        if depth >= MAX_BLOCK_DEPTH:
+            raise SpecError(f"blocks nested deeper than {MAX_BLOCK_DEPTH} (a block using itself?)",
+                            file, line)  # fmt: skip
+        key = ("block", name, id(fields), line, id(bdef))
+        cached = self.static.plans.get(key)
+        if cached is not None and cached[0] is fields:
+            plan = cached[1]
+        else:
+            plan = self._block_plan(name, bdef, fields, file, line)
+            self.static.plans[key] = (fields, plan)
         shape = inputs[0].shape
         benv = dict(self.env)
         if len(shape) == 3:
             benv.update(in_c=shape[0], in_h=shape[1], in_w=shape[2])
         else:
             benv.update(in_c=shape[0])
-        for arg in (*arg_names, *block_defaults):
-            if arg in fields:
-                raw, fline, src_env = fields[arg], fields.key_line(arg), env
-            elif arg in spec_defaults:
-                raw, fline, src_env = spec_defaults[arg], line, env
-            elif arg in block_defaults:
-                raw, fline, src_env = block_defaults[arg], line, benv
-            else:
+        for entry in plan:
+            how, arg = entry[0], entry[1]
+            if how is _CONST:
+                benv[arg] = entry[2]
+                continue
+            if how is _MISSING:
                 raise SpecError(f"block {name} row '{node_id}' needs argument '{arg}' "
-                                f"(args: {', '.join(arg_names)})", file, line)  # fmt: skip
-            value = self.value(raw, src_env, file, fline, f"{name} '{node_id}': '{arg}'")
+                                f"(args: {', '.join(entry[2])})", file, line)  # fmt: skip
+            raw, fline, own = entry[2], entry[3], entry[4]
+            value = self.value(raw, benv if own else env, file, fline, f"{name} '{node_id}': '{arg}'")
             if isinstance(value, float):
                 value = Fraction(repr(value))
             benv[arg] = value
@@ -833,9 +1005,10 @@ def _param(raw, name, file, line):
 
 def build_doc(doc, name, params=None, train=False, evaluator=evaluate, symbolic=False) -> Network:
     file = doc["_file"]
-    env = param_values(doc, params) if params is None or isinstance(params, dict) else params
     if symbolic and isinstance(params, dict):
-        env = params
+        env = params  # sympy symbols (and numbers): param_values() would reject symbols
+    else:
+        env = param_values(doc, params) if params is None or isinstance(params, dict) else params
     ex = _Expander(doc, env, train, evaluator, symbolic)
     raw_input = doc.get("input")
     input_line = doc.key_line("input") if hasattr(doc, "key_line") else None

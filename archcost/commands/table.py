@@ -12,7 +12,7 @@ from ..options import (
     dtype_option,
     format_option,
     output_option,
-    parse_sets,  # fmt: skip
+    parse_sets,
     set_option,
     train_option,
 )
@@ -168,14 +168,30 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool) -
 @set_option
 @click.option("--expand", is_flag=True, help="One row per primitive layer instead of per spec row.")
 @click.option("--symbolic", is_flag=True, help="Show each layer's params and MACs formula (sympy).")
+@click.option("--bars", is_flag=True, help="Per-layer MAC bars drawn in the terminal.")
+@click.option("--plot", "plot_file", metavar="FILE.png|svg",
+              help="Also draw per-layer bars of MACs and activation memory.")  # fmt: skip
 @output_option
-def command(spec, fmt, batch, dtype, train, sets, expand, symbolic, output):
+def command(spec, fmt, batch, dtype, train, sets, expand, symbolic, bars, plot_file, output):
     """Per-layer output shape, params, MACs, other ops and activations of SPEC.
 
     One row per row of the spec (which follows the paper's table); --expand shows every
     primitive layer. Totals are the sums of the rows.
     """
+    if plot_file:
+        from ..plot import check_plot_file
+
+        check_plot_file(plot_file)
     net = build(spec, params=parse_sets(sets) or None, train=train)
+    if plot_file:
+        from ..plot import plot_table
+
+        plot_table(net, plot_file, batch=batch, nbytes=DTYPE_BYTES[dtype])
+    if bars:
+        from ..plot import mac_bars
+
+        emit(mac_bars(net), output)
+        return
     if symbolic:
         from ..symbolic import render_formulas
 

@@ -1,0 +1,222 @@
+"""``archcost compare A B ...``: networks side by side, one row each, with exact totals."""
+
+from __future__ import annotations
+
+import click
+
+from ..memory import peak_activations
+from ..netargs import assign_labels, find_label, parse_networks, variadic_settings
+from ..options import DTYPE_BYTES, batch_option, dtype_option, format_option, output_option
+from ..options import train_option as _train_option
+from ..report import Column, emit, human, human_bytes, render, to_json
+from ..spec import build
+
+# key -> (header, kind); kind says how a value is shown: count (6.8M), bytes (25.5 MiB),
+# ratio (0.47x), rate (226.1), int (22), text
+COLUMNS = {
+    "network": ("network", "text"),
+    "params": ("params", "count"),
+    "macs": ("MACs", "count"),
+    "flops": ("FLOPs", "count"),
+    "activations": ("activations", "count"),
+    "activation_bytes": ("act. memory", "bytes"),
+    "peak_activations": ("peak act.", "count"),
+    "peak_activation_bytes": ("peak act. memory", "bytes"),
+    "peak_at": ("peak at", "text"),
+    "weight_layers": ("weight layers", "int"),
+    "macs_per_param": ("MACs/param", "rate"),
+    "rel_params": ("params vs base", "ratio"),
+    "rel_macs": ("MACs vs base", "ratio"),
+    "buffers": ("buffers", "count"),
+    "ops": ("other ops", "count"),
+    "weights": ("weights", "count"),
+    "input": ("input", "text"),
+    "title": ("title", "text"),
+}
+DEFAULT_COLUMNS = ("network", "params", "macs", "flops", "activations", "activation_bytes",
+                   "peak_activation_bytes", "weight_layers", "macs_per_param", "rel_params",
+                   "rel_macs")  # fmt: skip
+ALIASES = {"name": "network", "mac": "macs", "flop": "flops", "act": "activations",
+           "act_mem": "activation_bytes", "memory": "activation_bytes",
+           "peak": "peak_activation_bytes", "peak_mem": "peak_activation_bytes",
+           "layers": "weight_layers", "depth": "weight_layers", "macs_param": "macs_per_param",
+           "rel": "rel_params", "size": "rel_params"}  # fmt: skip
+
+NOTES = (
+    "params: trainable weights + biases; MACs: multiply-accumulates of conv and linear layers; "
+    "FLOPs = 2 x MACs; activations: elements written per sample (in-place layers add none); "
+    "act. memory = activations x batch x bytes per element; peak act. memory: the most "
+    "activation memory alive at once, running the layers in order (a tensor lives from its "
+    "layer to its last reader; in-place layers allocate nothing; the input is not counted); "
+    "weight layers: conv + linear; MACs/param: MACs per parameter (reuse of each weight)."
+)
+
+
+def resolve_column(name: str) -> str:
+    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    key = ALIASES.get(key, key)
+    if key not in COLUMNS:
+        raise click.UsageError(f"unknown column {name!r}; columns: {', '.join(COLUMNS)}")
+    return key
+
+
+def network_record(net, batch: int, nbytes: int) -> dict:
+    """One network's totals as plain data (exact integers)."""
+    totals = net.totals()
+    peak, peak_at = peak_activations(net)
+    params, macs = totals["params"], totals["macs"]
+    return {
+        "network": net.name,
+        "spec": net.name,
+        "title": net.title,
+        "input": list(net.input.shape),
+        "params": params,
+        "weights": totals["weights"],
+        "buffers": totals["buffers"],
+        "macs": macs,
+        "flops": 2 * macs,
+        "ops": totals["ops"],
+        "activations": totals["activations"],
+        "activation_bytes": totals["activations"] * batch * nbytes,
+        "peak_activations": peak,
+        "peak_activation_bytes": peak * batch * nbytes,
+        "peak_at": peak_at,
+        "weight_layers": net.weight_layers,
+        "macs_per_param": macs / params if params else None,
+    }
+
+
+def compare_records(words, batch=1, dtype="float32", train=False, baseline=None) -> list[dict]:
+    """Build each network named in ``words`` (with its --set) and return one record each."""
+    nargs = parse_networks(words)
+    nets = [build(n.spec, params=n.sets or None, train=train) for n in nargs]
+    names = [net.name for net in nets]
+    assign_labels(nargs, names)
+    base = find_label(nargs, names, baseline) if baseline is not None else 0
+    nbytes = DTYPE_BYTES[dtype]
+    records = []
+    for narg, net in zip(nargs, nets, strict=True):
+        rec = network_record(net, batch, nbytes)
+        rec["network"] = narg.label
+        rec["spec"] = narg.spec
+        rec["set"] = dict(narg.sets)
+        rec["params_values"] = {k: _plain(v) for k, v in net.params.items()}
+        records.append(rec)
+    ref = records[base]
+    for rec in records:
+        rec["baseline"] = rec is ref
+        rec["rel_params"] = rec["params"] / ref["params"] if ref["params"] else None
+        rec["rel_macs"] = rec["macs"] / ref["macs"] if ref["macs"] else None
+    return records
+
+
+def _plain(value):
+    from fractions import Fraction
+
+    if isinstance(value, Fraction):
+        return int(value) if value.denominator == 1 else float(value)
+    return value
+
+
+def cell(value, kind: str, fmt: str, exact: bool):
+    """A value as shown in one format: human units by default, exact with --exact / in CSV."""
+    if value is None:
+        return None
+    if kind == "text":
+        if isinstance(value, list):
+            return "x".join(str(v) for v in value)
+        return value
+    machine = fmt == "csv"
+    if kind in ("ratio", "rate"):
+        if machine or exact:
+            return round(value, 6)
+        return f"{value:.3g}x" if kind == "ratio" else f"{value:,.1f}"
+    if machine or exact:
+        return value
+    if kind == "bytes":
+        return human_bytes(value)
+    if kind == "count":
+        return human(value)
+    return value
+
+
+def sort_records(records, sort: str | None) -> list[dict]:
+    if not sort:
+        return records
+    descending = sort.startswith("-")
+    key = resolve_column(sort.lstrip("-+"))
+    present = [r for r in records if r.get(key) is not None]
+    missing = [r for r in records if r.get(key) is None]
+    present.sort(key=lambda r: r[key] if not isinstance(r[key], list) else tuple(r[key]),
+                 reverse=descending)  # fmt: skip
+    return present + missing
+
+
+def render_compare(records, columns, fmt, exact=False, batch=1, dtype="float32") -> str:
+    cols = [Column(k, COLUMNS[k][0], numeric=COLUMNS[k][1] != "text") for k in columns]
+    rows = []
+    for rec in records:
+        row = {k: cell(rec.get(k), COLUMNS[k][1], fmt, exact) for k in columns}
+        if rec.get("baseline") and fmt in ("text", "md", "latex") and "network" in row:
+            row["network"] = f"{row['network']} (base)"
+        rows.append(row)
+    notes = ()
+    if fmt in ("text", "md"):
+        notes = (f"batch {batch}, {dtype} ({DTYPE_BYTES[dtype]} bytes per element); " + NOTES,)
+    title = f"Comparison (batch {batch}, {dtype})"
+    return render(cols, rows, fmt, title=title, notes=notes)
+
+
+@click.command("compare", context_settings=variadic_settings())
+@click.argument("networks", nargs=-1, type=click.UNPROCESSED, metavar="NETWORK [--set K=V]...")
+@format_option()
+@batch_option
+@dtype_option
+@_train_option
+@click.option("--sort", metavar="COLUMN", help="Sort by a column (prefix '-' for descending).")
+@click.option("--columns", metavar="A,B,...", help="Columns to show, in order "
+              f"(default: {','.join(DEFAULT_COLUMNS)}).")  # fmt: skip
+@click.option("--exact", is_flag=True, help="Exact integers instead of human units (6.8M).")
+@click.option("--baseline", metavar="NAME", help="Network the ratios are relative to "
+              "(label, name or spec; default: the first).")  # fmt: skip
+@click.option("--plot", "plot_file", metavar="FILE.png|svg",
+              help="Also draw MACs against params, one labelled point per network.")  # fmt: skip
+@output_option
+def command(networks, fmt, batch, dtype, train, sort, columns, exact, baseline, plot_file,
+            output):  # fmt: skip
+    """Compare networks side by side: params, MACs, FLOPs, activations, memory, peak memory,
+    weight layers, MACs per parameter and size relative to the first (or --baseline).
+
+    Each NETWORK is a built-in name, NAME:VARIANT or a spec file; `--set KEY=VALUE` after a
+    network sets one of its parameters (the same network may appear twice with different
+    values):
+
+    \b
+      archcost compare mobilenet --set alpha=0.5 --set resolution=160 googlenet
+      archcost compare googlenet resnet50 --sort -macs --format md
+
+    Counts are shown in human units (6.8M, 1.58G) in text, Markdown and LaTeX; --exact, CSV and
+    JSON give exact integers.
+    """
+    keys = [resolve_column(c) for c in columns.split(",") if c.strip()] if columns else list(
+        DEFAULT_COLUMNS)
+    if not keys:
+        raise click.UsageError("--columns names no column")
+    plot_ext = None
+    if plot_file:
+        from ..plot import check_plot_file
+
+        plot_ext = check_plot_file(plot_file)
+    records = compare_records(networks, batch, dtype, train, baseline)
+    records = sort_records(records, sort)
+    if plot_file:
+        from ..plot import plot_compare
+
+        plot_compare(records, plot_file, plot_ext)
+    if fmt == "json":
+        emit(to_json({"batch": batch, "dtype": dtype, "train": train,
+                      "networks": records}), output)  # fmt: skip
+        return
+    if "network" not in keys:
+        keys.insert(0, "network")
+    emit(render_compare(records, keys, fmt, exact, batch, dtype), output)

@@ -1,0 +1,167 @@
+"""``archcost diff A B``: two networks (or two variants, or two settings) row by row."""
+
+from __future__ import annotations
+
+import click
+
+from ..layers import fmt_shape
+from ..netargs import assign_labels, parse_networks, variadic_settings
+from ..options import format_option, output_option, train_option
+from ..report import Column, emit, render, to_json
+from ..spec import build
+
+FIELDS = ("type", "output", "params", "macs", "ops", "activations", "buffers")
+NUMBERS = ("params", "macs", "ops", "activations", "buffers")
+
+
+def _row_data(row) -> dict:
+    return {"type": row.type, "output": list(row.shape), "params": row.params, "macs": row.macs,
+            "ops": row.ops, "activations": row.activations, "buffers": row.buffers}  # fmt: skip
+
+
+def match_rows(rows_a, rows_b) -> list[tuple]:
+    """Pairs (row of A or None, row of B or None) in reading order.
+
+    Rows match by row id first, then the remaining ones by label, in order. Rows only in B
+    are placed after the B row that precedes them in B.
+    """
+    by_id = {r.id: r for r in rows_b}
+    pair_of: dict = {}  # id(row of A) -> row of B
+    used = set()
+    for ra in rows_a:
+        rb = by_id.get(ra.id)
+        if rb is not None and id(rb) not in used:
+            pair_of[id(ra)] = rb
+            used.add(id(rb))
+    for ra in rows_a:
+        if id(ra) in pair_of:
+            continue
+        for rb in rows_b:
+            if id(rb) not in used and rb.label == ra.label:
+                pair_of[id(ra)] = rb
+                used.add(id(rb))
+                break
+    entries = [(ra, pair_of.get(id(ra))) for ra in rows_a]
+    position = {id(rb): i for i, (_, rb) in enumerate(entries) if rb is not None}
+    for k, rb in enumerate(rows_b):
+        if id(rb) in used:
+            continue
+        at = 0
+        for prev in reversed(rows_b[:k]):
+            if id(prev) in position:
+                at = position[id(prev)] + 1
+                break
+        entries.insert(at, (None, rb))
+        position = {id(b): i for i, (_, b) in enumerate(entries) if b is not None}
+    return entries
+
+
+def diff_records(net_a, net_b) -> dict:
+    rows = []
+    for ra, rb in match_rows(net_a.rows, net_b.rows):
+        da = _row_data(ra) if ra is not None else None
+        db = _row_data(rb) if rb is not None else None
+        if da is None:
+            status, changes = "only in B", list(FIELDS)
+        elif db is None:
+            status, changes = "only in A", list(FIELDS)
+        else:
+            changes = [f for f in FIELDS if da[f] != db[f]]
+            status = "changed" if changes else "same"
+        delta = {q: (db[q] if db else 0) - (da[q] if da else 0) for q in NUMBERS}
+        rows.append({"row": (ra or rb).id, "label": (ra or rb).label, "status": status,
+                     "changes": changes, "a": da, "b": db, "delta": delta})  # fmt: skip
+    ta, tb = net_a.totals(), net_b.totals()
+    ta["flops"], tb["flops"] = 2 * ta["macs"], 2 * tb["macs"]
+    total = {"a": ta, "b": tb, "delta": {q: tb[q] - ta[q] for q in ta}}
+    return {"a": net_a.name, "b": net_b.name, "rows": rows, "total": total}
+
+
+def _signed(value: int) -> str:
+    return f"{value:+,}" if value else "0"
+
+
+def _percent(delta, base) -> str:
+    if not delta:
+        return ""
+    if not base:
+        return "new"
+    return f"{100 * delta / base:+.1f}%"
+
+
+def render_diff(data, fmt: str, show_all: bool, label_a: str, label_b: str) -> str:
+    columns = [Column("row", "row", numeric=False), Column("status", "status", numeric=False),
+               Column("what", "what differs", numeric=False),
+               Column("output", "output (A -> B)", numeric=False),
+               Column("params_a", "params A"), Column("params_b", "params B"),
+               Column("params_d", "params B-A"), Column("params_p", "params %"),
+               Column("macs_a", "MACs A"), Column("macs_b", "MACs B"),
+               Column("macs_d", "MACs B-A"), Column("macs_p", "MACs %")]  # fmt: skip
+    machine = fmt == "csv"
+    out = []
+    counts: dict = {}
+    for rec in data["rows"]:
+        counts[rec["status"]] = counts.get(rec["status"], 0) + 1
+        if rec["status"] == "same" and not show_all:
+            continue
+        a, b = rec["a"] or {}, rec["b"] or {}
+        sa = fmt_shape(tuple(a["output"])) if a else ""
+        sb = fmt_shape(tuple(b["output"])) if b else ""
+        output = sa if sa == sb else f"{sa or '-'} -> {sb or '-'}"
+        what = ", ".join(rec["changes"]) if rec["status"] == "changed" else ""
+        row = {"row": rec["row"], "status": rec["status"], "what": what, "output": output}
+        for q in ("params", "macs"):
+            row[q + "_a"] = a.get(q)
+            row[q + "_b"] = b.get(q)
+            d = rec["delta"][q]
+            row[q + "_d"] = d if machine else _signed(d)
+            row[q + "_p"] = _percent(d, a.get(q, 0))
+        if fmt == "text":
+            row["_style"] = {"only in A": "red", "only in B": "green", "changed": "yellow"}.get(
+                rec["status"])
+        out.append(row)
+    ta, tb, td = data["total"]["a"], data["total"]["b"], data["total"]["delta"]
+    footer = {"row": "total", "status": "", "what": "", "output": ""}
+    for q in ("params", "macs"):
+        footer[q + "_a"], footer[q + "_b"] = ta[q], tb[q]
+        footer[q + "_d"] = td[q] if machine else _signed(td[q])
+        footer[q + "_p"] = _percent(td[q], ta[q])
+    notes = ()
+    if fmt in ("text", "md"):
+        summary = ", ".join(f"{n} {s}" for s, n in counts.items() if s != "same")
+        same = counts.get("same", 0)
+        notes = (f"A = {label_a}, B = {label_b}: {summary or 'no rows differ'}; {same} rows "
+                 f"identical{'' if show_all else ' (not shown; --all shows them)'}. "
+                 f"Activations B-A {_signed(td['activations'])}, other ops B-A {_signed(td['ops'])}, "
+                 f"buffers B-A {_signed(td['buffers'])}.",)  # fmt: skip
+    title = f"diff: A = {label_a}, B = {label_b}"
+    return render(columns, out, fmt, title=title, footer=footer, notes=notes)
+
+
+@click.command("diff", context_settings=variadic_settings())
+@click.argument("networks", nargs=-1, type=click.UNPROCESSED, metavar="A [--set K=V]... B [--set K=V]...")
+@format_option()
+@train_option
+@click.option("--all", "show_all", is_flag=True, help="Show identical rows too.")
+@output_option
+def command(networks, fmt, train, show_all, output):
+    """Compare two networks row by row: rows only in A, only in B, and rows whose output
+    shape, params or MACs (or type, other ops, activations, buffers) differ, with by how
+    much; then the totals' difference.
+
+    Rows are matched by row id, then by label. A and B are built-in names, NAME:VARIANT or
+    spec files, each optionally followed by --set KEY=VALUE:
+
+    \b
+      archcost diff googlenet googlenet:torchvision
+      archcost diff mobilenet mobilenet --set alpha=0.5
+    """
+    nargs = parse_networks(networks, minimum=2, maximum=2)
+    nets = [build(n.spec, params=n.sets or None, train=train) for n in nargs]
+    assign_labels(nargs, [n.name for n in nets])
+    data = diff_records(*nets)
+    data["a"], data["b"] = nargs[0].label, nargs[1].label
+    if fmt == "json":
+        emit(to_json(data), output)
+        return
+    emit(render_diff(data, fmt, show_all, nargs[0].label, nargs[1].label), output)

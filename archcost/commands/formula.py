@@ -1,0 +1,269 @@
+"""``archcost formula SPEC``: the formulas behind the numbers, per row or in the parameters."""
+
+from __future__ import annotations
+
+import click
+
+from ..options import output_option, parse_sets, set_option, train_option
+from ..report import Column, emit, render, to_json
+from ..spec import build_doc, display_name, effective, resolve
+
+FORMATS = ("text", "latex", "json", "md")
+
+
+def row_formulas(net, row_id: str | None) -> list[dict]:
+    """Each row's params and MACs formulas in the layer's own dimensions, with values.
+
+    A row with one costed layer shows that layer's formula; a row of several shows the sum of
+    their values (``--row NAME`` shows every layer of that row, each with its formula).
+    """
+    from ..symbolic import evaluate_formula, node_formula
+
+    rows = net.rows
+    if row_id is not None:
+        row = net.row(row_id)
+        if row is None:
+            import difflib
+
+            from ..errors import SpecError
+
+            ids = [r.id for r in net.rows]
+            close = difflib.get_close_matches(row_id, ids, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "rows: " + ", ".join(ids)
+            raise SpecError(f"--row {row_id!r}: no such row; {hint}")
+        rows = [row]
+    records = []
+    for row in rows:
+        costed = [n for n in row.nodes if n.params or n.macs]
+        if row_id is None and len(costed) != 1:
+            records.append({"row": row.id, "layer": f"{len(costed)} layers" if costed else "-",
+                            "type": row.type, "params_formula": "sum" if costed else "",
+                            "params": row.params, "macs_formula": "sum" if costed else "",
+                            "macs": row.macs, "where": "", "values": {},
+                            "latex": {"params": "", "macs": ""}})  # fmt: skip
+            continue
+        for node in costed:
+            params, macs, _ops, subs = node_formula(node)
+            records.append({
+                "row": row.id, "layer": node.id, "type": node.op,
+                "params_formula": str(params), "params": evaluate_formula(params, subs),
+                "macs_formula": str(macs), "macs": evaluate_formula(macs, subs),
+                "values": {str(k): v for k, v in subs.items()},
+                "where": ", ".join(f"{k}={v}" for k, v in subs.items()),
+                "latex": {"params": _latex(params), "macs": _latex(macs)},
+            })  # fmt: skip
+        if row_id is not None and len(costed) > 1:
+            records.append({"row": row.id, "layer": "row total", "type": "",
+                            "params_formula": "sum", "params": row.params,
+                            "macs_formula": "sum", "macs": row.macs, "where": "", "values": {},
+                            "latex": {"params": "", "macs": ""}})  # fmt: skip
+    return records
+
+
+def _latex(expr) -> str:
+    import sympy
+
+    return sympy.latex(expr)
+
+
+def render_rows(net, records, fmt: str, row_id) -> str:
+    if fmt == "json":
+        return to_json({"network": net.name, "title": net.title, "row": row_id,
+                        "layers": records})  # fmt: skip
+    columns = [Column("row", "row", numeric=False), Column("layer", "layer", numeric=False),
+               Column("params_formula", "params formula", numeric=False),
+               Column("params", "params"),
+               Column("macs_formula", "MACs formula", numeric=False), Column("macs", "MACs"),
+               Column("where", "where", numeric=False)]  # fmt: skip
+    rows = []
+    for rec in records:
+        row = dict(rec)
+        if fmt == "latex" and rec["latex"]["params"]:
+            row["params_formula"] = "$" + rec["latex"]["params"] + "$"
+            row["macs_formula"] = "$" + rec["latex"]["macs"] + "$"
+        rows.append(row)
+    notes = ()
+    if fmt in ("text", "md"):
+        notes = ("Symbols are each layer's own dimensions: C_in, H_in, W_in (input), C_out, "
+                 "k_h, k_w (kernel), s (stride), p (padding), g (groups), N_in (flat input). "
+                 "Rows of several layers show sums; --row ROW shows each layer.",)  # fmt: skip
+    title = f"{net.title} ({net.name}): formulas per " + ("layer" if row_id else "row")
+    if fmt == "latex":
+        return _latex_rows(columns, rows, title)
+    return render(columns, rows, fmt, title=title, notes=notes)
+
+
+def _latex_rows(columns, rows, title) -> str:
+    """booktabs tabular with math cells kept as math (render() would escape the $)."""
+    from ..report import _latex_escape
+
+    lines = [f"% {title}", "\\begin{tabular}{" + "".join("r" if c.numeric else "l" for c in columns)
+             + "}", "\\toprule", " & ".join(_latex_escape(c.header) for c in columns) + " \\\\",
+             "\\midrule"]  # fmt: skip
+    for row in rows:
+        cells = []
+        for c in columns:
+            value = row.get(c.key)
+            if isinstance(value, str) and value.startswith("$"):
+                cells.append(value)
+            elif isinstance(value, int):
+                cells.append(f"{value:,}")
+            else:
+                cells.append(_latex_escape("" if value is None else str(value)))
+        lines.append(" & ".join(cells) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- --in: whole network
+
+
+def formula_json(f, title: str) -> dict:
+    import sympy
+
+    from ..formula import growth, value_at
+
+    def quantity(expr, engine):
+        value = value_at(expr, f.point)
+        rec = {"expr": str(expr), "latex": sympy.latex(expr), "value": _plain(value),
+               "engine": engine, "equal": value == engine}  # fmt: skip
+        if f.continuous:
+            rec["growth"] = growth(expr, f.symbols)
+        return rec
+
+    return {
+        "network": f.network,
+        "title": title,
+        "in": [str(s) for s in f.symbols],
+        "point": {str(k): _plain(_py(v)) for k, v in f.point.items()},
+        "fixed": {k: _plain(v) for k, v in f.fixed.items()},
+        "continuous": f.continuous,
+        "params": quantity(f.params, f.numeric["params"]),
+        "macs": quantity(f.macs, f.numeric["macs"]),
+        "activations": quantity(f.activations, f.numeric["activations"]),
+        "decisions": [{"source": d.source, "what": d.what, "outcome": d.outcome,
+                       "count": d.count} for d in f.decisions],  # fmt: skip
+    }
+
+
+def _py(value):
+    from ..formula import plain
+
+    return plain(value)
+
+
+def _plain(value):
+    from fractions import Fraction
+
+    if isinstance(value, Fraction):
+        return int(value) if value.denominator == 1 else float(value)
+    return value
+
+
+def _num(value) -> str:
+    from fractions import Fraction
+
+    if isinstance(value, Fraction) and value.denominator != 1:
+        return f"{float(value):,.6g}"
+    return f"{int(value):,}"
+
+
+def render_network_formula(data: dict, fmt: str) -> str:
+    if fmt == "json":
+        return to_json(data)
+    point = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                      for k, v in data["point"].items())  # fmt: skip
+    fixed = ", ".join(f"{k}={v}" for k, v in data["fixed"].items())
+    kind = "continuous: rounding dropped" if data["continuous"] else "exact"
+    head = (f"{data['title']} ({data['network']}): costs as functions of "
+            f"{', '.join(data['in'])} ({kind})")  # fmt: skip
+    names = (("params", "params"), ("macs", "MACs"))
+    if fmt == "latex":
+        lines = [f"% {head}", f"% decision point: {point}" + (f"; fixed: {fixed}" if fixed else "")]
+        for d in data["decisions"]:
+            lines.append(f"% decision: {d['what']} -> {d['outcome']} (from {d['source']})")
+        lines.append("\\begin{align*}")
+        body = [f"\\text{{{label}}} &= {data[key]['latex']}" for key, label in names]
+        lines.append(" \\\\\n".join(body))
+        lines.append("\\end{align*}")
+        return "\n".join(lines) + "\n"
+    lines = [head, f"decision point: {point}" + (f"; other parameters fixed at {fixed}" if fixed
+                                                 else "")]  # fmt: skip
+    for key, label in names:
+        q = data[key]
+        lines.append("")
+        lines.append(f"{label} = {q['expr']}")
+        value = q["value"]
+        shown = f"{value:,}" if isinstance(value, int) else f"{value:,.6g}"
+        if data["continuous"]:
+            lines.append(f"  at {point}: {shown} (the engine, exact: {q['engine']:,}; the "
+                         "difference is the rounding dropped)")  # fmt: skip
+        else:
+            check = "equal" if q["equal"] else "DIFFERS: please report this as a bug"
+            lines.append(f"  at {point}: {shown} (engine: {q['engine']:,}; {check})")
+        if data["continuous"]:
+            degrees = ", ".join(f"{k}^{v}" if v is not None else f"{k}: not polynomial"
+                                for k, v in q["growth"].items())  # fmt: skip
+            lines.append(f"  grows as {degrees} (highest power of each parameter)")
+    if data["decisions"]:
+        lines.append("")
+        lines.append(f"Structural decisions, taken at {point} (the formula holds where they "
+                     "come out the same):")  # fmt: skip
+        for d in data["decisions"]:
+            times = f" ({d['count']} times)" if d["count"] > 1 else ""
+            lines.append(f"  - {d['what']} -> {d['outcome']}   [from {d['source']!r}]{times}")
+    else:
+        lines.append("")
+        lines.append("No structural decision depends on these parameters: the formula holds "
+                     "for every value the network accepts.")  # fmt: skip
+    if not data["continuous"]:
+        lines.append("floor/ceiling are the engine's integer rounding; --continuous drops it "
+                     "and shows the polynomial.")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+@click.command("formula")
+@click.argument("spec")
+@click.option("--row", "row_id", metavar="NAME", help="Every layer of this row, with formulas.")
+@click.option("--in", "in_params", metavar="P1,P2", help="Whole-network params and MACs as exact "
+              "expressions of these spec parameters.")  # fmt: skip
+@click.option("--continuous", is_flag=True, help="With --in: drop the rounding (floor(x) -> x) "
+              "and print the simplified polynomial.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Output format.")  # fmt: skip
+@set_option
+@train_option
+@output_option
+def command(spec, row_id, in_params, continuous, fmt, sets, train, output):
+    """Formulas behind the numbers (sympy).
+
+    Without --in: each row's params and MACs as expressions in the layer's own dimensions
+    (C_in, H_in, k_h, ...) and their values; --row NAME shows each layer of one row.
+
+    With --in P1,P2: the whole network's params and MACs as exact expressions of those spec
+    parameters (the others at their defaults or --set values). Where the architecture takes
+    a structural decision from a value (a `when:` condition, a comparison, a repeat count),
+    the decision is taken at the parameters' defaults (or --set values) and listed.
+
+    \b
+      archcost formula googlenet --row "inception (3a)"
+      archcost formula mobilenet --in alpha,resolution --continuous
+    """
+    path, variant = resolve(spec)
+    doc = effective(path, variant)
+    name = display_name(path, variant)
+    values = parse_sets(sets) or None
+    if in_params is None:
+        if continuous:
+            raise click.UsageError("--continuous goes with --in P1,P2")
+        net = build_doc(doc, name, values, train)
+        emit(render_rows(net, row_formulas(net, row_id), fmt, row_id), output)
+        return
+    if row_id is not None:
+        raise click.UsageError("--row and --in are separate views; give one")
+    from ..formula import network_formula
+
+    names = [n.strip() for n in in_params.split(",") if n.strip()]
+    f = network_formula(doc, name, names, values, train, continuous)
+    title = str(doc.get("title") or name)
+    emit(render_network_formula(formula_json(f, title), fmt), output)
