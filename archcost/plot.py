@@ -8,9 +8,9 @@ Files are written atomically: to a temporary file in the same folder, then renam
 from __future__ import annotations
 
 import os
-import tempfile
 
 from .errors import SpecError
+from .report import write_atomic
 
 PLOT_FORMATS = ("png", "svg", "pdf")
 MISSING = "matplotlib is not installed; pip install 'archcost[plot]'"
@@ -48,17 +48,9 @@ def _figure(width=7.0, height=4.5, ncols=1):
 def save(fig, path: str, ext: str | None = None) -> None:
     """Write the figure atomically (nothing half-written on error)."""
     ext = ext or check_plot_file(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".archcost-", suffix="." + ext)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            metadata = {"Date": None} if ext in ("svg", "pdf") else None
-            fig.savefig(handle, format=ext, metadata=metadata, dpi=120)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    metadata = {"Date": None} if ext in ("svg", "pdf") else None
+    write_atomic(path, lambda handle: fig.savefig(handle, format=ext, metadata=metadata, dpi=120),
+                 binary=True)  # fmt: skip
 
 
 def _log_if_wide(ax, xs, ys):

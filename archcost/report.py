@@ -152,21 +152,32 @@ def _json_default(value):
     raise TypeError(type(value).__name__)
 
 
+def write_atomic(path: str, write, binary: bool = False) -> None:
+    """Write a file through a temporary sibling and a rename: nothing half-written on error.
+
+    ``write(handle)`` fills the file; it gets the permissions a plain open() would (umask).
+    """
+    import os
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".archcost-", suffix=".tmp")
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def emit(text: str, output: str | None = None) -> None:
     """Write to stdout or atomically to a file (nothing half-written on error)."""
     if output is None or output == "-":
         sys.stdout.write(text)
         return
-    import os
-    import tempfile
-
-    folder = os.path.dirname(os.path.abspath(output))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".archcost-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, output)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(output, lambda handle: handle.write(text))
