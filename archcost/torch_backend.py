@@ -118,6 +118,35 @@ class Add(nn.Module):
         return out
 
 
+class Slice(nn.Module):
+    """Channels [start, end): a view (``narrow``) of the input."""
+
+    def __init__(self, start, end):
+        super().__init__()
+        self.start, self.end = start, end
+
+    def forward(self, x):
+        return x.narrow(1, self.start, self.end - self.start)
+
+    def extra_repr(self):
+        return f"start={self.start}, end={self.end}"
+
+
+class ZeroPad(nn.Module):
+    """``c`` zero channels appended, ``p`` zero rows/columns on each side."""
+
+    def __init__(self, c, p):
+        super().__init__()
+        self.c, self.p = c, p
+
+    def forward(self, x):
+        ph, pw = self.p
+        return F.pad(x, (pw, pw, ph, ph, 0, self.c))
+
+    def extra_repr(self):
+        return f"c={self.c}, p={self.p}"
+
+
 class Scale(nn.Module):
     """``x * gate``: a C x H x W map times a per-channel gate (C x 1 x 1, or C from a linear)."""
 
@@ -217,10 +246,18 @@ FACTORIES: dict[str, Callable] = {
     "concat": lambda node, inplace: Concat(),
     "add": lambda node, inplace: Add(),
     "scale": lambda node, inplace: Scale(),
+    # primitives being added on other branches (channel slice, ResNet option-A zero padding);
+    # a factory for a primitive that is not registered is never used
+    "slice": lambda node, inplace: Slice(node.fields["start"], node.fields["end"]),
+    "zero_pad": lambda node, inplace: ZeroPad(node.fields["c"], node.fields["p"]),
 }
 
-# Ops whose torch output may share storage with their input (a view, or the input itself).
-_ALIASING = {"flatten", "dropout", *L.ACTIVATIONS}
+
+def _aliasing() -> set:
+    """Ops whose torch output may share storage with their input: views (flatten, slice),
+    the input itself (dropout at inference), in-place activations. archcost marks all but
+    flatten ``inplace`` (no new activation memory)."""
+    return {"flatten", *(name for name, p in L.PRIMITIVES.items() if p.inplace)}
 
 
 # ---------------------------------------------------------------- the network module
@@ -266,6 +303,7 @@ class ArchcostNet(nn.Module):
                 consumers[id(inp)].append(node)
         main, aux = _outputs(network)
         outputs = {id(main), *(id(a) for a in aux)}
+        aliasing = _aliasing()
         self.names: dict[str, str] = {}  # node id -> module name
         self.node_ids: dict[str, str] = {}  # module name -> node id
         self.inplace: dict[str, bool] = {}  # node id -> built with inplace=True
@@ -279,7 +317,7 @@ class ArchcostNet(nn.Module):
                 n += 1
             taken.add(name)
             prim = L.PRIMITIVES[node.op]
-            inplace = prim.inplace and _inplace_safe(node, network, consumers, outputs)
+            inplace = prim.inplace and _inplace_safe(node, network, consumers, outputs, aliasing)
             self.add_module(name, FACTORIES[node.op](node, inplace))
             self.names[node.id] = name
             self.node_ids[name] = node.id
@@ -338,7 +376,7 @@ def _last_uses(plan, main, aux, with_aux):
     return free
 
 
-def _inplace_safe(node, network, consumers, outputs) -> bool:
+def _inplace_safe(node, network, consumers, outputs, aliasing) -> bool:
     """Overwriting ``node``'s input is safe iff nobody else reads that storage: walking back
     through ops that may alias their input (views, identity dropout, activations), every
     tensor on the way has this chain as its only reader, is not an output, and the chain
@@ -349,7 +387,7 @@ def _inplace_safe(node, network, consumers, outputs) -> bool:
             return False
         if len(consumers[id(cur)]) != 1 or id(cur) in outputs:
             return False
-        if cur.op not in _ALIASING:
+        if cur.op not in aliasing:
             return True
         cur = cur.inputs[0]
 
