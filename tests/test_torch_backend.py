@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from archcost import layers as L
+from archcost.commands._common import TORCH_MISSING
 from archcost.errors import SpecError
 from archcost.fold import fold_bn, foldable_pairs
 from archcost.spec import build, builtin_names
@@ -354,7 +355,7 @@ def test_verify_text_and_resolution_errors(needs_torch):
     result = CliRunner().invoke(command, ["googlenet", "--resolution", "112"])
     assert result.exit_code == 2 and result.stderr.startswith("error: --resolution: googlenet")
     result = CliRunner().invoke(command, ["googlenet", "--set", "nope"])
-    assert result.exit_code == 2 and "expected K=V" in result.stderr
+    assert result.exit_code == 2 and "expected KEY=VALUE" in result.stderr
 
 
 def test_fold_bn_numerics_and_counts(needs_torch, tmp_path):
@@ -385,6 +386,32 @@ def test_fold_bn_numerics_and_counts(needs_torch, tmp_path):
         folded.module_for("conv1").bias.copy_(bn.bias)  # (0 - mean) * scale term left out
         assert scale.abs().min() > 0 and bn.running_mean.abs().max() > 0
     assert not check_fold(model, folded)["ok"]
+
+
+@pytest.mark.parametrize("torch_missing", [False, True])
+def test_commands_under_the_main_cli(monkeypatch, capsys, torch_missing):
+    """Registered in archcost.cli.COMMANDS (as main's cli.py will), errors and exit codes
+    come through the main CLI's handler."""
+    from archcost import cli
+
+    if not torch_missing:
+        pytest.importorskip("torch")
+    monkeypatch.setitem(cli.COMMANDS, "verify", "archcost.commands.verify")
+    monkeypatch.setitem(cli.COMMANDS, "bench", "archcost.commands.bench")
+    if torch_missing:
+        monkeypatch.setitem(sys.modules, "torch", None)
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(["bench", "googlenet"])
+        assert exit_.value.code == 2
+        assert capsys.readouterr().err == f"error: {TORCH_MISSING}\n"
+        return
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["verify", "googlenet", "--format", "json"])
+    assert exit_.value.code == 0 and json.loads(capsys.readouterr().out)["ok"]
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["verify", "googlenet", "--resolution", "100"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.startswith("error: --resolution: googlenet has no")
 
 
 def test_cuda_without_gpu_is_a_one_line_error(needs_torch, monkeypatch):

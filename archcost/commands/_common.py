@@ -42,17 +42,6 @@ class Command(click.Command):
             sys.exit(2)
 
 
-def parse_sets(values) -> dict:
-    """``--set K=V`` (repeatable) -> {K: V}; V is evaluated by the spec's parameter rules."""
-    out = {}
-    for item in values or ():
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise click.BadParameter(f"expected K=V, got {item!r}", param_hint="'--set'")
-        out[key.strip()] = value.strip()
-    return out
-
-
 def parse_batches(text: str) -> list[int]:
     try:
         batches = [int(part) for part in text.split(",") if part.strip()]

@@ -15,7 +15,8 @@ import json
 
 import click
 
-from ._common import Command, parse_batches, parse_sets, torch_backend
+from ..options import format_option, parse_sets, set_option
+from ._common import Command, parse_batches, torch_backend
 
 RESULT_KEYS = ("network", "device", "dtype", "batch", "median_ms", "min_ms", "p90_ms",
                "throughput", "tflops", "peak_memory_bytes")  # fmt: skip
@@ -66,9 +67,8 @@ def print_text(out):
 @click.option("--compile", "compile_", is_flag=True, help="Run through torch.compile.")
 @click.option("--warmup", type=click.IntRange(0), default=3, show_default=True)
 @click.option("--repeat", type=click.IntRange(1), default=10, show_default=True)
-@click.option("--set", "sets", multiple=True, metavar="K=V", help="Set a spec parameter.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)  # fmt: skip
+@set_option
+@format_option(("text", "json"))
 def command(spec, device, batch, dtype, channels_last, compile_, warmup, repeat, sets, fmt):
     """Time SPEC's forward pass in torch (inference mode) at each batch size.
 

@@ -13,7 +13,8 @@ import json
 import click
 
 from ..errors import SpecError
-from ._common import Command, jsonable, parse_sets, shape_text, torch_backend
+from ..options import format_option, parse_sets, set_option, train_option
+from ._common import Command, jsonable, shape_text, torch_backend
 
 
 def load_network(spec, sets, train=False, resolution=None):
@@ -157,13 +158,12 @@ def print_text(out, note, show_all):
 @click.command("verify", cls=Command)
 @click.argument("spec")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)  # fmt: skip
+@format_option(("text", "json"))
 @click.option(
     "--all", "show_all", is_flag=True, help="List every node, not only those that differ."
 )
-@click.option("--train", is_flag=True, help="Include training-only rows (auxiliary heads).")
-@click.option("--set", "sets", multiple=True, metavar="K=V", help="Set a spec parameter.")
+@train_option
+@set_option
 @click.option(
     "--resolution",
     type=click.IntRange(1),
