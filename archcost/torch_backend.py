@@ -597,7 +597,7 @@ FOLD_RTOL = 1e-4
 FOLD_ATOL = 1e-5
 
 
-def check_fold(model, folded_model, dev="cpu", batch=2, seed=1) -> dict:
+def check_fold(model, folded_model, dev="cpu", batch=1, seed=1) -> dict:
     """Outputs of the unfolded and folded modules in eval mode, float32, on one random batch.
 
     Agreement: |a - b| <= FOLD_ATOL * max|a| + FOLD_RTOL * |a| elementwise (the absolute part
@@ -760,18 +760,19 @@ def bench(network, dev="cpu", batches=(1,), dtype="float32", channels_last=False
             times, peak = _time_one(runner, model.input_shape, dev, tdtype, fmt, batch, warmup,
                                     repeat, progress)  # fmt: skip
         except Exception as err:  # noqa: BLE001 - reported per configuration
-            if not _is_oom(err):
-                res["status"] = "error"
-                res["error"] = (
-                    f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
-                )
-            else:
+            if _is_oom(err):
                 res["status"] = "oom"
-            if progress:
-                progress(None)
+            else:
+                first = str(err).splitlines()[0] if str(err) else ""
+                res["status"], res["error"] = "error", f"{type(err).__name__}: {first}"
+            times = None
+        if times is None:
+            # outside the except block, so the traceback no longer holds the failed batch
             gc.collect()
             if dev.type == "cuda":
                 torch.cuda.empty_cache()
+            if progress:
+                progress(None)
             results.append(res)
             continue
         med = statistics.median(times)
