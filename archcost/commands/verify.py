@@ -1,0 +1,199 @@
+"""``archcost verify SPEC``: build the network in torch and check the static numbers.
+
+Per node and in total: static params == sum of the module's parameter numel, static bias and
+BN buffers (running mean/var) likewise, static MACs == FlopCounterMode's convolution and matmul
+FLOPs / 2 on a real forward pass at batch 1, static output shape == the real output shape
+(per sample). Exit 0 when everything agrees, 1 otherwise, 2 on a user error.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..errors import SpecError
+from ..options import format_option, parse_sets, set_option, train_option
+from ._common import Command, jsonable, shape_text, torch_backend
+
+
+def load_network(spec, sets, train=False, resolution=None):
+    """(Network, note): the spec built with ``--set`` values, at ``--resolution`` if given
+    (the spec's ``resolution`` parameter; an error when it has none)."""
+    from ..spec import build
+
+    params = dict(sets)
+    net = build(spec, params=params or None, train=train)
+    note = None
+    if resolution is not None:
+        if "resolution" not in (net.meta.get("params") or {}):
+            raise SpecError(f"--resolution: {net.name} has no 'resolution' parameter (its input "
+                            f"is {shape_text(net.input.shape)}); use --set for its parameters")  # fmt: skip
+        full = net.params["resolution"]
+        params["resolution"] = str(resolution)
+        net = build(spec, params=params, train=train)
+        if resolution != full:
+            note = (f"verified at resolution={resolution} (input {shape_text(net.input.shape)}), "
+                    f"not the spec's {full}: every number below is for this input size")  # fmt: skip
+    return net, note
+
+
+def run_verify(net, device="cpu", fold_bn=False):
+    """The whole check as a JSON-ready dict (see the command's help for the keys)."""
+    backend = torch_backend()
+    import torch
+
+    dev = backend.device(device)
+    model = backend.build_module(net)
+    if net.train:
+        model.return_aux = True  # count the training-only heads, in eval mode
+    measured = backend.measure(model, net, dev)
+    result = backend.compare(net, measured)
+    out = {"network": net.name, "ok": result["ok"], "static": result["static"],
+           "torch": result["torch"], "rows": result["rows"], "nodes": len(net.nodes),
+           "input": list(net.input.shape), "params": jsonable(net.params), "train": net.train,
+           "device": dev.type, "torch_version": torch.__version__, "batch": 1,
+           "inplace_activations": sum(model.inplace.values())}  # fmt: skip
+    if fold_bn:
+        backend.randomise_bn(model)
+        folded_net, folded_model = backend.fold_module(model, net)
+        outputs = backend.check_fold(model, folded_model, dev)
+        fres = backend.compare(folded_net, backend.measure(folded_model, folded_net, dev))
+        out["fold_bn"] = {"ok": fres["ok"] and outputs["ok"], "folded": len(folded_net.meta["folded_bn"]),
+                          "pairs": folded_net.meta["folded_bn"], "static": fres["static"],
+                          "torch": fres["torch"], "rows": fres["rows"], "outputs": outputs}  # fmt: skip
+        out["ok"] = out["ok"] and out["fold_bn"]["ok"]
+    return out
+
+
+def _cell(static, real, fmt=lambda v: f"{v:,}"):
+    if static == real:
+        return fmt(static)
+    shown = fmt(real) if real is not None else "missing"
+    return f"[red]{fmt(static)} -> {shown}[/red]"
+
+
+def _rows_table(title, rows, show_all):
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for name, justify in (("node", "left"), ("op", "left"), ("params", "right"),
+                          ("buffers", "right"), ("MACs", "right"), ("shape", "right"),
+                          ("", "center")):  # fmt: skip
+        table.add_column(name, justify=justify, no_wrap=name != "node")
+    shown = 0
+    for row in rows:
+        if row["ok"] and not show_all:
+            continue
+        shown += 1
+        s, t = row["static"], row["torch"] or {}
+        table.add_row(row["node"], row["op"], _cell(s["params"], t.get("params")),
+                      _cell(s["buffers"], t.get("buffers")), _cell(s["macs"], t.get("macs")),
+                      _cell(s["shape"], t.get("shape"), shape_text),
+                      "[green]ok[/green]" if row["ok"] else "[red]DIFF[/red]")  # fmt: skip
+    return table, shown
+
+
+def _totals_table(static, real):
+    from rich.table import Table
+
+    table = Table(show_header=True, box=None, padding=(0, 2))
+    for name in ("total", "static", "torch", ""):
+        table.add_column(name, justify="left" if name == "total" else "right")
+    for key, label in (("params", "params (numel)"), ("macs", "MACs (FLOPs/2)"),
+                       ("buffers", "BN running stats")):  # fmt: skip
+        same = static[key] == real[key]
+        table.add_row(label, f"{static[key]:,}", f"{real[key]:,}",
+                      "[green]ok[/green]" if same else "[red]DIFF[/red]")  # fmt: skip
+    return table
+
+
+def print_text(out, note, show_all):
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    train = ", with training-only rows" if out["train"] else ""
+    console.print(f"[bold]{out['network']}[/bold]: static vs torch {out['torch_version']} "
+                  f"({out['device']}, batch 1, input {shape_text(out['input'])}{train}, "
+                  f"{out['nodes']} nodes)")  # fmt: skip
+    if note:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    table, shown = _rows_table("nodes that differ" if not show_all else "all nodes",
+                               out["rows"], show_all)  # fmt: skip
+    if shown:
+        console.print(table)
+    console.print(_totals_table(out["static"], out["torch"]))
+    counters = out["torch"]["num_batches_tracked"]
+    if counters:
+        console.print(f"torch also holds {counters} BN num_batches_tracked counter(s) (int64 "
+                      "step counters, not statistics): not counted as buffers")  # fmt: skip
+    if out["torch"]["other_flops"]:
+        console.print(f"[yellow]FlopCounterMode also counted {out['torch']['other_flops']:,} "
+                      "FLOPs outside convolution/matmul (not MACs)[/yellow]")  # fmt: skip
+    fold = out.get("fold_bn")
+    if fold is not None:
+        console.print(f"\n[bold]BN folded[/bold]: {fold['folded']} conv/linear layer(s) absorb "
+                      "the BN after them")  # fmt: skip
+        table, shown = _rows_table("folded nodes that differ" if not show_all else
+                                   "all folded nodes", fold["rows"], show_all)  # fmt: skip
+        if shown:
+            console.print(table)
+        console.print(_totals_table(fold["static"], fold["torch"]))
+        o = fold["outputs"]
+        verdict = "[green]agree[/green]" if o["ok"] else "[red]DIFFER[/red]"
+        console.print(f"outputs folded vs unfolded (eval, float32, random BN statistics): "
+                      f"{verdict}; max |diff| {o['max_abs_diff']:.3g} = "
+                      f"{o['max_diff_over_max_output']:.3g} x max |output| "
+                      f"(tolerance {o['atol_relative_to_max']:g} x max + {o['rtol']:g} x |output|)")  # fmt: skip
+    if out["ok"]:
+        console.print(f"[green]OK[/green]: static params, buffers, MACs and shapes equal torch's "
+                      f"for all {out['nodes']} nodes")  # fmt: skip
+    else:
+        bad = sum(not r["ok"] for r in out["rows"])
+        bad += sum(not r["ok"] for r in (fold or {}).get("rows", []))
+        console.print(f"[red]FAILED[/red]: {bad} node(s) differ"
+                      + ("" if bad else " (totals or outputs differ)"))  # fmt: skip
+
+
+@click.command("verify", cls=Command)
+@click.argument("spec")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@format_option(("text", "json"))
+@click.option(
+    "--all", "show_all", is_flag=True, help="List every node, not only those that differ."
+)
+@train_option
+@set_option
+@click.option(
+    "--resolution",
+    type=click.IntRange(1),
+    default=None,
+    help="Verify at this value of the spec's 'resolution' parameter (faster on CPU).",
+)
+@click.option(
+    "--fold-bn",
+    is_flag=True,
+    help="Also fold BN into conv/linear weights and check outputs and folded counts.",
+)
+def command(spec, device, fmt, show_all, train, sets, resolution, fold_bn):
+    """Check SPEC's static params, MACs and shapes against a real torch module.
+
+    Per node and in total: params = sum of parameter numel; BN buffers = running mean and
+    variance (num_batches_tracked reported apart); MACs = FlopCounterMode convolution and
+    matmul FLOPs / 2 on one forward pass at batch 1; output shape = the real one. Exit 0 when
+    all agree, 1 otherwise. JSON: {network, ok, static: {params, macs, buffers}, torch: {...},
+    rows: [...]}; rows are the differing nodes (all with --all).
+    """
+    torch_backend()  # fail early, before building, when torch is missing
+    net, note = load_network(spec, parse_sets(sets), train, resolution)
+    out = run_verify(net, device, fold_bn)
+    out["note"] = note
+    if not show_all:
+        out["rows"] = [r for r in out["rows"] if not r["ok"]]
+        if "fold_bn" in out:
+            out["fold_bn"]["rows"] = [r for r in out["fold_bn"]["rows"] if not r["ok"]]
+    if fmt == "json":
+        click.echo(json.dumps(jsonable(out), indent=2))
+    else:
+        print_text(out, note, show_all)
+    click.get_current_context().exit(0 if out["ok"] else 1)
