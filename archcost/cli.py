@@ -26,6 +26,8 @@ COMMANDS = {
     "formula": "archcost.commands.formula",
     "solve": "archcost.commands.solve",
     "sweep": "archcost.commands.sweep",
+    "verify": "archcost.commands.verify",
+    "bench": "archcost.commands.bench",
 }
 
 BUG_REPORT = "please report it with the command line and the spec file"

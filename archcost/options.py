@@ -53,3 +53,18 @@ def parse_sets(sets) -> dict:
             raise SpecError(f"--set {item!r}: {key!r} is not a parameter name")
         values[key] = value
     return values
+
+
+def fold_bn_option(f):
+    return click.option("--fold-bn", "fold_bn", is_flag=True,
+                        help="Fold each batch norm into the conv/linear before it (inference): "
+                        "BN gone, the conv gains a bias where it had none.")(f)  # fmt: skip
+
+
+def maybe_fold(network, fold_bn: bool):
+    """The network itself, or its batch-norm-folded copy (archcost.fold, static)."""
+    if not fold_bn:
+        return network
+    from .fold import fold_bn as fold
+
+    return fold(network)

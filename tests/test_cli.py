@@ -161,3 +161,16 @@ def test_internal_error_exit_3(monkeypatch, capsys):
 
 def test_python_dash_m_and_version():
     assert run_cli("--version").stdout.startswith("archcost, version")
+
+
+def test_fold_bn_on_table_and_compare():
+    # ResNet-18 has 4,800 BN channels: folding drops 2*C BN params and adds C conv biases each
+    data = json.loads(invoke("table", "resnet18", "--fold-bn", "--format", "json").output)
+    assert data["total"]["params"] == 11_689_512 - 4_800
+    assert data["total"]["buffers"] == 0 and data["total"]["macs"] == 1_814_073_344
+    assert not any(layer["type"] == "bn" for layer in
+                   json.loads(invoke("table", "resnet18", "--fold-bn", "--expand", "--format",
+                                     "json").output)["layers"])  # fmt: skip
+    cmp = json.loads(invoke("compare", "resnet18", "googlenet", "--fold-bn", "--format",
+                            "json").output)["networks"]  # fmt: skip
+    assert [n["params"] for n in cmp] == [11_684_712, 6_998_552]  # googlenet has no BN

@@ -6,7 +6,15 @@ import click
 
 from ..memory import peak_activations
 from ..netargs import assign_labels, find_label, parse_networks, variadic_settings
-from ..options import DTYPE_BYTES, batch_option, dtype_option, format_option, output_option
+from ..options import (
+    DTYPE_BYTES,
+    batch_option,
+    dtype_option,
+    fold_bn_option,
+    format_option,
+    maybe_fold,  # fmt: skip
+    output_option,
+)
 from ..options import train_option as _train_option
 from ..report import Column, emit, human, human_bytes, render, to_json
 from ..spec import build
@@ -86,10 +94,12 @@ def network_record(net, batch: int, nbytes: int) -> dict:
     }
 
 
-def compare_records(words, batch=1, dtype="float32", train=False, baseline=None) -> list[dict]:
+def compare_records(words, batch=1, dtype="float32", train=False, baseline=None,
+                    fold_bn=False) -> list[dict]:  # fmt: skip
     """Build each network named in ``words`` (with its --set) and return one record each."""
     nargs = parse_networks(words)
-    nets = [build(n.spec, params=n.sets or None, train=train) for n in nargs]
+    nets = [maybe_fold(build(n.spec, params=n.sets or None, train=train), fold_bn)
+            for n in nargs]  # fmt: skip
     names = [net.name for net in nets]
     assign_labels(nargs, names)
     base = find_label(nargs, names, baseline) if baseline is not None else 0
@@ -177,13 +187,14 @@ def render_compare(records, columns, fmt, exact=False, batch=1, dtype="float32")
 @click.option("--columns", metavar="A,B,...", help="Columns to show, in order "
               f"(default: {','.join(DEFAULT_COLUMNS)}).")  # fmt: skip
 @click.option("--exact", is_flag=True, help="Exact integers instead of human units (6.8M).")
+@fold_bn_option
 @click.option("--baseline", metavar="NAME", help="Network the ratios are relative to "
               "(label, name or spec; default: the first).")  # fmt: skip
 @click.option("--plot", "plot_file", metavar="FILE.png|svg",
               help="Also draw MACs against params, one labelled point per network.")  # fmt: skip
 @output_option
-def command(networks, fmt, batch, dtype, train, sort, columns, exact, baseline, plot_file,
-            output):  # fmt: skip
+def command(networks, fmt, batch, dtype, train, sort, columns, exact, fold_bn, baseline,
+            plot_file, output):  # fmt: skip
     """Compare networks side by side: params, MACs, FLOPs, activations, memory, peak memory,
     weight layers, MACs per parameter and size relative to the first (or --baseline).
 
@@ -207,7 +218,7 @@ def command(networks, fmt, batch, dtype, train, sort, columns, exact, baseline, 
         from ..plot import check_plot_file
 
         plot_ext = check_plot_file(plot_file)
-    records = compare_records(networks, batch, dtype, train, baseline)
+    records = compare_records(networks, batch, dtype, train, baseline, fold_bn)
     records = sort_records(records, sort)
     if plot_file:
         from ..plot import plot_compare

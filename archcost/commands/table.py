@@ -10,7 +10,9 @@ from ..options import (
     DTYPE_BYTES,
     batch_option,
     dtype_option,
+    fold_bn_option,
     format_option,
+    maybe_fold,
     output_option,
     parse_sets,
     set_option,
@@ -166,13 +168,15 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool) -
 @dtype_option
 @train_option
 @set_option
+@fold_bn_option
 @click.option("--expand", is_flag=True, help="One row per primitive layer instead of per spec row.")
 @click.option("--symbolic", is_flag=True, help="Show each layer's params and MACs formula (sympy).")
 @click.option("--bars", is_flag=True, help="Per-layer MAC bars drawn in the terminal.")
 @click.option("--plot", "plot_file", metavar="FILE.png|svg",
               help="Also draw per-layer bars of MACs and activation memory.")  # fmt: skip
 @output_option
-def command(spec, fmt, batch, dtype, train, sets, expand, symbolic, bars, plot_file, output):
+def command(spec, fmt, batch, dtype, train, sets, fold_bn, expand, symbolic, bars, plot_file,
+            output):  # fmt: skip
     """Per-layer output shape, params, MACs, other ops and activations of SPEC.
 
     One row per row of the spec (which follows the paper's table); --expand shows every
@@ -182,7 +186,7 @@ def command(spec, fmt, batch, dtype, train, sets, expand, symbolic, bars, plot_f
         from ..plot import check_plot_file
 
         check_plot_file(plot_file)
-    net = build(spec, params=parse_sets(sets) or None, train=train)
+    net = maybe_fold(build(spec, params=parse_sets(sets) or None, train=train), fold_bn)
     if plot_file:
         from ..plot import plot_table
 
