@@ -1030,8 +1030,16 @@ def build_doc(doc, name, params=None, train=False, evaluator=evaluate, symbolic=
     return Network(name, str(title), file, input_node, ex.rows, ex.nodes, env, meta, train)
 
 
+def load(arg: str) -> tuple[dict, str]:
+    """The spec named by ``arg`` with ``extends`` and its variant applied, and its display name.
+
+    Read once and build many times (sweeps, solving): ``build_doc(doc, name, params)``.
+    """
+    path, variant = resolve(arg)
+    return effective(path, variant), display_name(path, variant)
+
+
 def build(arg: str, params: dict | None = None, train: bool = False) -> Network:
     """Evaluate a built-in name, ``NAME:VARIANT`` or a file path into a :class:`Network`."""
-    path, variant = resolve(arg)
-    doc = effective(path, variant)
-    return build_doc(doc, display_name(path, variant), params, train)
+    doc, name = load(arg)
+    return build_doc(doc, name, params, train)

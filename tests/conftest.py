@@ -16,6 +16,23 @@ def run_cli(*args, cwd=ROOT, timeout=120):
                           capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.fixture
+def in_root(monkeypatch):
+    """Run the test from the repository root (specs given as relative paths)."""
+    monkeypatch.chdir(ROOT)
+
+
+def invoke_ok(*args):
+    """Run archcost in-process through click.testing; it must succeed; return its output."""
+    from click.testing import CliRunner
+
+    from archcost.cli import cli
+
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
 def golden(name, text):
     """Compare with tests/golden/NAME; ARCHCOST_UPDATE_GOLDEN=1 rewrites it."""
     path = os.path.join(ROOT, "tests", "golden", name)

@@ -17,27 +17,20 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 
-from archcost.cli import cli, main
+from archcost.cli import main
 from archcost.memory import live_intervals, peak_activations
 from archcost.spec import build
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .conftest import ROOT
+from .conftest import invoke_ok as invoke
+
 SPECS = os.path.join("tests", "specs")
 PLAIN = os.path.join(SPECS, "tiny_plain.yaml")
 MOBILE = os.path.join(SPECS, "tiny_mobilenet.yaml")
 
 
-@pytest.fixture(autouse=True)
-def _in_root(monkeypatch):
-    monkeypatch.chdir(ROOT)
-
-
-def invoke(*args):
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
+pytestmark = pytest.mark.usefixtures("in_root")
 
 
 def run_main(capsys, *args):

@@ -10,9 +10,8 @@ from fractions import Fraction
 
 import pytest
 import sympy
-from click.testing import CliRunner
 
-from archcost.cli import cli, main
+from archcost.cli import main
 from archcost.expr import evaluate, make_divisible
 from archcost.formula import (
     DecisionLog,
@@ -23,21 +22,20 @@ from archcost.formula import (
     value_at,
 )
 from archcost.formula import make_divisible as md_symbolic
-from archcost.spec import build, build_doc, builtin_names, effective, resolve
+from archcost.spec import build, build_doc, builtin_names, load
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .conftest import ROOT
+from .conftest import invoke_ok as invoke
+
 MOBILE = os.path.join("tests", "specs", "tiny_mobilenet.yaml")
 V2 = os.path.join("tests", "specs", "tiny_v2.yaml")
 
 
-@pytest.fixture(autouse=True)
-def _in_root(monkeypatch):
-    monkeypatch.chdir(ROOT)
+pytestmark = pytest.mark.usefixtures("in_root")
 
 
 def doc_of(arg):
-    path, variant = resolve(arg)
-    return effective(path, variant)
+    return load(arg)[0]
 
 
 def specs_with_params():
@@ -159,12 +157,6 @@ def test_structural_repeat_is_fixed_at_the_point():
 
 
 # ---------------------------------------------------------------- CLI
-
-
-def invoke(*args):
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def test_formula_in_cli_formats():

@@ -8,11 +8,12 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
-from click.testing import CliRunner
 
-from archcost.cli import cli, main
+from archcost.cli import main
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .conftest import ROOT
+from .conftest import invoke_ok as invoke
+
 MOBILE = os.path.join("tests", "specs", "tiny_mobilenet.yaml")
 PLAIN = os.path.join("tests", "specs", "tiny_plain.yaml")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -20,15 +21,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 pytest.importorskip("matplotlib")
 
 
-@pytest.fixture(autouse=True)
-def _in_root(monkeypatch):
-    monkeypatch.chdir(ROOT)
-
-
-def invoke(*args):
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
+pytestmark = pytest.mark.usefixtures("in_root")
 
 
 def assert_png(path):

@@ -11,34 +11,26 @@ import sys
 from fractions import Fraction
 
 import pytest
-from click.testing import CliRunner
 
 from archcost import explore
-from archcost.cli import cli, main
+from archcost.cli import main
 from archcost.errors import SpecError
 from archcost.explore import Runner, grid_points, parse_axis, parse_budget, solve
-from archcost.spec import build, build_doc, effective, resolve
+from archcost.spec import build, build_doc, load
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .conftest import ROOT
+from .conftest import invoke_ok as invoke
+
 MOBILE = os.path.join("tests", "specs", "tiny_mobilenet.yaml")
 V2 = os.path.join("tests", "specs", "tiny_v2.yaml")
 BUMPY = os.path.join("tests", "specs", "tiny_bumpy.yaml")
 
 
-@pytest.fixture(autouse=True)
-def _in_root(monkeypatch):
-    monkeypatch.chdir(ROOT)
+pytestmark = pytest.mark.usefixtures("in_root")
 
 
 def doc_of(arg):
-    path, variant = resolve(arg)
-    return effective(path, variant)
-
-
-def invoke(*args):
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
+    return load(arg)[0]
 
 
 def snapshot(net):

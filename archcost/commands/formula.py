@@ -6,7 +6,7 @@ import click
 
 from ..options import output_option, parse_sets, set_option, train_option
 from ..report import Column, emit, render, to_json
-from ..spec import build_doc, display_name, effective, resolve
+from ..spec import build_doc, load
 
 FORMATS = ("text", "latex", "json", "md")
 
@@ -249,9 +249,7 @@ def command(spec, row_id, in_params, continuous, fmt, sets, train, output):
       archcost formula googlenet --row "inception (3a)"
       archcost formula mobilenet --in alpha,resolution --continuous
     """
-    path, variant = resolve(spec)
-    doc = effective(path, variant)
-    name = display_name(path, variant)
+    doc, name = load(spec)
     values = parse_sets(sets) or None
     if in_params is None:
         if continuous:

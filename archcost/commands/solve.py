@@ -18,14 +18,12 @@ from ..explore import (
 )
 from ..options import format_option, output_option, parse_sets, train_option
 from ..report import Column, emit, render, to_json
-from ..spec import display_name, effective, param_values, resolve
+from ..spec import load, param_values
 
 
 def solve_data(spec, budgets_text, name, grid=None, lo=None, hi=None, sets=(), train=False,
                jobs=None, progress="auto") -> dict:  # fmt: skip
-    path, variant = resolve(spec)
-    doc = effective(path, variant)
-    label = display_name(path, variant)
+    doc, label = load(spec)
     budgets = dict(parse_budget(b) for b in budgets_text)
     if not budgets:
         raise click.UsageError("give at least one --budget QUANTITY=LIMIT, e.g. macs=300M")

@@ -10,16 +10,14 @@ import click
 from ..explore import Runner, fmt_value, grid_points, json_value, parse_axis
 from ..options import format_option, output_option, train_option
 from ..report import Column, emit, human, render, to_json
-from ..spec import display_name, effective, resolve
+from ..spec import load
 
 QUANTITIES = (("params", "params"), ("macs", "MACs"), ("flops", "FLOPs"),
               ("activations", "activations"))  # fmt: skip
 
 
 def sweep_data(spec: str, sets, train=False, jobs=None, progress="auto") -> dict:
-    path, variant = resolve(spec)
-    doc = effective(path, variant)  # read and resolved once for the whole grid
-    name = display_name(path, variant)
+    doc, name = load(spec)  # read and resolved once for the whole grid
     axes, fixed = [], {}
     for text in sets:
         key, values = parse_axis(text)
