@@ -3,9 +3,10 @@
 Every limit is checked where the value is read, and exceeding one is a user error (exit 2).
 """
 
-MAX_FILE_BYTES = 32 * 1024 * 1024  # a spec or table file larger than this is refused unread
-MAX_YAML_NODES = 2_000_000  # YAML nodes after alias expansion (stops "billion laughs")
+MAX_FILE_BYTES = 4 * 1024 * 1024  # a spec or table file larger than this is refused unread
+MAX_YAML_NODES = 250_000  # YAML nodes in one file (an alias counts once: it is not copied)
 MAX_YAML_DEPTH = 64  # nesting depth of YAML collections
+MAX_NUMBER_CHARS = 100  # characters of one number written in YAML
 MAX_DIM = 1 << 24  # channels, height, width, kernel, stride, ... (16,777,216)
 MAX_REPEAT = 100_000  # one row's `repeat:`
 MAX_NODES = 2_000_000  # primitive nodes in one network after expansion
