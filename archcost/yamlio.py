@@ -38,21 +38,38 @@ _MERGE = "tag:yaml.org,2002:merge"
 
 
 class LineDict(dict):
-    """A dict that knows its own line and the line of each key."""
+    """A dict that knows its own line and the line of each key.
 
-    __slots__ = ("line", "lines", "file")
+    ``file`` (when set) is the file it came from; ``files`` (when set) maps keys to their file,
+    for a mapping merged from two files (a row overridden by an ``extends`` file).
+    """
+
+    __slots__ = ("line", "lines", "file", "files")
 
     def key_line(self, key) -> int | None:
         return self.lines.get(key, self.line)
 
+    def key_file(self, key, default=None):
+        files = getattr(self, "files", None)
+        if files and key in files:
+            return files[key]
+        return getattr(self, "file", None) or default
+
 
 class LineList(list):
-    """A list that knows its own line and the line of each item."""
+    """A list that knows its own line and the line of each item (and, when merged from
+    several files, the file of each item)."""
 
-    __slots__ = ("line", "lines", "file")
+    __slots__ = ("line", "lines", "file", "files")
 
     def item_line(self, index: int) -> int | None:
         return self.lines[index] if index < len(self.lines) else self.line
+
+    def item_file(self, index: int, default=None):
+        files = getattr(self, "files", None)
+        if files and index < len(files) and files[index]:
+            return files[index]
+        return getattr(self, "file", None) or default
 
 
 class _Loader(_Base):
