@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 
 FORMATS = ("text", "json", "csv", "md", "latex")
+MAX_RICH_ROWS = 2_000  # rich takes ~0.7 ms a row; longer text tables are laid out here
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,8 @@ def render(columns, rows, fmt, title=None, footer=None, notes=()) -> str:
         lines += ["\\bottomrule", "\\end{tabular}"]
         return "\n".join(lines) + "\n"
     if fmt == "text":
+        if len(rows) > MAX_RICH_ROWS:
+            return _plain_table(columns, rows, title, footer, notes)
         return _rich_table(columns, rows, title, footer, notes)
     raise ValueError(fmt)
 
@@ -122,12 +125,33 @@ def _rich_table(columns, rows, title, footer, notes) -> str:
         style = row.get("_style")
         table.add_row(*(_cell_text(row.get(c.key), "text") for c in columns), style=style)
     width = None if sys.stdout.isatty() else 200
+    # markup and emoji off: labels and titles come from specs, and '[/x]' in a label raised
+    # rich's MarkupError (exit 3) while '[link=...]' or ':smile:' would be interpreted
     console = Console(file=io.StringIO(), width=width, force_terminal=sys.stdout.isatty(),
-                      color_system="auto" if sys.stdout.isatty() else None)  # fmt: skip
+                      color_system="auto" if sys.stdout.isatty() else None, markup=False,
+                      emoji=False)  # fmt: skip
     console.print(table)
     for note in notes:
         console.print(note, highlight=False, soft_wrap=True)
     return console.file.getvalue()
+
+
+def _plain_table(columns, rows, title, footer, notes) -> str:
+    """The text table without rich, for tables too long for it (``--expand`` of a big net)."""
+    every = list(rows) + ([footer] if footer else [])
+    cells = [[_cell_text(row.get(c.key), "text") for c in columns] for row in every]
+    widths = [max([len(c.header)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+
+    def line(values):
+        return "  ".join(v.rjust(w) if c.numeric else v.ljust(w)
+                         for v, w, c in zip(values, widths, columns)).rstrip()  # fmt: skip
+
+    out = [title] if title else []
+    out += [line([c.header for c in columns]), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in cells[: len(rows)]]
+    if footer:
+        out += ["  ".join("-" * w for w in widths), line(cells[-1])]
+    return "\n".join(out + list(notes)) + "\n"
 
 
 def to_json(obj) -> str:
@@ -152,13 +176,27 @@ def emit(text: str, output: str | None = None) -> None:
     import os
     import tempfile
 
-    folder = os.path.dirname(os.path.abspath(output))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".archcost-", suffix=".tmp")
+    from .errors import SpecError
+
+    # through a symlink to its target; a device or pipe (-o /dev/null, -o /dev/stdout) is written
+    # to, never replaced: os.replace would swap /dev/null for a regular file when run as root
+    target = os.path.realpath(output)
+    try:
+        if os.path.exists(target) and not os.path.isfile(target):
+            with open(target, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            return
+        folder = os.path.dirname(target)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".archcost-", suffix=".tmp")
+    except OSError as err:
+        raise SpecError(f"cannot write {output}: {err.strerror or err}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.replace(tmp, output)
-    except BaseException:
+        os.replace(tmp, target)
+    except BaseException as err:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(err, OSError):
+            raise SpecError(f"cannot write {output}: {err.strerror or err}") from None
         raise
