@@ -1116,6 +1116,7 @@ def build_doc(doc, name, params=None, train=False, evaluator=evaluate, symbolic=
                                     "torchvision")}  # fmt: skip
     meta["variants"] = sorted((doc.get("variants") or {}).keys())
     meta["params"] = dict(doc.get("params") or {})
+    meta["expanded_rows"] = ex.expanded
     title = doc.get("title") or name
     return Network(name, str(title), file, input_node, ex.rows, ex.nodes, env, meta, train)
 
