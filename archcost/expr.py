@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from fractions import Fraction
 from functools import lru_cache
 
@@ -92,7 +93,9 @@ def compile_expr(text: str) -> ast.Expression:
     if len(text) > MAX_EXPR_CHARS:
         raise ExprError(f"expression longer than {MAX_EXPR_CHARS} characters")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():  # '1 is 1', '"\\d"': no SyntaxWarning on stderr
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError:
         raise ExprError(f"cannot parse expression {text!r}") from None
     except (ValueError, RecursionError, MemoryError):
@@ -111,9 +114,10 @@ def compile_expr(text: str) -> ast.Expression:
             raise ExprError(f"only numbers are allowed in expression {text!r}")
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in NUMERIC_FUNCTIONS:
-                name = getattr(node.func, "id", None) or type(node.func).__name__
+                what = (f"function {node.func.id!r}" if isinstance(node.func, ast.Name)
+                        else f"calling a {type(node.func).__name__}")  # fmt: skip
                 raise ExprError(
-                    f"function {name!r} is not allowed in expression {text!r}; "
+                    f"{what} is not allowed in expression {text!r}; "
                     f"allowed: {', '.join(sorted(NUMERIC_FUNCTIONS))}"
                 )
             if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
