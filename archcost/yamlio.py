@@ -228,45 +228,50 @@ def load_text(text: str, file: str):
         raise SpecError(f"YAML nested deeper than {MAX_YAML_DEPTH} levels", file) from None
 
 
-def read_text(path: str) -> str:
+def read_text(path: str, display: str | None = None) -> str:
     """Read a spec or table file as UTF-8: a regular file, at most MAX_FILE_BYTES.
 
     Opened without blocking and checked with fstat, so a named pipe, /dev/zero or a terminal is
     refused instead of waiting forever or reading without end.
     """
+    shown = display or path
     if "\0" in path:
-        raise SpecError("a file name cannot contain a NUL character", path.replace("\0", "\\0"))
+        raise SpecError("a file name cannot contain a NUL character", shown.replace("\0", "\\0"))
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
-        raise SpecError("no such file", path) from None
+        raise SpecError("no such file", shown) from None
     except IsADirectoryError:
-        raise SpecError("is a directory, not a spec file", path) from None
+        raise SpecError("is a directory, not a spec file", shown) from None
     except PermissionError:
-        raise SpecError("permission denied (cannot read the file)", path) from None
+        raise SpecError("permission denied (cannot read the file)", shown) from None
     except (OSError, ValueError) as err:
-        raise SpecError(f"cannot read file: {getattr(err, 'strerror', None) or err}", path) from None
+        raise SpecError(f"cannot read file: {getattr(err, 'strerror', None) or err}", shown) from None
+    info = os.fstat(fd)
+    problem = None
+    if stat.S_ISDIR(info.st_mode):
+        problem = "is a directory, not a spec file"
+    elif not stat.S_ISREG(info.st_mode):
+        problem = "is not a regular file (a device, pipe or socket?)"
+    elif info.st_size > MAX_FILE_BYTES:
+        problem = f"file is {info.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,}"
+    if problem:
+        os.close(fd)
+        raise SpecError(problem, shown)
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise SpecError("is a directory, not a spec file", path)
-        if not stat.S_ISREG(info.st_mode):
-            raise SpecError("is not a regular file (a device, pipe or socket?)", path)
-        if info.st_size > MAX_FILE_BYTES:
-            raise SpecError(f"file is {info.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,}", path)
         try:
             data = handle.read(MAX_FILE_BYTES + 1)
         except OSError as err:
-            raise SpecError(f"cannot read file: {err.strerror}", path) from None
+            raise SpecError(f"cannot read file: {err.strerror}", shown) from None
     if len(data) > MAX_FILE_BYTES:
-        raise SpecError(f"file is larger than the limit of {MAX_FILE_BYTES:,} bytes", path)
+        raise SpecError(f"file is larger than the limit of {MAX_FILE_BYTES:,} bytes", shown)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
-        raise SpecError("file is not UTF-8 text", path, line) from None
+        raise SpecError("file is not UTF-8 text", shown, line) from None
 
 
 def load_file(path: str, display: str | None = None):
-    return load_text(read_text(path), display or path)
+    return load_text(read_text(path, display), display or path)
