@@ -15,6 +15,7 @@ import click
 
 from . import __version__
 from .errors import SpecError, brief
+from .limits import MAX_MESSAGE_CHARS
 
 # verb -> module exposing `command`; importing only the verb in use keeps start-up fast
 COMMANDS = {
@@ -55,7 +56,7 @@ class LazyGroup(click.Group):
         return super().resolve_command(ctx, args)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("archcost", cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="archcost")
 @click.option("--debug", is_flag=True, help="Show the traceback of internal errors.")
 def cli(debug):
@@ -108,9 +109,6 @@ def _guarded(run, argv) -> None:
         _fail(f"internal error: {type(exc).__name__}: {_exception_text(exc)} ({BUG_REPORT}; "
               "--debug shows the traceback)", 3)  # fmt: skip
     sys.exit(rv if isinstance(rv, int) else 0)
-
-
-MAX_MESSAGE_CHARS = 1000
 
 
 def _exception_text(exc) -> str:

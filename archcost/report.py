@@ -12,8 +12,9 @@ import json
 import sys
 from dataclasses import dataclass
 
+from .limits import MAX_RICH_ROWS
+
 FORMATS = ("text", "json", "csv", "md", "latex")
-MAX_RICH_ROWS = 2_000  # rich takes ~0.7 ms a row; longer text tables are laid out here
 
 
 @dataclass(frozen=True)
