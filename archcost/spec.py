@@ -30,6 +30,7 @@ from .expr import evaluate, is_expression
 from .graph import Network, Node, Row
 from .limits import (
     MAX_BLOCK_DEPTH,
+    MAX_COLUMNS,
     MAX_DIM,
     MAX_EXTENDS_DEPTH,
     MAX_NODES,
@@ -37,6 +38,7 @@ from .limits import (
     MAX_ROW_EXPANSIONS,  # fmt: skip
     MAX_ROWS,
     MAX_TYPE_WORDS,
+    MAX_VALUES,
 )
 from .yamlio import LineDict, LineList, load_file
 
@@ -178,6 +180,9 @@ def _check_block(name, bdef, file, line):
     ):
         raise SpecError(f"block '{name}': columns must map a column header to an argument name",
                         file, bdef.key_line("columns"))  # fmt: skip
+    if len(columns) > MAX_COLUMNS:
+        raise SpecError(f"block '{name}': more than {MAX_COLUMNS} columns", file,
+                        bdef.key_line("columns"))  # fmt: skip
     if "output" in bdef and not isinstance(bdef["output"], str):
         raise SpecError(f"block '{name}': output must name one of its rows", file,
                         bdef.key_line("output"))  # fmt: skip
@@ -385,9 +390,14 @@ def _apply_overrides(doc: dict, over: dict, file: str, what: str) -> dict:
                             line)  # fmt: skip
         return index
 
+    copied = 0
     for row_id, fields in _mapping(over, "rows", file).items():
         line = over["rows"].key_line(row_id)
         index = find(row_id, line)
+        copied += len(fields) if isinstance(fields, dict) else 0
+        if copied > MAX_VALUES:  # one aliased mapping of 100,000 fields, overriding every row
+            raise SpecError(f"{what}: row overrides set more than {MAX_VALUES:,} fields", file,
+                            line)  # fmt: skip
         key, value = row_key(rows[index], files[index], lines[index])
         if not isinstance(fields, dict):
             raise SpecError(f"{what}: the override of row '{row_id}' must be a mapping of fields",
@@ -677,6 +687,8 @@ class _Expander:
             self.blocks[name] = _check_block(name, bdef, bfile, line)
         self.defaults = _mapping(doc, "defaults", self.file)
         self.expanded = 0  # rows expanded, skipped ones included (see MAX_ROW_EXPANSIONS)
+        self.values_read = 0  # fields, list items, inputs and block arguments (MAX_VALUES)
+        self.headers: set = set()  # block columns shown in the table (MAX_COLUMNS)
         self.env = env
         self.train = train
         self.evaluate = evaluator
@@ -697,6 +709,14 @@ class _Expander:
 
     # -- values
 
+    def _spend(self, n, file, line):
+        """Count values read. YAML aliases let every row of a small file share one list or
+        mapping of 100,000 items; rows are bounded, so the items they read must be too."""
+        self.values_read += n
+        if self.values_read > MAX_VALUES:
+            raise SpecError(f"the network reads more than {MAX_VALUES:,} values (fields, list "
+                            "items, inputs, block arguments)", file, line)  # fmt: skip
+
     def value(self, raw, env, file, line, what):
         """Evaluate a YAML value: expressions in strings, exact numbers otherwise."""
         if isinstance(raw, str):
@@ -716,6 +736,7 @@ class _Expander:
                 raise SpecError(f"{what}: {raw} is not a number", file, line)
             return Fraction(repr(raw))
         if isinstance(raw, list):
+            self._spend(len(raw), file, line)
             # one level only: YAML aliases can make a small file hold a list of lists whose
             # full expansion has billions of items, and no field takes nested lists
             if any(isinstance(v, (list, dict)) for v in raw):
@@ -794,6 +815,7 @@ class _Expander:
                 raise SpecError(f"the network expands to more than {MAX_ROW_EXPANSIONS:,} rows "
                                 "(blocks inside blocks, repeat)", file, line)  # fmt: skip
             label, value = row_key(raw, file, line)
+            self._spend(1 + (len(value) if isinstance(value, (dict, list)) else 0), file, line)
             fields = _named_fields_for(self, label, value, file, line)
             row_id = ids[i]
             train_only = self._flag(fields, "train", env, file)
@@ -861,6 +883,7 @@ class _Expander:
             return [current]
         names = fields["in"]
         names = names if isinstance(names, list) else [names]
+        self._spend(len(names), fields.key_file("in", file), fields.key_line("in"))
         file = fields.key_file("in", file)
         if not names:
             raise SpecError("'in' needs at least one row name", file, fields.key_line("in"))
@@ -996,6 +1019,7 @@ class _Expander:
         else:
             benv.update(in_c=shape[0])
         bfile = getattr(bdef, "file", None) or file
+        self._spend(len(arg_names) + len(block_defaults), file, line)
         for arg in (*arg_names, *block_defaults):
             if arg in fields:
                 raw, fline, src_env = fields[arg], fields.key_line(arg), env
@@ -1017,6 +1041,10 @@ class _Expander:
                 value = Fraction(repr(value))
             benv[arg] = value
         if row is not None and bdef.get("columns"):
+            self.headers.update(bdef["columns"])
+            if len(self.headers) > MAX_COLUMNS:
+                raise SpecError(f"blocks show more than {MAX_COLUMNS} distinct columns", bfile,
+                                bdef.key_line("columns"))  # fmt: skip
             for header, arg in bdef["columns"].items():
                 row.columns[header] = benv.get(arg, arg)
         scope = {"input": inputs[0]}

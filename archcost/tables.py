@@ -22,7 +22,7 @@ from fractions import Fraction
 
 from .errors import SpecError, brief, did_you_mean
 from .layers import fmt_shape
-from .limits import MAX_PRINTED_DIGITS, MAX_TABLE_WORK
+from .limits import MAX_COLUMNS, MAX_PRINTED_DIGITS, MAX_TABLE_WORK
 from .spec import _short, build, specs_dir
 from .yamlio import load_file
 
@@ -188,6 +188,8 @@ def check_table(path: str) -> TableResult:
     if not isinstance(columns, dict) or not columns:
         raise SpecError("'columns' must map column names to {quantity, unit, rounding}", file,
                         doc.key_line("columns"))  # fmt: skip
+    if len(columns) > MAX_COLUMNS:
+        raise SpecError(f"more than {MAX_COLUMNS} columns", file, doc.key_line("columns"))
     units = {}
     for name, cdef in columns.items():
         cline = columns.key_line(name)

@@ -148,6 +148,38 @@ def test_alias_bomb_at_full_scale_loads_shared_and_fails_fast(tmp_path):
     _both(["table", str(path)], f"error: {path}:", "expected a value or a list of values")
 
 
+def _shared(name, items):
+    # an anchor defined in a variant that is never selected, to be aliased from many rows
+    return f"variants:\n  unused:\n    notes:\n      - &{name} {items}\n"
+
+
+@pytest.mark.parametrize("case, fragment", [
+    # every row shares one 20,000-name list: 10**8 names for a 200 KB file
+    (_shared("n", "[" + ", ".join(["a"] * 20_000) + "]") + "input: [3, 8, 8]\nlayers:\n"
+     "  - a: {type: relu}\n" + "  - {b: {type: concat, in: *n}}\n" * 5_000, "reads more than"),
+    # every use of a block evaluates a shared 20,000-item argument
+    (_shared("v", "[" + ", ".join(["1"] * 20_000) + "]") + "input: [3, 8, 8]\nblocks:\n  b:\n"
+     "    args: [x]\n    layers: [relu]\nlayers:\n" + "  - b: {x: *v}\n" * 5_000, "reads more than"),
+    # a block with 20,000 defaults, used 5,000 times
+    ("input: [3, 8, 8]\nblocks:\n  b:\n    args: []\n    defaults: {"
+     + ", ".join(f"a{i}: {i}" for i in range(20_000)) + "}\n    layers: [relu]\nlayers:\n"
+     + "  - b\n" * 5_000, "reads more than"),
+    # a variant overriding 5,000 rows with one shared mapping of 20,000 fields
+    ("input: [3, 8, 8]\nlayers:\n" + "".join(f"  - r{i}: {{type: relu}}\n" for i in range(5_000))
+     + "variants:\n  v:\n    rows:\n      r0: &f {" + ", ".join(f"x{i}: 1" for i in range(20_000))
+     + "}\n" + "".join(f"      r{i}: *f\n" for i in range(1, 5_000)), "set more than"),
+    # 20,000 block columns would make the table layout quadratic
+    ("input: [3, 8, 8]\nblocks:\n  b:\n    args: [x]\n    columns: {"
+     + ", ".join(f"h{i}: x" for i in range(20_000)) + "}\n    layers: [relu]\nlayers:\n"
+     + "  - b: {x: 1}\n" * 200, "more than 64 columns"),
+], ids=["inputs", "block-argument", "block-defaults", "variant-rows", "block-columns"])  # fmt: skip
+def test_work_shared_through_aliases_is_bounded(case, fragment, tmp_path):
+    path = tmp_path / "shared.yaml"
+    path.write_text(case)
+    target = f"{path}:v" if "\n    rows:" in case else str(path)
+    _both(["table", target], f"error: {path}:", fragment, timeout=60)
+
+
 def test_missing_file_and_directory():
     _both(["table", "tests/bad_specs/no-such-file.yaml"],
           "error: tests/bad_specs/no-such-file.yaml: ", "no such file")  # fmt: skip
