@@ -29,7 +29,8 @@ MAX_EXTENDS_DEPTH = 16  # files in one chain of `extends:`
 MAX_TYPE_WORDS = 8  # leading words of a row label tried as its type ("max pool 3x3/2")
 
 # commands (archcost/tables.py, archcost/symbolic.py, archcost/report.py, archcost/cli.py)
-MAX_TABLE_WORK = 400_000  # rows and layers expanded over all networks one table file builds
+MAX_TABLE_WORK = 400_000  # rows, cells, and the work of every network, for one table file
+MAX_TABLE_NETWORKS = 64  # distinct networks (network, set, train) one table file builds
 MAX_PRINTED_DIGITS = 30  # digits of a printed number in a table file
 MAX_SYMBOLIC_NODES = 2_000  # layers shown by `table --symbolic` (sympy: a few ms a layer)
 MAX_RICH_ROWS = 2_000  # longer text tables are laid out without rich (~0.7 ms a row)

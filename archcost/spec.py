@@ -1145,6 +1145,9 @@ def build_doc(doc, name, params=None, train=False, evaluator=evaluate, symbolic=
     meta["variants"] = sorted((doc.get("variants") or {}).keys())
     meta["params"] = dict(doc.get("params") or {})
     meta["expanded_rows"] = ex.expanded
+    # the work of this build, for callers that build many networks (a table file)
+    meta["work"] = (ex.expanded + len(ex.nodes) + ex.values_read + len(env) + len(ex.blocks)
+                    + len(ex.defaults) + len(doc.get("variants") or {}))  # fmt: skip
     title = doc.get("title") or name
     return Network(name, str(title), file, input_node, ex.rows, ex.nodes, env, meta, train)
 

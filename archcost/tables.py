@@ -22,7 +22,7 @@ from fractions import Fraction
 
 from .errors import SpecError, brief, did_you_mean
 from .layers import fmt_shape
-from .limits import MAX_COLUMNS, MAX_PRINTED_DIGITS, MAX_TABLE_WORK
+from .limits import MAX_COLUMNS, MAX_PRINTED_DIGITS, MAX_TABLE_NETWORKS, MAX_TABLE_WORK
 from .spec import _short, build, specs_dir
 from .yamlio import load_file
 
@@ -205,7 +205,9 @@ def check_table(path: str) -> TableResult:
     errata_list = _list_of_mappings(doc, "errata", file, "errata")
     for i, entry in enumerate(errata_list):
         line = errata_list.item_line(i)
-        if not isinstance(entry, dict) or not {"column", "printed", "computed", "reason"} <= set(entry):
+        if not isinstance(entry, dict) or not all(
+            k in entry for k in ("column", "printed", "computed", "reason")
+        ):
             raise SpecError("an erratum needs label (or row), column, printed, computed and reason",
                             file, line)  # fmt: skip
         label = _text(entry.get("label", entry.get("row")), "an erratum's label", file, line)
@@ -237,7 +239,15 @@ def check_table(path: str) -> TableResult:
             raise SpecError("'train' must be true or false", file, line)
         row_name = _text(entry["row"], "'row'", file, line)
         label = _text(entry.get("label", row_name), "'label'", file, line)
+        # every row's own work counts too: aliases let 250,000 rows share one big 'set'
+        work += 1 + len(sets) + len(columns)
+        if work > MAX_TABLE_WORK:
+            raise SpecError(f"this table's rows and networks take more than {MAX_TABLE_WORK:,} "
+                            "steps (rows, cells, layers)", file, line)  # fmt: skip
         key = (net_name, tuple(sorted((k, str(v)) for k, v in sets.items())), train)
+        if key not in networks and len(networks) >= MAX_TABLE_NETWORKS:
+            raise SpecError(f"a table builds at most {MAX_TABLE_NETWORKS} networks (network, "
+                            "set and train combinations)", file, line)  # fmt: skip
         if key not in networks:
             try:
                 net = build(net_name, params={k: str(v) for k, v in sets.items()} or None,
@@ -246,10 +256,10 @@ def check_table(path: str) -> TableResult:
                 raise SpecError(f"network {net_name}: {err}", file, line) from None
             # each network is built once, but a table naming many variants or parameter sets
             # could build without end: the work over all of them is bounded
-            work += len(net.nodes) + net.meta.get("expanded_rows", 0)
+            work += net.meta.get("work", len(net.nodes))
             if work > MAX_TABLE_WORK:
-                raise SpecError(f"the networks of this table expand to more than "
-                                f"{MAX_TABLE_WORK:,} rows and layers", file, line)  # fmt: skip
+                raise SpecError(f"this table's rows and networks take more than {MAX_TABLE_WORK:,} "
+                                "steps (rows, cells, layers)", file, line)  # fmt: skip
             networks[key] = (net, {r.id: r for r in net.rows})
         net, net_rows = networks[key]
         for col_name, cdef in columns.items():

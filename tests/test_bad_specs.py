@@ -180,6 +180,24 @@ def test_work_shared_through_aliases_is_bounded(case, fragment, tmp_path):
     _both(["table", target], f"error: {path}:", fragment, timeout=60)
 
 
+def test_table_work_is_bounded(tmp_path):
+    # a spec with 20,000 parameters and a table whose rows all share one 20,000-entry 'set'
+    spec = tmp_path / "params.yaml"
+    names = [f"p{i}" for i in range(20_000)]
+    spec.write_text("input: [3, 8, 8]\nparams: {" + ", ".join(f"{n}: 1" for n in names)
+                    + "}\nlayers: [relu]\n")  # fmt: skip
+    table = tmp_path / "table.yaml"
+    table.write_text(f"id: t\nnetwork: {spec}\ncolumns:\n  p: {{quantity: params}}\nrows:\n"
+                     "  - &r {row: total, p: 0, set: {" + ", ".join(f"{n}: 2" for n in names)
+                     + "}}\n" + "  - *r\n" * 1_000)  # fmt: skip
+    _both(["check", str(table)], f"error: {table}:", "steps (rows, cells, layers)")
+    # more parameter sets than a table may build: rows start at line 6, the 65th is on line 70
+    spec.write_text("input: [3, 8, 8]\nparams: {p0: 1}\nlayers: [relu]\n")
+    table.write_text(f"id: t\nnetwork: {spec}\ncolumns:\n  p: {{quantity: params}}\nrows:\n"
+                     + "".join(f"  - {{row: total, p: 0, set: {{p0: {i}}}}}\n" for i in range(100)))
+    _both(["check", str(table)], f"error: {table}:70: ", "a table builds at most 64 networks")
+
+
 def test_missing_file_and_directory():
     _both(["table", "tests/bad_specs/no-such-file.yaml"],
           "error: tests/bad_specs/no-such-file.yaml: ", "no such file")  # fmt: skip
