@@ -26,6 +26,7 @@ MAX_VALUES = 500_000  # fields, list items, inputs and block arguments read in o
 MAX_COLUMNS = 64  # distinct block columns in one network; columns of one table file
 MAX_BLOCK_DEPTH = 16  # blocks inside blocks
 MAX_EXTENDS_DEPTH = 16  # files in one chain of `extends:`
+MAX_LABEL_CHARS = 1_000  # characters of a row label, a spec's name or title (table cells)
 MAX_TYPE_WORDS = 8  # leading words of a row label tried as its type ("max pool 3x3/2")
 
 # commands (archcost/tables.py, archcost/symbolic.py, archcost/report.py, archcost/cli.py)

@@ -33,6 +33,7 @@ from .limits import (
     MAX_COLUMNS,
     MAX_DIM,
     MAX_EXTENDS_DEPTH,
+    MAX_LABEL_CHARS,
     MAX_NODES,
     MAX_REPEAT,
     MAX_ROW_EXPANSIONS,  # fmt: skip
@@ -223,10 +224,15 @@ def _tag_root(root, file):
 def row_key(raw, file, line) -> tuple[str, object]:
     """A row's label and its fields (mapping, list, scalar or None)."""
     if isinstance(raw, str):
+        if len(raw) > MAX_LABEL_CHARS:
+            raise SpecError(f"a row label longer than {MAX_LABEL_CHARS:,} characters", file, line)
         return raw, None
     if isinstance(raw, dict) and len(raw) == 1:
         key, value = next(iter(raw.items()))
         if isinstance(key, str) and key.strip():
+            if len(key) > MAX_LABEL_CHARS:  # a table cell; rich took seconds to wrap 3 MB
+                raise SpecError(f"a row label longer than {MAX_LABEL_CHARS:,} characters", file,
+                                line)  # fmt: skip
             return key, value
     raise SpecError("a row must be 'LABEL: {fields}', 'LABEL: [args]' or a layer type name",
                     file, line)  # fmt: skip
@@ -520,6 +526,9 @@ def _check_meta(root, file):
             and all(isinstance(v, (str, int, float)) for v in value))  # fmt: skip
         if not ok:
             raise SpecError(f"'{key}' must be text, got {brief(value)}", file, root.key_line(key))
+        if key in ("name", "title") and isinstance(value, str) and len(value) > MAX_LABEL_CHARS:
+            raise SpecError(f"'{key}' is longer than {MAX_LABEL_CHARS:,} characters", file,
+                            root.key_line(key))  # fmt: skip
     variants = root.get("variants")
     if variants is not None and not isinstance(variants, dict):
         raise SpecError("'variants' must be a mapping of NAME: {changes}", file,

@@ -281,8 +281,10 @@ def test_messages_are_one_printable_line(tmp_path):
     path = tmp_path / "escape.yaml"
     path.write_text('input: [3, 8, 8]\nlayers:\n  - "a\\nb\\rc\\e[2J": {type: conv, out: 4, k: 9}\n')
     _both(["table", str(path)], f"error: {path}:3: ", "row 'a b\\rc\\x1b[2J'")
+    # a label longer than 1,000 characters is refused; a message quoting a long option is cut
     path.write_text("input: [3, 8, 8]\nlayers:\n  - " + "long " * 10_000 + "\n")
-    result = run_cli("table", str(path))
+    _both(["table", str(path)], f"error: {path}:3: ", "a row label longer than 1,000 characters")
+    result = run_cli("table", "googlenet", "--set", "x" * 10_000)
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert len(result.stderr) <= 1001 and result.stderr.endswith("...\n")
 
