@@ -862,6 +862,7 @@ class _Expander:
             for r in range(repeat):
                 this = fields
                 if r == 0 and first:
+                    self._spend(len(first), file, line)
                     this = LineDict({**fields, **first})
                     this.line, this.lines = fields.line, {**fields.lines, **getattr(first, "lines", {})}
                     this.files = {**{k: fields.key_file(k, file) for k in fields},

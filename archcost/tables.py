@@ -228,6 +228,13 @@ def check_table(path: str) -> TableResult:
         net_name = entry.get("network", doc.get("network"))
         if not isinstance(net_name, str):
             raise SpecError("a table row needs a network (or a table-level 'network')", file, line)
+        base = net_name.split(":")[0]
+        if not base.endswith((".yaml", ".yml")) and (
+            "/" in base or os.sep in base or "\0" in base or os.path.exists(base)
+        ):
+            # like extends: a table file must not make archcost read /etc/passwd or a device
+            raise SpecError(f"network {brief(net_name)}: name a built-in network or a .yaml file",
+                            file, line)  # fmt: skip
         sets = entry.get("set") or {}
         if not isinstance(sets, dict) or not all(
             isinstance(k, str) and isinstance(v, (str, int, float)) for k, v in sets.items()
