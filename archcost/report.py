@@ -47,6 +47,16 @@ def human_bytes(n: int) -> str:
     return f"{n} B"
 
 
+def printable(text: str, keep_newlines: bool = False) -> str:
+    """Text from a spec, safe for a terminal: control characters (escape sequences that clear
+    the screen, set the title or the clipboard) are shown escaped, as \\x1b."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or (keep_newlines and ch == "\n")
+                   else " " if ch in "\n\t" else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)  # fmt: skip
+
+
 def _cell_text(value, fmt: str) -> str:
     if value is None:
         return "" if fmt == "csv" else "-"
@@ -54,7 +64,7 @@ def _cell_text(value, fmt: str) -> str:
         return str(value).lower()
     if isinstance(value, int):
         return str(value) if fmt == "csv" else f"{value:,}"
-    return str(value)
+    return printable(str(value))
 
 
 def _latex_escape(text: str) -> str:
@@ -68,6 +78,9 @@ def _latex_escape(text: str) -> str:
 
 def render(columns, rows, fmt, title=None, footer=None, notes=()) -> str:
     """Render rows (dicts keyed by column key) with an optional footer row (totals)."""
+    title = printable(title) if title else title
+    notes = [printable(n, keep_newlines=True) for n in notes]
+    columns = [Column(c.key, printable(c.header), c.numeric, c.style) for c in columns]
     every = list(rows) + ([footer] if footer else [])
     if fmt == "csv":
         buf = io.StringIO()

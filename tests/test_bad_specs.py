@@ -298,6 +298,18 @@ def test_rich_markup_in_labels_is_printed_as_is(tmp_path):
     assert "conv [/x] :smile:" in result.stdout and "[/x] [bold]t" in result.stdout
 
 
+@pytest.mark.parametrize("fmt", ["text", "md", "csv", "latex", "json"])
+def test_terminal_escapes_in_a_spec_are_not_printed(fmt, tmp_path):
+    # clear screen, set the window title, write the clipboard (OSC 52): shown escaped
+    path = tmp_path / "escape.yaml"
+    path.write_text('title: "T\\e]0;pwned\\a"\ninput: [3, 8, 8]\nlayers:\n'
+                    '  - "conv\\e[2J\\e]52;c;ZWNobyBoaQ==\\a": {type: conv, out: 4, k: 1}\n')  # fmt: skip
+    result = run_cli("table", str(path), "--format", fmt)
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "conv" in result.stdout
+
+
 # ------------------------------------------------------------------ internal errors
 
 
