@@ -30,7 +30,7 @@ import stat
 
 import yaml
 
-from .errors import SpecError
+from .errors import SpecError, brief
 from .limits import MAX_FILE_BYTES, MAX_NUMBER_CHARS, MAX_YAML_DEPTH, MAX_YAML_NODES
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -97,7 +97,7 @@ def _construct_mapping(loader, node):
             raise SpecError("a mapping key must be a plain value", line=line) from None
         if key in mapping:
             raise SpecError(
-                f"duplicate key {key!r} (first at line {mapping.lines[key]})", line=line
+                f"duplicate key {brief(key)} (first at line {mapping.lines[key]})", line=line
             )
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.lines[key] = line
