@@ -14,7 +14,8 @@ import sys
 import click
 
 from . import __version__
-from .errors import SpecError
+from .errors import SpecError, brief
+from .limits import MAX_MESSAGE_CHARS
 
 # verb -> module exposing `command`; importing only the verb in use keeps start-up fast
 COMMANDS = {
@@ -34,6 +35,14 @@ BUG_REPORT = "please report it with the command line and the spec file"
 
 
 class LazyGroup(click.Group):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Map errors to exit codes here, not only in :func:`main`, so that click.testing's
+        ``CliRunner().invoke(cli, ...)`` behaves exactly like the command line."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        return _guarded(lambda argv: super(LazyGroup, self).main(
+            argv, prog_name or "archcost", complete_var, False, **extra), args)  # fmt: skip
+
     def list_commands(self, ctx):
         return sorted(COMMANDS)
 
@@ -54,7 +63,7 @@ class LazyGroup(click.Group):
         return super().resolve_command(ctx, args)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("archcost", cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="archcost")
 @click.option("--debug", is_flag=True, help="Show the traceback of internal errors.")
 def cli(debug):
@@ -79,10 +88,14 @@ def cli(debug):
 
 
 def main(argv=None) -> None:
+    cli.main(args=sys.argv[1:] if argv is None else list(argv), prog_name="archcost")
+
+
+def _guarded(run, argv) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args or os.environ.get("ARCHCOST_DEBUG") == "1"
     try:
-        rv = cli.main(args=args, prog_name="archcost", standalone_mode=False)
+        rv = run(args)
     except SpecError as err:
         _fail(f"error: {err}", 2)
     except click.exceptions.Exit as exc:
@@ -100,15 +113,34 @@ def main(argv=None) -> None:
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if debug:
             raise
-        _fail(f"internal error: {type(exc).__name__}: {exc} ({BUG_REPORT}; "
+        _fail(f"internal error: {type(exc).__name__}: {_exception_text(exc)} ({BUG_REPORT}; "
               "--debug shows the traceback)", 3)  # fmt: skip
     sys.exit(rv if isinstance(rv, int) else 0)
 
 
+def _exception_text(exc) -> str:
+    # str() of an exception holding a value from a spec (a KeyError on an aliased list) could
+    # take forever; plain arguments are safe to print, anything else is shown in brief
+    if all(isinstance(a, (str, int, float)) or a is None for a in exc.args):
+        return str(exc)[: 4 * MAX_MESSAGE_CHARS]
+    return brief(exc.args)
+
+
 def _fail(message: str, code: int):
     sys.stdout.flush()
-    sys.stderr.write(message.replace("\n", " ") + "\n")
+    sys.stderr.write(_one_line(message) + "\n")
     sys.exit(code)
+
+
+def _one_line(message: str) -> str:
+    """One printable line: a spec's labels may hold newlines or terminal escape sequences,
+    and a message quoting a 4 MB label is cut."""
+    message = message[: 4 * MAX_MESSAGE_CHARS].replace("\r\n", " ").replace("\n", " ")
+    message = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                      for ch in message)  # fmt: skip
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[: MAX_MESSAGE_CHARS - 3] + "..."
+    return message
 
 
 if __name__ == "__main__":  # pragma: no cover

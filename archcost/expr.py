@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from fractions import Fraction
 from functools import lru_cache
 
-from .errors import SpecError
+from .errors import SpecError, brief
 from .limits import MAX_EXPONENT, MAX_EXPR_CHARS, MAX_NUMBER_BITS
 
 
@@ -39,7 +40,15 @@ def make_divisible(value, divisor=8, min_value=None):
 
 
 def _round(x, ndigits=None):
-    return round(x) if ndigits is None else round(x, ndigits)
+    if ndigits is None:
+        return round(x)
+    if isinstance(ndigits, Fraction) and ndigits.denominator == 1:
+        ndigits = int(ndigits)
+    # round(x, 10**60) would compute 10**(10**60): keep ndigits small
+    if not isinstance(ndigits, int) or abs(ndigits) > MAX_EXPONENT:
+        raise ExprError(f"round(): the number of digits must be a whole number within "
+                        f"+-{MAX_EXPONENT}")  # fmt: skip
+    return round(x, ndigits)
 
 
 NUMERIC_FUNCTIONS = {
@@ -84,15 +93,19 @@ def compile_expr(text: str) -> ast.Expression:
     if len(text) > MAX_EXPR_CHARS:
         raise ExprError(f"expression longer than {MAX_EXPR_CHARS} characters")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():  # '1 is 1', '"\\d"': no SyntaxWarning on stderr
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError:
         raise ExprError(f"cannot parse expression {text!r}") from None
     except (ValueError, RecursionError, MemoryError):
         raise ExprError(f"expression {text[:40]!r} is not valid") from None
-    for node in ast.walk(tree):
+    nodes = list(ast.walk(tree))
+    for node in nodes:  # first the kinds of node, so `__import__('os').system` names Attribute
         if not isinstance(node, _ALLOWED):
             what = type(node).__name__
             raise ExprError(f"{what} is not allowed in expression {text!r} (only arithmetic)")
+    for node in nodes:
         if isinstance(node, ast.Name) and (node.id.startswith("_") or "__" in node.id):
             raise ExprError(f"name {node.id!r} is not allowed in expression {text!r}")
         if isinstance(node, ast.Constant) and (
@@ -101,9 +114,10 @@ def compile_expr(text: str) -> ast.Expression:
             raise ExprError(f"only numbers are allowed in expression {text!r}")
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in NUMERIC_FUNCTIONS:
-                name = getattr(node.func, "id", None) or type(node.func).__name__
+                what = (f"function {node.func.id!r}" if isinstance(node.func, ast.Name)
+                        else f"calling a {type(node.func).__name__}")  # fmt: skip
                 raise ExprError(
-                    f"function {name!r} is not allowed in expression {text!r}; "
+                    f"{what} is not allowed in expression {text!r}; "
                     f"allowed: {', '.join(sorted(NUMERIC_FUNCTIONS))}"
                 )
             if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
@@ -114,6 +128,19 @@ def compile_expr(text: str) -> ast.Expression:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Invert):
             raise ExprError(f"operator ~ is not allowed in {text!r}")
     return tree
+
+
+def _symbolic(value) -> bool:
+    """A sympy expression, including sympy functions defined elsewhere (archcost.formula)."""
+    return any(cls.__module__.startswith("sympy") for cls in type(value).__mro__)
+
+
+def _operand(value, text):
+    """Arithmetic takes numbers only: a block argument may hold a word or a list, and
+    ``'relu' * 10**9`` or ``[1] * 10**9`` would fill the memory."""
+    if isinstance(value, (bool, int, float, Fraction)) or _symbolic(value):
+        return value
+    raise ExprError(f"{brief(value)} is not a number, in {text!r}")
 
 
 def _check_size(value):
@@ -165,8 +192,15 @@ class Evaluator:
             raise
         except ZeroDivisionError:
             raise ExprError(f"division by zero in {text!r}") from None
-        except (TypeError, ValueError, OverflowError) as exc:
+        except (TypeError, ValueError, OverflowError, ArithmeticError) as exc:
             raise ExprError(f"cannot evaluate {text!r}: {exc}") from None
+        except (RecursionError, MemoryError):
+            raise ExprError(f"expression {text[:40]!r} is too complex") from None
+
+    @staticmethod
+    def _numeric(part, text):
+        """Wrap a compiled operand so arithmetic and comparisons get numbers only."""
+        return lambda env: _operand(part(env), text)
 
     def _compile(self, node, text):
         """A function of the scope computing ``node`` exactly as a tree walk would, in the same
@@ -176,7 +210,14 @@ class Evaluator:
             if isinstance(value, bool):
                 return lambda env: value
             if isinstance(value, float):
-                return lambda env: Fraction(repr(value))
+                if not math.isfinite(value):
+
+                    def too_large(env):
+                        raise ExprError(f"a number in {text!r} is too large")
+
+                    return too_large
+                exact = Fraction(repr(value))
+                return lambda env: _check_size(exact)
             try:
                 _check_size(value)
             except ExprError:
@@ -196,6 +237,8 @@ class Evaluator:
             return name_value
         if isinstance(node, ast.BinOp):
             left, right = self._compile(node.left, text), self._compile(node.right, text)
+            left = self._numeric(left, text)
+            right = self._numeric(right, text)
             if isinstance(node.op, ast.Div):
                 return lambda env: self.divide(left(env), right(env))
             if isinstance(node.op, ast.Pow):
@@ -204,14 +247,17 @@ class Evaluator:
             return lambda env: _check_size(op(left(env), right(env)))
         if isinstance(node, ast.UnaryOp):
             operand = self._compile(node.operand, text)
+            if not isinstance(node.op, ast.Not):
+                operand = self._numeric(operand, text)
             if isinstance(node.op, ast.USub):
                 return lambda env: -operand(env)
             if isinstance(node.op, ast.UAdd):
                 return lambda env: +operand(env)
             return lambda env: not operand(env)
         if isinstance(node, ast.Compare):
-            first = self._compile(node.left, text)
-            chain = [(_CMP_SYMBOLS.get(type(op)), type(op).__name__, self._compile(comp, text))
+            first = self._numeric(self._compile(node.left, text), text)
+            chain = [(_CMP_SYMBOLS.get(type(op)), type(op).__name__,
+                      self._numeric(self._compile(comp, text), text))
                      for op, comp in zip(node.ops, node.comparators, strict=True)]  # fmt: skip
 
             def comparison(env):
@@ -255,7 +301,7 @@ class Evaluator:
             return lambda env: body(env) if test(env) else orelse(env)
         if isinstance(node, ast.Call):
             name = node.func.id
-            args = [self._compile(a, text) for a in node.args]
+            args = [self._numeric(self._compile(a, text), text) for a in node.args]
             functions = self.functions
 
             def call(env):
@@ -288,7 +334,7 @@ def _bounded_power(a, b):
         return _exact_divide(1, _bounded_power(a, -b))
     if abs(a) > 1 and abs(b) * math.log2(abs(a)) > MAX_NUMBER_BITS:
         raise ExprError(f"a value in the expression exceeds {MAX_NUMBER_BITS} bits")
-    return a**b
+    return _check_size(a**b)  # (1/2**200)**64 passes the test above but has a 12,800-bit denominator
 
 
 evaluate = Evaluator()

@@ -45,9 +45,12 @@ def plain(value):
 
 
 def to_sympy(value):
+    """A number or a sympy expression as sympy, without sympify (which parses strings)."""
     if isinstance(value, Fraction):
         return sympy.Rational(value.numerator, value.denominator)
-    return sympy.sympify(value) if isinstance(value, int) else value
+    if isinstance(value, bool):
+        return sympy.true if value else sympy.false
+    return sympy.Integer(value) if isinstance(value, int) else value
 
 
 def _back(value):
@@ -141,7 +144,7 @@ class DecisionLog:
         number = plain(value)
         if number is not None:
             return number
-        number = plain(sympy.sympify(value).xreplace(self.point))
+        number = plain(to_sympy(value).xreplace(self.point))
         if number is None:
             raise SpecError(f"cannot evaluate {value} at the decision point "
                             f"({_point_text(self.point)})")  # fmt: skip
@@ -346,7 +349,7 @@ def network_formula(doc, name: str, names: list[str], sets: dict | None = None,
 
 def value_at(expr, point) -> Fraction | int:
     """An expression's exact value at a point (Symbol -> number)."""
-    number = plain(sympy.sympify(expr).xreplace(point))
+    number = plain(to_sympy(expr).xreplace(point))
     if number is None:
         raise SpecError(f"{expr} does not evaluate to a number at {_point_text(point)}")
     return number

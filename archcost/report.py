@@ -12,6 +12,8 @@ import json
 import sys
 from dataclasses import dataclass
 
+from .limits import MAX_RICH_ROWS
+
 FORMATS = ("text", "json", "csv", "md", "latex")
 
 
@@ -49,6 +51,16 @@ def human_bytes(n: int) -> str:
     return f"{n} B"
 
 
+def printable(text: str, keep_newlines: bool = False) -> str:
+    """Text from a spec, safe for a terminal: control characters (escape sequences that clear
+    the screen, set the title or the clipboard) are shown escaped, as \\x1b."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or (keep_newlines and ch == "\n")
+                   else " " if ch in "\n\t" else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)  # fmt: skip
+
+
 def _cell_text(value, fmt: str) -> str:
     if value is None:
         return "" if fmt == "csv" else "-"
@@ -56,7 +68,7 @@ def _cell_text(value, fmt: str) -> str:
         return str(value).lower()
     if isinstance(value, int):
         return str(value) if fmt == "csv" else f"{value:,}"
-    return str(value)
+    return printable(str(value))
 
 
 def _latex_escape(text: str) -> str:
@@ -70,6 +82,9 @@ def _latex_escape(text: str) -> str:
 
 def render(columns, rows, fmt, title=None, footer=None, notes=()) -> str:
     """Render rows (dicts keyed by column key) with an optional footer row (totals)."""
+    title = printable(title) if title else title
+    notes = [printable(n, keep_newlines=True) for n in notes]
+    columns = [Column(c.key, printable(c.header), c.numeric, c.style) for c in columns]
     every = list(rows) + ([footer] if footer else [])
     if fmt == "csv":
         buf = io.StringIO()
@@ -108,6 +123,8 @@ def render(columns, rows, fmt, title=None, footer=None, notes=()) -> str:
         lines += ["\\bottomrule", "\\end{tabular}"]
         return "\n".join(lines) + "\n"
     if fmt == "text":
+        if len(rows) > MAX_RICH_ROWS:
+            return _plain_table(columns, rows, title, footer, notes)
         return _rich_table(columns, rows, title, footer, notes)
     raise ValueError(fmt)
 
@@ -129,13 +146,34 @@ def _rich_table(columns, rows, title, footer, notes) -> str:
         # cells are plain text: a label such as 'mobilenet[alpha=0.5]' is not rich markup
         table.add_row(*(Text(_cell_text(row.get(c.key), "text")) for c in columns), style=style)
     width = None if sys.stdout.isatty() else 200
+    # markup and emoji off: labels and titles come from specs, and '[/x]' in a label raised
+    # rich's MarkupError (exit 3) while '[link=...]' or ':smile:' would be interpreted
     console = Console(file=io.StringIO(), width=width, force_terminal=sys.stdout.isatty(),
-                      color_system="auto" if sys.stdout.isatty() else None)  # fmt: skip
+                      color_system="auto" if sys.stdout.isatty() else None, markup=False,
+                      emoji=False)  # fmt: skip
     console.print(table)
     for note in notes:
         console.print(note, highlight=False, soft_wrap=True)
     text = console.file.getvalue()
     return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+def _plain_table(columns, rows, title, footer, notes) -> str:
+    """The text table without rich, for tables too long for it (``--expand`` of a big net)."""
+    every = list(rows) + ([footer] if footer else [])
+    cells = [[_cell_text(row.get(c.key), "text") for c in columns] for row in every]
+    widths = [max([len(c.header)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+
+    def line(values):
+        return "  ".join(v.rjust(w) if c.numeric else v.ljust(w)
+                         for v, w, c in zip(values, widths, columns)).rstrip()  # fmt: skip
+
+    out = [title] if title else []
+    out += [line([c.header for c in columns]), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in cells[: len(rows)]]
+    if footer:
+        out += ["  ".join("-" * w for w in widths), line(cells[-1])]
+    return "\n".join(out + list(notes)) + "\n"
 
 
 def to_json(obj) -> str:
@@ -156,22 +194,39 @@ def write_atomic(path: str, write, binary: bool = False) -> None:
     """Write a file through a temporary sibling and a rename: nothing half-written on error.
 
     ``write(handle)`` fills the file; it gets the permissions a plain open() would (umask).
+    A symlink is followed to its target; a device or pipe (``-o /dev/null``) is written to,
+    never replaced (``os.replace`` would swap /dev/null for a regular file when run as root).
+    A file that cannot be written is the user's error (exit 2), not a traceback.
     """
     import os
     import tempfile
 
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".archcost-", suffix=".tmp")
+    from .errors import SpecError
+
+    mode = "wb" if binary else "w"
+    encoding = None if binary else "utf-8"
+    target = os.path.realpath(path)
+    try:
+        if os.path.exists(target) and not os.path.isfile(target):
+            with open(target, mode, encoding=encoding) as handle:
+                write(handle)
+            return
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".archcost-",
+                                   suffix=".tmp")  # fmt: skip
+    except OSError as err:
+        raise SpecError(f"cannot write {path}: {err.strerror or err}") from None
     try:
         umask = os.umask(0)
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as handle:
+        with os.fdopen(fd, mode, encoding=encoding) as handle:
             write(handle)
-        os.replace(tmp, path)
-    except BaseException:
+        os.replace(tmp, target)
+    except BaseException as err:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(err, OSError):
+            raise SpecError(f"cannot write {path}: {err.strerror or err}") from None
         raise
 
 

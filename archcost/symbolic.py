@@ -12,7 +12,9 @@ from __future__ import annotations
 import sympy
 
 from . import layers as L
+from .errors import SpecError
 from .graph import Network, Node
+from .limits import MAX_SYMBOLIC_NODES
 from .report import Column, render, to_json
 
 _PAIR_NAMES = {"k": ("k_h", "k_w"), "s": ("s_h", "s_w"), "d": ("d_h", "d_w"),
@@ -61,7 +63,16 @@ def node_formula(node: Node):
     if "p" in fields and fields["p"] in ("same", "valid"):
         fields["p"] = node.fields["p"]
     cost = prim.fn(*sym_shapes, **fields)
-    return (sympy.sympify(cost.params), sympy.sympify(cost.macs), sympy.sympify(cost.ops), subs)
+    return _expr(cost.params), _expr(cost.macs), _expr(cost.ops), subs
+
+
+def _expr(value):
+    """An int or a sympy expression as sympy, without sympify (which parses strings)."""
+    if isinstance(value, int):
+        return sympy.Integer(value)
+    if isinstance(value, sympy.Basic):
+        return value
+    raise TypeError(f"a cost is {type(value).__name__}, not a number or a formula")
 
 
 def evaluate_formula(expr, subs) -> int:
@@ -71,6 +82,9 @@ def evaluate_formula(expr, subs) -> int:
 
 def render_formulas(net: Network, fmt: str) -> str:
     """One line per primitive with its params and MACs formulas and their values."""
+    if len(net.nodes) > MAX_SYMBOLIC_NODES:  # sympy takes a few ms a layer
+        raise SpecError(f"--symbolic handles at most {MAX_SYMBOLIC_NODES:,} layers; "
+                        f"{net.name} has {len(net.nodes):,}")  # fmt: skip
     records = []
     for node in net.nodes:
         params, macs, _ops, subs = node_formula(node)

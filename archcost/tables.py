@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
-from .errors import SpecError
+from .errors import SpecError, brief, did_you_mean
 from .layers import fmt_shape
+from .limits import MAX_COLUMNS, MAX_PRINTED_DIGITS, MAX_TABLE_NETWORKS, MAX_TABLE_WORK
 from .spec import _short, build, specs_dir
 from .yamlio import load_file
 
@@ -78,14 +79,16 @@ def find_table(arg: str) -> str:
 
 def parse_printed(value, file, line) -> tuple[Decimal, int]:
     """'2.7K' -> (2.7, 1 decimal); 1000 -> (1000, 0); '1,388' -> (1388, 0)."""
-    text = value if isinstance(value, str) else repr(value)
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise SpecError(f"printed value {value!r} is not a number", file, line)
-    m = _SUFFIX.match(text)
+        raise SpecError(f"printed value {brief(value)} is not a number", file, line)
+    text = value if isinstance(value, str) else repr(value)
+    m = _SUFFIX.match(text) if len(text) <= 2 * MAX_PRINTED_DIGITS else None
     if not m:
-        raise SpecError(f"printed value {value!r} is not a number (optionally with a unit suffix)",
-                        file, line)  # fmt: skip
+        raise SpecError(f"printed value {brief(value)} is not a number (optionally with a unit "
+                        f"suffix, at most {MAX_PRINTED_DIGITS} digits)", file, line)  # fmt: skip
     digits = m.group(1).replace(",", "")
+    if len(digits) > MAX_PRINTED_DIGITS:  # 10**decimals of a 2 MB '1.000...' hung
+        raise SpecError(f"printed value has more than {MAX_PRINTED_DIGITS} digits", file, line)
     try:
         number = Decimal(digits)
     except InvalidOperation:  # pragma: no cover - the regex admits only digits
@@ -102,7 +105,7 @@ def _round_scaled(value: int, unit: Fraction, decimals: int, rounding: str) -> D
         n = math.ceil(q)
     else:  # nearest, half up
         n = math.floor(q + Fraction(1, 2))
-    return Decimal(n) / (Decimal(10) ** decimals)
+    return Decimal(f"{n}e-{decimals}")  # exact (a division would round to 28 digits)
 
 
 def _shape_text(shape) -> str:
@@ -115,7 +118,7 @@ def _norm_shape_text(text: str) -> str:
     return re.sub(r"\s+", "", str(text)).replace("×", "x").replace("*", "x").lower()
 
 
-def _quantity(net, row_name, quantity, file, line):
+def _quantity(net, rows, row_name, quantity, file, line):
     if row_name == "total":
         if quantity == "flops":
             return 2 * net.total("macs")
@@ -124,13 +127,10 @@ def _quantity(net, row_name, quantity, file, line):
         if quantity in ("depth", "weight_layers"):
             return net.weight_layers
         return net.total(quantity)
-    row = net.row(row_name)
+    row = rows.get(row_name)  # a dict: Network.row() is a linear search, per cell
     if row is None:
-        import difflib
-
-        close = difflib.get_close_matches(str(row_name), [r.id for r in net.rows], n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise SpecError(f"network {net.name} has no row '{row_name}'{hint}", file, line)
+        hint = did_you_mean(row_name, [r.id for r in net.rows])
+        raise SpecError(f"network {net.name} has no row {brief(row_name)}{hint}", file, line)
     if quantity == "flops":
         return 2 * row.macs
     if quantity == "output":
@@ -138,71 +138,153 @@ def _quantity(net, row_name, quantity, file, line):
     return getattr(row, quantity)
 
 
+def _text(value, what, file, line, required=True) -> str:
+    """A label, row name, column, id or title: text or a number, never a list or mapping
+    (str() of an aliased list could take forever)."""
+    if value is None and not required:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise SpecError(f"{what} must be text, got {brief(value)}", file, line)
+    return str(value)
+
+
+def _list_of_mappings(doc, key, file, what):
+    value = doc.get(key) or []
+    if not isinstance(value, list):
+        raise SpecError(f"'{key}' must be a list of {what}", file, doc.key_line(key))
+    return value
+
+
+def _unit(cdef, name, file, line) -> Fraction:
+    unit = cdef.get("unit", 1)
+    if isinstance(unit, str) and re.fullmatch(r"[0-9]{1,30}(\.[0-9]{1,30})?([eE]\+?[0-9]{1,2})?",
+                                                 unit.strip()):
+        unit = Fraction(unit.strip())
+    elif isinstance(unit, float) and unit == unit and unit not in (float("inf"), float("-inf")):
+        unit = Fraction(repr(unit))
+    if isinstance(unit, bool) or not isinstance(unit, (int, Fraction)) or not 0 < unit < 10**30:
+        raise SpecError(f"column '{name}': unit must be a positive number (1000, 1024, 1e9, ...), "
+                        f"got {brief(cdef.get('unit'))}", file, line)  # fmt: skip
+    return Fraction(unit)
+
+
 def check_table(path: str) -> TableResult:
     file = _short(path)
     doc = load_file(path, file)
     if not isinstance(doc, dict):
-        raise SpecError("a table file must be a mapping (id, columns, rows, ...)", file)
+        raise SpecError("a table file must be a mapping (id, columns, rows, ...)", file,
+                        getattr(doc, "line", None))  # fmt: skip
     unknown = set(doc) - TABLE_KEYS
     if unknown:
-        key = sorted(unknown)[0]
-        raise SpecError(f"unknown key '{key}' in a table file", file, doc.key_line(key))
-    table_id = str(doc.get("id") or os.path.basename(path)[:-5])
+        key = sorted(unknown, key=str)[0]
+        raise SpecError(f"unknown key {brief(key)} in a table file{did_you_mean(key, TABLE_KEYS)}",
+                        file, doc.key_line(key))  # fmt: skip
+    table_id = _text(doc.get("id") or os.path.basename(path)[:-5], "'id'", file, doc.key_line("id"))
+    title = _text(doc.get("title") or table_id, "'title'", file, doc.key_line("title"))
+    default_train = doc.get("train", False)
+    if not isinstance(default_train, bool):
+        raise SpecError("'train' must be true or false", file, doc.key_line("train"))
     columns = doc.get("columns")
     if not isinstance(columns, dict) or not columns:
         raise SpecError("'columns' must map column names to {quantity, unit, rounding}", file,
-                        doc.line)  # fmt: skip
+                        doc.key_line("columns"))  # fmt: skip
+    if len(columns) > MAX_COLUMNS:
+        raise SpecError(f"more than {MAX_COLUMNS} columns", file, doc.key_line("columns"))
+    units = {}
     for name, cdef in columns.items():
+        cline = columns.key_line(name)
+        if not isinstance(name, str):
+            raise SpecError(f"a column name must be text, got {brief(name)}", file, cline)
         if not isinstance(cdef, dict) or cdef.get("quantity") not in QUANTITIES:
             raise SpecError(f"column '{name}': quantity must be one of {', '.join(QUANTITIES)}",
-                            file, columns.key_line(name))  # fmt: skip
+                            file, cline)  # fmt: skip
         if cdef.get("rounding", "nearest") not in ("nearest", "floor", "ceil"):
-            raise SpecError(f"column '{name}': rounding is nearest, floor or ceil", file,
-                            columns.key_line(name))  # fmt: skip
+            raise SpecError(f"column '{name}': rounding is nearest, floor or ceil", file, cline)
+        units[name] = _unit(cdef, name, file, cline)
     errata = {}
-    for i, entry in enumerate(doc.get("errata") or []):
-        line = doc["errata"].item_line(i)
-        if not isinstance(entry, dict) or not {"column", "printed", "computed", "reason"} <= set(entry):
+    errata_list = _list_of_mappings(doc, "errata", file, "errata")
+    for i, entry in enumerate(errata_list):
+        line = errata_list.item_line(i)
+        if not isinstance(entry, dict) or not all(
+            k in entry for k in ("column", "printed", "computed", "reason")
+        ):
             raise SpecError("an erratum needs label (or row), column, printed, computed and reason",
                             file, line)  # fmt: skip
-        label = entry.get("label", entry.get("row"))
-        errata[(str(label), str(entry["column"]))] = (entry, line)
-    result = TableResult(table_id, str(doc.get("title") or table_id), file)
+        label = _text(entry.get("label", entry.get("row")), "an erratum's label", file, line)
+        for key in ("printed", "computed", "reason"):
+            entry_line = entry.key_line(key) if hasattr(entry, "key_line") else line
+            _text(entry[key], f"an erratum's {key}", file, entry_line)
+        errata[(label, _text(entry["column"], "an erratum's column", file, line))] = (entry, line)
+    result = TableResult(table_id, title, file)
     networks: dict = {}
+    work = 0
     used_errata = set()
-    for i, entry in enumerate(doc.get("rows") or []):
-        line = doc["rows"].item_line(i)
+    rows = _list_of_mappings(doc, "rows", file, "rows")
+    for i, entry in enumerate(rows):
+        line = rows.item_line(i)
         if not isinstance(entry, dict) or "row" not in entry:
             raise SpecError("a table row needs 'row' (a row name of the network, or total)", file,
                             line)  # fmt: skip
         net_name = entry.get("network", doc.get("network"))
         if not isinstance(net_name, str):
             raise SpecError("a table row needs a network (or a table-level 'network')", file, line)
+        base = net_name.split(":")[0]
+        if not base.endswith((".yaml", ".yml")) and (
+            "/" in base or os.sep in base or "\0" in base or os.path.exists(base)
+        ):
+            # like extends: a table file must not make archcost read /etc/passwd or a device
+            raise SpecError(f"network {brief(net_name)}: name a built-in network or a .yaml file",
+                            file, line)  # fmt: skip
         sets = entry.get("set") or {}
-        train = bool(entry.get("train", doc.get("train", False)))
+        if not isinstance(sets, dict) or not all(
+            isinstance(k, str) and isinstance(v, (str, int, float)) for k, v in sets.items()
+        ):
+            raise SpecError("'set' must map parameter names to numbers, e.g. {alpha: 0.5}", file,
+                            line)  # fmt: skip
+        train = entry.get("train", default_train)
+        if not isinstance(train, bool):
+            raise SpecError("'train' must be true or false", file, line)
+        row_name = _text(entry["row"], "'row'", file, line)
+        label = _text(entry.get("label", row_name), "'label'", file, line)
+        # every row's own work counts too: aliases let 250,000 rows share one big 'set'
+        work += 1 + len(sets) + len(columns)
+        if work > MAX_TABLE_WORK:
+            raise SpecError(f"this table's rows and networks take more than {MAX_TABLE_WORK:,} "
+                            "steps (rows, cells, layers)", file, line)  # fmt: skip
         key = (net_name, tuple(sorted((k, str(v)) for k, v in sets.items())), train)
+        if key not in networks and len(networks) >= MAX_TABLE_NETWORKS:
+            raise SpecError(f"a table builds at most {MAX_TABLE_NETWORKS} networks (network, "
+                            "set and train combinations)", file, line)  # fmt: skip
         if key not in networks:
             try:
-                networks[key] = build(net_name, params={k: str(v) for k, v in sets.items()} or None,
-                                      train=train)  # fmt: skip
+                net = build(net_name, params={k: str(v) for k, v in sets.items()} or None,
+                            train=train)  # fmt: skip
             except SpecError as err:
                 raise SpecError(f"network {net_name}: {err}", file, line) from None
-        net = networks[key]
-        label = str(entry.get("label", entry["row"]))
+            # each network is built once, but a table naming many variants or parameter sets
+            # could build without end: the work over all of them is bounded
+            work += net.meta.get("work", len(net.nodes))
+            if work > MAX_TABLE_WORK:
+                raise SpecError(f"this table's rows and networks take more than {MAX_TABLE_WORK:,} "
+                                "steps (rows, cells, layers)", file, line)  # fmt: skip
+            networks[key] = (net, {r.id: r for r in net.rows})
+        net, net_rows = networks[key]
         for col_name, cdef in columns.items():
             if col_name not in entry:
                 continue
             printed = entry[col_name]
+            pline = entry.key_line(col_name) if hasattr(entry, "key_line") else line
             quantity = cdef["quantity"]
-            computed_raw = _quantity(net, entry["row"], quantity, file, line)
+            computed_raw = _quantity(net, net_rows, row_name, quantity, file, line)
             if quantity == "output":
+                _text(printed, f"column '{col_name}'", file, pline)
                 computed = _shape_text(computed_raw)
                 ok = _norm_shape_text(printed) in (_norm_shape_text(computed),
                                                    _norm_shape_text(fmt_shape(computed_raw)))  # fmt: skip
             else:
-                number, decimals = parse_printed(printed, file, line)
-                unit = Fraction(str(cdef.get("unit", 1)))
-                rounded = _round_scaled(computed_raw, unit, decimals, cdef.get("rounding", "nearest"))
+                number, decimals = parse_printed(printed, file, pline)
+                rounded = _round_scaled(computed_raw, units[col_name], decimals,
+                                        cdef.get("rounding", "nearest"))  # fmt: skip
                 computed = _format_like(rounded, printed, decimals)
                 ok = rounded == number
             erratum = errata.get((label, col_name))

@@ -105,7 +105,7 @@ def _plain(value):
 def merge_orders(orders) -> list:
     """Merge column orders so each keeps its own sequence (#1x1 stays before #3x3 reduce)."""
     merged: list = []
-    for order in orders:
+    for order in dict.fromkeys(tuple(o) for o in orders):  # rows of one block share an order
         for i, header in enumerate(order):
             if header in merged:
                 continue
