@@ -105,18 +105,18 @@ def test_file_of_many_megabytes_is_refused_unread(tmp_path):
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("input: [3, 32, 32]\nlayers:\n")
         row = "  - relu\n" * 10_000
-        while handle.tell() < 10 * MAX_FILE_BYTES:
+        while handle.tell() < MAX_FILE_BYTES + (1 << 20):
             handle.write(row)
     size = os.path.getsize(path)
     _both(["table", str(path)], f"error: {path}: ", f"file is {size:,} bytes; the limit is")
 
 
 def test_file_just_under_the_size_limit_with_too_many_nodes(tmp_path):
-    # every row is 'relu' (1 node, 9 bytes): MAX_FILE_BYTES / 9 rows > MAX_YAML_NODES
+    # every row is a one-character word (1 node, 4 bytes): MAX_FILE_BYTES / 4 rows > MAX_YAML_NODES
     path = tmp_path / "big.yaml"
-    rows = (MAX_FILE_BYTES - 100) // 9
+    rows = (MAX_FILE_BYTES - 100) // 4
     assert rows > MAX_YAML_NODES
-    path.write_text("input: [3, 32, 32]\nlayers:\n" + "  - relu\n" * rows)
+    path.write_text("input: [3, 32, 32]\nlayers:\n" + "- x\n" * rows)
     _both(["table", str(path)], f"error: {path}:", f"more than {MAX_YAML_NODES:,} YAML nodes")
 
 
@@ -130,11 +130,12 @@ def test_deep_nesting_does_not_crash_the_interpreter(tmp_path):
 
 
 def test_many_merges_of_one_big_mapping(tmp_path):
-    # 2,000 keys merged into 200 mappings would copy 400,000 entries: counted, then refused
+    # 2,000 keys merged into enough mappings to copy more than MAX_YAML_NODES entries: refused
     big = "{" + ", ".join(f"k{i}: {i}" for i in range(2000)) + "}"
+    merges = MAX_YAML_NODES // 2000 + 2
     path = tmp_path / "merge.yaml"
     path.write_text(f"notes: &big {big}\nparams:\n" + "".join(
-        f"  p{i}: {{<<: *big}}\n" for i in range(200)) + "input: [3, 8, 8]\nlayers: [relu]\n")
+        f"  p{i}: {{<<: *big}}\n" for i in range(merges)) + "input: [3, 8, 8]\nlayers: [relu]\n")
     _both(["table", str(path)], f"error: {path}:", "merge keys '<<' copy more than")
 
 
