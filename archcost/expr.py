@@ -178,7 +178,7 @@ class Evaluator:
             return not v
         if isinstance(node, ast.Compare):
             left = self._eval(node.left, env, text)
-            for op, comp in zip(node.ops, node.comparators):
+            for op, comp in zip(node.ops, node.comparators, strict=False):
                 right = self._eval(comp, env, text)
                 if type(op) not in _CMPOPS:
                     raise ExprError(f"comparison {type(op).__name__} is not allowed in {text!r}")

@@ -297,7 +297,7 @@ def _named_fields(key, value, doc, file, line) -> LineDict:
     if len(values) > len(names):
         raise SpecError(f"'{key}': {len(values)} values given, {type_name} takes at most "
                         f"{len(names)} ({', '.join(names) or 'none'})", file, line)  # fmt: skip
-    for i, (name, v) in enumerate(zip(names, values)):
+    for i, (name, v) in enumerate(zip(names, values, strict=False)):
         out[name] = v
         out.lines[name] = value.item_line(i) if isinstance(value, LineList) else line
     return out

@@ -28,7 +28,7 @@ def _input_symbols(shapes):
         names = ("C_in", "H_in", "W_in") if len(shape) == 3 else ("N_in",)
         syms = tuple(sympy.Symbol(n + suffix, positive=True, integer=True) for n in names)
         out.append(syms)
-        subs.update(dict(zip(syms, shape)))
+        subs.update(dict(zip(syms, shape, strict=False)))
     return out, subs
 
 
@@ -51,7 +51,7 @@ def node_formula(node: Node):
                 syms = tuple(sympy.Symbol(n, integer=True, nonnegative=True)
                              for n in _PAIR_NAMES[name])  # fmt: skip
                 fields[name] = syms
-                subs.update(dict(zip(syms, value)))
+                subs.update(dict(zip(syms, value, strict=False)))
         elif name in _SCALAR_NAMES and type(value) is int:
             sym = sympy.Symbol(_SCALAR_NAMES[name], positive=True, integer=True)
             fields[name] = sym
