@@ -21,6 +21,9 @@ COMMANDS = {
     "table": "archcost.commands.table",
     "check": "archcost.commands.check",
     "list": "archcost.commands.listing",
+    "memory": "archcost.commands.memory",
+    "predict": "archcost.commands.predict",
+    "calibrate": "archcost.commands.calibrate",
 }
 
 BUG_REPORT = "please report it with the command line and the spec file"
