@@ -11,7 +11,8 @@ Counting conventions (stated once; the README repeats them in the same words):
   comparisons; average: k_h*k_w adds and divides, per output element), batch norm at
   inference (2 per element: scale and shift), activation functions (1 per element), LRN
   (size + 3 per element), elementwise add (inputs - 1 per element), elementwise scale
-  (1 per element), softmax (3 per element: exp, add, divide).
+  (1 per element), softmax (3 per element: exp, add, divide); concat and zero padding
+  copy or write zeros and count none.
 * **activations** are elements of the tensors a layer writes, per sample. In-place
   primitives (activation functions, dropout) write over their input and add none.
 
@@ -370,6 +371,25 @@ def concat(*xs):
     return Cost((sum(s[0] for s in xs), *first[1:]))
 
 
+@primitive(
+    "slice",
+    Field("start", "int", minimum=0, doc="first channel taken"),
+    Field("end", "int", doc="one past the last channel taken"),
+    positional=("start", "end"),
+    inplace=True,
+    aliases=("narrow", "channel_slice"),
+)
+def channel_slice(x, start, end):
+    """Channels [start, end) of the input, e.g. a partially connected layer's input maps.
+
+    A view of its input (torch ``narrow``): no params, no ops, no new activation memory.
+    """
+    c = x[0]
+    if numeric(start, end, c) and not start < end <= c:
+        raise SpecError(f"slice: channels [{start}, {end}) are not within the input's {c}")
+    return Cost((end - start, *x[1:]))
+
+
 @primitive("add", arity=None, aliases=("sum", "residual"))
 def add(*xs):
     """Elementwise sum of equal shapes (residual connections): (inputs - 1) ops per element."""
@@ -389,6 +409,21 @@ def scale(x, gate):
     if gate[0] != x[0] and numeric(gate[0], x[0]):
         raise SpecError(f"scale: gate has {gate[0]} channels, the input {x[0]}")
     return Cost(x, ops=elements(x))
+
+
+@primitive(
+    "zero_pad",
+    Field("c", "int", 0, minimum=0, doc="channels of zeros appended"),
+    Field("p", "pair", 0, minimum=0, doc="rows/columns of zeros on each side, n or [h, w]"),
+    positional=("c", "p"),
+)
+def zero_pad(x, c, p):
+    """Zero padding: C + c channels, H + 2*p_h, W + 2*p_w (ResNet's option-A shortcut pads
+    channels). No params, MACs or ops (zeros are written, not computed); a new tensor.
+    """
+    ch, h, w = _spatial(x, "zero_pad")
+    ph, pw = p
+    return Cost((ch + c, h + 2 * ph, w + 2 * pw))
 
 
 def get(name: str) -> Primitive | None:

@@ -24,7 +24,10 @@ class Column:
 
 
 def human(value, exact: bool = False) -> str:
-    """6,998,552 -> '7.00M'; 1,582,671,872 -> '1.58G'. Three significant digits, K = 1000."""
+    """6,998,552 -> '7.00M'; 1,582,671,872 -> '1.58G'; 138,357,544 -> '138M'.
+
+    Three significant digits, K = 1000, M = 10^6, G = 10^9.
+    """
     if value is None:
         return "?"
     if exact or not isinstance(value, int):
@@ -32,7 +35,8 @@ def human(value, exact: bool = False) -> str:
     for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
         if abs(value) >= scale:
             x = value / scale
-            return f"{x:.3g}{unit}" if x < 100 else f"{x:.0f}{unit}"
+            digits = 2 if abs(x) < 10 else 1 if abs(x) < 100 else 0
+            return f"{x:.{digits}f}{unit}"
     return str(value)
 
 
@@ -85,7 +89,8 @@ def render(columns, rows, fmt, title=None, footer=None, notes=()) -> str:
             if row is footer:
                 cells = [f"**{x}**" if x not in ("", "-") else x for x in cells]
             lines.append("| " + " | ".join(cells) + " |")
-        lines += [""] + [f"{n}" for n in notes] if notes else []
+        for note in notes:
+            lines += ["", note]
         return "\n".join(lines) + "\n"
     if fmt == "latex":
         spec = "".join("r" if c.numeric else "l" for c in columns)
@@ -127,7 +132,8 @@ def _rich_table(columns, rows, title, footer, notes) -> str:
     console.print(table)
     for note in notes:
         console.print(note, highlight=False, soft_wrap=True)
-    return console.file.getvalue()
+    text = console.file.getvalue()
+    return "\n".join(line.rstrip() for line in text.split("\n"))
 
 
 def to_json(obj) -> str:

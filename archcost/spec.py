@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from fractions import Fraction
 from functools import lru_cache
 
@@ -123,6 +124,10 @@ def block_library() -> dict:
         if fname.endswith(".yaml"):
             root = load_raw(os.path.join(folder, fname))
             for name, bdef in root.items():
+                if name in library:
+                    raise SpecError(f"block '{name}' is defined twice (also in "
+                                    f"{library[name].file})", _short(os.path.join(folder, fname)),
+                                    root.key_line(name))  # fmt: skip
                 library[name] = _check_block(name, bdef, _short(os.path.join(folder, fname)),
                                              root.key_line(name))  # fmt: skip
     return library
@@ -309,10 +314,11 @@ def effective(path: str, variant: str | None, _seen=()) -> dict:
     if (path, variant) in _seen:
         raise SpecError("'extends' forms a cycle", file)
     root = load_raw(path)
-    unknown = set(root) - TOP_KEYS
+    allowed = TOP_KEYS | (OVERRIDE_KEYS if "extends" in root else set())
+    unknown = set(root) - allowed
     if unknown:
         key = sorted(unknown)[0]
-        close = difflib.get_close_matches(key, sorted(TOP_KEYS), n=1)
+        close = difflib.get_close_matches(key, sorted(allowed), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         raise SpecError(f"unknown top-level key '{key}'{hint}", file, root.key_line(key))
     if "extends" in root:
@@ -388,6 +394,10 @@ def _resolve_type(label: str, explicit, blocks, file, line) -> str:
         words = label.replace("(", " ").split() or [label]
         # the label itself, then its leading words, longest first: "max pool 3x3/2" -> max pool
         candidates = [label] + [" ".join(words[:n]) for n in range(len(words), 0, -1)]
+        # conv1, fc6, pool5_3x3: the first word without its trailing number
+        stem = re.sub(r"[\d_./x-]+$", "", words[0])
+        if stem and stem != words[0]:
+            candidates.append(stem)
     for cand in candidates:
         for name in (cand, _norm(cand)):
             found = _canonical(name, blocks)
@@ -669,8 +679,15 @@ class _Expander:
         act = values.pop("act", "none")
         node = self.emit(op, values, inputs, node_id, file, line, row)
         if bn:
-            node = self.emit("bn", {"eps": Fraction(1, 100000)}, [node], node_id + "/bn", file,
-                             line, row)  # fmt: skip
+            # the sugar's batch norm honours the spec's `defaults: {bn: {eps: ...}}` like a bn row
+            bn_defaults = self._defaults_for("bn")
+            eps_field = L.PRIMITIVES["bn"].field_map["eps"]
+            eps = Fraction(1, 100000)
+            if "eps" in bn_defaults:
+                eps = self.convert(eps_field, bn_defaults["eps"], env, self.file,
+                                   bn_defaults.key_line("eps") if hasattr(bn_defaults, "key_line")
+                                   else line, f"bn '{node_id}/bn'")  # fmt: skip
+            node = self.emit("bn", {"eps": eps}, [node], node_id + "/bn", file, line, row)
         if act != "none":
             node = self.emit(act, {}, [node], f"{node_id}/{act}", file, line, row)
         if op in ("conv", "maxpool", "avgpool") and not self.symbolic:

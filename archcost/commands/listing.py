@@ -50,7 +50,7 @@ def command(fmt, exact, output):
                Column("p", "params"), Column("m", "MACs")]  # fmt: skip
     rows = []
     for e in entries:
-        rows.append({**e, "variants": ", ".join(e["variants"]),
+        rows.append({**e, "variants": ", ".join(e["variants"]), "year": str(e["year"] or ""),
                      "parameters": ", ".join(f"{k}={v:g}" for k, v in e["params_defaults"].items()),
                      "p": human(e["params"], exact) if fmt == "text" else e["params"],
                      "m": human(e["macs"], exact) if fmt == "text" else e["macs"]})  # fmt: skip

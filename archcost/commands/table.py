@@ -13,7 +13,7 @@ from ..options import (
     dtype_option,
     format_option,
     output_option,
-    parse_sets,
+    parse_sets,  # fmt: skip
     set_option,
     train_option,
 )
