@@ -6,8 +6,8 @@ Per node at batch B and element size b bytes:
 
 * **bytes moved** = what the layer's kernel(s) read and write: input(s) + output + parameters
   (+ BN running statistics) at the dtype. Elementwise activations read and write their tensor
-  (in place or not); ``concat`` reads its inputs and writes its output; ``flatten`` is a view
-  and inference-mode ``dropout`` returns its input (0 bytes). Max pooling also writes its
+  (in place or not); ``concat`` reads its inputs and writes its output; ``flatten`` and
+  ``slice`` are views and inference-mode ``dropout`` returns its input (0 bytes). Max pooling also writes its
   int64 indices (torch computes them in ``max_pool2d``). LRN is what ``F.local_response_norm``
   runs: seven elementwise/pooling kernels, about 15 passes over the tensor
   (8 reads + 7 writes; the channel padding adds ``size - 1`` channels to two of them).
@@ -231,7 +231,7 @@ def bytes_moved(node, batch: int, nbytes: int) -> int:
     out = elements(node.shape) * batch
     ins = sum(elements(x.shape) for x in node.inputs) * batch
     weights = (node.params + node.buffers) * nbytes
-    if op == "flatten" or op == "dropout":
+    if op in ("flatten", "slice", "dropout"):  # views; dropout is the identity at inference
         return 0
     if op in ACTIVATIONS:
         return 2 * out * nbytes

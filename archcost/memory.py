@@ -12,7 +12,8 @@ Inference (:func:`inference`), one step per node in execution order:
   Live bytes at step i = every tensor made at or before i and read at or after i, plus the
   node's transient buffers (below). The peak is the largest such sum.
 * **Views and in-place nodes allocate nothing** and extend the life of their input's storage
-  to their own last reader: ``flatten`` is a view; ``dropout`` at inference returns its input
+  to their own last reader: ``flatten`` and ``slice`` are views; ``dropout`` at inference
+  returns its input
   itself; activations that torch can run in place (``nn.ReLU(inplace=True)`` and likewise
   relu6, leaky_relu, elu, hardswish, hardsigmoid, silu) write over their input when that is
   safe: the input is not the network input, not a network output and has no other reader (the
@@ -62,13 +63,14 @@ for backward (what torch's autograd keeps; checked with ``saved_tensors_hooks`` 
   square ((C + size - 1) * H * W), the scaled sum and its power (C*H*W each).
 * dropout (training): writes a new output and saves its mask: CUDA's fused kernel keeps a
   bool mask (1 byte per element); the CPU path keeps a scaled noise tensor of the dtype.
-* softmax: its output. scale (SE gating): both inputs. add, concat, flatten: nothing.
+* softmax: its output. scale (SE gating): both inputs. add, concat, flatten, slice,
+  zero_pad: nothing (their backward needs only sizes).
 * Layers whose output needs no gradient (nothing with parameters before them, e.g. a pool
   on the network input) save nothing.
 
 Backward allocates a gradient for each tensor that needs one: conv/linear/bn/pool/activation
-backward write a new input-sized gradient; flatten, add and concat pass the output's gradient
-(or a slice of it) through; when a tensor feeds several layers its gradients are summed (in
+backward write a new input-sized gradient (slice too: zeros with the gradient copied in);
+flatten, add, concat and zero_pad pass the output's gradient (or a view of it) through; when a tensor feeds several layers its gradients are summed (in
 place when torch can, otherwise into a new tensor). Parameter gradients: one copy of the
 parameters, each allocated at its layer's backward step. Optimizer state: sgd none, momentum
 one copy of the parameters, adam two (exp_avg, exp_avg_sq; its per-tensor step counters are
@@ -104,9 +106,11 @@ ACTIVATION_SAVES = {"relu": "out", "sigmoid": "out", "tanh": "out", "relu6": "in
                     "leaky_relu": "in", "elu": "in", "hardswish": "in", "hardsigmoid": "in",
                     "silu": "in", "gelu": "in"}  # fmt: skip
 # ops whose torch output may share storage with their input (the torch backend's rule)
-_MAY_ALIAS = frozenset({"flatten", "dropout", *ACTIVATIONS})
+_MAY_ALIAS = frozenset({"flatten", "slice", "dropout", *ACTIVATIONS})
+# views: the output is the input's storage
+VIEWS = frozenset({"flatten", "slice"})
 # backward passes the output gradient (or a view of it) to the inputs
-_GRAD_PASSTHROUGH = frozenset({"flatten", "add", "concat"})
+_GRAD_PASSTHROUGH = frozenset({"flatten", "add", "concat", "zero_pad"})
 
 
 def dtype_bytes(dtype: str) -> int:
@@ -155,7 +159,7 @@ class _Graph:
 
     def aliases_input(self, node, training: bool) -> bool:
         """True when torch's output of ``node`` is its input's storage (no allocation)."""
-        if node.op == "flatten":
+        if node.op in VIEWS:
             return True
         if node.op == "dropout":
             return not training
@@ -404,7 +408,7 @@ def _saved(node, g, store, size, nb, device, alias):
                 return [], [size(elements(node.shape))]
             return [out], []
         return ([out] if ACTIVATION_SAVES[op] == "out" else inputs), []
-    return [], []  # add, concat, flatten, global_avgpool
+    return [], []  # add, concat, flatten, slice, zero_pad, global_avgpool
 
 
 def backward_macs(node, g) -> int:
@@ -505,7 +509,7 @@ def training(network, batch: int = 1, dtype: str = "float32", device: str = "cud
                 continue
             if node.op in _GRAD_PASSTHROUGH:
                 contrib = ref(gout)
-                view = node.op == "concat" or gout.view
+                view = node.op in ("concat", "zero_pad") or gout.view
             else:
                 contrib = ref(new_grad(size(elements(x.shape)), step, x))
                 view = False
