@@ -29,9 +29,10 @@ Inference (:func:`inference`), one step per node in execution order:
   ``F.local_response_norm`` computes it, holds three input-sized temporaries (x*x, the
   channel-padded copy, the pooled sum, scaled ...) before it writes its output: at most
   ``max(3C, 2C + size - 1) * H * W`` elements, i.e. ``max(2C, C + size - 1) * H * W`` beyond the
-  output. With ``device="cpu"`` a convolution also holds one reordered copy of the larger of
-  its input and output (oneDNN converts between torch's NCHW and its blocked layout; measured
-  with torch 2.13: one copy of the input or of the output, sometimes both plus the weights).
+  output. With ``device="cpu"`` a convolution also holds a reordered copy of the larger of
+  its input and output and of its weights (oneDNN converts between torch's NCHW and its
+  blocked layouts; measured with torch 2.13: a copy of the input or of the output, sometimes
+  of both, and of the weights).
 * **Not modelled**: convolution workspaces (cuDNN picks algorithms by workspace; on GPU they
   come from the same caching allocator and add to ``max_memory_allocated``), the CUDA context
   and library handles, allocator fragmentation and cached-but-free blocks (``memory_reserved``
@@ -86,7 +87,7 @@ again for the input gradient, except where its input needs no gradient (the firs
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .layers import ACTIVATIONS, elements
 from .options import DTYPE_BYTES
@@ -217,7 +218,8 @@ def _transient(node, size, device, training) -> int:
         extra = max(2 * c, c + node.fields["size"] - 1) * h * w
         return size(extra)
     if op == "conv" and device == "cpu":
-        return max(size(elements(node.inputs[0].shape)), size(elements(node.shape)))
+        weights = size(node.params - node.bias, batched=False)
+        return max(size(elements(node.inputs[0].shape)), size(elements(node.shape))) + weights
     return 0
 
 
@@ -584,17 +586,3 @@ def training(network, batch: int = 1, dtype: str = "float32", device: str = "cud
     return Training(network, batch, dtype, device, optimizer, records, weights, buffers,
                     weights, state, temp, saved_total, forward_peak, peak, phase, where,
                     total_bwd)  # fmt: skip
-
-
-@dataclass
-class Report:
-    """Both analyses, as the memory command shows them."""
-
-    live: Liveness
-    train: Training
-    extra: dict = field(default_factory=dict)
-
-
-def analyze(network, batch=1, dtype="float32", device="cuda", optimizer="adam") -> Report:
-    return Report(inference(network, batch, dtype, device),
-                  training(network, batch, dtype, device, optimizer))  # fmt: skip
