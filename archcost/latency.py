@@ -7,15 +7,18 @@ Per node at batch B and element size b bytes:
 * **bytes moved** = what the layer's kernel(s) read and write: input(s) + output + parameters
   (+ BN running statistics) at the dtype. Elementwise activations read and write their tensor
   (in place or not); ``concat`` reads its inputs and writes its output; ``flatten`` and
-  ``slice`` are views and inference-mode ``dropout`` returns its input (0 bytes). Max pooling also writes its
-  int64 indices (torch computes them in ``max_pool2d``). LRN is what ``F.local_response_norm``
-  runs: seven elementwise/pooling kernels, about 15 passes over the tensor
-  (8 reads + 7 writes; the channel padding adds ``size - 1`` channels to two of them).
+  ``slice`` are views and inference-mode ``dropout`` returns its input (0 bytes). Max pooling
+  also writes its int64 indices (torch computes them in ``max_pool2d``). LRN is what
+  ``F.local_response_norm`` runs: seven elementwise/pooling kernels, about 15 passes over the
+  tensor (8 reads + 7 writes; the channel padding adds ``size - 1`` channels to two of them).
 * **arithmetic intensity** = MACs / bytes moved (MAC per byte).
 * compute time = MACs * B / (peak MAC/s for the dtype * compute efficiency);
   memory time = bytes / (bandwidth * memory efficiency); roofline time = max of the two.
   A layer is *memory-bound* when its memory time is the larger; layers without MACs (pooling,
-  BN, activations, add, concat) always are.
+  BN, activations, add, concat) always are, except that a profile may set
+  ``window_ops_per_s``: pooling and LRN then take max(memory time, other ops / that rate), and
+  are compute-bound when the ops are slower (a CPU's windowed reductions are; GPUs' are not,
+  so the data-sheet profiles leave it out).
 * **per-layer overhead** (the profile's ``layer_overhead_s``: framework dispatch and kernel
   launch): on a CPU profile (``kind: cpu``, synchronous) it is added to every layer; on a GPU
   profile (``kind: cuda``, kernels queued asynchronously) a layer takes at least that long:
@@ -34,9 +37,16 @@ the safe loader of :mod:`archcost.yamlio` and validated with file:line errors::
       bfloat16: 494.5e+12
     linear_peak_macs_per_s:     # optional: linear layers (matmuls) where they differ
       float32: 33.5e+12
+    grouped_peak_macs_per_s:    # optional: grouped/depthwise convolutions (groups > 1)
+      float32: 1.0e+10
     memory_bandwidth: 3.35e+12  # bytes/s
     efficiency: {compute: 1.0, memory: 1.0}   # optional, in (0, 1]
     layer_overhead_s: 0         # optional
+    window_ops_per_s: 3.0e+8    # optional: pooling/LRN ops per second
+    measured: {...}             # optional, free-form (what calibrate measured)
+
+Numbers are YAML numbers or strings that Python's float() reads ("494.5e12": YAML 1.1 reads
+an exponent without a sign as a string).
 """
 
 from __future__ import annotations
@@ -53,7 +63,8 @@ INDEX_BYTES = 8
 WINDOW_OPS = ("maxpool", "avgpool", "lrn")  # sliding-window layers: limited by window_ops_per_s
 KINDS = ("cuda", "cpu")
 PROFILE_KEYS = {"name", "title", "kind", "source", "notes", "peak_macs_per_s",
-                "linear_peak_macs_per_s", "memory_bandwidth", "window_ops_per_s", "efficiency",
+                "linear_peak_macs_per_s", "grouped_peak_macs_per_s", "memory_bandwidth",
+                "window_ops_per_s", "efficiency",
                 "layer_overhead_s", "measured"}  # fmt: skip
 REQUIRED_KEYS = ("kind", "peak_macs_per_s", "memory_bandwidth")
 PROFILE_DTYPES = ("float32", "bfloat16", "float16", "float64", "int8")
@@ -71,6 +82,7 @@ class Profile:
     peak_macs: dict  # dtype -> MAC/s
     linear_peak_macs: dict  # dtype -> MAC/s (overrides peak_macs for linear layers)
     bandwidth: float  # bytes/s
+    grouped_peak_macs: dict = field(default_factory=dict)  # dtype -> MAC/s (convs, groups > 1)
     compute_efficiency: float = 1.0
     memory_efficiency: float = 1.0
     layer_overhead: float = 0.0  # seconds
@@ -78,9 +90,12 @@ class Profile:
     file: str | None = None
     measured: dict = field(default_factory=dict)
 
-    def macs_per_s(self, dtype: str, op: str) -> float:
-        table = self.linear_peak_macs if op == "linear" and dtype in self.linear_peak_macs \
-            else self.peak_macs  # fmt: skip
+    def macs_per_s(self, dtype: str, op: str, grouped: bool = False) -> float:
+        table = self.peak_macs
+        if op == "linear" and dtype in self.linear_peak_macs:
+            table = self.linear_peak_macs
+        elif grouped and dtype in self.grouped_peak_macs:
+            table = self.grouped_peak_macs
         if dtype not in table:
             have = ", ".join(sorted(self.peak_macs)) or "none"
             raise SpecError(f"profile '{self.name}' has no peak for dtype {dtype} "
@@ -177,6 +192,8 @@ def parse_profile(doc, file: str, default_name: str = "") -> Profile:
     peak = _peaks(doc, "peak_macs_per_s", file)
     linear = _peaks(doc, "linear_peak_macs_per_s", file) if "linear_peak_macs_per_s" in doc \
         else {}  # fmt: skip
+    grouped = _peaks(doc, "grouped_peak_macs_per_s", file) if "grouped_peak_macs_per_s" in doc \
+        else {}  # fmt: skip
     bandwidth = _number(doc["memory_bandwidth"], "memory_bandwidth", file,
                         _line(doc, "memory_bandwidth"))  # fmt: skip
     eff = doc.get("efficiency") or {}
@@ -204,6 +221,7 @@ def parse_profile(doc, file: str, default_name: str = "") -> Profile:
     name = str(doc.get("name") or default_name)
     return Profile(name=name, title=str(doc.get("title") or name), kind=kind,
                    source=str(doc.get("source") or ""), peak_macs=peak, linear_peak_macs=linear,
+                   grouped_peak_macs=grouped,
                    bandwidth=bandwidth, compute_efficiency=factors.get("compute", 1.0),
                    memory_efficiency=factors.get("memory", 1.0), layer_overhead=overhead,
                    ops_rate=ops_rate, file=file, measured=dict(measured))  # fmt: skip
@@ -313,7 +331,8 @@ def predict(network, profile: Profile, batch: int = 1, dtype: str = "float32") -
         macs = node.macs * batch
         moved = bytes_moved(node, batch, nbytes)
         if macs:
-            compute = macs / profile.macs_per_s(dtype, node.op)
+            grouped = node.op == "conv" and node.fields.get("g", 1) != 1
+            compute = macs / profile.macs_per_s(dtype, node.op, grouped)
         elif profile.ops_rate and node.op in WINDOW_OPS:
             compute = node.ops * batch / profile.ops_rate
         else:
@@ -341,10 +360,11 @@ def _torch():
     return torch
 
 
-def _median_time(torch, fn, dev, repeat, warmup=2):
+def _median_time(torch, fn, dev, repeat, warmup=2, clock="wall"):
     import statistics
     import time
 
+    tick = time.process_time if clock == "cpu" else time.perf_counter
     for _ in range(warmup):
         fn()
     times = []
@@ -358,14 +378,14 @@ def _median_time(torch, fn, dev, repeat, warmup=2):
             end.synchronize()
             times.append(start.elapsed_time(end) / 1e3)
         else:
-            t0 = time.perf_counter()
+            t0 = tick()
             fn()
-            times.append(time.perf_counter() - t0)
+            times.append(tick() - t0)
     return statistics.median(times)
 
 
 def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), quick=False,
-              progress=None) -> dict:  # fmt: skip
+              progress=None, clock="wall") -> dict:  # fmt: skip
     """Measure this machine with torch and return a profile document.
 
     * peak MAC/s per dtype: the best of a GEMM (n x n @ n x n, n = 2048 on CPU, 8192 on GPU,
@@ -374,13 +394,22 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
       ``torch.mm`` on CPU, and a CNN's MACs are convolutions. Both rates are kept under
       ``measured``. A dtype the device cannot run, or runs below 1% of float32's rate
       (emulated), is left out.
-    * memory bandwidth: ``dst.copy_(src)`` of a 256 MiB tensor (1 GiB on GPU), 2 x size bytes.
+    * grouped_peak_macs_per_s: a depthwise 3x3 convolution (144 channels, 56 x 56, batch 8),
+      which runs far below the dense rate (it is used for convolutions with groups > 1).
+    * memory bandwidth: copies into new tensors (``x.clone()``, 2 x size bytes), as a layer
+      writes its output: on CPU 4, 8, 16 and 24 MiB, total bytes over total time (a layer's
+      activations at a small batch). A CPU's bandwidth depends on the size: caches below;
+      from 32 MiB (glibc's largest mmap threshold) every fresh tensor is new pages and a
+      clone runs at a fifth of the speed (page faults), which this profile leaves out.
+      1 GiB on GPU.
     * window_ops_per_s: max pooling 3x3/1 (8 comparisons per output) on 8 x 64 x 56 x 56
       float32, in other ops per second; pooling and LRN layers take
       max(bytes / bandwidth, ops / this rate) (a CPU runs windowed reductions far below its
       memory bandwidth; elementwise layers stay memory-bound).
     * layer_overhead_s: the median time of a module call on a 1-element tensor.
-    ``quick`` uses small sizes (for tests; the numbers are then rough).
+    ``quick`` uses small sizes (for tests; the numbers are then rough). ``clock="cpu"`` times
+    with the process's CPU time instead of the wall clock: on a shared machine with one torch
+    thread it leaves out the time other processes took (compare with CPU-time latencies).
     """
     torch = _torch()
     import platform
@@ -395,6 +424,8 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
     peaks = {}
     measured = {"gemm_n": n}
     conv_macs = batch * 128 * 128 * 9 * 28 * 28
+    dw_macs = batch * 144 * 9 * 56 * 56
+    grouped = {}
     for name in dtypes:
         dt = getattr(torch, name)
         try:
@@ -402,6 +433,8 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
             b = torch.randn(n, n, device=dev).to(dt)
             conv = torch.nn.Conv2d(128, 128, 3, padding=1, bias=False).to(dev, dt).eval()
             xc = torch.randn(batch, 128, 28, 28, device=dev).to(dt)
+            dw = torch.nn.Conv2d(144, 144, 3, padding=1, groups=144, bias=False).to(dev, dt).eval()
+            xd = torch.randn(batch, 144, 56, 56, device=dev).to(dt)
 
             def gemm(a=a, b=b):
                 torch.mm(a, b)
@@ -412,8 +445,14 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
                     conv(xc)
                 sync()
 
-            gemm_rate = n**3 / _median_time(torch, gemm, dev, repeat)
-            conv_rate = conv_macs / _median_time(torch, run_conv, dev, repeat)
+            def run_dw(dw=dw, xd=xd):
+                with torch.inference_mode():
+                    dw(xd)
+                sync()
+
+            gemm_rate = n**3 / _median_time(torch, gemm, dev, repeat, clock=clock)
+            conv_rate = conv_macs / _median_time(torch, run_conv, dev, repeat, clock=clock)
+            dw_rate = dw_macs / _median_time(torch, run_dw, dev, repeat, clock=clock)
         except (RuntimeError, TypeError) as err:
             measured[f"skipped_{name}"] = str(err).splitlines()[0][:120]
             continue
@@ -422,20 +461,28 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
             measured[f"skipped_{name}"] = f"{rate / 1e9:.2f} GMAC/s (emulated?)"
             continue
         peaks[name] = float(f"{rate:.4g}")
+        grouped[name] = float(f"{min(dw_rate, rate):.4g}")
         measured[f"gemm_macs_per_s_{name}"] = float(f"{gemm_rate:.4g}")
         measured[f"conv3x3_macs_per_s_{name}"] = float(f"{conv_rate:.4g}")
         if progress:
-            progress(f"{name}: gemm {gemm_rate / 1e9:.1f}, conv {conv_rate / 1e9:.1f} GMAC/s")
-    size = (32 << 20) if quick else ((1 << 30) if dev.type == "cuda" else (256 << 20))
-    src = torch.empty(size, dtype=torch.uint8, device=dev).fill_(1)
-    dst = torch.empty_like(src)
+            progress(f"{name}: gemm {gemm_rate / 1e9:.1f}, conv {conv_rate / 1e9:.1f}, "
+                     f"depthwise conv {dw_rate / 1e9:.1f} GMAC/s")
+    if dev.type == "cuda":
+        sizes = [(64 if quick else 1024) << 20]
+    else:
+        sizes = [1 << 20, 4 << 20] if quick else [4 << 20, 8 << 20, 16 << 20, 24 << 20]
+    copy_seconds = 0.0
+    for size in sizes:
+        src = torch.empty(size, dtype=torch.uint8, device=dev).fill_(1)
 
-    def copy(src=src, dst=dst):
-        dst.copy_(src)
-        sync()
+        def copy(src=src):
+            with torch.inference_mode():
+                src.clone()
+            sync()
 
-    bandwidth = 2 * size / _median_time(torch, copy, dev, repeat)
-    del src, dst, copy
+        copy_seconds += _median_time(torch, copy, dev, repeat, clock=clock)
+        del src, copy
+    bandwidth = 2 * sum(sizes) / copy_seconds
     if progress:
         progress(f"copy: {bandwidth / 1e9:.1f} GB/s")
     pool = torch.nn.MaxPool2d(3, 1, 1)
@@ -446,7 +493,7 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
             pool(xp)
         sync()
 
-    ops_rate = 8 * xp.numel() / _median_time(torch, run_pool, dev, repeat)
+    ops_rate = 8 * xp.numel() / _median_time(torch, run_pool, dev, repeat, clock=clock)
     del xp, run_pool
     tiny = torch.nn.ReLU().to(dev)
     x = torch.ones(1, device=dev)
@@ -457,12 +504,12 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
                 tiny(x)
         sync()
 
-    overhead = _median_time(torch, call, dev, repeat) / 100
+    overhead = _median_time(torch, call, dev, repeat, clock=clock) / 100
     if progress:
         progress(f"other ops: {ops_rate / 1e9:.2f} G/s; layer overhead {overhead * 1e6:.1f} us")
     title = torch.cuda.get_device_name(dev) if dev.type == "cuda" else _cpu_name()
     measured.update(torch=str(torch.__version__), threads=torch.get_num_threads(),
-                    python=platform.python_version())  # fmt: skip
+                    python=platform.python_version(), clock=clock, copy_bytes=sizes)  # fmt: skip
     return {
         "name": "calibrated-" + dev.type,
         "title": f"{title} (calibrated)",
@@ -470,6 +517,7 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
         "source": "archcost calibrate: measured on this machine with torch "
                   f"{torch.__version__}, {torch.get_num_threads()} threads",
         "peak_macs_per_s": peaks,
+        "grouped_peak_macs_per_s": grouped,
         "memory_bandwidth": float(f"{bandwidth:.4g}"),
         "window_ops_per_s": float(f"{ops_rate:.4g}"),
         "efficiency": {"compute": 1.0, "memory": 1.0},

@@ -87,6 +87,26 @@ def test_efficiency_and_window_ops(tmp_path):
     assert pool.bytes == (512 + 512) * 4 + 512 * 8
 
 
+def test_grouped_convolutions_use_their_own_rate(tmp_path):
+    # a depthwise 3x3 conv on 4x8x8: MACs = 9 * (4/4) * 4 * 64 = 2304 per sample. With
+    # grouped_peak_macs_per_s 1e6 it takes 2.304 ms (compute-bound); without it, the dense
+    # 1e9 MAC/s rate: 2.304 us, and the bytes (input 256 + output 256 floats + 36 weights and
+    # 4 biases = 2208 B at 1 GB/s = 2.208 us) make it barely compute-bound too.
+    path = tmp_path / "dw.yaml"
+    path.write_text("input: [4, 8, 8]\nlayers:\n  - dw: {type: conv, out: 4, k: 3, p: 1, g: 4}\n")
+    net = build(str(path))
+    dense = LT.load_profile(write_profile(tmp_path, SIMPLE.replace("PEAK", "1.0e+9")))
+    grouped = LT.load_profile(write_profile(tmp_path, SIMPLE.replace("PEAK", "1.0e+9")
+                                            + "grouped_peak_macs_per_s: {float32: 1.0e+6}\n",
+                                            "g.yaml"))  # fmt: skip
+    assert LT.predict(net, dense, 1, "float32").layers[0].compute_s == pytest.approx(2.304e-6)
+    t = LT.predict(net, grouped, 1, "float32").layers[0]
+    assert t.compute_s == pytest.approx(2.304e-3) and t.bytes == 2208 and t.bound == "compute"
+    # linear layers and dense convolutions keep the dense rate
+    assert LT.predict(build(MLP), grouped, 4, "float32").layers[0].compute_s == \
+        pytest.approx(2048 / 1e9)  # fmt: skip
+
+
 def test_views_move_nothing():
     net = build("googlenet")
     pred = LT.predict(net, LT.load_profile("h100"), 8, "float32")
@@ -244,7 +264,7 @@ def test_cpu_prediction_vs_measurement_smoke():
     prof = LT.parse_profile(LT.calibrate("cpu", dtypes=("float32",), quick=True), "<calibrated>")
     model, _ = bench.build_module(net)
     x = torch.randn(2, *net.input.shape)
-    measured, times = bench.time_forward(model.eval(), x, repeat=3, warmup=1)
+    measured, times, _ = bench.time_forward(model.eval(), x, repeat=3, warmup=1)
     predicted = LT.predict(net, prof, 2, "float32").seconds
     assert measured > 0 and predicted > 0 and len(times) == 3
     error = bench.err(predicted, measured)
