@@ -59,6 +59,15 @@ DEFAULT_NETWORKS = ("googlenet", "resnet50", "vgg16", "mobilenet_v2")
 MEMORY_TARGET = 0.20
 LATENCY_TARGET = 0.30
 MIB = 1 << 20
+CLOCK_NOTE = {
+    "cpu": "Times are the process's CPU time per pass (time.process_time; with one torch "
+           "thread that is the pass's own compute), and the profile was calibrated with the "
+           "same clock: on this shared machine the wall clock also counts the time other "
+           "processes held the core (its column shows how much). On an idle machine the two "
+           "agree.",
+    "wall": "Times are wall-clock (time.perf_counter); the profile was calibrated with the "
+            "same clock.",
+}
 
 
 # ---------------------------------------------------------------- module builder
@@ -282,36 +291,38 @@ def cpu_memory_child(name: str, batch: int, threads: int) -> dict:
             "alloc_peak": peak}  # fmt: skip
 
 
-def time_forward(model, x, repeat, warmup=3, sync=None):
+def time_forward(model, x, repeat, warmup=3, clock="wall"):
+    """(median seconds, [seconds]) of ``repeat`` forward passes after ``warmup``; with
+    clock="cpu" also the wall times: returns (median, times, wall_times)."""
     import torch
 
-    sync = sync or (lambda: None)
-    times = []
+    times, walls = [], []
     with torch.inference_mode():
         for _ in range(warmup):
             model(x)
-        sync()
         for _ in range(repeat):
-            t0 = time.perf_counter()
+            w0, c0 = time.perf_counter(), time.process_time()
             model(x)
-            sync()
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times), times
+            c1, w1 = time.process_time(), time.perf_counter()
+            walls.append(w1 - w0)
+            times.append(c1 - c0 if clock == "cpu" else w1 - w0)
+    return statistics.median(times), times, walls
 
 
-def time_by_type(model, network, x, repeat=3) -> dict:
+def time_by_type(model, network, x, repeat=3, clock="wall") -> dict:
     """Median per-node forward time (forward hooks), summed by primitive type."""
     import torch
 
+    tick = time.process_time if clock == "cpu" else time.perf_counter
     mods = node_modules(model, network)
     spans: dict = {}
     handles = []
     for node, mod in zip(network.nodes, mods, strict=True):
         def pre(m, args, key=node.id):
-            spans.setdefault(key, []).append(-time.perf_counter())
+            spans.setdefault(key, []).append(-tick())
 
         def post(m, args, out, key=node.id):
-            spans[key][-1] += time.perf_counter()
+            spans[key][-1] += tick()
 
         handles += [mod.register_forward_pre_hook(pre), mod.register_forward_hook(post)]
     try:
@@ -357,12 +368,15 @@ def run_cpu(args) -> dict:
 
     torch.set_num_threads(args.threads)
     env = environment(args.threads)
+    clock = args.clock or ("cpu" if args.threads == 1 else "wall")
+    args.clock = clock
     if args.profile:
         profile = LT.load_profile(args.profile)
         profile_path = args.profile
     else:
         print(f"calibrating (cpu, {args.threads} thread(s)) ...", file=sys.stderr)
-        doc = LT.calibrate("cpu", progress=lambda m: print("  " + m, file=sys.stderr))
+        doc = LT.calibrate("cpu", progress=lambda m: print("  " + m, file=sys.stderr),
+                           clock=clock)
         profile_path = os.path.join(HERE, "results", "cpu_profile.yaml")
         with open(profile_path, "w", encoding="utf-8") as f:
             f.write("# written by benchmarks/memory_latency.py (archcost.latency.calibrate)\n")
@@ -382,9 +396,9 @@ def run_cpu(args) -> dict:
         model, builder = build_module(net)
         model = model.eval()
         x = torch.randn(args.latency_batch, *net.input.shape)
-        measured, times = time_forward(model, x, args.repeat)
+        measured, times, walls = time_forward(model, x, args.repeat, clock=clock)
         pred = LT.predict(net, profile, args.latency_batch, "float32")
-        types = time_by_type(model, net, x) if args.by_type else {}
+        types = time_by_type(model, net, x, clock=clock) if args.by_type else {}
         pred_types: dict = {}
         for t in pred.layers:
             pred_types[t.node.op] = pred_types.get(t.node.op, 0.0) + t.seconds
@@ -392,10 +406,14 @@ def run_cpu(args) -> dict:
         _trim()
         rec = {"network": name, "builder": builder, "params": net.total("params"),
                "macs": net.total("macs"),
-               "latency": {"batch": args.latency_batch, "measured_ms": measured * 1e3,
+               "latency": {"batch": args.latency_batch, "clock": clock,
+                           "measured_ms": measured * 1e3,
                            "min_ms": min(times) * 1e3, "max_ms": max(times) * 1e3,
+                           "wall_ms": statistics.median(walls) * 1e3,
+                           "wall_min_ms": min(walls) * 1e3, "wall_max_ms": max(walls) * 1e3,
                            "predicted_ms": pred.seconds * 1e3,
                            "error": err(pred.seconds, measured),
+                           "wall_error": err(pred.seconds, statistics.median(walls)),
                            "by_type_measured_ms": {k: v * 1e3 for k, v in types.items()},
                            "by_type_predicted_ms": {k: v * 1e3 for k, v in pred_types.items()}},
                "memory": []}  # fmt: skip
@@ -447,7 +465,7 @@ def cpu_markdown(res, args) -> str:
         f"- load average at start / end: {env['load_average']} / "
         f"{res['env_end']['load_average']} (a shared machine: other processes were running, "
         "so timings are noisy; one torch thread keeps OpenMP from stalling on busy cores)",
-        f"- profile: `{prof['path']}` (calibrated just before the runs): peak "
+        f"- profile: `{prof['path']}` (calibrated just before the runs, {args.clock} clock): peak "
         + ", ".join(f"{k} {v / 1e9:.1f} GMAC/s" for k, v in prof["peak_macs_per_s"].items())
         + f"; copy bandwidth {prof['memory_bandwidth'] / 1e9:.1f} GB/s; window ops "
         f"{(prof['window_ops_per_s'] or 0) / 1e9:.2f} G/s; layer overhead "
@@ -457,14 +475,19 @@ def cpu_markdown(res, args) -> str:
         "",
         "## Latency (float32, inference_mode)",
         "",
-        "| network | batch | measured median ms (min-max) | predicted ms | error | within +-30 % |",
-        "|---|---:|---:|---:|---:|---|",
+        CLOCK_NOTE[args.clock],
+        "",
+        "| network | batch | measured median ms (min-max) | predicted ms | error | within +-30 % "
+        "| wall-clock median ms (min-max) | error vs wall |",
+        "|---|---:|---:|---:|---:|---|---:|---:|",
     ]
     for rec in res["networks"]:
         lat = rec["latency"]
         lines.append(f"| {rec['network']} | {lat['batch']} | {lat['measured_ms']:.1f} "
                      f"({lat['min_ms']:.1f}-{lat['max_ms']:.1f}) | {lat['predicted_ms']:.1f} | "
-                     f"{pct(lat['error'])} | {ok(lat['error'], LATENCY_TARGET)} |")
+                     f"{pct(lat['error'])} | {ok(lat['error'], LATENCY_TARGET)} | "
+                     f"{lat['wall_ms']:.1f} ({lat['wall_min_ms']:.1f}-{lat['wall_max_ms']:.1f}) | "
+                     f"{pct(lat['wall_error'])} |")
     for rec in res["networks"]:
         lat = rec["latency"]
         if not lat["by_type_measured_ms"]:
@@ -642,6 +665,8 @@ def main(argv=None):
     ap.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
                     help="cuda only; the CPU side runs float32")
     ap.add_argument("--profile", help="CPU: use this profile instead of calibrating")
+    ap.add_argument("--clock", choices=("cpu", "wall"),
+                    help="CPU timing clock (default: cpu with --threads 1, else wall)")
     ap.add_argument("--datasheet", default="h100", help="cuda: data-sheet profile to compare")
     ap.add_argument("--no-by-type", dest="by_type", action="store_false")
     ap.add_argument("--out", help="markdown output (default results/memory_latency_DEVICE.md)")
