@@ -9,13 +9,17 @@ CPU (default; float32, ``--threads`` torch threads, 1 by default):
   * latency at batch 8: the median of ``--repeat`` timed forward passes under
     torch.inference_mode (after warm-up) vs ``archcost predict`` on a profile calibrated on this
     machine first (``archcost.latency.calibrate``, written to results/cpu_profile.yaml);
-    also the same split by layer type (forward hooks, a separate run).
+    also the same split by layer type (forward hooks, a separate run). With one thread both
+    are timed in process CPU time (``--clock cpu``; the wall clock is reported beside it),
+    which leaves out the time other processes of a shared machine take.
   * peak memory at batch 64, in a fresh process per network: the growth of the process's peak
     RSS (VmHWM, reset through /proc/self/clear_refs) over its RSS before the module was built,
     during a forward pass (after one warm-up pass and malloc_trim), vs the predicted weights +
     BN buffers + peak activations (``archcost.memory.inference(..., device="cpu")``, input
     included); and torch's own allocation record (torch.profiler with profile_memory: the
     largest sum of live allocations during the pass) vs the predicted peak without the input.
+  * training memory at batch 8 (``--train-batch``), same process: torch's allocation record
+    over one forward + backward in training mode vs ``archcost.memory.training``.
 CUDA (``--device cuda``; not run where there is no GPU):
   * memory at batch 64 and 256: torch.cuda.max_memory_allocated during the pass minus the
     memory allocated before it (weights and buffers), vs the predicted peak activations (input
@@ -252,8 +256,21 @@ def _trim():
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def cpu_memory_child(name: str, batch: int, threads: int) -> dict:
-    """Run in a fresh process: peak RSS growth and torch's allocation peak for one pass."""
+def _alloc_peak(prof) -> int:
+    """The largest sum of live allocations in a torch.profiler(profile_memory=True) record."""
+    events = prof.profiler.kineto_results.events()
+    live = peak = 0
+    for _, nbytes in sorted((e.start_ns(), e.nbytes()) for e in events if e.name() == "[memory]"):
+        live += nbytes
+        peak = max(peak, live)
+    return peak
+
+
+def cpu_memory_child(name: str, batch: int, threads: int, train_batch: int) -> dict:
+    """Run in a fresh process: peak RSS growth and torch's allocation peak for one inference
+    pass at ``batch``; torch's allocation peak over one training forward + backward at
+    ``train_batch`` (model.train(), loss = output.sum(), after one warm-up step and
+    zero_grad(set_to_none=True))."""
     import torch
 
     torch.set_num_threads(threads)
@@ -279,16 +296,21 @@ def cpu_memory_child(name: str, batch: int, threads: int) -> dict:
 
         with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
             y = model(x)
-        del y
-    events = prof.profiler.kineto_results.events()
-    live = peak = 0
-    for _, nbytes in sorted((e.start_ns(), e.nbytes()) for e in events if e.name() == "[memory]"):
-        live += nbytes
-        peak = max(peak, live)
+        del y, x
+    peak = _alloc_peak(prof)
+    train_peak = None
+    if train_batch:
+        model.train()
+        xt = torch.randn(train_batch, *net.input.shape)
+        model(xt).sum().backward()
+        model.zero_grad(set_to_none=True)
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            model(xt).sum().backward()
+        train_peak = _alloc_peak(prof)
     return {"network": name, "batch": batch, "builder": builder, "rss_base": base,
             "rss_weights": after_weights - base, "rss_start": start - base,
             "rss_growth": hwm - base, "rss_forward_growth": hwm - start,
-            "alloc_peak": peak}  # fmt: skip
+            "alloc_peak": peak, "train_batch": train_batch, "train_alloc_peak": train_peak}  # fmt: skip
 
 
 def time_forward(model, x, repeat, warmup=3, clock="wall"):
@@ -421,7 +443,8 @@ def run_cpu(args) -> dict:
             print(f"{name}: memory at batch {batch} (child process) ...", file=sys.stderr)
             child = subprocess.run(
                 [sys.executable, os.path.abspath(__file__), "--child-memory", name,
-                 "--batch", str(batch), "--threads", str(args.threads)],
+                 "--batch", str(batch), "--threads", str(args.threads),
+                 "--train-batch", str(args.train_batch)],
                 capture_output=True, text=True, check=False,
                 env={**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")},
             )  # fmt: skip
@@ -431,6 +454,14 @@ def run_cpu(args) -> dict:
                 continue
             got = json.loads(child.stdout.strip().splitlines()[-1])
             live = M.inference(net, batch, "float32", "cpu")
+            if got.get("train_alloc_peak") is not None:
+                tr = M.training(net, args.train_batch, "float32", "cpu", "sgd")
+                # allocations during the step: everything but weights, buffers and the input
+                pred_train = tr.peak_bytes - tr.weights_bytes - tr.buffers_bytes - \
+                    M.inference(net, args.train_batch, "float32", "cpu").input_bytes  # fmt: skip
+                got.update(predicted_train=pred_train, train_peak_phase=tr.peak_phase,
+                           train_peak_layer=tr.peak_layer,
+                           error_train=err(pred_train, got["train_alloc_peak"]))  # fmt: skip
             got.update(
                 predicted_total=live.total_bytes, predicted_peak=live.peak_bytes,
                 predicted_weights=live.weights_bytes + live.buffers_bytes,
@@ -538,6 +569,28 @@ def cpu_markdown(res, args) -> str:
                          f"{m['rss_forward_growth'] / MIB:.1f} MiB | {m['alloc_peak'] / MIB:.1f} MiB | "
                          f"{pred / MIB:.1f} MiB | {pct(m['error_forward'])} | "
                          f"{pct(m['error_alloc'])} |")
+    lines += [
+        "",
+        "## Training memory (float32, one SGD step's forward + backward, CPU)",
+        "",
+        f"torch's allocation record over `loss = model(x).sum(); loss.backward()` in training "
+        f"mode at batch {args.train_batch} (after one warm-up step and zero_grad(set_to_none="
+        "True)), vs `archcost.memory.training(..., device='cpu', optimizer='sgd')` peak minus "
+        "the weights, buffers and input that exist before the step (parameter gradients are "
+        "counted: they are allocated during backward). CPU dropout keeps a float mask (CUDA: "
+        "a bool mask); the model's default is CUDA.",
+        "",
+        "| network | batch | torch allocations peak | predicted | error | predicted peak at |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for rec in res["networks"]:
+        for m in rec["memory"]:
+            if m.get("train_alloc_peak") is None:
+                continue
+            lines.append(f"| {rec['network']} | {m['train_batch']} | "
+                         f"{m['train_alloc_peak'] / MIB:.1f} MiB | {m['predicted_train'] / MIB:.1f} "
+                         f"MiB | {pct(m['error_train'])} | {m['train_peak_phase']} of "
+                         f"{m['train_peak_layer']} |")
     builders = sorted({rec["builder"] for rec in res["networks"]})
     lines += [
         "",
@@ -672,9 +725,12 @@ def main(argv=None):
     ap.add_argument("--out", help="markdown output (default results/memory_latency_DEVICE.md)")
     ap.add_argument("--child-memory", help=argparse.SUPPRESS)
     ap.add_argument("--batch", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--train-batch", type=int, default=8,
+                    help="CPU: batch of the training-memory check (0: skip it)")
     args = ap.parse_args(argv)
     if args.child_memory:
-        print(json.dumps(cpu_memory_child(args.child_memory, args.batch, args.threads)))
+        print(json.dumps(cpu_memory_child(args.child_memory, args.batch, args.threads,
+                                          args.train_batch)))
         return 0
     try:
         import torch  # noqa: F401
