@@ -29,6 +29,9 @@ COMMANDS = {
     "sweep": "archcost.commands.sweep",
     "verify": "archcost.commands.verify",
     "bench": "archcost.commands.bench",
+    "memory": "archcost.commands.memory",
+    "predict": "archcost.commands.predict",
+    "calibrate": "archcost.commands.calibrate",
 }
 
 BUG_REPORT = "please report it with the command line and the spec file"

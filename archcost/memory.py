@@ -1,88 +1,588 @@
-"""Activation memory over time: which tensors are alive while the network runs.
+"""Activation memory: which tensors are alive at each layer, in inference and in training.
 
-The model is deliberately simple, and exact for what it states:
+Everything here is static (no torch): the numbers come from the evaluated
+:class:`~archcost.graph.Network` and a model of what PyTorch allocates when it runs the
+network the way :func:`archcost.torch_backend.build_module` does (one module per node, each
+intermediate tensor dropped after its last reader, activations in place where that is safe).
 
-* The network's nodes run one at a time, in ``network.nodes`` order (the spec's order).
-* A node that is not in place writes a new tensor of ``elements(shape)`` elements per sample.
-  An in-place node (activation functions, dropout: ``node.inplace``) allocates nothing; its
-  output *is* its input's tensor, so whoever reads the in-place node keeps that tensor alive.
-* A tensor is alive from the step of the node that makes it to the step of its last reader
-  (inclusive: a node's inputs and its output exist together while it runs). A tensor nobody
-  reads (the network's output, a training-only head's output under ``--train``) stays alive
-  to the end.
-* The network's input is not a layer's output and is left out by default, as in the
-  ``activations`` totals; ``include_input=True`` counts it too (alive until its last reader).
+Inference (:func:`inference`), one step per node in execution order:
 
-Peak = the largest sum of live tensors over the steps. Everything is in elements per sample;
-multiply by batch size and bytes per element for memory. No reuse of freed memory between
-tensors of different sizes is assumed or needed: this is the sum of what must coexist, a lower
-bound for any allocator, not what a particular framework's allocator reserves.
+* A tensor lives from the node that makes it to its last reader. The network input is the
+  caller's tensor and lives for the whole pass; so do the outputs (the caller receives them).
+  Live bytes at step i = every tensor made at or before i and read at or after i, plus the
+  node's transient buffers (below). The peak is the largest such sum.
+* **Views and in-place nodes allocate nothing** and extend the life of their input's storage
+  to their own last reader: ``flatten`` and ``slice`` are views; ``dropout`` at inference
+  returns its input
+  itself; activations that torch can run in place (``nn.ReLU(inplace=True)`` and likewise
+  relu6, leaky_relu, elu, hardswish, hardsigmoid, silu) write over their input when that is
+  safe: the input is not the network input, not a network output and has no other reader (the
+  same rule as the torch backend; otherwise the activation writes a new tensor). torch's
+  ``nn.Sigmoid``, ``nn.Tanh`` and ``nn.GELU`` have no in-place form, so those always write a
+  new tensor here (the table's activations column counts them as in place: it counts what the
+  architecture needs, this module what torch allocates).
+* **concat** materialises its output (``torch.cat`` copies); its inputs die after it unless
+  read later.
+* **Transient buffers** a node allocates and frees while it runs, counted at its step:
+  max pooling also computes int64 indices of the output's size (``max_pool2d`` goes through
+  ``max_pool2d_with_indices`` on CUDA, and on CPU too in our measurements); LRN, as
+  ``F.local_response_norm`` computes it, holds three input-sized temporaries (x*x, the
+  channel-padded copy, the pooled sum, scaled ...) before it writes its output: at most
+  ``max(3C, 2C + size - 1) * H * W`` elements, i.e. ``max(2C, C + size - 1) * H * W`` beyond the
+  output. With ``device="cpu"`` a convolution also holds a reordered copy of the larger of
+  its input and output and of its weights (oneDNN converts between torch's NCHW and its
+  blocked layouts; measured with torch 2.13: a copy of the input or of the output, sometimes
+  of both, and of the weights).
+* **Not modelled**: convolution workspaces (cuDNN picks algorithms by workspace; on GPU they
+  come from the same caching allocator and add to ``max_memory_allocated``), the CUDA context
+  and library handles, allocator fragmentation and cached-but-free blocks (``memory_reserved``
+  is larger than ``memory_allocated``).
+* **Allocator granularity**: with ``device="cuda"`` every tensor is rounded up to 512 bytes,
+  the caching allocator's block size, which is what ``torch.cuda.max_memory_allocated``
+  counts. CPU: exact bytes.
+
+Training (:func:`training`): forward, then backward in reverse execution order (the order
+torch's autograd engine runs a single-device graph), then the optimizer step, with
+``zero_grad(set_to_none=True)`` (torch's default), so gradients exist from the backward step
+of their layer until the optimizer step. Saved tensors are references: a tensor saved by two
+layers (a ReLU's output read by the next convolution) is counted once. What each layer saves
+for backward (what torch's autograd keeps; checked with ``saved_tensors_hooks`` on torch 2.13):
+
+* conv, linear: their input (and the weight, which is a parameter anyway). A linear after a
+  flatten saves the flattened view, i.e. the same storage.
+* bn (training mode): its input, plus the batch mean and inverse std (2*C values, float32 or
+  wider).
+* relu, leaky_relu, elu in place: their output, which is the input's storage (free). Out of
+  place: relu, sigmoid and tanh save their output; relu6, leaky_relu, elu, hardswish,
+  hardsigmoid, silu and gelu their input.
+* relu6, hardswish, hardsigmoid, silu **in place**: a *copy* of the original input (their
+  backward needs it and the in-place op destroys it), i.e. a new input-sized tensor.
+* maxpool: its input (``self``, not only its size) and the int64 indices of the output's size.
+* avgpool, adaptive_avgpool: their input; global average pooling (and adaptive pooling to
+  1x1) is a mean, whose backward needs only sizes: nothing.
+* lrn: its input, and three of F.local_response_norm's intermediates: the channel-padded
+  square ((C + size - 1) * H * W), the scaled sum and its power (C*H*W each).
+* dropout (training): writes a new output and saves its mask: CUDA's fused kernel keeps a
+  bool mask (1 byte per element); the CPU path keeps a scaled noise tensor of the dtype.
+* softmax: its output. scale (SE gating): both inputs. add, concat, flatten, slice,
+  zero_pad: nothing (their backward needs only sizes).
+* Layers whose output needs no gradient (nothing with parameters before them, e.g. a pool
+  on the network input) save nothing.
+
+Backward allocates a gradient for each tensor that needs one: conv/linear/bn/pool/activation
+backward write a new input-sized gradient (slice too: zeros with the gradient copied in);
+flatten, add, concat and zero_pad pass the output's gradient (or a view of it) through; when a tensor feeds several layers its gradients are summed (in
+place when torch can, otherwise into a new tensor). Parameter gradients: one copy of the
+parameters, each allocated at its layer's backward step. Optimizer state: sgd none, momentum
+one copy of the parameters, adam two (exp_avg, exp_avg_sq; its per-tensor step counters are
+ignored); torch's default (foreach) Adam step also allocates one parameter-sized temporary
+(sqrt of exp_avg_sq), counted at the optimizer step. Everything is at ``dtype`` (pure
+low-precision training; AMP's float32 master weights are not modelled). Not modelled either:
+cuDNN workspaces in backward, the intermediates of LRN's backward, BN's int64
+``num_batches_tracked`` counters.
+
+Backward MACs: a conv or linear layer costs its forward MACs for the weight gradient and
+again for the input gradient, except where its input needs no gradient (the first layer).
 """
 
 from __future__ import annotations
 
-from .layers import elements
+from dataclasses import dataclass
+
+from .layers import ACTIVATIONS, elements
+from .options import DTYPE_BYTES
+
+INDEX_BYTES = 8  # int64 max-pool indices
+CUDA_BLOCK = 512  # the CUDA caching allocator rounds every block up to this many bytes
+DEVICES = ("cuda", "cpu")
+OPTIMIZER_COPIES = {"sgd": 0, "momentum": 1, "adam": 2}
+
+# activations torch can run in place (their nn module takes inplace=True)
+TORCH_INPLACE = frozenset({"relu", "relu6", "leaky_relu", "elu", "hardswish", "hardsigmoid",
+                           "silu"})  # fmt: skip
+# in place, autograd saves a copy of the original input (their backward needs it)
+INPLACE_SAVES_COPY = frozenset({"relu6", "hardswish", "hardsigmoid", "silu"})
+# out of place: what the activation's backward saves ("out" = result, "in" = input)
+ACTIVATION_SAVES = {"relu": "out", "sigmoid": "out", "tanh": "out", "relu6": "in",
+                    "leaky_relu": "in", "elu": "in", "hardswish": "in", "hardsigmoid": "in",
+                    "silu": "in", "gelu": "in"}  # fmt: skip
+# ops whose torch output may share storage with their input (the torch backend's rule)
+_MAY_ALIAS = frozenset({"flatten", "slice", "dropout", *ACTIVATIONS})
+# views: the output is the input's storage
+VIEWS = frozenset({"flatten", "slice"})
+# backward passes the output gradient (or a view of it) to the inputs
+_GRAD_PASSTHROUGH = frozenset({"flatten", "add", "concat", "zero_pad"})
 
 
-def live_intervals(network, include_input: bool = False) -> dict:
-    """Tensor -> (size in elements, first step, last step), tensors keyed by their maker's id.
+def dtype_bytes(dtype: str) -> int:
+    return DTYPE_BYTES[dtype]
 
-    Steps are indices into ``network.nodes``; the network input (if included) is made at
-    step -1. An in-place node's output is counted as its input's tensor.
+
+# ---------------------------------------------------------------- graph facts
+
+
+class _Graph:
+    """Readers of every tensor, the network's outputs and which tensors need a gradient."""
+
+    def __init__(self, network):
+        self.net = network
+        self.nodes = network.nodes
+        self.index = {id(network.input): -1}
+        self.readers: dict[int, list] = {id(network.input): []}
+        for i, node in enumerate(self.nodes):
+            self.index[id(node)] = i
+            self.readers[id(node)] = []
+            for inp in node.inputs:
+                self.readers[id(inp)].append(node)
+        main, aux = network_outputs(network)
+        self.main = main
+        self.outputs = [main, *aux]
+        self.output_ids = {id(o) for o in self.outputs}
+        self.requires_grad = {id(network.input): False}
+        for node in self.nodes:
+            self.requires_grad[id(node)] = bool(node.params) or any(
+                self.requires_grad[id(i)] for i in node.inputs
+            )
+
+    def inplace_safe(self, node) -> bool:
+        """Overwriting ``node``'s input is safe iff nothing else reads that storage: walking
+        back through ops that may alias their input, each tensor has one reader, is not an
+        output, and the walk does not reach the network input (the caller's tensor)."""
+        cur = node.inputs[0]
+        while True:
+            if cur is self.net.input:
+                return False
+            if len(self.readers[id(cur)]) != 1 or id(cur) in self.output_ids:
+                return False
+            if cur.op not in _MAY_ALIAS:
+                return True
+            cur = cur.inputs[0]
+
+    def aliases_input(self, node, training: bool) -> bool:
+        """True when torch's output of ``node`` is its input's storage (no allocation)."""
+        if node.op in VIEWS:
+            return True
+        if node.op == "dropout":
+            return not training
+        if node.op in TORCH_INPLACE:
+            return self.inplace_safe(node)
+        return False
+
+
+def network_outputs(network):
+    """(main output node, [auxiliary output nodes]): the last inference row's output and, in a
+    network built with train=True, the outputs of its training-only rows."""
+    main = network.input
+    for row in reversed(network.rows):
+        if not row.train_only and row.output is not None:
+            main = row.output
+            break
+    aux = [row.output for row in network.rows if row.train_only and row.output is not None]
+    return main, aux
+
+
+class _Storage:
+    """One allocation: bytes, first and last step it is alive (inclusive), who made it."""
+
+    __slots__ = ("bytes", "start", "end", "node", "kind", "refs", "view")
+
+    def __init__(self, nbytes, start, node, kind, end=None):
+        self.bytes = nbytes
+        self.start = start
+        self.end = start if end is None else end
+        self.node = node
+        self.kind = kind
+        self.refs = 0
+        self.view = False
+
+
+def _sizer(batch, nbytes, device):
+    """size(elements per sample, bytes per element) -> bytes of one tensor at this batch,
+    rounded up to the allocator's block on CUDA."""
+    block = CUDA_BLOCK if device == "cuda" else 1
+
+    def size(n_elements, per_element=nbytes, batched=True):
+        raw = n_elements * (batch if batched else 1) * per_element
+        return -(-raw // block) * block if raw else 0
+
+    return size
+
+
+def _transient(node, size, device, training) -> int:
+    """Bytes a node allocates and frees while it runs (see the module docstring)."""
+    op = node.op
+    if op == "maxpool" and not training:  # in training the indices are saved instead
+        return size(elements(node.shape), INDEX_BYTES)
+    if op == "lrn" and not training:
+        c, h, w = node.inputs[0].shape
+        extra = max(2 * c, c + node.fields["size"] - 1) * h * w
+        return size(extra)
+    if op == "conv" and device == "cpu":
+        weights = size(node.params - node.bias, batched=False)
+        return max(size(elements(node.inputs[0].shape)), size(elements(node.shape))) + weights
+    return 0
+
+
+# ---------------------------------------------------------------- inference
+
+
+@dataclass
+class NodeLive:
+    node: object
+    alloc_bytes: int  # new storage this node allocates for its output (0: view / in place)
+    transient_bytes: int
+    live_bytes: int  # bytes alive while this node runs (incl. its output and transients)
+    in_place: bool
+
+
+@dataclass
+class Liveness:
+    """Inference liveness of one network at one batch size and dtype."""
+
+    network: object
+    batch: int
+    dtype: str
+    device: str
+    nodes: list[NodeLive]
+    peak_bytes: int
+    peak_index: int  # index into nodes (-1: the network input alone, a network of no nodes)
+    input_bytes: int
+    output_bytes: int
+    weights_bytes: int
+    buffers_bytes: int
+
+    @property
+    def peak_node(self):
+        return self.nodes[self.peak_index].node if self.nodes else self.network.input
+
+    @property
+    def peak_layer(self) -> str:
+        node = self.peak_node
+        return node.row.id if node.row is not None else node.id
+
+    @property
+    def total_bytes(self) -> int:
+        """Weights + buffers + peak activations: what inference needs, workspaces aside."""
+        return self.weights_bytes + self.buffers_bytes + self.peak_bytes
+
+    def row_live(self) -> dict:
+        """Row id -> the largest live bytes during that row's nodes."""
+        out: dict = {}
+        for rec in self.nodes:
+            row = rec.node.row
+            if row is not None:
+                out[row.id] = max(out.get(row.id, 0), rec.live_bytes)
+        return out
+
+
+def inference(network, batch: int = 1, dtype: str = "float32", device: str = "cuda",
+              transients: bool = True) -> Liveness:  # fmt: skip
+    """Live activation bytes at every node of ``network`` run in inference mode."""
+    if device not in DEVICES:
+        raise ValueError(device)
+    nb = dtype_bytes(dtype)
+    size = _sizer(batch, nb, device)
+    g = _Graph(network)
+    n = len(g.nodes)
+    end = n  # alive after the last node: held by the caller
+    inp = _Storage(size(elements(network.input.shape)), -1, network.input, "input", end)
+    store = {id(network.input): inp}
+    storages = [inp]
+    in_place = []
+    for i, node in enumerate(g.nodes):
+        alias = g.aliases_input(node, training=False)
+        if alias:
+            s = store[id(node.inputs[0])]
+        else:
+            s = _Storage(size(elements(node.shape)), i, node, "activation")
+            storages.append(s)
+        store[id(node)] = s
+        in_place.append(alias)
+        for x in node.inputs:
+            sx = store[id(x)]
+            sx.end = max(sx.end, i)
+    for out in g.outputs:
+        store[id(out)].end = end
+    delta = [0] * (n + 2)
+    for s in storages:
+        lo = max(s.start, 0)
+        delta[lo] += s.bytes
+        delta[min(s.end, n) + 1] -= s.bytes
+    records = []
+    live = 0
+    peak, peak_i = inp.bytes, -1
+    for i, node in enumerate(g.nodes):
+        live += delta[i]
+        extra = _transient(node, size, device, False) if transients else 0
+        here = live + extra
+        alloc = 0 if in_place[i] else store[id(node)].bytes
+        records.append(NodeLive(node, alloc, extra, here, in_place[i]))
+        if here > peak:
+            peak, peak_i = here, i
+    out_bytes = sum({id(store[id(o)]): store[id(o)].bytes for o in g.outputs}.values())
+    return Liveness(network, batch, dtype, device, records, peak, peak_i, inp.bytes, out_bytes,
+                    network.total("params") * nb, network.total("buffers") * nb)  # fmt: skip
+
+
+def peak_activations(network) -> tuple[int, str]:
+    """(elements, node id) of the largest set of tensors alive at once at inference, per sample.
+
+    Graph tensors only (the network input, every output a node writes, views and in-place
+    activations sharing their input's storage, see :func:`inference`); no transient buffers, no
+    allocator rounding. :func:`inference` gives bytes at a batch size, dtype and device.
     """
-    nodes = network.nodes
-    owner = {}  # node id -> id of the node whose tensor it is (itself unless in place)
-    intervals = {}  # tensor id -> [size, first, last]
-    last_step = len(nodes) - 1
-    if include_input:
-        owner[network.input.id] = network.input.id
-        intervals[network.input.id] = [elements(network.input.shape), -1, -1]
-    for step, node in enumerate(nodes):
-        for inp in node.inputs:
-            tensor = owner.get(inp.id)
-            if tensor is not None:
-                intervals[tensor][2] = step
-        if node.inplace and node.inputs:
-            owner[node.id] = owner.get(node.inputs[0].id)
+    live = inference(network, 1, "int8", "cpu", transients=False)
+    return live.peak_bytes, live.peak_node.id
+
+
+# ---------------------------------------------------------------- training
+
+
+@dataclass
+class NodeTrain:
+    node: object
+    saved_bytes: int  # storages this node is the first to save for backward
+    saved_extra_bytes: int  # of which tensors made only to be saved (indices, masks, copies)
+    live_bytes: int  # bytes of activations alive while its forward runs
+    backward_live_bytes: int  # activations + activation gradients alive during its backward
+    backward_macs: int  # per sample: weight gradient + input gradient
+    needs_grad: bool
+
+
+@dataclass
+class Training:
+    """Memory of one training step: forward, backward, optimizer step."""
+
+    network: object
+    batch: int
+    dtype: str
+    device: str
+    optimizer: str
+    nodes: list[NodeTrain]
+    weights_bytes: int
+    buffers_bytes: int
+    gradient_bytes: int
+    optimizer_bytes: int
+    optimizer_temp_bytes: int
+    saved_bytes: int  # all tensors saved for backward, each storage once
+    forward_peak_bytes: int  # activations only, at the end of the forward pass or before
+    peak_bytes: int  # everything: weights, buffers, state, grads, activations
+    peak_phase: str  # "forward", "backward" or "optimizer"
+    peak_node: object  # the node whose forward/backward step holds the peak (None: optimizer)
+    backward_macs: int  # per sample
+
+    @property
+    def peak_layer(self) -> str:
+        node = self.peak_node
+        if node is None:
+            return "optimizer step"
+        return node.row.id if node.row is not None else node.id
+
+
+def _saved(node, g, store, size, nb, device, alias):
+    """(storages of existing tensors this node saves, [bytes of new tensors it saves])."""
+    op = node.op
+    inputs = [store[id(x)] for x in node.inputs]
+    out = store[id(node)]
+    if op in ("conv", "linear", "avgpool"):
+        return inputs, []
+    if op == "adaptive_avgpool":
+        return ([] if tuple(node.fields["size"]) == (1, 1) else inputs), []
+    if op == "bn":
+        stat = size(node.shape[0], max(nb, 4), batched=False)  # mean and invstd, per channel
+        return inputs, [stat, stat]
+    if op == "maxpool":
+        return inputs, [size(elements(node.shape), INDEX_BYTES)]
+    if op == "lrn":
+        c, h, w = node.inputs[0].shape
+        return inputs, [size((c + node.fields["size"] - 1) * h * w), size(c * h * w),
+                        size(c * h * w)]  # fmt: skip
+    if op == "dropout":
+        per = 1 if device == "cuda" else nb
+        return [], [size(elements(node.shape), per)]
+    if op == "softmax":
+        return [out], []
+    if op == "scale":
+        return inputs, []
+    if op in ACTIVATIONS:
+        if alias:
+            if op in INPLACE_SAVES_COPY:
+                return [], [size(elements(node.shape))]
+            return [out], []
+        return ([out] if ACTIVATION_SAVES[op] == "out" else inputs), []
+    return [], []  # add, concat, flatten, slice, zero_pad, global_avgpool
+
+
+def backward_macs(node, g) -> int:
+    """Per-sample MACs of a node's backward: weight gradient + input gradient (conv, linear)."""
+    if not node.macs:
+        return 0
+    wgrad = node.macs if node.params else 0
+    dgrad = node.macs if any(g.requires_grad[id(x)] for x in node.inputs) else 0
+    return wgrad + dgrad
+
+
+def training(network, batch: int = 1, dtype: str = "float32", device: str = "cuda",
+             optimizer: str = "adam") -> Training:  # fmt: skip
+    """Simulate one training step of ``network`` (see the module docstring for the model)."""
+    if device not in DEVICES:
+        raise ValueError(device)
+    if optimizer not in OPTIMIZER_COPIES:
+        raise ValueError(optimizer)
+    nb = dtype_bytes(dtype)
+    size = _sizer(batch, nb, device)
+    g = _Graph(network)
+    nodes = g.nodes
+    n = len(nodes)
+    last = 2 * n  # the optimizer step
+    bwd = [2 * n - 1 - i for i in range(n)]  # step of node i's backward
+
+    # -- forward: storages and what is saved
+    inp = _Storage(size(elements(network.input.shape)), 0, network.input, "input", last)
+    store = {id(network.input): inp}
+    storages = [inp]
+    aliases = []
+    saved_by: dict[int, int] = {}  # id(storage) -> earliest saver index
+    first_saver: dict[int, int] = {}
+    extra_saved = [0] * n
+    transients = [0] * n
+    for i, node in enumerate(nodes):
+        alias = g.aliases_input(node, training=True)
+        aliases.append(alias)
+        if alias:
+            s = store[id(node.inputs[0])]
+        else:
+            s = _Storage(size(elements(node.shape)), i, node, "activation")
+            storages.append(s)
+        store[id(node)] = s
+        for x in node.inputs:
+            sx = store[id(x)]
+            sx.end = max(sx.end, i)
+        transients[i] = _transient(node, size, device, True)
+        if not g.requires_grad[id(node)]:
             continue
-        owner[node.id] = node.id
-        intervals[node.id] = [elements(node.shape), step, step]
-    readers = set()
-    for node in nodes:
-        for inp in node.inputs:
-            readers.add(inp.id)
-    for node in nodes:
-        # a value nobody reads (through in-place aliases too) is an output: alive to the end
-        if node.id not in readers:
-            tensor = owner.get(node.id)
-            if tensor is not None:
-                intervals[tensor][2] = last_step
-    return {k: tuple(v) for k, v in intervals.items()}
+        existing, new = _saved(node, g, store, size, nb, device, alias)
+        for sx in existing:
+            key = id(sx)
+            if key not in first_saver:
+                first_saver[key] = i
+            saved_by[key] = min(saved_by.get(key, i), i)
+            sx.end = max(sx.end, bwd[saved_by[key]])
+        for nbytes in new:
+            storages.append(_Storage(nbytes, i, node, "saved", bwd[i]))
+            extra_saved[i] += nbytes
+    for out in g.outputs:
+        store[id(out)].end = last
+    by_id = {id(s): s for s in storages}
 
+    # -- backward: gradients of activations, in reverse execution order
+    grads: list[_Storage] = []
+    grad_of: dict[int, _Storage] = {}
 
-def peak_activations(network, include_input: bool = False) -> tuple[int, str | None]:
-    """(peak elements per sample, id of the node running at the peak) by liveness.
+    def new_grad(nbytes, step, node):
+        s = _Storage(nbytes, step, node, "grad")
+        s.end = None
+        grads.append(s)
+        return s
 
-    Walks ``network.nodes`` in execution order; at each step the live tensors are those made
-    at or before the step whose last reader is at or after it (see the module docstring:
-    in-place nodes allocate nothing, unread tensors live to the end). Returns the largest sum
-    and the first node at which it occurs; ``(0, None)`` for a network without nodes.
-    """
-    nodes = network.nodes
-    if not nodes:
-        return 0, None
-    delta = [0] * (len(nodes) + 1)
-    base = 0
-    for size, first, last in live_intervals(network, include_input).values():
-        if first < 0:  # the input: alive from before the first step
-            base += size
-            delta[last + 1] -= size
+    def ref(s):
+        s.refs += 1
+        return s
+
+    def release(s, step):
+        s.refs -= 1
+        if s.refs == 0:
+            s.end = step
+
+    param_grad_at = [0] * (2 * n + 2)
+    for out in g.outputs:
+        if g.requires_grad[id(out)] and id(out) not in grad_of:
+            grad_of[id(out)] = ref(new_grad(size(elements(out.shape)), n, out))
+    for i in range(n - 1, -1, -1):
+        node = nodes[i]
+        step = bwd[i]
+        gout = grad_of.pop(id(node), None)
+        if gout is None or not g.requires_grad[id(node)]:
             continue
-        delta[first] += size
-        delta[last + 1] -= size
-    peak, at, live = -1, None, base
-    for step, node in enumerate(nodes):
-        live += delta[step]
-        if live > peak:
-            peak, at = live, node.id
-    return peak, at
+        if node.params:
+            param_grad_at[step] += node.params * nb
+        for x in node.inputs:
+            if not g.requires_grad[id(x)]:
+                continue
+            if node.op in _GRAD_PASSTHROUGH:
+                contrib = ref(gout)
+                view = node.op in ("concat", "zero_pad") or gout.view
+            else:
+                contrib = ref(new_grad(size(elements(x.shape)), step, x))
+                view = False
+            old = grad_of.get(id(x))
+            if old is None:
+                grad_of[id(x)] = contrib
+                contrib.view = contrib.view or view
+                continue
+            if old.refs == 1 and not old.view:  # accumulated in place
+                release(contrib, step)
+            else:  # old + new into a new tensor
+                total = ref(new_grad(size(elements(x.shape)), step, x))
+                release(old, step)
+                release(contrib, step)
+                grad_of[id(x)] = total
+        release(gout, step)
+    for s in grads:
+        if s.end is None:
+            s.end = last
+        storages.append(s)
+
+    # -- the timeline
+    delta = [0] * (last + 2)
+    for s in storages:
+        delta[s.start] += s.bytes
+        delta[s.end + 1] -= s.bytes
+    weights = network.total("params") * nb
+    buffers = network.total("buffers") * nb
+    state = OPTIMIZER_COPIES[optimizer] * weights
+    temp = weights if optimizer == "adam" else 0
+    persistent = weights + buffers + state
+    act = 0
+    pgrads = 0
+    peak, peak_step = 0, 0
+    forward_peak = 0
+    live_at = [0] * (last + 1)
+    for step in range(last + 1):
+        act += delta[step]
+        pgrads += param_grad_at[step]
+        if step < n:
+            extra = transients[step]
+        elif step < last and nodes[2 * n - 1 - step].op == "conv" and \
+                g.requires_grad[id(nodes[2 * n - 1 - step])]:  # fmt: skip
+            extra = transients[2 * n - 1 - step]  # oneDNN reorders in backward too (cpu)
+        else:
+            extra = 0
+        live_at[step] = act + extra
+        total = persistent + pgrads + act + extra + (temp if step == last else 0)
+        if step < n:
+            forward_peak = max(forward_peak, act + extra)
+        if total > peak:
+            peak, peak_step = total, step
+    if peak_step == last:
+        phase, where = "optimizer", None
+    elif peak_step < n:
+        phase, where = "forward", nodes[peak_step]
+    else:
+        phase, where = "backward", nodes[2 * n - 1 - peak_step]
+
+    saved_first: dict[int, int] = {}
+    for key, i in first_saver.items():
+        saved_first[i] = saved_first.get(i, 0) + by_id[key].bytes
+    records = []
+    total_bwd = 0
+    for i, node in enumerate(nodes):
+        bm = backward_macs(node, g) if g.requires_grad[id(node)] else 0
+        total_bwd += bm
+        records.append(NodeTrain(node, saved_first.get(i, 0) + extra_saved[i], extra_saved[i],
+                                 live_at[i], live_at[bwd[i]], bm,
+                                 g.requires_grad[id(node)]))  # fmt: skip
+    saved_total = sum(by_id[k].bytes for k in first_saver) + sum(extra_saved)
+    return Training(network, batch, dtype, device, optimizer, records, weights, buffers,
+                    weights, state, temp, saved_total, forward_peak, peak, phase, where,
+                    total_bwd)  # fmt: skip

@@ -19,7 +19,7 @@ import sys
 import pytest
 
 from archcost.cli import main
-from archcost.memory import live_intervals, peak_activations
+from archcost.memory import peak_activations
 from archcost.spec import build
 
 from .conftest import ROOT
@@ -52,33 +52,19 @@ def subprocess_run(*args):
 
 def test_peak_activations_plain_by_hand():
     net = build(PLAIN)
-    # at pool1 both conv1's output (16x32x32 = 16,384; the in-place relu adds nothing) and
-    # pool1's output (16x16x16 = 4,096) are alive: 20,480; later steps hold less
-    # (conv2: 4,096 + 8,192 = 12,288; pool2: 8,192 + 2,048; fc: 2,048 + 10)
-    assert peak_activations(net) == (20480, "pool1")
-    # with the input (3x32x32 = 3,072, alive until conv1 reads it): conv1 step is
-    # 3,072 + 16,384 = 19,456 < 20,480, so the peak is unchanged
-    assert peak_activations(net, include_input=True) == (20480, "pool1")
-
-
-def test_peak_inplace_and_outputs():
-    net = build(PLAIN)
-    spans = live_intervals(net)
-    ids = [n.id for n in net.nodes]
-    # the relu after conv1 is in place: conv1's tensor lives until pool1 (its reader's reader)
-    assert spans["conv1"] == (16384, ids.index("conv1"), ids.index("pool1"))
-    assert "conv1/relu" not in spans
-    # the network output is read by nobody and lives to the end
-    assert spans["fc"][2] == len(ids) - 1
+    # at pool1 conv1's output (16x32x32 = 16,384; the in-place relu adds nothing) and pool1's
+    # output (16x16x16 = 4,096) are alive, and so is the input the caller holds (3x32x32 =
+    # 3,072): 23,552; later steps hold less (conv2: 4,096 + 8,192 + 3,072 = 15,360)
+    assert peak_activations(net) == (23552, "pool1")
 
 
 def test_peak_inception_branches_live_together():
     net = build("googlenet")
     peak, at = peak_activations(net)
     # 'convolution 3x3/1': the 3x3 conv's output (192x56x56 = 602,112) and the LRN's output
-    # (the same size) coexist while the LRN runs: 1,204,224 elements
-    assert (peak, at) == (1204224, "convolution 3x3/1/lrn")
-    assert peak <= net.total("activations")
+    # (the same size) coexist while the LRN runs, with the input (3x224x224 = 150,528)
+    assert (peak, at) == (602_112 * 2 + 150_528, "convolution 3x3/1/lrn")
+    assert peak <= net.total("activations") + 150_528
 
 
 # ---------------------------------------------------------------- compare
@@ -105,7 +91,7 @@ def test_compare_equals_table_totals():
         assert rec["activation_bytes"] == total["activations"] * 4
     assert nets[2]["params"] == 25578 and nets[2]["macs"] == 1642496
     assert nets[2]["activations"] == 30730 and nets[2]["weight_layers"] == 3
-    assert nets[2]["peak_activations"] == 20480
+    assert nets[2]["peak_activations"] == 23552
 
 
 def test_compare_set_binds_to_the_network_before_it():

@@ -26,6 +26,13 @@ STATIC = [
     ("check",),
     ("check", "--format", "json"),
     ("list", "--format", "json"),
+    ("compare", "vgg16", "googlenet", "mobilenet", "--format", "json"),
+    ("compare", "vgg16", "googlenet", "mobilenet"),
+    ("diff", "googlenet", "googlenet:torchvision"),
+    ("memory", "resnet50", "--train", "--optimizer", "adam"),
+    ("predict", "resnet50", "--profile", "h100", "--batch", "256", "--dtype", "bfloat16"),
+    ("sweep", "mobilenet", "--set", "alpha=0.25:1.0:0.25"),
+    ("table", "resnet50", "--fold-bn", "--format", "json"),
 ]
 
 

@@ -6,6 +6,7 @@ import click
 
 from ..graph import Network
 from ..layers import fmt_shape
+from ..memory import inference
 from ..options import (
     DTYPE_BYTES,
     batch_option,
@@ -80,6 +81,8 @@ def network_json(net: Network, batch: int, dtype: str, expand: bool) -> dict:
     totals["flops"] = 2 * totals["macs"]
     totals["activation_bytes"] = totals["activations"] * batch * nbytes
     totals["weight_bytes"] = totals["params"] * nbytes
+    live = inference(net, batch, dtype)  # liveness peak (archcost memory has the details)
+    totals["peak_activation_bytes"] = live.peak_bytes
     return {
         "network": net.name,
         "title": net.title,
@@ -90,6 +93,8 @@ def network_json(net: Network, batch: int, dtype: str, expand: bool) -> dict:
         "params_values": {k: _plain(v) for k, v in net.params.items()},
         "layers": records,
         "total": totals,
+        "peak_activation_bytes": live.peak_bytes,
+        "peak_layer": live.peak_layer,
         "conventions": CONVENTIONS,
     }
 
@@ -154,7 +159,9 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool) -
             f"MACs {total['macs']:,} = {total['flops']:,} FLOPs",
             f"activations {total['activations']:,} elements/sample = "
             f"{human_bytes(total['activation_bytes'])} at {dtype}, batch {batch}; "
-            f"weights {human_bytes(total['weight_bytes'])}",
+            f"weights {human_bytes(total['weight_bytes'])}; peak live activations "
+            f"{human_bytes(total['peak_activation_bytes'])} at '{data['peak_layer']}' "
+            "(`archcost memory` shows where)",
             CONVENTIONS,
         ]
     title = f"{net.title} ({net.name})"

@@ -1,0 +1,187 @@
+"""``archcost memory SPEC``: activation memory per row, the inference peak, training memory."""
+
+from __future__ import annotations
+
+import click
+
+from ..layers import fmt_shape
+from ..memory import DEVICES, OPTIMIZER_COPIES, inference, training
+from ..options import (
+    DTYPE_BYTES,
+    batch_option,
+    dtype_option,
+    format_option,
+    output_option,
+    parse_sets,
+    set_option,
+    train_option,
+)
+from ..report import Column, emit, human, human_bytes, render, to_json
+from ..spec import build
+
+NOT_MODELLED = (
+    "not modelled: convolution workspaces (cuDNN/oneDNN scratch), the CUDA context, cached but "
+    "free allocator blocks and fragmentation; CUDA sizes are rounded up to the caching "
+    "allocator's 512-byte blocks"
+)
+
+
+def memory_json(net, batch, dtype, device, optimizer, expand) -> dict:
+    live = inference(net, batch, dtype, device)
+    train = training(net, batch, dtype, device, optimizer)
+    nbytes = DTYPE_BYTES[dtype]
+    records = []
+    if expand:
+        for lrec, trec in zip(live.nodes, train.nodes, strict=True):
+            node = lrec.node
+            records.append({
+                "name": node.id, "type": node.op, "output": list(node.shape),
+                "row": node.row.id if node.row is not None else None,
+                "activation_bytes": node.activations * batch * nbytes,
+                "alloc_bytes": lrec.alloc_bytes, "transient_bytes": lrec.transient_bytes,
+                "live_bytes": lrec.live_bytes, "in_place": lrec.in_place,
+                "saved_bytes": trec.saved_bytes, "train_live_bytes": trec.live_bytes,
+                "backward_live_bytes": trec.backward_live_bytes,
+                "backward_macs": trec.backward_macs,
+                "train_only": bool(node.row and node.row.train_only),
+            })  # fmt: skip
+    else:
+        by_row: dict = {}
+        for lrec, trec in zip(live.nodes, train.nodes, strict=True):
+            row = lrec.node.row
+            rec = by_row.get(row.id)
+            if rec is None:
+                rec = by_row[row.id] = {
+                    "name": row.id, "type": row.type, "output": list(row.shape),
+                    "activation_bytes": row.activations * batch * nbytes, "alloc_bytes": 0,
+                    "transient_bytes": 0, "live_bytes": 0, "saved_bytes": 0,
+                    "train_live_bytes": 0, "backward_live_bytes": 0, "backward_macs": 0,
+                    "train_only": row.train_only,
+                }  # fmt: skip
+            rec["alloc_bytes"] += lrec.alloc_bytes
+            rec["transient_bytes"] = max(rec["transient_bytes"], lrec.transient_bytes)
+            rec["live_bytes"] = max(rec["live_bytes"], lrec.live_bytes)
+            rec["saved_bytes"] += trec.saved_bytes
+            rec["train_live_bytes"] = max(rec["train_live_bytes"], trec.live_bytes)
+            rec["backward_live_bytes"] = max(rec["backward_live_bytes"], trec.backward_live_bytes)
+            rec["backward_macs"] += trec.backward_macs
+        records = list(by_row.values())
+    data = {
+        "network": net.name,
+        "title": net.title,
+        "batch": batch,
+        "dtype": dtype,
+        "device": device,
+        "train": net.train,
+        "params": net.total("params"),
+        "weights_bytes": live.weights_bytes,
+        "buffers_bytes": live.buffers_bytes,
+        "input_bytes": live.input_bytes,
+        "output_bytes": live.output_bytes,
+        "peak_activation_bytes": live.peak_bytes,
+        "peak_layer": live.peak_layer,
+        "peak_node": live.peak_node.id,
+        "inference_bytes": live.total_bytes,
+        "saved_bytes": train.saved_bytes,
+        "backward_macs": train.backward_macs,
+        "macs": net.total("macs"),
+        "layers": records,
+        "not_modelled": NOT_MODELLED,
+    }
+    if net.train:
+        data["training_bytes"] = train.peak_bytes
+        data["training"] = {
+            "optimizer": optimizer,
+            "weights_bytes": train.weights_bytes,
+            "buffers_bytes": train.buffers_bytes,
+            "gradient_bytes": train.gradient_bytes,
+            "optimizer_bytes": train.optimizer_bytes,
+            "optimizer_temp_bytes": train.optimizer_temp_bytes,
+            "saved_bytes": train.saved_bytes,
+            "forward_peak_bytes": train.forward_peak_bytes,
+            "peak_bytes": train.peak_bytes,
+            "peak_phase": train.peak_phase,
+            "peak_layer": train.peak_layer,
+            "peak_node": train.peak_node.id if train.peak_node is not None else None,
+        }
+    return data
+
+
+def render_memory(data, fmt) -> str:
+    train = data["train"]
+    exact = fmt == "csv"
+    size = (lambda n: n) if exact else human_bytes
+    columns = [Column("name", "layer", numeric=False), Column("out", "output", numeric=False),
+               Column("act", "activations"), Column("live", "live")]  # fmt: skip
+    if train:
+        columns += [Column("tlive", "train fwd live"), Column("blive", "backward live")]
+    columns += [Column("saved", "saved for bwd"), Column("bmacs", "bwd MACs/sample")]
+    rows = []
+    for rec in data["layers"]:
+        row = {"name": rec["name"] + (" (train)" if rec["train_only"] else ""),
+               "out": fmt_shape(tuple(rec["output"])), "act": size(rec["activation_bytes"]),
+               "live": size(rec["live_bytes"]), "tlive": size(rec["train_live_bytes"]),
+               "blive": size(rec["backward_live_bytes"]), "saved": size(rec["saved_bytes"]),
+               "bmacs": rec["backward_macs"] if exact else human(rec["backward_macs"])}  # fmt: skip
+        if rec["name"] in (data["peak_layer"], data["peak_node"]):
+            row["name"] += "  <- peak"
+            row["_style"] = "bold"
+        elif rec["train_only"]:
+            row["_style"] = "dim"
+        rows.append(row)
+    footer = {"name": "total / peak", "live": size(data["peak_activation_bytes"]),
+              "saved": size(data["saved_bytes"]),
+              "bmacs": data["backward_macs"] if exact else human(data["backward_macs"])}  # fmt: skip
+    notes = []
+    if fmt in ("text", "md"):
+        hb = human_bytes
+        notes = [
+            f"{data['title']}: batch {data['batch']}, {data['dtype']}, {data['device']} allocator "
+            f"model. weights {hb(data['weights_bytes'])} ({data['params']:,} params)"
+            + (f", BN buffers {hb(data['buffers_bytes'])}" if data["buffers_bytes"] else ""),
+            f"peak activations {hb(data['peak_activation_bytes'])} at '{data['peak_layer']}' "
+            f"(node {data['peak_node']}), including the input {hb(data['input_bytes'])}; "
+            f"inference total = weights + buffers + peak = {hb(data['inference_bytes'])}",
+            "live = bytes alive while the row runs: tensors made earlier and still to be read, "
+            "its outputs and transient buffers (max-pool indices, LRN temporaries). In-place "
+            "activations, dropout and flatten allocate nothing; concat copies.",
+        ]
+        if train:
+            t = data["training"]
+            notes.append(
+                f"training ({t['optimizer']}): weights {hb(t['weights_bytes'])} + gradients "
+                f"{hb(t['gradient_bytes'])} + optimizer state {hb(t['optimizer_bytes'])}; "
+                f"saved for backward {hb(t['saved_bytes'])}; peak {hb(t['peak_bytes'])} in "
+                f"{t['peak_phase']} at '{t['peak_layer']}'; backward "
+                f"{data['backward_macs']:,} MACs/sample (forward {data['macs']:,})")
+        notes.append(data["not_modelled"])
+    title = f"{data['title']} ({data['network']}): memory"
+    return render(columns, rows, fmt, title=title, footer=footer, notes=notes)
+
+
+@click.command("memory")
+@click.argument("spec")
+@format_option(("text", "json", "md", "csv"))
+@batch_option
+@dtype_option
+@train_option
+@click.option("--optimizer", type=click.Choice(sorted(OPTIMIZER_COPIES)), default="adam",
+              show_default=True, help="Optimizer state with --train: sgd 0, momentum 1, adam 2 "
+              "copies of the parameters.")  # fmt: skip
+@click.option("--device", type=click.Choice(DEVICES), default="cuda", show_default=True,
+              help="Whose allocations to model: cuda (512-byte blocks) or cpu (oneDNN "
+              "convolutions hold a reordered copy).")  # fmt: skip
+@click.option("--expand", is_flag=True, help="One row per primitive layer.")
+@set_option
+@output_option
+def command(spec, fmt, batch, dtype, train, optimizer, device, expand, sets, output):
+    """Activation memory of SPEC: bytes per layer, live bytes at each layer, the inference
+    peak (weights + peak activations) and, with --train, training memory (weights, gradients,
+    optimizer state, tensors saved for backward, peak during backward) and backward MACs.
+    """
+    net = build(spec, params=parse_sets(sets) or None, train=train)
+    data = memory_json(net, batch, dtype, device, optimizer, expand)
+    if fmt == "json":
+        emit(to_json(data), output)
+        return
+    emit(render_memory(data, fmt), output)

@@ -1,0 +1,271 @@
+"""Latency model (archcost.latency, `archcost predict`, `archcost calibrate`): roofline arithmetic
+by hand, device profiles and their file:line errors, and a CPU smoke test against torch."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from archcost import latency as LT
+from archcost.cli import cli
+from archcost.errors import SpecError
+from archcost.spec import build
+
+from .conftest import ROOT, run_cli
+
+SPECS = os.path.join(ROOT, "tests", "specs")
+MLP = os.path.join(SPECS, "mem_mlp.yaml")
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def write_profile(tmp_path, text, name="p.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+SIMPLE = """name: simple
+kind: cpu
+peak_macs_per_s: {float32: PEAK}
+memory_bandwidth: 1.0e+9
+"""
+
+
+# ---------------------------------------------------------------- roofline by hand
+
+
+def test_roofline_by_hand_memory_bound(tmp_path):
+    # mem_mlp at batch 4, float32, on 1 GMAC/s and 1 GB/s (so bytes = nanoseconds):
+    # fc1: 16*32*4 = 2048 MACs (2.048 us); bytes = input 16*4*4 + output 32*4*4 + 544 params*4
+    #      = 256 + 512 + 2176 = 2944 (2.944 us) -> memory-bound, 2.944 us
+    # relu: reads and writes 32*4 floats = 1024 B -> 1.024 us
+    # fc2: 1024 MACs (1.024 us); bytes 512 + 128 + 264*4 = 1696 -> memory-bound, 1.696 us
+    prof = LT.load_profile(write_profile(tmp_path, SIMPLE.replace("PEAK", "1.0e+9")))
+    pred = LT.predict(build(MLP), prof, batch=4, dtype="float32")
+    assert [t.macs for t in pred.layers] == [2048, 0, 1024]
+    assert [t.bytes for t in pred.layers] == [2944, 1024, 1696]
+    assert [t.bound for t in pred.layers] == ["memory", "memory", "memory"]
+    assert pred.seconds == pytest.approx((2944 + 1024 + 1696) * 1e-9)
+    assert pred.layers[0].intensity == pytest.approx(2048 / 2944)
+    assert pred.tflops == pytest.approx(2 * 3072 / pred.seconds / 1e12)
+
+
+def test_roofline_by_hand_compute_bound(tmp_path):
+    # the same at 0.5 GMAC/s: fc1 2048 / 0.5e9 = 4.096 us > 2.944 -> compute-bound;
+    # fc2 1024 / 0.5e9 = 2.048 us > 1.696 -> compute-bound; relu stays 1.024 us (memory).
+    # With layer_overhead_s 1 us on a cpu profile every layer pays it once more.
+    text = SIMPLE.replace("PEAK", "0.5e+9") + "layer_overhead_s: 1.0e-6\n"
+    pred = LT.predict(build(MLP), LT.load_profile(write_profile(tmp_path, text)), 4, "float32")
+    assert [t.bound for t in pred.layers] == ["compute", "memory", "compute"]
+    assert pred.seconds == pytest.approx((4.096 + 1.024 + 2.048 + 3) * 1e-6)
+    # a cuda profile overlaps the overhead with the kernel: max(roofline, overhead)
+    cuda = LT.load_profile(write_profile(tmp_path, text.replace("kind: cpu", "kind: cuda")))
+    assert LT.predict(build(MLP), cuda, 4, "float32").seconds == \
+        pytest.approx((4.096 + 1.024 + 2.048) * 1e-6)  # fmt: skip
+
+
+def test_efficiency_and_window_ops(tmp_path):
+    # efficiency 0.5 halves both rates: fc1 compute 4.096 us, memory 5.888 us -> memory
+    text = SIMPLE.replace("PEAK", "1.0e+9") + "efficiency: {compute: 0.5, memory: 0.5}\n"
+    pred = LT.predict(build(MLP), LT.load_profile(write_profile(tmp_path, text)), 4, "float32")
+    assert pred.layers[0].compute_s == pytest.approx(4.096e-6)
+    assert pred.layers[0].memory_s == pytest.approx(5.888e-6)
+    # window_ops_per_s: a max pool's comparisons bound its time when they are slower
+    net = build(os.path.join(SPECS, "mem_branch.yaml"))
+    slow = LT.load_profile(write_profile(tmp_path, SIMPLE.replace("PEAK", "1.0e+9")
+                                         + "window_ops_per_s: 1.0e+6\n", "slow.yaml"))  # fmt: skip
+    pool = next(t for t in LT.predict(net, slow, 1, "float32").layers if t.node.id == "b3")
+    # 8 comparisons per output element, 512 outputs: 4096 ops / 1e6 per s
+    assert pool.compute_s == pytest.approx(4096 / 1e6) and pool.bound == "compute"
+    # maxpool bytes: input 512 + output 512 floats + int64 indices 512 * 8
+    assert pool.bytes == (512 + 512) * 4 + 512 * 8
+
+
+def test_grouped_convolutions_use_their_own_rate(tmp_path):
+    # a depthwise 3x3 conv on 4x8x8: MACs = 9 * (4/4) * 4 * 64 = 2304 per sample. With
+    # grouped_peak_macs_per_s 1e6 it takes 2.304 ms (compute-bound); without it, the dense
+    # 1e9 MAC/s rate: 2.304 us, and the bytes (input 256 + output 256 floats + 36 weights and
+    # 4 biases = 2208 B at 1 GB/s = 2.208 us) make it barely compute-bound too.
+    path = tmp_path / "dw.yaml"
+    path.write_text("input: [4, 8, 8]\nlayers:\n  - dw: {type: conv, out: 4, k: 3, p: 1, g: 4}\n")
+    net = build(str(path))
+    dense = LT.load_profile(write_profile(tmp_path, SIMPLE.replace("PEAK", "1.0e+9")))
+    grouped = LT.load_profile(write_profile(tmp_path, SIMPLE.replace("PEAK", "1.0e+9")
+                                            + "grouped_peak_macs_per_s: {float32: 1.0e+6}\n",
+                                            "g.yaml"))  # fmt: skip
+    assert LT.predict(net, dense, 1, "float32").layers[0].compute_s == pytest.approx(2.304e-6)
+    t = LT.predict(net, grouped, 1, "float32").layers[0]
+    assert t.compute_s == pytest.approx(2.304e-3) and t.bytes == 2208 and t.bound == "compute"
+    # linear layers and dense convolutions keep the dense rate
+    assert LT.predict(build(MLP), grouped, 4, "float32").layers[0].compute_s == \
+        pytest.approx(2048 / 1e9)  # fmt: skip
+
+
+def test_views_move_nothing():
+    net = build("googlenet")
+    pred = LT.predict(net, LT.load_profile("h100"), 8, "float32")
+    dropout = next(t for t in pred.layers if t.node.op == "dropout")
+    assert dropout.bytes == 0 and dropout.seconds == 0
+
+
+# ---------------------------------------------------------------- shipped profiles
+
+
+def test_datasheet_profiles():
+    h100, a100 = LT.load_profile("h100"), LT.load_profile("a100")
+    assert h100.kind == a100.kind == "cuda"
+    # H100 SXM dense: BF16 989 TFLOP/s = 494.5 TMAC/s; TF32 494.5 TFLOP/s; FP32 67; 3.35 TB/s
+    assert h100.macs_per_s("bfloat16", "conv") == 494.5e12
+    assert h100.macs_per_s("float32", "conv") == 247.25e12
+    assert h100.macs_per_s("float32", "linear") == 33.5e12
+    assert h100.macs_per_s("bfloat16", "linear") == 494.5e12
+    assert h100.bandwidth == 3.35e12
+    # A100 SXM 80GB: BF16 312, TF32 156, FP32 19.5 TFLOP/s; 2,039 GB/s
+    assert a100.macs_per_s("bfloat16", "conv") == 156e12
+    assert a100.macs_per_s("float32", "conv") == 78e12
+    assert a100.macs_per_s("float32", "linear") == 9.75e12
+    assert a100.bandwidth == 2.039e12
+    with pytest.raises(SpecError, match="no peak for dtype int8"):
+        h100.macs_per_s("int8", "conv")
+
+
+# ---------------------------------------------------------------- profile errors (file:line)
+
+
+@pytest.mark.parametrize(
+    "text, line, message",
+    [
+        ("kind: cpu\npeak_macs_per_s: {float32: 1.0e+9}\nmemory_bandwidth: 1.0e+9\nbandwith: 3\n",
+         4, "unknown profile key 'bandwith'; did you mean 'memory_bandwidth'?"),
+        ("kind: cpu\npeak_macs_per_s:\n  float32: 1.0e+9\n  fp8: 2.0e+9\nmemory_bandwidth: 1\n",
+         4, "unknown dtype 'fp8'"),
+        ("kind: cpu\npeak_macs_per_s: {float32: 1.0e+9}\nmemory_bandwidth: -5\n",
+         3, "memory_bandwidth must be greater than 0"),
+        ("kind: cpu\npeak_macs_per_s: {float32: fast}\nmemory_bandwidth: 1\n",
+         2, "peak_macs_per_s.float32: expected a number, got 'fast'"),
+        ("kind: tpu\npeak_macs_per_s: {float32: 1.0e+9}\nmemory_bandwidth: 1\n",
+         1, "kind: expected one of cuda, cpu"),
+        ("kind: cpu\npeak_macs_per_s: {float32: 1.0e+9}\nmemory_bandwidth: 1\n"
+         "efficiency:\n  compute: 1.5\n", 5, "efficiency.compute must be in (0, 1]"),
+        ("kind: cpu\npeak_macs_per_s: {float32: 1.0e+9}\nmemory_bandwidth: 1\nkind: cuda\n",
+         4, "duplicate key 'kind' (first at line 1)"),
+        ("# a comment\nkind: cpu\nmemory_bandwidth: 1\n", 2, "the profile needs 'peak_macs_per_s'"),
+        ("kind: cpu\npeak_macs_per_s: [1, 2]\nmemory_bandwidth: 1\n",
+         2, "'peak_macs_per_s' must be a mapping"),
+        ("kind: cpu\npeak_macs_per_s: {float32: 1.0e+9}\nmemory_bandwidth: !!python/none 1\n",
+         3, "is not allowed"),
+    ],
+)
+def test_profile_errors_name_file_and_line(tmp_path, text, line, message):
+    path = write_profile(tmp_path, text, "bad.yaml")
+    with pytest.raises(SpecError) as info:
+        LT.load_profile(path)
+    err = info.value
+    assert err.line == line, str(err)
+    assert message in err.message
+    assert str(err).startswith(f"{err.file}:{line}: ") and err.file.endswith("bad.yaml")
+
+
+def test_profile_errors_on_the_command_line(tmp_path):
+    path = write_profile(tmp_path, "kind: cpu\npeak_macs_per_s: {float32: 0}\nmemory_bandwidth: 1\n")
+    result = run_cli("predict", "googlenet", "--profile", path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and ":2: peak_macs_per_s.float32 must be" in result.stderr
+    unknown = run_cli("predict", "googlenet", "--profile", "h10")
+    assert unknown.returncode == 2 and "did you mean 'h100'?" in unknown.stderr
+    nodtype = run_cli("predict", "googlenet", "--profile", "h100", "--dtype", "int8")
+    assert nodtype.returncode == 2 and "no peak for dtype int8" in nodtype.stderr
+
+
+# ---------------------------------------------------------------- predict CLI
+
+
+def test_predict_json_keys():
+    result = invoke("predict", "googlenet", "--profile", "h100", "--batch", "256", "--dtype",
+                    "bfloat16", "--format", "json")  # fmt: skip
+    data = json.loads(result.output)
+    for key, kind in (("network", str), ("profile", str), ("batch", int), ("dtype", str),
+                      ("total_ms", float), ("layers", list)):  # fmt: skip
+        assert isinstance(data[key], kind), key
+    assert (data["network"], data["profile"], data["batch"], data["dtype"]) == \
+        ("googlenet", "h100", 256, "bfloat16")  # fmt: skip
+    for layer in data["layers"]:
+        assert isinstance(layer["name"], str) and isinstance(layer["ms"], float)
+        assert layer["bound"] in ("compute", "memory")
+    assert sum(x["ms"] for x in data["layers"]) == pytest.approx(data["total_ms"])
+    assert data["tflops"] == pytest.approx(2 * data["macs"] / (data["total_ms"] / 1e3) / 1e12)
+    expanded = json.loads(invoke("predict", "googlenet", "--expand", "--format", "json").output)
+    assert len(expanded["layers"]) == len(build("googlenet").nodes)
+
+
+def test_predict_text_and_subprocess():
+    text = invoke("predict", "googlenet", "--profile", "a100", "--batch", "64").output
+    assert "memory-bound" in text and "TFLOP/s" in text
+    result = run_cli("predict", "googlenet", "--profile", "h100", "--format", "csv")
+    assert result.returncode == 0 and result.stdout.startswith("layer,MACs,")
+
+
+def test_static_commands_import_no_torch():
+    code = ("import sys; from archcost.cli import main\n"
+            "for args in (['memory', 'googlenet', '--train', '--format', 'json'],\n"
+            "             ['predict', 'googlenet', '--format', 'json']):\n"
+            "    try:\n        main(args)\n    except SystemExit:\n        pass\n"
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sympy'))\n"
+            "sys.stderr.write('MODULES=%s' % bad)\n")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, env={"PYTHONPATH": ROOT, "PATH": "/usr/bin:/bin"},
+                            timeout=120)  # fmt: skip
+    assert result.stderr.strip().endswith("MODULES=[]"), result.stderr[-500:]
+
+
+# ---------------------------------------------------------------- calibrate
+
+
+def test_calibrate_without_torch(monkeypatch, capsys):
+    from archcost.cli import main
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch -> ImportError
+    with pytest.raises(SystemExit) as info:
+        main(["calibrate", "--quick"])
+    assert info.value.code == 2
+    assert capsys.readouterr().err == \
+        "error: torch is not installed; pip install 'archcost[torch]'\n"  # fmt: skip
+
+
+def test_calibrate_writes_a_profile_that_loads(tmp_path):
+    pytest.importorskip("torch")
+    out = tmp_path / "cpu.yaml"
+    result = run_cli("calibrate", "--quick", "--threads", "1", "--dtype", "float32", "-o",
+                     str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    prof = LT.load_profile(str(out))
+    assert prof.kind == "cpu" and prof.macs_per_s("float32", "conv") > 0
+    assert prof.bandwidth > 0 and prof.ops_rate > 0 and prof.layer_overhead > 0
+
+
+def test_cpu_prediction_vs_measurement_smoke():
+    """Calibrate, predict and time one small network on this CPU: the comparison runs end to
+    end and gives finite positive numbers. Nothing is asserted about speed or accuracy (the
+    benchmark script reports those)."""
+    torch = pytest.importorskip("torch")
+    import importlib.util
+
+    path = os.path.join(ROOT, "benchmarks", "memory_latency.py")
+    specm = importlib.util.spec_from_file_location("memory_latency_bench", path)
+    bench = importlib.util.module_from_spec(specm)
+    specm.loader.exec_module(bench)
+    net = build(os.path.join(SPECS, "mem_residual.yaml"))
+    prof = LT.parse_profile(LT.calibrate("cpu", dtypes=("float32",), quick=True), "<calibrated>")
+    model, _ = bench.build_module(net)
+    x = torch.randn(2, *net.input.shape)
+    measured, times, _ = bench.time_forward(model.eval(), x, repeat=3, warmup=1)
+    predicted = LT.predict(net, prof, 2, "float32").seconds
+    assert measured > 0 and predicted > 0 and len(times) == 3
+    error = bench.err(predicted, measured)
+    assert error == error and error > -1  # a finite ratio
