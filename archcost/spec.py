@@ -29,7 +29,7 @@ from .errors import SpecError
 from .expr import evaluate, is_expression
 from .graph import Network, Node, Row
 from .limits import MAX_BLOCK_DEPTH, MAX_DIM, MAX_NODES, MAX_REPEAT
-from .yamlio import LineDict, LineList, load_file
+from .yamlio import LineDict, LineList, gc_paused, load_file
 
 TOP_KEYS = {"name", "title", "paper", "year", "url", "notes", "input", "params", "defaults",
             "blocks", "layers", "variants", "extends", "family", "torchvision"}  # fmt: skip
@@ -459,6 +459,12 @@ class _Expander:
         self.symbolic = symbolic
         self.nodes: list[Node] = []
         self.rows: list[Row] = []
+        # per-expansion caches of work that depends only on the spec, not on the row's values:
+        # a block's rows are read once per use, so deep repeats would redo it per copy
+        self._ids_cache: dict = {}  # id(rows) -> (rows, row ids)
+        self._type_cache: dict = {}  # (label, explicit type) -> canonical type name
+        self._allowed_cache: dict = {}  # primitive -> field names a row may set
+        self._defaults_checked: set = set()  # primitives whose spec defaults were validated
         for type_name in self.defaults:
             if not _type_exists(type_name, self.blocks):
                 close = difflib.get_close_matches(type_name, _all_types(self.blocks), n=1)
@@ -544,7 +550,12 @@ class _Expander:
         if not isinstance(rows, list):
             raise SpecError("'layers' must be a list of rows", file, getattr(rows, "line", None))
         current = scope["input"]
-        ids = row_ids(rows, file)
+        cached = self._ids_cache.get(id(rows))
+        if cached is not None and cached[0] is rows:
+            ids = cached[1]
+        else:
+            ids = row_ids(rows, file)
+            self._ids_cache[id(rows)] = (rows, ids)
         for i, raw in enumerate(rows):
             line = rows.item_line(i) if isinstance(rows, LineList) else None
             label, value = row_key(raw, file, line)
@@ -565,7 +576,7 @@ class _Expander:
                     if not train_only:
                         current = inputs[0]
                     continue
-            type_name = _resolve_type(label, fields.get("type"), self.blocks, file, line)
+            type_name = self._type_of(label, fields.get("type"), file, line)
             repeat = 1
             if "repeat" in fields:
                 repeat = self.value(fields["repeat"], env, file, fields.key_line("repeat"), "repeat")
@@ -599,6 +610,15 @@ class _Expander:
             if not train_only:
                 current = out[0]
         return current
+
+    def _type_of(self, label, explicit, file, line):
+        if explicit is not None and not isinstance(explicit, str):
+            return _resolve_type(label, explicit, self.blocks, file, line)  # raises
+        key = (label, explicit)
+        found = self._type_cache.get(key)
+        if found is None:
+            found = self._type_cache[key] = _resolve_type(label, explicit, self.blocks, file, line)
+        return found
 
     def _flag(self, fields, key, env, file):
         if key not in fields:
@@ -647,17 +667,22 @@ class _Expander:
     def expand_primitive(self, op, fields, inputs, node_id, env, file, line, row):
         prim = L.PRIMITIVES[op]
         spec_defaults = self._defaults_for(op)
-        allowed = {*prim.field_map, *ROW_KEYS, *(WEIGHT_SUGAR if prim.weight else ())}
+        allowed = self._allowed_cache.get(op)
+        if allowed is None:
+            allowed = self._allowed_cache[op] = frozenset(
+                {*prim.field_map, *ROW_KEYS, *(WEIGHT_SUGAR if prim.weight else ())})
         for key in fields:
             if key not in allowed:
                 close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 raise SpecError(f"unknown field '{key}' for {op}{hint}", file, fields.key_line(key))
-        for key in spec_defaults:
-            if key not in allowed or key in ROW_KEYS:
-                raise SpecError(f"defaults: unknown field '{key}' for {op}", self.file,
-                                spec_defaults.key_line(key) if hasattr(spec_defaults, "key_line")
-                                else None)  # fmt: skip
+        if op not in self._defaults_checked:
+            for key in spec_defaults:
+                if key not in allowed or key in ROW_KEYS:
+                    raise SpecError(f"defaults: unknown field '{key}' for {op}", self.file,
+                                    spec_defaults.key_line(key) if hasattr(spec_defaults, "key_line")
+                                    else None)  # fmt: skip
+            self._defaults_checked.add(op)
         values = {}
         for fdef in (*prim.fields, *(WEIGHT_SUGAR.values() if prim.weight else ())):
             if fdef.name in fields:
@@ -843,7 +868,9 @@ def build_doc(doc, name, params=None, train=False, evaluator=evaluate, symbolic=
     if not isinstance(layers, list) or not layers:
         raise SpecError("'layers' must be a non-empty list of rows", file,
                         doc.key_line("layers") if hasattr(doc, "key_line") else None)  # fmt: skip
-    ex.expand_rows(layers, {"input": input_node}, env, "", True, 0, getattr(layers, "file", file))
+    with gc_paused():
+        ex.expand_rows(layers, {"input": input_node}, env, "", True, 0,
+                       getattr(layers, "file", file))  # fmt: skip
     meta = {k: doc.get(k) for k in ("paper", "year", "url", "notes", "family", "variant",
                                     "torchvision")}  # fmt: skip
     meta["variants"] = sorted((doc.get("variants") or {}).keys())

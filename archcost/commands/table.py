@@ -18,6 +18,7 @@ from ..options import (
 )
 from ..report import Column, emit, human_bytes, render, to_json
 from ..spec import build
+from ..yamlio import gc_paused
 
 CONVENTIONS = (
     "params: trainable weights + biases (BN running stats are buffers, apart). "
@@ -29,6 +30,7 @@ CONVENTIONS = (
 
 def layer_record(row, batch, nbytes) -> dict:
     """One row of the table as plain data (the JSON interface)."""
+    sums = row.sums()
     return {
         "name": row.id,
         "label": row.label,
@@ -37,13 +39,13 @@ def layer_record(row, batch, nbytes) -> dict:
         "output": list(row.shape),
         "depth": row.depth,
         "columns": dict(row.columns),
-        "params": row.params,
-        "weights": row.weights,
-        "buffers": row.buffers,
-        "macs": row.macs,
-        "ops": row.ops,
-        "activations": row.activations,
-        "activation_bytes": row.activations * batch * nbytes,
+        "params": sums["params"],
+        "weights": sums["params"] - sums["bias"],
+        "buffers": sums["buffers"],
+        "macs": sums["macs"],
+        "ops": sums["ops"],
+        "activations": sums["activations"],
+        "activation_bytes": sums["activations"] * batch * nbytes,
         "train_only": row.train_only,
         "repeat": row.repeat,
     }
@@ -181,7 +183,9 @@ def command(spec, fmt, batch, dtype, train, sets, expand, symbolic, output):
 
         emit(render_formulas(net, fmt), output)
         return
-    if fmt == "json":
-        emit(to_json(network_json(net, batch, dtype, expand)), output)
-        return
-    emit(render_table(net, fmt, batch, dtype, expand), output)
+    with gc_paused():  # a large network's records are many small objects that all stay alive
+        if fmt == "json":
+            text = to_json(network_json(net, batch, dtype, expand))
+        else:
+            text = render_table(net, fmt, batch, dtype, expand)
+    emit(text, output)
