@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .. import conventions
 from ..graph import Network
 from ..layers import fmt_shape
 from ..options import (
@@ -72,7 +73,10 @@ def node_record(node, batch, nbytes) -> dict:
     }
 
 
-def network_json(net: Network, batch: int, dtype: str, expand: bool) -> dict:
+def network_json(net: Network, batch: int, dtype: str, expand: bool,
+                 convention: str | None = None) -> dict:
+    """The table as data. With ``convention`` (archcost.conventions), every record and the
+    total also carry ``count``: what that tool reports for the row (null where unknown)."""
     nbytes = DTYPE_BYTES[dtype]
     records = ([node_record(n, batch, nbytes) for n in net.nodes] if expand
                else [layer_record(r, batch, nbytes) for r in net.rows])  # fmt: skip
@@ -80,6 +84,18 @@ def network_json(net: Network, batch: int, dtype: str, expand: bool) -> dict:
     totals["flops"] = 2 * totals["macs"]
     totals["activation_bytes"] = totals["activations"] * batch * nbytes
     totals["weight_bytes"] = totals["params"] * nbytes
+    extra = {}
+    if convention is not None:
+        counted = conventions.count(net, convention)
+        per = counted.nodes if expand else counted.rows
+        for rec in records:
+            rec["count"] = per[rec["name"]]
+        totals["count"] = counted.total
+        extra["convention"] = {"name": convention, "label": counted.convention.label,
+                               "unit": counted.convention.unit,
+                               "rules": counted.convention.doc, "total": counted.total,
+                               "params": counted.params,
+                               "unknown_ops": list(counted.unknown_ops)}  # fmt: skip
     return {
         "network": net.name,
         "title": net.title,
@@ -91,6 +107,7 @@ def network_json(net: Network, batch: int, dtype: str, expand: bool) -> dict:
         "layers": records,
         "total": totals,
         "conventions": CONVENTIONS,
+        **extra,
     }
 
 
@@ -120,8 +137,10 @@ def merge_orders(orders) -> list:
     return merged
 
 
-def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool) -> str:
-    data = network_json(net, batch, dtype, expand)
+def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
+                 convention: str | None = None) -> str:
+    data = network_json(net, batch, dtype, expand, convention)
+    conv = data.get("convention")
     block_headers = merge_orders(list(rec["columns"]) for rec in data["layers"])
     columns = [Column("label", "layer", numeric=False)]
     if expand:
@@ -130,7 +149,8 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool) -
         columns.append(Column("patch", "patch/stride", numeric=False))
     columns += [Column("out", "output", numeric=False), Column("depth", "depth")]
     columns += [Column("col:" + h, h) for h in block_headers]
-    columns += [Column("params", "params"), Column("macs", "MACs"), Column("ops", "other ops"),
+    count_column = Column("count", conv["label"]) if conv else Column("macs", "MACs")
+    columns += [Column("params", "params"), count_column, Column("ops", "other ops"),
                 Column("activations", "activations")]  # fmt: skip
     rows = []
     for rec in data["layers"]:
@@ -141,10 +161,14 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool) -
         if rec["train_only"]:
             row["label"] = rec["label"] + " (train)"
             row["_style"] = "dim"
+        if conv and row["count"] is None:
+            row["count"] = "?"
         rows.append(row)
     total = data["total"]
     footer = {"label": "total", "params": total["params"], "macs": total["macs"],
               "ops": total["ops"], "activations": total["activations"]}  # fmt: skip
+    if conv:
+        footer["count"] = "?" if total["count"] is None else total["count"]
     notes = []
     if fmt in ("text", "md"):
         buffers = f", buffers {total['buffers']:,}" if total["buffers"] else ""
@@ -157,7 +181,16 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool) -
             f"weights {human_bytes(total['weight_bytes'])}",
             CONVENTIONS,
         ]
+        if conv:
+            shown = "unknown" if conv["total"] is None else f"{conv['total']:,}"
+            notes.append(f"column '{conv['label']}' counts as {conv['name']} does: "
+                         f"{conv['rules']}; total {shown}")  # fmt: skip
+            if conv["unknown_ops"]:
+                notes.append(f"? = {conv['name']}'s count of {', '.join(conv['unknown_ops'])} "
+                             "is not modelled (archcost.conventions)")  # fmt: skip
     title = f"{net.title} ({net.name})"
+    if conv:
+        title += f", {conv['label']} as {conv['name']} counts"
     return render(columns, rows, fmt, title=title, footer=footer, notes=notes)
 
 
@@ -170,13 +203,19 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool) -
 @set_option
 @click.option("--expand", is_flag=True, help="One row per primitive layer instead of per spec row.")
 @click.option("--symbolic", is_flag=True, help="Show each layer's params and MACs formula (sympy).")
+@click.option("--convention", type=click.Choice(conventions.NAMES), default=None,
+              help="Count the MACs column as this tool reports it (ptflops, fvcore, thop, "
+                   "torchinfo, torch's FlopCounterMode; see BENCHMARKS.md).")  # fmt: skip
 @output_option
-def command(spec, fmt, batch, dtype, train, sets, expand, symbolic, output):
+def command(spec, fmt, batch, dtype, train, sets, expand, symbolic, convention, output):
     """Per-layer output shape, params, MACs, other ops and activations of SPEC.
 
     One row per row of the spec (which follows the paper's table); --expand shows every
-    primitive layer. Totals are the sums of the rows.
+    primitive layer. Totals are the sums of the rows. --convention NAME replaces the MACs
+    column by what that tool would report for the torchvision-style model.
     """
+    if symbolic and convention:
+        raise click.UsageError("--convention counts numbers; it does not apply to --symbolic")
     net = build(spec, params=parse_sets(sets) or None, train=train)
     if symbolic:
         from ..symbolic import render_formulas
@@ -185,7 +224,7 @@ def command(spec, fmt, batch, dtype, train, sets, expand, symbolic, output):
         return
     with gc_paused():  # a large network's records are many small objects that all stay alive
         if fmt == "json":
-            text = to_json(network_json(net, batch, dtype, expand))
+            text = to_json(network_json(net, batch, dtype, expand, convention))
         else:
-            text = render_table(net, fmt, batch, dtype, expand)
+            text = render_table(net, fmt, batch, dtype, expand, convention)
     emit(text, output)
