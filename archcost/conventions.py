@@ -51,6 +51,15 @@ class Convention:
     node: Callable  # (node, calls) -> int | None
 
 
+# The primitives whose counts the presets state (archcost/layers.py when this was written).
+# A primitive added later is unknown to every preset until its rule is added here.
+ACTIVATION_OPS = frozenset({"relu", "relu6", "leaky_relu", "sigmoid", "tanh", "hardswish",
+                            "hardsigmoid", "silu", "gelu", "elu"})  # fmt: skip
+KNOWN_OPS = ACTIVATION_OPS | {"conv", "linear", "maxpool", "avgpool", "global_avgpool",
+                              "adaptive_avgpool", "lrn", "bn", "dropout", "flatten", "softmax",
+                              "concat", "add", "scale", "zero_pad"}  # fmt: skip
+
+
 def _in(node: Node):
     return node.inputs[0].shape
 
@@ -68,13 +77,13 @@ def _weight_macs(node: Node) -> int:
 
 
 def _archcost(node, calls):
-    return node.macs
+    return node.macs  # archcost's own column: every primitive's MACs are known
 
 
 def _torch(node, calls):
     # torch/utils/flop_counter.py: conv_flop and addmm/mm_flop = 2 * M * N * K; bias ignored;
     # no other op of these networks is registered.
-    return 2 * _weight_macs(node)
+    return 2 * _weight_macs(node) if node.op in KNOWN_OPS else None
 
 
 # ---------------------------------------------------------------- ptflops
@@ -96,13 +105,23 @@ _PTFLOPS_MODULE = {  # op -> elements counted per element of the input, as a mod
     "global_avgpool": 2,  # nn.AdaptiveAvgPool2d hook + patched F.adaptive_avg_pool2d
     "adaptive_avgpool": 2,
     "softmax": 1,  # no hook for nn.Softmax; its forward calls the patched F.softmax
+    "lrn": None,  # see _ptflops_lrn
     "dropout": 0, "flatten": 0, "concat": 0, "zero_pad": 0,
     "add": 0,  # a + b / a += b: Tensor.__add__/__iadd__ (only torch.add, Tensor.add patched)
     "scale": 0,  # a * b: Tensor.__mul__ (only torch.mul, Tensor.mul patched)
 }  # fmt: skip
 _PTFLOPS_FUNCTIONAL = {"relu": 1, "relu6": 1, "elu": 1, "gelu": 1, "silu": 1, "maxpool": 1,
                        "avgpool": 1, "global_avgpool": 1, "adaptive_avgpool": 1,
-                       "softmax": 1, "leaky_relu": 0}  # fmt: skip
+                       "softmax": 1, "leaky_relu": 0, "lrn": None}  # fmt: skip
+
+
+def _ptflops_lrn(node) -> int:
+    """nn.LocalResponseNorm has no hook, but F.local_response_norm (torch 2.13) calls patched
+    ops on a 4-D input: input.mul(input) (1/element), avg_pool3d over the input padded by
+    size - 1 channels (1 per padded input element), div.mul(alpha) and .add(k) (1/element
+    each); pow and the final divide are not patched."""
+    c, h, w = _in(node)
+    return 3 * c * h * w + (c + node.fields["size"] - 1) * h * w
 
 
 def _ptflops(node, calls):
@@ -112,9 +131,11 @@ def _ptflops(node, calls):
         return node.macs + _conv_bias(node)
     if op == "bn":
         return 2 * elements(_in(node))  # bn_flops_counter_hook: numel, x2 when affine
+    if op == "lrn":
+        return _ptflops_lrn(node)  # the same whether the module or F.local_response_norm
     table = _PTFLOPS_FUNCTIONAL if calls.get(op) == FUNCTIONAL else _PTFLOPS_MODULE
-    if op not in table:
-        return None  # lrn: F.local_response_norm's own patched calls; not modelled
+    if op not in table or op not in KNOWN_OPS:
+        return None  # a call style or an op whose count is not stated here
     return table[op] * elements(_in(node))
 
 
@@ -123,7 +144,7 @@ def _ptflops_aten(node, calls):
     # bias), aten.addmm (MACs plus bias), aten.mm; nothing else.
     if node.op in ("conv", "linear"):
         return node.macs + _conv_bias(node)
-    return 0
+    return 0 if node.op in KNOWN_OPS else None
 
 
 # ---------------------------------------------------------------- fvcore
@@ -142,7 +163,7 @@ def _fvcore(node, calls):
         return 2 * elements(_in(node))
     if op in ("global_avgpool", "adaptive_avgpool"):
         return elements(_in(node))  # module or functional: the same aten op
-    return 0
+    return 0 if op in KNOWN_OPS else None
 
 
 # ---------------------------------------------------------------- thop
@@ -158,6 +179,8 @@ def _thop(node, calls):
         # count_normalization: calculate_norm(numel) is already 2 * numel, and it doubles that
         # again for an affine norm: 4 per element
         return 4 * elements(_in(node))
+    if op not in KNOWN_OPS:
+        return None
     if calls.get(op) == FUNCTIONAL:
         return 0
     if op == "avgpool":
@@ -173,7 +196,7 @@ def _thop(node, calls):
         return 3 * n - 1  # calculate_softmax: n exp + (n - 1) adds + n divides per row
     # relu, relu6, maxpool, dropout: zero_ops; leaky_relu: count_relu returns 0;
     # no hook for the other activations, LRN, flatten, cat, add, mul, zero padding
-    return 0
+    return 0 if op in KNOWN_OPS else None
 
 
 # ---------------------------------------------------------------- torchinfo
@@ -185,7 +208,8 @@ def _torchinfo(node, calls):
     op = node.op
     if op == "conv":
         return node.macs + _conv_bias(node)
-    return node.params  # linear: in*out + out; bn: 2*C; parameter-free layers: 0
+    # linear: in*out + out; bn: 2*C; the parameter-free layers: 0
+    return node.params if op in KNOWN_OPS else None
 
 
 PRESETS: dict[str, Convention] = {
@@ -201,7 +225,8 @@ PRESETS: dict[str, Convention] = {
         Convention("ptflops", "ptflops MACs", "MACs",
                    "ptflops (pytorch backend): conv/linear multiply-adds + bias adds + batch "
                    "norm 2/element + ReLU, max/avg/adaptive pooling 2/input element as modules "
-                   "(hook + patched functional), 1 when called functionally; ReLU6 1; adds 0",
+                   "(hook + patched functional), 1 when called functionally; ReLU6 1; LRN "
+                   "3/element + 1/padded element; adds 0",
                    _ptflops),
         Convention("ptflops-aten", "ptflops MACs (aten)", "MACs",
                    "ptflops (aten backend): conv and linear multiply-adds + their bias adds",

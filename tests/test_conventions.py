@@ -129,14 +129,34 @@ def test_paper_googlenet_fvcore_counts_only_multiply_adds():
     assert conventions.totals(net, "fvcore")["count"] == net.total("macs") == 1_582_671_872
 
 
-def test_unknown_is_never_zero():
-    # ptflops' count of LRN (F.local_response_norm's patched inner calls) is not modelled:
-    # the rows with an LRN and the total are unknown, the other rows are numbers
+def test_paper_googlenet_ptflops_counts_lrn_from_its_inner_calls():
+    # F.local_response_norm calls patched ops: input.mul(input), avg_pool3d over the input
+    # padded by size - 1 channels, .mul(alpha), .add(k): 3 per element + 1 per padded element.
+    # The paper's first LRN is on 64 x 56 x 56: 3 * 200,704 + (64 + 4) * 3,136 = 815,360
     counted = conventions.count(build("googlenet"), "ptflops")
-    assert counted.total is None
-    assert counted.unknown_ops == ("lrn",)
+    lrn = [n for n in build("googlenet").nodes if n.op == "lrn"][0]
+    assert conventions.PRESETS["ptflops"].node(lrn, {}) == 3 * 200_704 + 68 * 3_136 == 815_360
+    assert counted.unknown_ops == () and counted.total is not None
+    # the first row: conv 7x7/2 MACs 118,013,952 + its bias adds 802,816 + nn.ReLU twice
+    assert counted.rows["conv 7x7/2"] == 118_013_952 + 802_816 + 2 * 802_816
+
+
+def test_unknown_is_never_zero(monkeypatch):
+    # an op no preset has a rule for (a primitive added after the presets) is unknown to all
+    from types import SimpleNamespace
+
+    odd = SimpleNamespace(op="upsample", fields={}, shape=(4, 8, 8), macs=0, params=0,
+                          inputs=(SimpleNamespace(shape=(4, 4, 4)),))
+    for name, preset in conventions.PRESETS.items():
+        if name != "archcost":  # archcost's own MACs are always known
+            assert preset.node(odd, {}) is None, name
+    # an unknown node makes its row and the total unknown, not smaller
+    monkeypatch.setitem(conventions.PRESETS, "thop", conventions.Convention(
+        "thop", "thop MACs", "MACs", "test", lambda n, calls: None if n.op == "lrn" else 1))
+    counted = conventions.count(build("googlenet"), "thop")
+    assert counted.total is None and counted.unknown_ops == ("lrn",)
     assert counted.rows["max pool 3x3/2"] is None  # pool + LRN
-    assert counted.rows["conv 7x7/2"] == 118_013_952 + 802_816 + 2 * 802_816  # MACs, bias, ReLU
+    assert counted.rows["conv 7x7/2"] == 2  # the conv and its ReLU, 1 each
 
 
 @pytest.mark.parametrize("preset", conventions.NAMES)
