@@ -53,3 +53,17 @@ def parse_sets(sets) -> dict:
             raise SpecError(f"--set {item!r}: {key!r} is not a parameter name")
         values[key] = value
     return values
+
+
+def convention_option(f):
+    """--convention NAME: count MACs as another tool reports them (archcost.conventions).
+
+    For table and compare alike; the value is a preset name or None (archcost's own MACs).
+    """
+    from .conventions import NAMES  # light: no torch, no sympy
+
+    return click.option("--convention", type=click.Choice(NAMES), default=None,
+                        help="Count the MACs column as this tool reports it for the "
+                             "torchvision-style model (ptflops, ptflops-aten, fvcore, thop, "
+                             "torchinfo, torch's FlopCounterMode; archcost = own MACs). "
+                             "See BENCHMARKS.md.")(f)  # fmt: skip

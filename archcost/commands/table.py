@@ -10,6 +10,7 @@ from ..layers import fmt_shape
 from ..options import (
     DTYPE_BYTES,
     batch_option,
+    convention_option,
     dtype_option,
     format_option,
     output_option,
@@ -203,9 +204,7 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
 @set_option
 @click.option("--expand", is_flag=True, help="One row per primitive layer instead of per spec row.")
 @click.option("--symbolic", is_flag=True, help="Show each layer's params and MACs formula (sympy).")
-@click.option("--convention", type=click.Choice(conventions.NAMES), default=None,
-              help="Count the MACs column as this tool reports it (ptflops, fvcore, thop, "
-                   "torchinfo, torch's FlopCounterMode; see BENCHMARKS.md).")  # fmt: skip
+@convention_option
 @output_option
 def command(spec, fmt, batch, dtype, train, sets, expand, symbolic, convention, output):
     """Per-layer output shape, params, MACs, other ops and activations of SPEC.
