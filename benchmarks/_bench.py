@@ -121,6 +121,17 @@ def builtin_spec(name: str) -> bool:
     return os.path.isfile(os.path.join(ROOT, "specs", name + ".yaml"))
 
 
+def relative_paths(text: str) -> str:
+    """Profiles name files by absolute path: show this checkout's and site-packages' short."""
+    import re
+    import sysconfig
+
+    text = text.replace(ROOT + os.sep, "")
+    for key in ("purelib", "platlib", "stdlib"):
+        text = text.replace(sysconfig.get_paths()[key] + os.sep, f"<{key}>/")
+    return re.sub(r"/\S*/site-packages/", "<site-packages>/", text)
+
+
 def write_json(name: str, data) -> str:
     os.makedirs(RESULTS, exist_ok=True)
     path = os.path.join(RESULTS, name)

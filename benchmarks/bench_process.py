@@ -92,6 +92,7 @@ def main(argv=None) -> int:
     if args.quick:
         args.runs = args.peer_runs = 3
     peers = [p for p in args.peers.split(",") if p]
+    machine = B.machine()  # before the runs: the load average at the start
     B.compile_bytecode()
 
     jobs = {"floor": ([B.PY, "-c", "import click, yaml"], args.runs)}
@@ -122,7 +123,7 @@ def main(argv=None) -> int:
     stats = {k: B.summarize(v) for k, v in runs.items()}
 
     floor = stats["floor"]
-    results = {"machine": B.machine(), "runs": args.runs, "peer_runs": args.peer_runs,
+    results = {"machine": machine, "runs": args.runs, "peer_runs": args.peer_runs,
                "stats": stats, "skipped": skipped, "workloads": {}}  # fmt: skip
     for name in WORKLOADS:
         a = stats.get(f"archcost {name}")
