@@ -71,6 +71,21 @@ class Row:
     def _sum(self, attr):
         return sum(getattr(n, attr) for n in self.nodes)
 
+    def sums(self) -> dict:
+        """params, bias, buffers, macs, ops and activations in one pass over the nodes
+        (the properties below, each a pass of its own, give the same numbers)."""
+        params = bias = buffers = macs = ops = activations = 0
+        for n in self.nodes:
+            params += n.params
+            bias += n.bias
+            buffers += n.buffers
+            macs += n.macs
+            ops += n.ops
+            if not n.inplace:
+                activations += elements(n.shape)
+        return {"params": params, "bias": bias, "buffers": buffers, "macs": macs, "ops": ops,
+                "activations": activations}  # fmt: skip
+
     @property
     def params(self):
         return self._sum("params")

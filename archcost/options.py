@@ -68,3 +68,17 @@ def maybe_fold(network, fold_bn: bool):
     from .fold import fold_bn as fold
 
     return fold(network)
+
+
+def convention_option(f):
+    """--convention NAME: count MACs as another tool reports them (archcost.conventions).
+
+    For table and compare alike; the value is a preset name or None (archcost's own MACs).
+    """
+    from .conventions import NAMES  # light: no torch, no sympy
+
+    return click.option("--convention", type=click.Choice(NAMES), default=None,
+                        help="Count the MACs column as this tool reports it for the "
+                             "torchvision-style model (ptflops, ptflops-aten, fvcore, thop, "
+                             "torchinfo, torch's FlopCounterMode; archcost = own MACs). "
+                             "See BENCHMARKS.md.")(f)  # fmt: skip

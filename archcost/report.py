@@ -177,7 +177,101 @@ def _plain_table(columns, rows, title, footer, notes) -> str:
 
 
 def to_json(obj) -> str:
-    return json.dumps(obj, indent=2, default=_json_default) + "\n"
+    """``json.dumps(obj, indent=2)`` + newline, character for character, in one pass.
+
+    The standard library drops to its pure-Python encoder (a generator per nesting level)
+    whenever ``indent`` is set; on a 100,000-layer table that was the largest single cost
+    (BENCHMARKS.md). This writes the same text with plain recursion; strings go through the
+    same C escaper. tests/test_scale.py checks the output against ``json.dumps``.
+    """
+    parts: list[str] = []
+    _encode(obj, "\n", parts)
+    parts.append("\n")
+    return "".join(parts)
+
+
+_escape = json.encoder.encode_basestring_ascii  # what json.dumps uses (ensure_ascii=True)
+
+
+def _scalar(value):
+    """The JSON text of a str, None, bool, int or float, else None (mirrors json.encoder)."""
+    if isinstance(value, str):
+        return _escape(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if value == float("inf"):
+            return "Infinity"
+        if value == -float("inf"):
+            return "-Infinity"
+        return float.__repr__(value)
+    return None
+
+
+def _key(key):
+    if isinstance(key, str):
+        return _escape(key)
+    if isinstance(key, (float, bool, int)) or key is None:
+        text = _scalar(key)  # json.dumps turns such keys into strings: '"1"', '"true"'
+        return _escape(text)
+    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+
+
+_PLAIN = {str: _escape, int: int.__repr__}  # exact types whose text needs no checks
+
+
+def _encode(value, newline, parts) -> None:
+    plain = _PLAIN.get(type(value))
+    if plain is not None:
+        parts.append(plain(value))
+        return
+    text = _scalar(value)
+    if text is not None:
+        parts.append(text)
+        return
+    if isinstance(value, (list, tuple)):
+        if not value:
+            parts.append("[]")
+            return
+        inner = newline + "  "
+        parts.append("[")
+        sep = inner
+        for item in value:
+            parts.append(sep)
+            sep = "," + inner
+            _encode(item, inner, parts)
+        parts.append(newline)
+        parts.append("]")
+        return
+    if isinstance(value, dict):
+        if not value:
+            parts.append("{}")
+            return
+        inner = newline + "  "
+        parts.append("{")
+        sep = inner
+        for key, item in value.items():
+            plain = _PLAIN.get(type(item))
+            if plain is not None and type(key) is str:  # the common case, inline
+                parts.append(f"{sep}{_escape(key)}: {plain(item)}")
+            else:
+                parts.append(sep)
+                parts.append(_key(key))
+                parts.append(": ")
+                _encode(item, inner, parts)
+            sep = "," + inner
+        parts.append(newline)
+        parts.append("}")
+        return
+    _encode(_json_default(value), newline, parts)
 
 
 def _json_default(value):

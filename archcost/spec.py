@@ -42,7 +42,7 @@ from .limits import (
     MAX_TYPE_WORDS,
     MAX_VALUES,
 )
-from .yamlio import LineDict, LineList, load_file
+from .yamlio import LineDict, LineList, gc_paused, load_file
 
 TOP_KEYS = {"name", "title", "paper", "year", "url", "notes", "input", "params", "defaults",
             "blocks", "layers", "variants", "extends", "family", "torchvision"}  # fmt: skip
@@ -1347,7 +1347,9 @@ def build_doc(doc, name, params=None, train=False, evaluator=evaluate, symbolic=
     if not isinstance(layers, list) or not layers:
         raise SpecError("'layers' must be a non-empty list of rows", _key_file(doc, "layers", file),
                         doc.key_line("layers") if hasattr(doc, "key_line") else None)  # fmt: skip
-    ex.expand_rows(layers, {"input": input_node}, env, "", True, 0, getattr(layers, "file", file))
+    with gc_paused():
+        ex.expand_rows(layers, {"input": input_node}, env, "", True, 0,
+                       getattr(layers, "file", file))  # fmt: skip
     meta = {k: doc.get(k) for k in ("paper", "year", "url", "notes", "family", "variant",
                                     "torchvision")}  # fmt: skip
     meta["variants"] = sorted((doc.get("variants") or {}).keys())

@@ -270,3 +270,21 @@ def test_diff_subprocess():
     proc = subprocess_run("diff", MOBILE, MOBILE + ":no_sep3", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     assert changed(json.loads(proc.stdout)) == {"sep 3": "only in A"}
+
+
+def test_compare_convention_counts_as_each_peer_measured():
+    # the peers' own totals on torchvision's models, measured by benchmarks/peers.py
+    measured = {
+        "ptflops": [4_132_436_968, 1_513_907_448, 15_523_225_576, 320_300_008],
+        "fvcore": [4_111_512_576, 1_504_878_688, 15_470_289_408, 314_193_216],
+        "thop": [4_133_742_592, 1_511_332_032, 15_470_314_496, 327_486_720],
+        "torch": [8_178_368_512, 2_996_752_384, 30_940_528_640, 601_548_544],
+    }
+    nets = ["resnet50:torchvision", "googlenet:torchvision", "vgg16:torchvision",
+            "mobilenet_v2:torchvision"]
+    for name, counts in measured.items():
+        records = compare_json(*nets, "--convention", name)
+        assert [r["count"] for r in records] == counts, name
+        assert [r["macs"] for r in records] == [c // 2 for c in measured["torch"]]
+    text = invoke("compare", *nets, "--convention", "ptflops", "--exact")
+    assert "ptflops MACs" in text and "4,132,436,968" in text

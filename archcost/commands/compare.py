@@ -9,6 +9,7 @@ from ..netargs import assign_labels, find_label, parse_networks, variadic_settin
 from ..options import (
     DTYPE_BYTES,
     batch_option,
+    convention_option,
     dtype_option,
     fold_bn_option,
     format_option,
@@ -35,6 +36,7 @@ COLUMNS = {
     "macs_per_param": ("MACs/param", "rate"),
     "rel_params": ("params vs base", "ratio"),
     "rel_macs": ("MACs vs base", "ratio"),
+    "count": ("as counted by --convention", "count"),
     "buffers": ("buffers", "count"),
     "ops": ("other ops", "count"),
     "weights": ("weights", "count"),
@@ -55,7 +57,8 @@ NOTES = (
     "FLOPs = 2 x MACs; activations: elements written per sample (in-place layers add none); "
     "act. memory = activations x batch x bytes per element; peak act. memory: the most "
     "activation memory alive at once, running the layers in order (a tensor lives from its "
-    "layer to its last reader; in-place layers allocate nothing; the input is not counted); "
+    "layer to its last reader; in-place layers allocate nothing; the input, held by the caller, "
+    "counts); "
     "weight layers: conv + linear; MACs/param: MACs per parameter (reuse of each weight)."
 )
 
@@ -95,7 +98,7 @@ def network_record(net, batch: int, nbytes: int) -> dict:
 
 
 def compare_records(words, batch=1, dtype="float32", train=False, baseline=None,
-                    fold_bn=False) -> list[dict]:  # fmt: skip
+                    fold_bn=False, convention=None) -> list[dict]:  # fmt: skip
     """Build each network named in ``words`` (with its --set) and return one record each."""
     nargs = parse_networks(words)
     nets = [maybe_fold(build(n.spec, params=n.sets or None, train=train), fold_bn)
@@ -111,6 +114,13 @@ def compare_records(words, batch=1, dtype="float32", train=False, baseline=None,
         rec["spec"] = narg.spec
         rec["set"] = dict(narg.sets)
         rec["params_values"] = {k: _plain(v) for k, v in net.params.items()}
+        if convention is not None:
+            from ..conventions import totals
+
+            counted = totals(net, convention)
+            rec["count"] = counted["count"]
+            rec["convention"] = {k: counted[k] for k in ("convention", "label", "unit",
+                                                         "unknown_ops")}  # fmt: skip
         records.append(rec)
     ref = records[base]
     for rec in records:
@@ -163,7 +173,12 @@ def sort_records(records, sort: str | None) -> list[dict]:
 
 
 def render_compare(records, columns, fmt, exact=False, batch=1, dtype="float32") -> str:
-    cols = [Column(k, COLUMNS[k][0], numeric=COLUMNS[k][1] != "text") for k in columns]
+    def header(key):
+        if key == "count" and records and records[0].get("convention"):
+            return records[0]["convention"]["label"]
+        return COLUMNS[key][0]
+
+    cols = [Column(k, header(k), numeric=COLUMNS[k][1] != "text") for k in columns]
     rows = []
     for rec in records:
         row = {k: cell(rec.get(k), COLUMNS[k][1], fmt, exact) for k in columns}
@@ -188,13 +203,14 @@ def render_compare(records, columns, fmt, exact=False, batch=1, dtype="float32")
               f"(default: {','.join(DEFAULT_COLUMNS)}).")  # fmt: skip
 @click.option("--exact", is_flag=True, help="Exact integers instead of human units (6.8M).")
 @fold_bn_option
+@convention_option
 @click.option("--baseline", metavar="NAME", help="Network the ratios are relative to "
               "(label, name or spec; default: the first).")  # fmt: skip
 @click.option("--plot", "plot_file", metavar="FILE.png|svg",
               help="Also draw MACs against params, one labelled point per network.")  # fmt: skip
 @output_option
-def command(networks, fmt, batch, dtype, train, sort, columns, exact, fold_bn, baseline,
-            plot_file, output):  # fmt: skip
+def command(networks, fmt, batch, dtype, train, sort, columns, exact, fold_bn, convention,
+            baseline, plot_file, output):  # fmt: skip
     """Compare networks side by side: params, MACs, FLOPs, activations, memory, peak memory,
     weight layers, MACs per parameter and size relative to the first (or --baseline).
 
@@ -213,12 +229,14 @@ def command(networks, fmt, batch, dtype, train, sort, columns, exact, fold_bn, b
         DEFAULT_COLUMNS)
     if not keys:
         raise click.UsageError("--columns names no column")
+    if convention is not None and "count" not in keys:
+        keys.insert(keys.index("macs") + 1 if "macs" in keys else len(keys), "count")
     plot_ext = None
     if plot_file:
         from ..plot import check_plot_file
 
         plot_ext = check_plot_file(plot_file)
-    records = compare_records(networks, batch, dtype, train, baseline, fold_bn)
+    records = compare_records(networks, batch, dtype, train, baseline, fold_bn, convention)
     records = sort_records(records, sort)
     if plot_file:
         from ..plot import plot_compare

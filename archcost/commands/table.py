@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 
+from .. import conventions
 from ..graph import Network
 from ..layers import fmt_shape
 from ..memory import inference
 from ..options import (
     DTYPE_BYTES,
     batch_option,
+    convention_option,
     dtype_option,
     fold_bn_option,
     format_option,
@@ -21,6 +23,7 @@ from ..options import (
 )
 from ..report import Column, emit, human_bytes, render, to_json
 from ..spec import build
+from ..yamlio import gc_paused
 
 CONVENTIONS = (
     "params: trainable weights + biases (BN running stats are buffers, apart). "
@@ -32,6 +35,7 @@ CONVENTIONS = (
 
 def layer_record(row, batch, nbytes) -> dict:
     """One row of the table as plain data (the JSON interface)."""
+    sums = row.sums()
     return {
         "name": row.id,
         "label": row.label,
@@ -40,13 +44,13 @@ def layer_record(row, batch, nbytes) -> dict:
         "output": list(row.shape),
         "depth": row.depth,
         "columns": dict(row.columns),
-        "params": row.params,
-        "weights": row.weights,
-        "buffers": row.buffers,
-        "macs": row.macs,
-        "ops": row.ops,
-        "activations": row.activations,
-        "activation_bytes": row.activations * batch * nbytes,
+        "params": sums["params"],
+        "weights": sums["params"] - sums["bias"],
+        "buffers": sums["buffers"],
+        "macs": sums["macs"],
+        "ops": sums["ops"],
+        "activations": sums["activations"],
+        "activation_bytes": sums["activations"] * batch * nbytes,
         "train_only": row.train_only,
         "repeat": row.repeat,
     }
@@ -73,7 +77,10 @@ def node_record(node, batch, nbytes) -> dict:
     }
 
 
-def network_json(net: Network, batch: int, dtype: str, expand: bool) -> dict:
+def network_json(net: Network, batch: int, dtype: str, expand: bool,
+                 convention: str | None = None) -> dict:
+    """The table as data. With ``convention`` (archcost.conventions), every record and the
+    total also carry ``count``: what that tool reports for the row (null where unknown)."""
     nbytes = DTYPE_BYTES[dtype]
     records = ([node_record(n, batch, nbytes) for n in net.nodes] if expand
                else [layer_record(r, batch, nbytes) for r in net.rows])  # fmt: skip
@@ -83,6 +90,18 @@ def network_json(net: Network, batch: int, dtype: str, expand: bool) -> dict:
     totals["weight_bytes"] = totals["params"] * nbytes
     live = inference(net, batch, dtype)  # liveness peak (archcost memory has the details)
     totals["peak_activation_bytes"] = live.peak_bytes
+    extra = {}
+    if convention is not None:
+        counted = conventions.count(net, convention)
+        per = counted.nodes if expand else counted.rows
+        for rec in records:
+            rec["count"] = per[rec["name"]]
+        totals["count"] = counted.total
+        extra["convention"] = {"name": convention, "label": counted.convention.label,
+                               "unit": counted.convention.unit,
+                               "rules": counted.convention.doc, "total": counted.total,
+                               "params": counted.params,
+                               "unknown_ops": list(counted.unknown_ops)}  # fmt: skip
     return {
         "network": net.name,
         "title": net.title,
@@ -96,6 +115,7 @@ def network_json(net: Network, batch: int, dtype: str, expand: bool) -> dict:
         "peak_activation_bytes": live.peak_bytes,
         "peak_layer": live.peak_layer,
         "conventions": CONVENTIONS,
+        **extra,
     }
 
 
@@ -125,8 +145,10 @@ def merge_orders(orders) -> list:
     return merged
 
 
-def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool) -> str:
-    data = network_json(net, batch, dtype, expand)
+def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
+                 convention: str | None = None) -> str:
+    data = network_json(net, batch, dtype, expand, convention)
+    conv = data.get("convention")
     block_headers = merge_orders(list(rec["columns"]) for rec in data["layers"])
     columns = [Column("label", "layer", numeric=False)]
     if expand:
@@ -135,7 +157,8 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool) -
         columns.append(Column("patch", "patch/stride", numeric=False))
     columns += [Column("out", "output", numeric=False), Column("depth", "depth")]
     columns += [Column("col:" + h, h) for h in block_headers]
-    columns += [Column("params", "params"), Column("macs", "MACs"), Column("ops", "other ops"),
+    count_column = Column("count", conv["label"]) if conv else Column("macs", "MACs")
+    columns += [Column("params", "params"), count_column, Column("ops", "other ops"),
                 Column("activations", "activations")]  # fmt: skip
     rows = []
     for rec in data["layers"]:
@@ -146,10 +169,14 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool) -
         if rec["train_only"]:
             row["label"] = rec["label"] + " (train)"
             row["_style"] = "dim"
+        if conv and row["count"] is None:
+            row["count"] = "?"
         rows.append(row)
     total = data["total"]
     footer = {"label": "total", "params": total["params"], "macs": total["macs"],
               "ops": total["ops"], "activations": total["activations"]}  # fmt: skip
+    if conv:
+        footer["count"] = "?" if total["count"] is None else total["count"]
     notes = []
     if fmt in ("text", "md"):
         buffers = f", buffers {total['buffers']:,}" if total["buffers"] else ""
@@ -164,7 +191,16 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool) -
             "(`archcost memory` shows where)",
             CONVENTIONS,
         ]
+        if conv:
+            shown = "unknown" if conv["total"] is None else f"{conv['total']:,}"
+            notes.append(f"column '{conv['label']}' counts as {conv['name']} does: "
+                         f"{conv['rules']}; total {shown}")  # fmt: skip
+            if conv["unknown_ops"]:
+                notes.append(f"? = {conv['name']}'s count of {', '.join(conv['unknown_ops'])} "
+                             "is not modelled (archcost.conventions)")  # fmt: skip
     title = f"{net.title} ({net.name})"
+    if conv:
+        title += f", {conv['label']} as {conv['name']} counts"
     return render(columns, rows, fmt, title=title, footer=footer, notes=notes)
 
 
@@ -181,14 +217,18 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool) -
 @click.option("--bars", is_flag=True, help="Per-layer MAC bars drawn in the terminal.")
 @click.option("--plot", "plot_file", metavar="FILE.png|svg",
               help="Also draw per-layer bars of MACs and activation memory.")  # fmt: skip
+@convention_option
 @output_option
 def command(spec, fmt, batch, dtype, train, sets, fold_bn, expand, symbolic, bars, plot_file,
-            output):  # fmt: skip
+            convention, output):  # fmt: skip
     """Per-layer output shape, params, MACs, other ops and activations of SPEC.
 
     One row per row of the spec (which follows the paper's table); --expand shows every
-    primitive layer. Totals are the sums of the rows.
+    primitive layer. Totals are the sums of the rows. --convention NAME replaces the MACs
+    column by what that tool would report for the torchvision-style model.
     """
+    if symbolic and convention:
+        raise click.UsageError("--convention counts numbers; it does not apply to --symbolic")
     if plot_file:
         from ..plot import check_plot_file
 
@@ -208,7 +248,9 @@ def command(spec, fmt, batch, dtype, train, sets, fold_bn, expand, symbolic, bar
 
         emit(render_formulas(net, fmt), output)
         return
-    if fmt == "json":
-        emit(to_json(network_json(net, batch, dtype, expand)), output)
-        return
-    emit(render_table(net, fmt, batch, dtype, expand), output)
+    with gc_paused():  # a large network's records are many small objects that all stay alive
+        if fmt == "json":
+            text = to_json(network_json(net, batch, dtype, expand, convention))
+        else:
+            text = render_table(net, fmt, batch, dtype, expand, convention)
+    emit(text, output)
