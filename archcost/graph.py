@@ -157,10 +157,18 @@ class Network:
 
     @property
     def output_shape(self):
+        return self.outputs()[0].shape
+
+    def outputs(self) -> tuple:
+        """(main output node, [auxiliary output nodes]): the last inference row's output and,
+        in a network built with train=True, the outputs of its training-only rows."""
+        main = self.input
         for row in reversed(self.rows):
             if not row.train_only and row.output is not None:
-                return row.output.shape
-        return self.input.shape
+                main = row.output
+                break
+        aux = [row.output for row in self.rows if row.train_only and row.output is not None]
+        return main, aux
 
     @property
     def weight_layers(self) -> int:

@@ -134,7 +134,7 @@ class _Graph:
             self.readers[id(node)] = []
             for inp in node.inputs:
                 self.readers[id(inp)].append(node)
-        main, aux = network_outputs(network)
+        main, aux = network.outputs()
         self.main = main
         self.outputs = [main, *aux]
         self.output_ids = {id(o) for o in self.outputs}
@@ -169,16 +169,6 @@ class _Graph:
         return False
 
 
-def network_outputs(network):
-    """(main output node, [auxiliary output nodes]): the last inference row's output and, in a
-    network built with train=True, the outputs of its training-only rows."""
-    main = network.input
-    for row in reversed(network.rows):
-        if not row.train_only and row.output is not None:
-            main = row.output
-            break
-    aux = [row.output for row in network.rows if row.train_only and row.output is not None]
-    return main, aux
 
 
 class _Storage:

@@ -273,15 +273,6 @@ def is_train_only(node) -> bool:
     return node.row is not None and node.row.train_only
 
 
-def _outputs(network):
-    """(main output node, [aux output nodes]) as the static Network defines them."""
-    main = network.input
-    for row in reversed(network.rows):
-        if not row.train_only and row.output is not None:
-            main = row.output
-            break
-    aux = [row.output for row in network.rows if row.train_only and row.output is not None]
-    return main, aux
 
 
 class ArchcostNet(nn.Module):
@@ -301,7 +292,7 @@ class ArchcostNet(nn.Module):
             consumers[id(node)] = []
             for inp in node.inputs:
                 consumers[id(inp)].append(node)
-        main, aux = _outputs(network)
+        main, aux = network.outputs()
         outputs = {id(main), *(id(a) for a in aux)}
         aliasing = _aliasing()
         self.names: dict[str, str] = {}  # node id -> module name

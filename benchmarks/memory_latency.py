@@ -30,8 +30,7 @@ CUDA (``--device cuda``; not run where there is no GPU):
 Writes results/memory_latency_{cpu,cuda}.md (and .json) next to this script. Targets: peak
 memory within +-20 %, latency after calibration within +-30 %.
 
-The module comes from ``archcost.torch_backend.build_module`` when that module exists;
-otherwise from the minimal builder at the end of this file (same rules: one module per node,
+The module comes from ``archcost.torch_backend.build_module`` (one module per node,
 intermediates dropped after their last reader, activations in place where safe).
 """
 
@@ -78,165 +77,15 @@ CLOCK_NOTE = {
 
 
 def build_module(network):
-    """(module, which builder): archcost.torch_backend if present, else the private one."""
-    try:
-        from archcost.torch_backend import build_module as real
-    except ImportError:
-        return _MiniNet(network), "benchmarks/memory_latency.py (private minimal builder)"
+    """(module, which builder): the real module archcost's torch backend builds from the spec."""
+    from archcost.torch_backend import build_module as real
+
     return real(network), "archcost.torch_backend.build_module"
 
 
 def node_modules(model, network) -> list:
     """The torch submodule of each node, in node order."""
-    if hasattr(model, "module_for"):
-        return [model.module_for(node.id) for node in network.nodes]
-    return list(model.mods)
-
-
-def _mini_classes():
-    import torch
-    import torch.nn.functional as F
-    from torch import nn
-
-    from archcost import layers as L
-
-    class Pad(nn.Module):
-        def __init__(self, mod, pad, value=0.0):
-            super().__init__()
-            self.mod, self.pad, self.value = mod, pad, value
-
-        def forward(self, x):
-            return self.mod(F.pad(x, self.pad, value=self.value))
-
-    class Linear(nn.Linear):
-        def forward(self, x):
-            return super().forward(torch.flatten(x, 1) if x.dim() > 2 else x)
-
-    class Cat(nn.Module):
-        def forward(self, *xs):
-            return torch.cat(xs, 1)
-
-    class Add(nn.Module):
-        def forward(self, *xs):
-            out = xs[0] + xs[1]
-            for x in xs[2:]:
-                out = out + x
-            return out
-
-    class Scale(nn.Module):
-        def forward(self, x, gate):
-            return x * (gate[:, :, None, None] if gate.dim() == 2 else gate)
-
-    class Slice(nn.Module):
-        def __init__(self, start, end):
-            super().__init__()
-            self.start, self.end = start, end
-
-        def forward(self, x):
-            return x.narrow(1, self.start, self.end - self.start)
-
-    class ZeroPad(nn.Module):
-        def __init__(self, pad):
-            super().__init__()
-            self.pad = pad
-
-        def forward(self, x):
-            return F.pad(x, self.pad)
-
-    acts = {"relu": nn.ReLU, "relu6": nn.ReLU6, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU,
-            "hardswish": nn.Hardswish, "hardsigmoid": nn.Hardsigmoid, "silu": nn.SiLU}
-    plain = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "gelu": nn.GELU}
-
-    def window(node, make, value):
-        _, h, w = node.inputs[0].shape
-        f = node.fields
-        k = f["k"]
-        s = f.get("s") or k
-        pt, pb, pl, pr = L.resolve_padding(f["p"], h, w, k, s, f.get("d", (1, 1)))
-        if pt == pb and pl == pr and pt <= k[0] // 2 and pl <= k[1] // 2:
-            return make((pt, pl))
-        return Pad(make(0), (pl, pr, pt, pb), value)
-
-    def module(node, inplace):
-        op, f = node.op, node.fields
-        if op == "conv":
-            c = node.inputs[0].shape[0]
-            return window(node, lambda p: nn.Conv2d(c, f["out"], f["k"], f["s"], p, f["d"],
-                                                    f["g"], f["bias"]), 0.0)
-        if op == "linear":
-            return Linear(L.elements(node.inputs[0].shape), f["out"], f["bias"])
-        if op in ("maxpool", "avgpool"):
-            cls, value = (nn.MaxPool2d, float("-inf")) if op == "maxpool" else (nn.AvgPool2d, 0.0)
-            return window(node, lambda p: cls(f["k"], f["s"] or f["k"], p, ceil_mode=f["ceil"]),
-                          value)
-        if op == "global_avgpool":
-            return nn.AdaptiveAvgPool2d(1)
-        if op == "adaptive_avgpool":
-            return nn.AdaptiveAvgPool2d(f["size"])
-        if op == "lrn":
-            return nn.LocalResponseNorm(f["size"], float(f["alpha"]), float(f["beta"]),
-                                        float(f["k_const"]))
-        if op == "bn":
-            cls = nn.BatchNorm2d if len(node.shape) == 3 else nn.BatchNorm1d
-            return cls(node.shape[0], eps=float(f["eps"]))
-        if op in acts:
-            return acts[op](inplace=inplace)
-        if op in plain:
-            return plain[op]()
-        if op == "dropout":
-            return nn.Dropout(float(f["p"]))
-        if op == "flatten":
-            return nn.Flatten(1)
-        if op == "softmax":
-            return nn.Softmax(1)
-        if op == "concat":
-            return Cat()
-        if op == "add":
-            return Add()
-        if op == "scale":
-            return Scale()
-        if op == "slice":
-            return Slice(f["start"], f["end"])
-        if op == "zero_pad":
-            ph, pw = f["p"]
-            return ZeroPad((pw, pw, ph, ph, 0, f["c"]))
-        raise SpecError(f"the benchmark's minimal builder has no module for '{op}'")
-
-    class MiniNet(nn.Module):
-        def __init__(self, network):
-            super().__init__()
-            g = M._Graph(network)
-            index = {id(network.input): -1}
-            self.mods = nn.ModuleList()
-            plan = []
-            for i, node in enumerate(network.nodes):
-                index[id(node)] = i
-                self.mods.append(module(node, node.op in acts and g.inplace_safe(node)))
-                plan.append(tuple(index[id(x)] for x in node.inputs))
-            self.input_shape = tuple(network.input.shape)
-            self._main = index[id(g.main)]
-            last = {}
-            for i, inputs in enumerate(plan):
-                for j in inputs:
-                    last[j] = i
-            keep = (-1, self._main)
-            self._free = [[j for j, at in last.items() if at == i and j not in keep]
-                          for i in range(len(plan))]
-            self._plan = plan
-
-        def forward(self, x):
-            values = {-1: x}
-            for i, (mod, inputs) in enumerate(zip(self.mods, self._plan, strict=True)):
-                values[i] = mod(*(values[j] for j in inputs))
-                for j in self._free[i]:
-                    del values[j]
-            return values[self._main]
-
-    return MiniNet
-
-
-def _MiniNet(network):
-    return _mini_classes()(network)
+    return [model.module_for(node.id) for node in network.nodes]
 
 
 # ---------------------------------------------------------------- measuring
