@@ -128,16 +128,8 @@ def json_value(value):
 
 def measure(net, quantities) -> dict:
     """The asked-for totals of a built network (exact integers)."""
-    params = bias = buffers = macs = ops = acts = 0
-    for n in net.nodes:
-        params += n.params
-        bias += n.bias
-        buffers += n.buffers
-        macs += n.macs
-        ops += n.ops
-        acts += n.activations
-    out = {"params": params, "weights": params - bias, "buffers": buffers, "macs": macs,
-           "flops": 2 * macs, "ops": ops, "activations": acts}  # fmt: skip
+    out = net.totals()
+    out["flops"] = 2 * out["macs"]
     if "peak_activations" in quantities:
         from .memory import peak_activations
 

@@ -72,19 +72,8 @@ class Row:
         return sum(getattr(n, attr) for n in self.nodes)
 
     def sums(self) -> dict:
-        """params, bias, buffers, macs, ops and activations in one pass over the nodes
-        (the properties below, each a pass of its own, give the same numbers)."""
-        params = bias = buffers = macs = ops = activations = 0
-        for n in self.nodes:
-            params += n.params
-            bias += n.bias
-            buffers += n.buffers
-            macs += n.macs
-            ops += n.ops
-            if not n.inplace:
-                activations += elements(n.shape)
-        return {"params": params, "bias": bias, "buffers": buffers, "macs": macs, "ops": ops,
-                "activations": activations}  # fmt: skip
+        """The row's costs in one pass over its nodes (see :func:`sum_costs`)."""
+        return sum_costs(self.nodes)
 
     @property
     def params(self):
@@ -131,6 +120,21 @@ class Row:
 QUANTITIES = ("params", "bias", "weights", "buffers", "macs", "ops", "activations")
 
 
+def sum_costs(nodes) -> dict:
+    """The QUANTITIES summed over ``nodes`` in one pass (the hot path of sweeps and tables)."""
+    params = bias = buffers = macs = ops = activations = 0
+    for n in nodes:
+        params += n.params
+        bias += n.bias
+        buffers += n.buffers
+        macs += n.macs
+        ops += n.ops
+        if not n.inplace:
+            activations += elements(n.shape)
+    return {"params": params, "bias": bias, "weights": params - bias, "buffers": buffers,
+            "macs": macs, "ops": ops, "activations": activations}  # fmt: skip
+
+
 @dataclass(eq=False)
 class Network:
     """A spec evaluated at one set of parameter values."""
@@ -146,14 +150,11 @@ class Network:
     train: bool = False
 
     def total(self, quantity: str) -> int:
-        if quantity == "weights":
-            return self.total("params") - self.total("bias")
-        if quantity == "activations":
-            return sum(n.activations for n in self.nodes)
-        return sum(getattr(n, quantity) for n in self.nodes)
+        return self.totals()[quantity]
 
     def totals(self) -> dict:
-        return {q: self.total(q) for q in QUANTITIES}
+        """params, bias, weights, buffers, macs, ops and activations of the whole network."""
+        return sum_costs(self.nodes)
 
     @property
     def output_shape(self):

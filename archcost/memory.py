@@ -186,6 +186,20 @@ class _Storage:
         self.view = False
 
 
+def _place(node, step, alias, store, storages, size):
+    """Give ``node`` its storage at ``step``: its input's when it aliases it (in place, a view),
+    else a new allocation; and keep each input's storage alive until this step."""
+    if alias:
+        storage = store[id(node.inputs[0])]
+    else:
+        storage = _Storage(size(elements(node.shape)), step, node, "activation")
+        storages.append(storage)
+    store[id(node)] = storage
+    for x in node.inputs:
+        sx = store[id(x)]
+        sx.end = max(sx.end, step)
+
+
 def _sizer(batch, nbytes, device):
     """size(elements per sample, bytes per element) -> bytes of one tensor at this batch,
     rounded up to the allocator's block on CUDA."""
@@ -281,16 +295,8 @@ def inference(network, batch: int = 1, dtype: str = "float32", device: str = "cu
     in_place = []
     for i, node in enumerate(g.nodes):
         alias = g.aliases_input(node, training=False)
-        if alias:
-            s = store[id(node.inputs[0])]
-        else:
-            s = _Storage(size(elements(node.shape)), i, node, "activation")
-            storages.append(s)
-        store[id(node)] = s
+        _place(node, i, alias, store, storages, size)
         in_place.append(alias)
-        for x in node.inputs:
-            sx = store[id(x)]
-            sx.end = max(sx.end, i)
     for out in g.outputs:
         store[id(out)].end = end
     delta = [0] * (n + 2)
@@ -439,15 +445,7 @@ def training(network, batch: int = 1, dtype: str = "float32", device: str = "cud
     for i, node in enumerate(nodes):
         alias = g.aliases_input(node, training=True)
         aliases.append(alias)
-        if alias:
-            s = store[id(node.inputs[0])]
-        else:
-            s = _Storage(size(elements(node.shape)), i, node, "activation")
-            storages.append(s)
-        store[id(node)] = s
-        for x in node.inputs:
-            sx = store[id(x)]
-            sx.end = max(sx.end, i)
+        _place(node, i, alias, store, storages, size)
         transients[i] = _transient(node, size, device, True)
         if not g.requires_grad[id(node)]:
             continue

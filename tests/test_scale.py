@@ -61,8 +61,9 @@ def test_table_json_is_json_dumps_indent_2(name, expand):
 def test_row_sums_equal_the_row_properties(name):
     for row in build(name).rows:
         sums = row.sums()
-        assert sums == {"params": row.params, "bias": row.bias, "buffers": row.buffers,
-                        "macs": row.macs, "ops": row.ops, "activations": row.activations}
+        assert sums == {"params": row.params, "bias": row.bias, "weights": row.weights,
+                        "buffers": row.buffers, "macs": row.macs, "ops": row.ops,
+                        "activations": row.activations}
 
 
 def test_yaml_tag_cache_resolves_like_the_safe_loader():
