@@ -30,227 +30,27 @@ import resource
 import statistics
 import sys
 import time
-from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from . import layers as L
 from .errors import SpecError
 from .fold import fold_bn
+from .torch_modules import BIASED, FACTORIES
 
 # ---------------------------------------------------------------- node modules
 
 
-def _f(value) -> float:
-    """Spec numbers are exact (int / Fraction); torch wants floats."""
-    return float(value)
+class BuildError(Exception):
+    """torch could not run a node with the inputs it computed (shapes that do not fit, e.g.
+    an add of two branches whose real shapes differ). ``node`` is the node's id, ``shapes``
+    the per-sample output shapes torch computed before it."""
 
-
-class Conv(nn.Conv2d):
-    """``nn.Conv2d`` with an optional explicit pad first (asymmetric 'same' padding)."""
-
-    def __init__(self, *args, pre_pad=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.pre_pad = pre_pad  # (left, right, top, bottom) for F.pad, or None
-
-    def forward(self, x):
-        if self.pre_pad is not None:
-            x = F.pad(x, self.pre_pad)
-        return super().forward(x)
-
-    def extra_repr(self):
-        extra = f", pre_pad={self.pre_pad}" if self.pre_pad is not None else ""
-        return super().extra_repr() + extra
-
-
-class Linear(nn.Linear):
-    """``nn.Linear`` that flattens a C x H x W input first (archcost's linear auto-flattens)."""
-
-    def forward(self, x):
-        if x.dim() > 2:
-            x = torch.flatten(x, 1)
-        return super().forward(x)
-
-
-class MaxPool(nn.MaxPool2d):
-    """``nn.MaxPool2d`` with an optional explicit -inf pad first."""
-
-    def __init__(self, *args, pre_pad=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.pre_pad = pre_pad
-
-    def forward(self, x):
-        if self.pre_pad is not None:
-            x = F.pad(x, self.pre_pad, value=-math.inf)
-        return super().forward(x)
-
-
-class AvgPool(nn.AvgPool2d):
-    """``nn.AvgPool2d`` with an optional explicit zero pad first (counted in the divisor)."""
-
-    def __init__(self, *args, pre_pad=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.pre_pad = pre_pad
-
-    def forward(self, x):
-        if self.pre_pad is not None:
-            x = F.pad(x, self.pre_pad)
-        return super().forward(x)
-
-
-class Concat(nn.Module):
-    """Concatenate along channels (dim 1)."""
-
-    def forward(self, *xs):
-        return torch.cat(xs, 1)
-
-
-class Add(nn.Module):
-    """Elementwise sum of two or more tensors."""
-
-    def forward(self, *xs):
-        out = xs[0] + xs[1]
-        for x in xs[2:]:
-            out = out + x
-        return out
-
-
-class Slice(nn.Module):
-    """Channels [start, end): a view (``narrow``) of the input."""
-
-    def __init__(self, start, end):
-        super().__init__()
-        self.start, self.end = start, end
-
-    def forward(self, x):
-        return x.narrow(1, self.start, self.end - self.start)
-
-    def extra_repr(self):
-        return f"start={self.start}, end={self.end}"
-
-
-class ZeroPad(nn.Module):
-    """``c`` zero channels appended, ``p`` zero rows/columns on each side."""
-
-    def __init__(self, c, p):
-        super().__init__()
-        self.c, self.p = c, p
-
-    def forward(self, x):
-        ph, pw = self.p
-        return F.pad(x, (pw, pw, ph, ph, 0, self.c))
-
-    def extra_repr(self):
-        return f"c={self.c}, p={self.p}"
-
-
-class Scale(nn.Module):
-    """``x * gate``: a C x H x W map times a per-channel gate (C x 1 x 1, or C from a linear)."""
-
-    def forward(self, x, gate):
-        if gate.dim() == 2 and x.dim() == 4:
-            gate = gate[:, :, None, None]
-        return x * gate
-
-
-def _window_layer(node, cls):
-    """Pool kwargs for a maxpool/avgpool node, with F.pad where torch's own padding can't do it.
-
-    torch pools take symmetric padding of at most half the kernel; anything else (TF 'same'
-    with odd total padding, large pads) is padded explicitly. With an explicit pad the ceil
-    rule would change (torch would let the last window start in the right padding), so the
-    right/bottom pad is extended to give exactly archcost's output size with the floor rule.
-    """
-    (c, h, w) = node.inputs[0].shape
-    f = node.fields
-    k, s = f["k"], f["s"] or f["k"]
-    pt, pb, pl, pr = L.resolve_padding(f["p"], h, w, k, s, (1, 1))
-    ceil = f["ceil"]
-    native = pt == pb and pl == pr and pt <= k[0] // 2 and pl <= k[1] // 2
-    if native:
-        return cls(k, s, (pt, pl), ceil_mode=ceil)
-    _, oh, ow = node.shape
-    pb += max(0, (oh - 1) * s[0] + k[0] - (h + pt + pb))
-    pr += max(0, (ow - 1) * s[1] + k[1] - (w + pl + pr))
-    return cls(k, s, 0, ceil_mode=False, pre_pad=(pl, pr, pt, pb))
-
-
-def _conv(node, inplace):
-    f = node.fields
-    c, h, w = node.inputs[0].shape
-    pt, pb, pl, pr = L.resolve_padding(f["p"], h, w, f["k"], f["s"], f["d"])
-    kwargs = dict(stride=f["s"], dilation=f["d"], groups=f["g"], bias=f["bias"])
-    if pt == pb and pl == pr:
-        return Conv(c, f["out"], f["k"], padding=(pt, pl), **kwargs)
-    return Conv(c, f["out"], f["k"], padding=0, pre_pad=(pl, pr, pt, pb), **kwargs)
-
-
-def _linear(node, inplace):
-    return Linear(L.elements(node.inputs[0].shape), node.fields["out"], bias=node.fields["bias"])
-
-
-def _bn(node, inplace):
-    shape = node.inputs[0].shape
-    eps = _f(node.fields["eps"])
-    if len(shape) == 3:
-        return nn.BatchNorm2d(shape[0], eps=eps)
-    return nn.BatchNorm1d(shape[0], eps=eps)
-
-
-def _lrn(node, inplace):
-    f = node.fields
-    return nn.LocalResponseNorm(f["size"], alpha=_f(f["alpha"]), beta=_f(f["beta"]),
-                                k=_f(f["k_const"]))  # fmt: skip
-
-
-def _act(cls, takes_inplace=True):
-    """Activation factory; torch's inplace flag where torch offers one (sigmoid, tanh, gelu
-    have none)."""
-
-    def make(node, inplace):
-        return cls(inplace=inplace) if takes_inplace else cls()
-
-    return make
-
-
-# One factory per primitive: factory(node, inplace) -> nn.Module. ``inplace`` is True only
-# where the primitive is marked in-place in archcost's registry and overwriting the input is
-# safe in this graph (see _inplace_safe).
-FACTORIES: dict[str, Callable] = {
-    "conv": _conv,
-    "linear": _linear,
-    "maxpool": lambda node, inplace: _window_layer(node, MaxPool),
-    "avgpool": lambda node, inplace: _window_layer(node, AvgPool),
-    "global_avgpool": lambda node, inplace: nn.AdaptiveAvgPool2d(1),
-    "adaptive_avgpool": lambda node, inplace: nn.AdaptiveAvgPool2d(node.fields["size"]),
-    "lrn": _lrn,
-    "bn": _bn,
-    "relu": _act(nn.ReLU),
-    "relu6": _act(nn.ReLU6),
-    "leaky_relu": _act(nn.LeakyReLU),
-    "sigmoid": _act(nn.Sigmoid, False),
-    "tanh": _act(nn.Tanh, False),
-    "hardswish": _act(nn.Hardswish),
-    "hardsigmoid": _act(nn.Hardsigmoid),
-    "silu": _act(nn.SiLU),
-    "gelu": _act(nn.GELU, False),
-    "elu": _act(nn.ELU),
-    # torch practice: dropout is not in place (inplace dropout after an inplace ReLU breaks
-    # autograd); at inference it returns its input unchanged either way.
-    "dropout": lambda node, inplace: nn.Dropout(_f(node.fields["p"])),
-    "flatten": lambda node, inplace: nn.Flatten(1),
-    "softmax": lambda node, inplace: nn.Softmax(dim=1),
-    "concat": lambda node, inplace: Concat(),
-    "add": lambda node, inplace: Add(),
-    "scale": lambda node, inplace: Scale(),
-    # primitives being added on other branches (channel slice, ResNet option-A zero padding);
-    # a factory for a primitive that is not registered is never used
-    "slice": lambda node, inplace: Slice(node.fields["start"], node.fields["end"]),
-    "zero_pad": lambda node, inplace: ZeroPad(node.fields["c"], node.fields["p"]),
-}
+    def __init__(self, node, message, shapes):
+        super().__init__(f"{node}: {message}")
+        self.node, self.message, self.shapes = node, message, shapes
 
 
 def _aliasing() -> set:
@@ -298,8 +98,12 @@ class ArchcostNet(nn.Module):
         self.names: dict[str, str] = {}  # node id -> module name
         self.node_ids: dict[str, str] = {}  # module name -> node id
         self.inplace: dict[str, bool] = {}  # node id -> built with inplace=True
+        self.shapes: dict[str, tuple] = {}  # node id -> per-sample output shape, torch's
         plan = []
         taken = set(dir(self))
+        # shapes flow through torch itself: a meta-device pass (no memory, no arithmetic)
+        # gives each factory the real shapes of its inputs
+        values = {-1: torch.empty((1, *self.input_shape), device="meta")}
         for node in network.nodes:
             name = base = sanitise(node.id)
             n = 2
@@ -309,10 +113,13 @@ class ArchcostNet(nn.Module):
             taken.add(name)
             prim = L.PRIMITIVES[node.op]
             inplace = prim.inplace and _inplace_safe(node, network, consumers, outputs, aliasing)
-            self.add_module(name, FACTORIES[node.op](node, inplace))
+            inputs = [values[index[id(x)]] for x in node.inputs]
+            module, values[index[id(node)]] = _build_node(node, inplace, inputs, self.shapes)
+            self.add_module(name, module)
             self.names[node.id] = name
             self.node_ids[name] = node.id
             self.inplace[node.id] = inplace
+            self.shapes[node.id] = tuple(values[index[id(node)]].shape[1:])
             plan.append((name, tuple(index[id(x)] for x in node.inputs), is_train_only(node)))
         self._plan = plan
         self._main = index[id(main)]
@@ -345,6 +152,34 @@ class ArchcostNet(nn.Module):
         if with_aux:
             return values[self._main], [values[j] for j in self._aux]
         return values[self._main]
+
+
+def _build_node(node, inplace, inputs, shapes_so_far):
+    """(module, output on the meta device) for one node, given its inputs as meta tensors.
+
+    The factory sees only the node's fields and the input shapes torch computed; torch
+    computes the output. Anything torch refuses (shapes that do not fit) is a BuildError
+    naming the node. An op without a meta kernel runs once on zeros on the CPU instead.
+    """
+    shapes = [tuple(x.shape[1:]) for x in inputs]
+    try:
+        module = FACTORIES[node.op](node, inplace, shapes)
+        with torch.device("meta"):  # never in place: the meta inputs are read again
+            probe = FACTORIES[node.op](node, False, shapes).eval()
+        try:
+            with torch.no_grad():
+                out = probe(*inputs)
+        except NotImplementedError:
+            with torch.no_grad():
+                zeros = [torch.zeros(x.shape, dtype=x.dtype) for x in inputs]
+                out = module.eval()(*zeros).to("meta")
+            module.train()
+    except (RuntimeError, ValueError, TypeError, IndexError, KeyError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise BuildError(node.id, f"torch cannot build or run it on inputs "
+                         f"{', '.join('x'.join(map(str, s)) for s in shapes)}: {first}",
+                         dict(shapes_so_far)) from err  # fmt: skip
+    return module, out
 
 
 def _last_uses(plan, main, aux, with_aux):
@@ -468,7 +303,7 @@ def measure(model: ArchcostNet, network, dev="cpu", dtype=torch.float32, batch=1
         flops = mac_flops(counts.get(prefix + name, {}))
         # archcost's "bias" is a conv/linear layer's bias; BN's beta (torch's bn.bias) is a
         # weight in its convention
-        bias = mod.bias if isinstance(mod, (nn.Conv2d, nn.Linear)) else None
+        bias = mod.bias if isinstance(mod, BIASED) else None
         stats, _ = running_stat_buffers(mod)
         nodes[node_id] = {
             "module": name,
@@ -478,6 +313,7 @@ def measure(model: ArchcostNet, network, dev="cpu", dtype=torch.float32, batch=1
             "flops": flops // batch,
             "macs": flops // (2 * batch) if flops % (2 * batch) == 0 else flops / (2 * batch),
             "shape": shapes.get(node_id),
+            "numel": math.prod(shapes[node_id]) if node_id in shapes else None,
             "inplace": model.inplace[node_id],
         }
     total = counts.get("Global", {})
@@ -496,7 +332,19 @@ def measure(model: ArchcostNet, network, dev="cpu", dtype=torch.float32, batch=1
 
 def static_row(node) -> dict:
     return {"params": node.params, "bias": node.bias, "buffers": node.buffers,
-            "macs": node.macs, "shape": list(node.shape)}  # fmt: skip
+            "macs": node.macs, "shape": list(node.shape), "numel": L.elements(node.shape)}  # fmt: skip
+
+
+def _torch_activations(network, measured):
+    """Activation elements per sample as torch writes them: the output numel of every node
+    that archcost does not mark in place (the in-place marks are archcost's convention; the
+    sizes are torch's)."""
+    total = 0
+    for node in network.nodes:
+        got = measured["nodes"].get(node.id)
+        if got is not None and got["numel"] is not None and not node.inplace:
+            total += got["numel"]
+    return total
 
 
 def compare(network, measured) -> dict:
@@ -513,21 +361,47 @@ def compare(network, measured) -> dict:
             real = None
             diff = ["missing"]
         else:
-            real = {k: got[k] for k in ("params", "bias", "buffers", "macs")}
+            real = {k: got[k] for k in ("params", "bias", "buffers", "macs", "numel")}
             real["shape"] = list(got["shape"]) if got["shape"] is not None else None
             diff = [k for k in static if static[k] != real[k]]
         rows.append({"node": node.id, "op": node.op, "module": got and got["module"],
                      "row": node.row.id if node.row is not None else None,
                      "static": static, "torch": real, "ok": not diff, "differs": diff})  # fmt: skip
     static_totals = {"params": network.total("params"), "macs": network.total("macs"),
-                     "buffers": network.total("buffers")}  # fmt: skip
+                     "buffers": network.total("buffers"),
+                     "activations": network.total("activations")}  # fmt: skip
     torch_totals = {"params": measured["params"], "macs": measured["macs"],
                     "buffers": measured["buffers"],
+                    "activations": _torch_activations(network, measured),
                     "num_batches_tracked": measured["counters"],
                     "other_flops": measured["other_flops"]}  # fmt: skip
     totals_ok = all(static_totals[k] == torch_totals[k] for k in static_totals)
     return {"ok": totals_ok and all(r["ok"] for r in rows), "rows": rows,
             "static": static_totals, "torch": torch_totals}  # fmt: skip
+
+
+def compare_failed(network, err: BuildError) -> dict:
+    """compare()'s result when torch could not run the network (a BuildError): the nodes
+    before the failing one are compared on shape (torch's shapes from the meta pass), the
+    failing node carries torch's message, and the rest were not reached. Never ok."""
+    rows = []
+    for node in network.nodes:
+        static = static_row(node)
+        real, diff = None, ["not reached"]
+        if node.id in err.shapes:
+            shape = list(err.shapes[node.id])
+            real = {"shape": shape, "numel": math.prod(shape)}
+            diff = [k for k in ("shape", "numel") if static[k] != real[k]]
+        elif node.id == err.node:
+            real, diff = {"error": err.message}, ["torch error"]
+        rows.append({"node": node.id, "op": node.op, "module": None,
+                     "row": node.row.id if node.row is not None else None,
+                     "static": static, "torch": real, "ok": not diff, "differs": diff})  # fmt: skip
+    static_totals = {"params": network.total("params"), "macs": network.total("macs"),
+                     "buffers": network.total("buffers"),
+                     "activations": network.total("activations")}  # fmt: skip
+    return {"ok": False, "rows": rows, "static": static_totals, "torch": None,
+            "error": str(err)}  # fmt: skip
 
 
 # ---------------------------------------------------------------- batch-norm folding

@@ -3,7 +3,10 @@
 Per node and in total: static params == sum of the module's parameter numel, static bias and
 BN buffers (running mean/var) likewise, static MACs == FlopCounterMode's convolution and matmul
 FLOPs / 2 on a real forward pass at batch 1, static output shape == the real output shape
-(per sample). Exit 0 when everything agrees, 1 otherwise, 2 on a user error.
+(per sample), static activations == the output numel torch wrote. The module is built from the
+spec's fields and the shapes torch computes (archcost.torch_modules), never from archcost's own
+shape arithmetic; where torch cannot run a node on the shapes it computed, that node is
+reported as a difference. Exit 0 when everything agrees, 1 otherwise, 2 on a user error.
 """
 
 from __future__ import annotations
@@ -44,16 +47,21 @@ def run_verify(net, device="cpu", fold_bn=False):
     import torch
 
     dev = backend.device(device)
-    model = backend.build_module(net)
+    common = {"network": net.name, "nodes": len(net.nodes), "input": list(net.input.shape),
+              "params": jsonable(net.params), "train": net.train, "device": dev.type,
+              "torch_version": torch.__version__, "batch": 1}  # fmt: skip
+    try:
+        model = backend.build_module(net)
+    except backend.BuildError as err:  # torch's shapes do not fit: a difference, not a crash
+        result = backend.compare_failed(net, err)
+        return {**common, "ok": False, "static": result["static"], "torch": None,
+                "rows": result["rows"], "error": result["error"], "inplace_activations": 0}
     if net.train:
         model.return_aux = True  # count the training-only heads, in eval mode
     measured = backend.measure(model, net, dev)
     result = backend.compare(net, measured)
-    out = {"network": net.name, "ok": result["ok"], "static": result["static"],
-           "torch": result["torch"], "rows": result["rows"], "nodes": len(net.nodes),
-           "input": list(net.input.shape), "params": jsonable(net.params), "train": net.train,
-           "device": dev.type, "torch_version": torch.__version__, "batch": 1,
-           "inplace_activations": sum(model.inplace.values())}  # fmt: skip
+    out = {**common, "ok": result["ok"], "static": result["static"], "torch": result["torch"],
+           "rows": result["rows"], "inplace_activations": sum(model.inplace.values())}
     if fold_bn:
         backend.randomise_bn(model)
         folded_net, folded_model = backend.fold_module(model, net)
@@ -67,6 +75,8 @@ def run_verify(net, device="cpu", fold_bn=False):
 
 
 def _cell(static, real, fmt=lambda v: f"{v:,}"):
+    if real is None and static is not None:
+        return f"{fmt(static)} -> -"
     if static == real:
         return fmt(static)
     shown = fmt(real) if real is not None else "missing"
@@ -74,6 +84,7 @@ def _cell(static, real, fmt=lambda v: f"{v:,}"):
 
 
 def _rows_table(title, rows, show_all):
+    from rich.markup import escape as rich_escape
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
@@ -87,6 +98,12 @@ def _rows_table(title, rows, show_all):
             continue
         shown += 1
         s, t = row["static"], row["torch"] or {}
+        if not row["ok"] and "params" not in t:  # torch failed here, or never got here
+            what = t.get("error") or ", ".join(row["differs"])
+            shape = _cell(s["shape"], t.get("shape"), shape_text) if "shape" in t else "-"
+            table.add_row(row["node"], row["op"], "-", "-", "-", shape,
+                          f"[red]{rich_escape(what)}[/red]")
+            continue
         table.add_row(row["node"], row["op"], _cell(s["params"], t.get("params")),
                       _cell(s["buffers"], t.get("buffers")), _cell(s["macs"], t.get("macs")),
                       _cell(s["shape"], t.get("shape"), shape_text),
@@ -101,7 +118,8 @@ def _totals_table(static, real):
     for name in ("total", "static", "torch", ""):
         table.add_column(name, justify="left" if name == "total" else "right")
     for key, label in (("params", "params (numel)"), ("macs", "MACs (FLOPs/2)"),
-                       ("buffers", "BN running stats")):  # fmt: skip
+                       ("buffers", "BN running stats"),
+                       ("activations", "activations (output numel)")):  # fmt: skip
         same = static[key] == real[key]
         table.add_row(label, f"{static[key]:,}", f"{real[key]:,}",
                       "[green]ok[/green]" if same else "[red]DIFF[/red]")  # fmt: skip
@@ -110,6 +128,7 @@ def _totals_table(static, real):
 
 def print_text(out, note, show_all):
     from rich.console import Console
+    from rich.markup import escape as rich_escape
 
     console = Console(highlight=False)
     train = ", with training-only rows" if out["train"] else ""
@@ -122,6 +141,10 @@ def print_text(out, note, show_all):
                                out["rows"], show_all)  # fmt: skip
     if shown:
         console.print(table)
+    if out["torch"] is None:
+        console.print(f"[red]FAILED[/red]: torch could not run the network: "
+                      f"{rich_escape(out['error'])}")  # fmt: skip
+        return
     console.print(_totals_table(out["static"], out["torch"]))
     counters = out["torch"]["num_batches_tracked"]
     if counters:
@@ -146,8 +169,8 @@ def print_text(out, note, show_all):
                       f"{o['max_diff_over_max_output']:.3g} x max |output| "
                       f"(tolerance {o['atol_relative_to_max']:g} x max + {o['rtol']:g} x |output|)")  # fmt: skip
     if out["ok"]:
-        console.print(f"[green]OK[/green]: static params, buffers, MACs and shapes equal torch's "
-                      f"for all {out['nodes']} nodes")  # fmt: skip
+        console.print(f"[green]OK[/green]: static params, buffers, MACs, shapes and activations "
+                      f"equal torch's for all {out['nodes']} nodes")  # fmt: skip
     else:
         bad = sum(not r["ok"] for r in out["rows"])
         bad += sum(not r["ok"] for r in (fold or {}).get("rows", []))
