@@ -1,0 +1,141 @@
+"""The modern zoo of issue 12: EfficientNet, EfficientNetV2, DenseNet, MNASNet, RegNet, ...
+
+Oracles: torchvision's documented parameter counts and GFLOPS (``num_params`` and ``_ops`` in
+the weights' meta of torchvision/models/*.py, shown as "num_params" and "GFLOPS" on
+pytorch.org/vision/stable/models; torchvision's GFLOPS are multiply-accumulates, so they are
+compared with archcost's MACs / 1e9 at two decimals), and block costs worked out by hand in
+the comments next to them. No number here is copied from archcost's output.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from archcost.spec import build
+
+# (network, torchvision num_params, torchvision GFLOPS to two decimals)
+TORCHVISION = [
+    # torchvision/models/efficientnet.py, EfficientNet_B*_Weights.IMAGENET1K_V1 meta
+    ("efficientnet_b0", 5_288_548, "0.39"),
+    ("efficientnet_b1", 7_794_184, "0.69"),
+    ("efficientnet_b2:torchvision", 9_109_994, "1.09"),  # _ops 1.088, at its 288 crop
+    ("efficientnet_b3", 12_233_232, "1.83"),
+    ("efficientnet_b4", 19_341_616, "4.39"),
+    ("efficientnet_b5", 30_389_784, "10.27"),
+    ("efficientnet_b6", 43_040_704, "19.07"),
+    ("efficientnet_b7", 66_347_960, "37.75"),
+    # EfficientNet_V2_*_Weights.IMAGENET1K_V1 meta (_ops 8.366, 24.582, 56.08)
+    ("efficientnet_v2_s", 21_458_488, "8.37"),
+    ("efficientnet_v2_m", 54_139_356, "24.58"),
+    ("efficientnet_v2_l", 118_515_272, "56.08"),
+    # torchvision/models/densenet.py (_ops 2.834, 7.728, 3.36, 4.291)
+    ("densenet121", 7_978_856, "2.83"),
+    ("densenet161", 28_681_000, "7.73"),
+    ("densenet169", 14_149_480, "3.36"),
+    ("densenet201", 20_013_928, "4.29"),
+    # torchvision/models/mnasnet.py (_ops 0.104, 0.215, 0.314, 0.526)
+    ("mnasnet0_5", 2_218_512, "0.10"),
+    ("mnasnet0_75", 3_170_208, "0.22"),
+    ("mnasnet1_0", 4_383_312, "0.31"),
+    ("mnasnet1_3", 6_282_256, "0.53"),
+    # torchvision/models/regnet.py (_ops 0.402, 0.414)
+    ("regnet_y_400mf", 4_344_144, "0.40"),
+    ("regnet_x_400mf", 5_495_976, "0.41"),
+]
+
+
+@pytest.mark.parametrize("name, params, gflops", TORCHVISION, ids=[t[0] for t in TORCHVISION])
+def test_torchvision_published_counts(name, params, gflops):
+    totals = build(name).totals()
+    assert totals["params"] == params
+    assert f"{totals['macs'] / 1e9:.2f}" == gflops
+
+
+@pytest.mark.parametrize("name", sorted({t[0].split(":")[0] for t in TORCHVISION}))
+def test_torchvision_variant_exists_and_keeps_the_params(name):
+    net = build(name + ":torchvision")
+    assert net.total("params") == build(name).total("params")
+    assert net.meta.get("family")
+
+
+# ---------------------------------------------------------------- EfficientNet
+
+
+def test_efficientnet_mbconv1_block_by_hand():
+    # B0 stage 2: MBConv1, k3x3, 32 -> 16 channels on 112x112, stride 1, t = 1 (no expansion).
+    row = build("efficientnet_b0").row("stage 2 MBConv1, k3x3")
+    assert row.shape == (16, 112, 112)
+    # depthwise 3x3 on 32 channels: 9*32 = 288, BN 64; SE squeeze = 32 // 4 = 8:
+    # fc1 32*8 + 8 = 264, fc2 8*32 + 32 = 288; project 32*16 = 512, BN 32.
+    assert row.params == 288 + 64 + 264 + 288 + 512 + 32 == 1448
+    # MACs: 9*32*112*112 = 3,612,672; SE 256 + 256 on a 1x1 map; 512*112*112 = 6,422,528.
+    assert row.macs == 3_612_672 + 512 + 6_422_528 == 10_035_712
+
+
+def test_efficientnet_phi_picks_the_published_scaling():
+    # phi = 4 is B4: width 1.4, depth 1.8, resolution 380. Stem: make_divisible(32*1.4 = 44.8)
+    # = 48 channels at 190x190 (stride 2, padding 1: (380 + 2 - 3) // 2 + 1 = 190).
+    net = build("efficientnet_b0", {"phi": 4})
+    assert net.input.shape == (3, 380, 380)
+    assert net.rows[0].shape == (48, 190, 190)
+    # stage 3 has ceil(2 * 1.8) = 4 layers; stage 7 ceil(4 * 1.8) = 8.
+    assert net.total("params") == build("efficientnet_b4").total("params") == 19_341_616
+
+
+def test_efficientnet_scaled_variant_is_b0_at_unit_scaling():
+    assert build("efficientnet_b0:scaled").totals() == build("efficientnet_b0").totals()
+
+
+def test_fused_mbconv_by_hand():
+    # V2-S stage 2's first block: Fused-MBConv4, k3x3, 24 -> 48 at stride 2 on 192x192:
+    # 3x3 conv 24 -> 96 (9*24*96 = 20,736, BN 192) to 96x96, 1x1 96 -> 48 (4,608, BN 96).
+    net = build("efficientnet_v2_s")
+    first = [n for n in net.row("stage 2 Fused-MBConv4, k3x3").nodes if n.op == "conv"][:2]
+    assert [n.params for n in first] == [20_736, 4_608]
+    assert [n.macs for n in first] == [20_736 * 96 * 96, 4_608 * 96 * 96]
+
+
+# ---------------------------------------------------------------- DenseNet
+
+
+def test_dense_layer_by_hand():
+    # DenseNet-121's first dense layer on 56x56x64, growth k = 32, bottleneck 4k = 128:
+    # BN 2*64, conv 1x1 64*128 = 8,192, BN 2*128, conv 3x3 9*128*32 = 36,864.
+    net = build("densenet121")
+    block = net.row("dense block (1)")
+    layer = [n for n in block.nodes if n.id.startswith(block.nodes[0].id.rsplit("/", 1)[0])]
+    assert sum(n.params for n in layer) == 128 + 8192 + 256 + 36_864 == 45_440
+    # 6 layers: 64 + 6*32 = 256 channels; the transition halves them and pools: 28x28x128.
+    assert block.shape == (256, 56, 56)
+    assert net.row("transition layer (1)").shape == (128, 28, 28)
+    # first layer's MACs: 56*56*(8,192 + 36,864) = 3,136 * 45,056 = 141,295,616
+    assert sum(n.macs for n in layer) == 141_295_616
+
+
+def test_densenet_161_has_growth_48():
+    net = build("densenet161")
+    assert net.rows[0].shape == (96, 112, 112)
+    # dense block (4): 2208 channels at the end (torchvision's classifier is Linear(2208, 1000))
+    assert net.row("dense block (4)").shape == (2208, 7, 7)
+
+
+# ---------------------------------------------------------------- MNASNet and RegNet
+
+
+def test_mnasnet_alpha_rounds_channels():
+    # alpha 0.5: 32 -> 16, 16 -> 8, 24 -> 16 (12 rounds to 16), 320 -> 160; last conv 1280.
+    net = build("mnasnet0_5")
+    assert net.rows[0].shape[0] == 16
+    assert net.row("SepConv, k3x3 pw").shape[0] == 8
+    assert net.row("MBConv3, k3x3").shape[0] == 16
+    assert net.row("Conv1x1").shape == (1280, 7, 7)
+
+
+def test_regnet_y_block_by_hand():
+    # RegNetY-400MF stage 1: one block 32 -> 48 at stride 2 on 112x112, group width 8 (6 groups),
+    # SE squeeze round(0.25 * 32) = 8.
+    row = build("regnet_y_400mf").row("stage 1")
+    # a 1x1 32*48 = 1,536 (+96 BN); b 3x3 grouped 9*8*48 = 3,456 (+96); SE 48*8+8 = 392 and
+    # 8*48+48 = 432; c 1x1 48*48 = 2,304 (+96); projection 32*48 = 1,536 (+96).
+    assert row.params == 1536 + 96 + 3456 + 96 + 392 + 432 + 2304 + 96 + 1536 + 96 == 10_040
+    assert row.shape == (48, 56, 56)
