@@ -41,6 +41,11 @@ TORCHVISION = [
     # torchvision/models/regnet.py (_ops 0.402, 0.414)
     ("regnet_y_400mf", 4_344_144, "0.40"),
     ("regnet_x_400mf", 5_495_976, "0.41"),
+    # torchvision/models/shufflenetv2.py (_ops 0.04, 0.145, 0.296, 0.583)
+    ("shufflenet_v2_x0_5", 1_366_792, "0.04"),
+    ("shufflenet_v2_x1_0", 2_278_604, "0.14"),
+    ("shufflenet_v2_x1_5", 3_503_624, "0.30"),
+    ("shufflenet_v2_x2_0", 7_393_996, "0.58"),
 ]
 
 
@@ -139,3 +144,21 @@ def test_regnet_y_block_by_hand():
     # 8*48+48 = 432; c 1x1 48*48 = 2,304 (+96); projection 32*48 = 1,536 (+96).
     assert row.params == 1536 + 96 + 3456 + 96 + 392 + 432 + 2304 + 96 + 1536 + 96 == 10_040
     assert row.shape == (48, 56, 56)
+
+
+def test_shufflenet_v2_units_by_hand():
+    net = build("shufflenet_v2_x1_0")
+    stage = net.row("Stage2")
+    assert stage.shape == (116, 28, 28)
+    convs = [n for n in stage.nodes if n.op == "conv"]
+    # first unit (stride 2) on 56x56x24, 58 channels per branch:
+    # left: dw 9*24 = 216 (28x28), 1x1 24*58 = 1,392; right: 1x1 24*58 = 1,392 (56x56),
+    # dw 9*58 = 522 (28x28), 1x1 58*58 = 3,364.
+    assert [n.params for n in convs[:5]] == [216, 1392, 1392, 522, 3364]
+    assert [n.macs for n in convs[:5]] == [216 * 784, 1392 * 784, 1392 * 3136, 522 * 784,
+                                           3364 * 784]  # fmt: skip
+    # the stride-1 units split 116 channels: the right half (58) goes through 58*58, 9*58,
+    # 58*58; the left half passes through.
+    assert [n.params for n in convs[5:8]] == [3364, 522, 3364]
+    ops = [n.op for n in stage.nodes]
+    assert ops.count("channel_shuffle") == 4 and ops.count("chunk") == 6
