@@ -1,0 +1,60 @@
+"""The importers' common form: archcost primitives in execution order, with where they came from.
+
+An :class:`Op` is one archcost primitive (``conv``, ``bn``, ``add``, ...) with the fields the
+spec will carry, the ids of the ops it reads (``"input"`` is the model's input), its output
+shape per sample, the module path that made it (``layer1.0.conv1``), the chain of enclosing
+module instances (for grouping into blocks) and the source line. An importer that meets an op
+archcost does not know raises :class:`~archcost.errors.SpecError` naming the op, the module
+path and the source line, or, when asked, records an ``unknown`` op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import SpecError
+
+
+@dataclass(eq=False)
+class Scope:
+    """One call of a non-leaf module: its path (``layer1.0``) and class name (``Bottleneck``)."""
+
+    path: str
+    cls: str
+    container: bool = False  # nn.Sequential / ModuleList / ModuleDict: no structure of its own
+
+
+@dataclass(eq=False)
+class Op:
+    id: str
+    type: str  # an archcost primitive, or "unknown"
+    fields: dict
+    inputs: list  # op ids, "input" for the model's input
+    shape: tuple  # output shape per sample
+    name: str  # label within its scope: the leaf module's attribute name, or the function's
+    path: str = ""  # full module path of the leaf module (or of the scope, for functions)
+    scopes: list = field(default_factory=list)  # enclosing Scopes, outermost first
+    source: str = ""  # file:line of the call
+    params: int = 0  # trainable elements the model holds for this op (for checks)
+    shared: bool = False  # a second call of a module whose parameters were counted already
+
+
+@dataclass
+class Imported:
+    """What an importer found: the ops, the input shape, and the model's own counts."""
+
+    ops: list
+    input: tuple
+    source: str  # what was imported (factory or file)
+    params: int | None = None  # sum of numel over unique parameters
+    macs: int | None = None  # FlopCounterMode FLOPs / 2
+    buffers: int | None = None
+    notes: list = field(default_factory=list)
+    unknown: list = field(default_factory=list)
+
+
+def unknown_op(what: str, path: str, source: str) -> SpecError:
+    where = f" at {path}" if path else ""
+    line = f" ({source})" if source else ""
+    return SpecError(f"import: archcost has no primitive for {what}{where}{line}; "
+                     "--allow-unknown records it as an unknown row")  # fmt: skip
