@@ -44,7 +44,8 @@ def foldable_pairs(network: Network) -> dict[str, str]:
 
 
 def _cost(node) -> L.Cost:
-    return L.Cost(node.shape, node.params, node.bias, node.buffers, node.macs, node.ops)
+    return L.Cost(node.shape, node.params, node.bias, node.buffers, node.macs, node.ops,
+                  node.extra)
 
 
 def fold_bn(network: Network) -> Network:

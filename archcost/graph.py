@@ -17,7 +17,7 @@ class Node:
     """One primitive in execution order. ``inputs`` are Nodes; the network input is a Node too."""
 
     __slots__ = ("id", "op", "inputs", "fields", "shape", "params", "bias", "buffers", "macs",
-                 "ops", "row", "line", "weight", "inplace", "depth")  # fmt: skip
+                 "ops", "row", "line", "weight", "inplace", "depth", "extra")  # fmt: skip
 
     def __init__(self, id, op, inputs, fields, cost, row, line):
         prim = PRIMITIVES.get(op)
@@ -31,6 +31,7 @@ class Node:
         self.buffers = cost.buffers
         self.macs = cost.macs
         self.ops = cost.ops
+        self.extra = cost.extra  # intermediate elements written (attention's scores, ...)
         self.row = row
         self.line = line
         self.weight = prim.weight if prim else False
@@ -45,8 +46,9 @@ class Node:
 
     @property
     def activations(self):
-        """Elements this node writes per sample (0 for in-place primitives)."""
-        return 0 if self.inplace else elements(self.shape)
+        """Elements this node writes per sample: its output (0 for in-place primitives) and
+        any intermediate tensors (attention's q, k, v, scores)."""
+        return (0 if self.inplace else elements(self.shape)) + self.extra
 
     def __repr__(self):  # pragma: no cover - debugging aid
         return f"Node({self.id!r}, {self.op}, {self.shape})"
@@ -131,6 +133,8 @@ def sum_costs(nodes) -> dict:
         ops += n.ops
         if not n.inplace:
             activations += elements(n.shape)
+        if n.extra:
+            activations += n.extra
     return {"params": params, "bias": bias, "weights": params - bias, "buffers": buffers,
             "macs": macs, "ops": ops, "activations": activations}  # fmt: skip
 

@@ -19,7 +19,16 @@ Counting conventions (stated once; the README repeats them in the same words):
 Each function takes the input shapes and the layer's fields and returns a :class:`Cost`.
 The arithmetic is plain ``+ * //`` so the same function gives exact Python integers for
 numbers and sympy expressions for symbols (:mod:`archcost.symbolic`); nothing here imports sympy.
-Shapes are per sample: ``(C, H, W)`` for feature maps, ``(N,)`` for flat vectors.
+Shapes are per sample and of any rank, each with a layout (:mod:`archcost.shapes`):
+``(C, H, W)`` feature maps, ``(C, L)`` 1-D maps, ``(C, D, H, W)`` 3-D maps, tokens ``(L, D)``,
+channels-last maps ``(H, W, C)``, flat vectors ``(N,)``. A primitive states the layouts it
+takes (:func:`need`) and gives a clear error for the others.
+
+The primitives are grouped by module: the classic CNN layers here, and
+:mod:`archcost.layers_tensor` (tokens, normalisation, reshaping, learned tensors),
+:mod:`archcost.layers_attention` (attention, matmul), :mod:`archcost.layers_nd` (1-D/3-D
+convolution and pooling, transposed convolution, upsampling) and
+:mod:`archcost.layers_recurrent` (LSTM, GRU) register into the same registry.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from .errors import SpecError
+from .shapes import describe, fmt_shape, layout_of, shaped  # noqa: F401 (re-exported)
 
 REQUIRED = object()
 
@@ -56,6 +66,7 @@ class Cost:
     buffers: int = 0
     macs: int = 0
     ops: int = 0
+    extra: int = 0  # elements of intermediate tensors written besides the output (attention)
 
 
 @dataclass(frozen=True)
@@ -64,7 +75,7 @@ class Primitive:
     fn: Callable
     fields: tuple[Field, ...]
     positional: tuple[str, ...]
-    arity: int | None  # number of inputs; None = two or more
+    arity: int | None  # number of inputs; None = two or more; 0 = a source (no input)
     weight: bool  # a conv/linear "weight layer" (counts towards a row's depth)
     inplace: bool  # writes over its input: no new activation memory
     doc: str = ""
@@ -75,7 +86,7 @@ PRIMITIVES: dict[str, Primitive] = {}
 ALIASES: dict[str, str] = {}
 
 ACTIVATIONS = ("relu", "relu6", "leaky_relu", "sigmoid", "tanh", "hardswish", "hardsigmoid",
-               "silu", "gelu", "elu")  # fmt: skip
+               "silu", "gelu", "elu", "softplus", "mish")  # fmt: skip
 
 
 def primitive(name, *fields, positional=(), arity=1, weight=False, inplace=False, aliases=()):
@@ -112,22 +123,25 @@ def elements(shape) -> int:
     return n
 
 
-def fmt_shape(shape) -> str:
-    """Shape in the papers' order, H x W x C (e.g. 112x112x64); flat shapes as N."""
-    if len(shape) == 3:
-        c, h, w = shape
-        return f"{h}x{w}x{c}"
-    return "x".join(str(d) for d in shape)
-
-
 def _pair(v):
     return (v, v) if not isinstance(v, tuple) else v
 
 
+_WANT = {"CHW": "(C, H, W)", "CL": "(C, L)", "CDHW": "(C, D, H, W)", "LC": "tokens (L, D)",
+         "HWC": "(H, W, C)", "N": "(N,)", "L": "token ids (L,)"}  # fmt: skip
+
+
+def need(x, what, *layouts):
+    """``x`` if its layout is one of ``layouts``, else the error every primitive gives:
+    ``conv needs a (C, H, W) input; got tokens (197, 768)``."""
+    if layout_of(x) in layouts:
+        return x
+    want = " or ".join(_WANT.get(lay, f"({', '.join(lay)})") for lay in layouts)
+    raise SpecError(f"{what} needs a {want} input; got {describe(x)}")
+
+
 def _spatial(x, what):
-    if len(x) != 3:
-        raise SpecError(f"{what} needs a C x H x W input, got {fmt_shape(x)}")
-    return x
+    return need(x, what, "CHW")
 
 
 def window_output(size, k, s, pad_lo, pad_hi, d=1, ceil=False):
@@ -225,18 +239,33 @@ def conv(x, out, k, s, p, d, g, bias):
     "linear",
     Field("out", "int", doc="output features"),
     _BIAS,
+    Field("tied", "bool", False, doc="weight shared with an earlier layer (tied embeddings)"),
     positional=("out",),
     weight=True,
     aliases=("fc", "dense", "fully_connected"),
 )
-def linear(x, out, bias):
-    """Fully connected layer on the flattened input (N = C*H*W features).
+def linear(x, out, bias, tied=False):
+    """Fully connected layer on the feature axis.
 
-    params = N*out + out [bias]; MACs = N*out; other ops = out bias adds.
+    On tokens (L, D), a channels-last map (H, W, C) or a flat vector it acts on the last
+    axis, once per position (torch ``nn.Linear``): with P positions and N = in features,
+    params = N*out + out [bias]; MACs = P*N*out; other ops = P*out bias adds.
+    A channels-first map (C, H, W), (C, L) or (C, D, H, W) is flattened first (the classic
+    heads: N = C*H*W, P = 1). ``tied: true``: the weight is an earlier layer's (GPT-2's
+    output head shares the token embedding), so it adds no params; MACs are counted.
     """
-    n = elements(x)
+    lay = layout_of(x)
+    if lay[-1] in "CN" and lay not in ("CHW", "CL", "CDHW") or len(x) == 1:
+        n = x[-1]
+        positions = elements(x[:-1])
+        shape = shaped((*x[:-1], out), lay)
+    else:
+        n = elements(x)
+        positions = 1
+        shape = (out,)
     b = out if bias else 0
-    return Cost((out,), n * out + b, b, 0, n * out, out if bias else 0)
+    weights = 0 if tied else n * out
+    return Cost(shape, weights + b, b, 0, positions * n * out, positions * out if bias else 0)
 
 
 # ---------------------------------------------------------------- pooling
@@ -329,11 +358,13 @@ def lrn(x, size, alpha, beta, k_const):
 
 @primitive("bn", Field("eps", "number", "0.00001"), aliases=("batchnorm", "batch_norm"))
 def bn(x, eps):
-    """Batch normalization: params = 2*C (gamma, beta); buffers = 2*C (running mean, var).
+    """Batch normalization of a channels-first map of any rank (BatchNorm1d/2d/3d: (C, L),
+    (C, H, W), (C, D, H, W)) or of flat features (N,), per channel C:
+    params = 2*C (gamma, beta); buffers = 2*C (running mean, var).
 
     other ops = 2 per element at inference (scale and shift).
     """
-    c = x[0]
+    c = need(x, "bn", "CHW", "CL", "CDHW", "N")[0]
     return Cost(x, params=2 * c, buffers=2 * c, ops=2 * elements(x))
 
 
@@ -346,7 +377,21 @@ def _activation(x):
 
 
 for _name in ACTIVATIONS:
-    primitive(_name, inplace=True)(_activation)
+    if _name != "gelu":
+        primitive(_name, inplace=True)(_activation)
+
+
+@primitive("gelu", Field("approximate", "choice", "none", choices=("none", "tanh"),
+                         doc="none: exact x*Phi(x) (erf); tanh: the tanh approximation"),
+           positional=("approximate",), inplace=True)  # fmt: skip
+def gelu(x, approximate="none"):
+    """GELU (Hendrycks & Gimpel 2016): exact x*Phi(x), or ``approximate: tanh``
+    0.5*x*(1 + tanh(sqrt(2/pi)*(x + 0.044715*x^3))) (GPT-2). No params; other ops = 1 per
+    element either way (as for every activation function), written in place.
+    """
+    return Cost(x, ops=elements(x))
+
+
 ALIASES.update({"swish": "silu", "hswish": "hardswish", "hsigmoid": "hardsigmoid"})
 
 
@@ -359,10 +404,36 @@ def dropout(x, p):
     return Cost(x)
 
 
-@primitive("flatten")
-def flatten(x):
-    """Flatten C x H x W to C*H*W. No cost; a view, but counted as a new tensor."""
-    return Cost((elements(x),))
+@primitive("flatten", Field("from", "int", 0, minimum=-8, doc="first axis merged"),
+           Field("to", "int", -1, minimum=-8, doc="last axis merged"),
+           positional=("from", "to"))  # fmt: skip
+def flatten(x, **axes):
+    """Merge axes ``from``..``to`` into one (default all: C x H x W -> C*H*W).
+
+    ``flatten: {from: 1}`` on a (C, H, W) map gives a 1-D map (C, H*W) (ViT's patch
+    embedding); on a channels-last map (H, W, C) ``{from: 0, to: 1}`` gives tokens (H*W, C).
+    Merged spatial axes become a length L; merging everything gives a flat vector.
+    No cost; a view in torch, but counted as a new tensor (as before).
+    """
+    lay = layout_of(x)
+    rank = len(x)
+    a, b = _axis(axes.get("from", 0), rank, "flatten"), _axis(axes.get("to", -1), rank, "flatten")
+    if a > b:
+        raise SpecError(f"flatten: from ({axes.get('from')}) is after to ({axes.get('to')})")
+    merged = elements(x[a:b + 1])
+    if a == 0 and b == rank - 1:
+        return Cost((merged,))
+    letters = lay[a:b + 1]
+    letter = letters if len(letters) == 1 else ("C" if "C" in letters else "L")
+    return Cost(shaped((*x[:a], merged, *x[b + 1:]), lay[:a] + letter + lay[b + 1:]))
+
+
+def _axis(axis, rank, what):
+    """A (possibly negative) axis of a rank-``rank`` tensor as an index, or an error."""
+    a = axis + rank if axis < 0 else axis
+    if not 0 <= a < rank:
+        raise SpecError(f"{what}: axis {axis} is outside a rank-{rank} input")
+    return a
 
 
 @primitive("softmax", aliases=("log_softmax",))
@@ -371,17 +442,33 @@ def softmax(x):
     return Cost(x, ops=3 * elements(x))
 
 
-@primitive("concat", arity=None, aliases=("cat", "filter_concat", "depthconcat"))
-def concat(*xs):
-    """Concatenate along channels; all inputs must share H x W. No ops (a copy)."""
+@primitive("concat", Field("axis", "int", 0, minimum=-8, doc="axis joined (0: channels of a "
+                                                               "map, the tokens of a sequence)"),
+           arity=None, aliases=("cat", "filter_concat", "depthconcat"))  # fmt: skip
+def concat(*xs, axis=0):
+    """Concatenate along ``axis`` (default 0: the channels of a (C, H, W) map, the token axis
+    of tokens (L, D), so a class token joins the sequence). The inputs must share their
+    layout and every other dimension. No params, no ops (a copy); a new tensor.
+    """
     first = xs[0]
+    lay = layout_of(first)
+    rank = len(first)
+    a = axis + rank if axis < 0 else axis
+    if not 0 <= a < rank:
+        raise SpecError(f"concat: axis {axis} is outside {describe(first)}")
     for other in xs[1:]:
-        if len(other) != len(first) or (
-            numeric(*other[1:], *first[1:]) and tuple(other[1:]) != tuple(first[1:])
-        ):
-            raise SpecError("concat: inputs differ in spatial size: "
+        if layout_of(other) != lay or len(other) != rank:
+            raise SpecError("concat: inputs differ in layout: " + ", ".join(describe(s) for s in xs))
+        rest, rest0 = other[:a] + other[a + 1:], first[:a] + first[a + 1:]
+        if numeric(*rest, *rest0) and rest != rest0:
+            where = "spatial size" if lay in ("CHW", "CL", "CDHW") and a == 0 else \
+                f"size off axis {axis}"
+            raise SpecError(f"concat: inputs differ in {where}: "
                             + ", ".join(fmt_shape(s) for s in xs))  # fmt: skip
-    return Cost((sum(s[0] for s in xs), *first[1:]))
+    total = 0
+    for s in xs:
+        total = total + s[a]
+    return Cost(shaped((*first[:a], total, *first[a + 1:]), lay))
 
 
 @primitive(
@@ -405,22 +492,42 @@ def channel_slice(x, start, end):
 
 @primitive("add", arity=None, aliases=("sum", "residual"))
 def add(*xs):
-    """Elementwise sum of equal shapes (residual connections): (inputs - 1) ops per element."""
+    """Elementwise sum of equal shapes (residual connections): (inputs - 1) ops per element.
+
+    An input may also broadcast to the first (a learned position embedding (197, 768) added
+    to tokens, torch's rules: dimensions aligned from the last, each equal or 1).
+    """
     first = xs[0]
     for other in xs[1:]:
-        if len(other) != len(first) or (numeric(*other, *first) and other != first):
+        if len(other) != len(first) and not _broadcasts(other, first):
+            raise SpecError("add: inputs differ in shape: " + ", ".join(fmt_shape(s) for s in xs))
+        if numeric(*other, *first) and tuple(other) != tuple(first) and \
+                not _broadcasts(other, first):  # fmt: skip
             raise SpecError("add: inputs differ in shape: " + ", ".join(fmt_shape(s) for s in xs))
     return Cost(first, ops=(len(xs) - 1) * elements(first))
 
 
+def _broadcasts(small, big) -> bool:
+    """True when ``small`` broadcasts to ``big`` (aligned from the last axis, equal or 1)."""
+    if len(small) > len(big):
+        return False
+    for a, b in zip(reversed(small), reversed(big), strict=False):
+        if numeric(a, b) and a != 1 and a != b:
+            return False
+    return True
+
+
 @primitive("scale", arity=2, aliases=("mul", "multiply"))
 def scale(x, gate):
-    """Multiply a C x H x W map by a per-channel gate C x 1 x 1 (squeeze-and-excitation).
-
-    other ops = 1 per element of the map.
+    """Multiply a tensor by a gate that broadcasts to it: a per-channel C x 1 x 1 gate
+    (squeeze-and-excitation), a layer scale (C, 1, 1) or (D,). other ops = 1 per element of
+    the first input.
     """
-    if gate[0] != x[0] and numeric(gate[0], x[0]):
-        raise SpecError(f"scale: gate has {gate[0]} channels, the input {x[0]}")
+    if layout_of(x) == "CHW" and len(gate) == 3:
+        if gate[0] != x[0] and numeric(gate[0], x[0]):
+            raise SpecError(f"scale: gate has {gate[0]} channels, the input {x[0]}")
+    elif not _broadcasts(gate, x):
+        raise SpecError(f"scale: {describe(gate)} does not broadcast to {describe(x)}")
     return Cost(x, ops=elements(x))
 
 
@@ -441,3 +548,7 @@ def zero_pad(x, c, p):
 
 def get(name: str) -> Primitive | None:
     return PRIMITIVES.get(ALIASES.get(name, name))
+
+
+# the other primitive families register into the same registry
+from . import layers_attention, layers_tensor  # noqa: E402, F401

@@ -180,9 +180,28 @@ ORACLE_TESTS = {
 }
 
 
+ENGINE_TEST_MODULES = ("tests.test_layers_rank", "tests.test_attention", "tests.test_layers_nd",
+                       "tests.test_recurrent")  # fmt: skip
+
+
+def all_oracles() -> dict:
+    """ORACLE_TESTS and the ORACLES of the engine's other test modules (imported here, not at
+    the top, because they import :func:`run` from this module)."""
+    import importlib
+
+    oracles = dict(ORACLE_TESTS)
+    for mod in ENGINE_TEST_MODULES:
+        try:
+            oracles.update(importlib.import_module(mod).ORACLES)
+        except ModuleNotFoundError as err:
+            if err.name != mod:
+                raise
+    return oracles
+
+
 @pytest.mark.parametrize("name", sorted(L.PRIMITIVES))
 def test_every_primitive_has_an_oracle_and_a_documented_formula(name):
-    assert name in ORACLE_TESTS, f"primitive {name} has no hand-computed oracle test"
+    assert name in all_oracles(), f"primitive {name} has no hand-computed oracle test"
     prim = L.PRIMITIVES[name]
     assert prim.doc, f"primitive {name} has no docstring giving its formula"
 
@@ -191,19 +210,38 @@ def test_every_primitive_has_an_oracle_and_a_documented_formula(name):
 def test_every_primitive_is_consistent(name):
     """Registry-driven: sensible input, non-negative integer costs, shape of ints."""
     prim = L.PRIMITIVES[name]
-    shapes = [(16, 8, 8)] * (2 if prim.arity in (None, 2) else 1)
-    if name == "scale":
-        shapes = [(16, 8, 8), (16, 1, 1)]
-    fields = {"out": 4, "k": 3, "size": 2, "start": 0, "end": 8}
+    shapes = [(16, 8, 8)] * (2 if prim.arity in (None, 2) else prim.arity)
+    shapes = SAMPLE_INPUTS.get(name, shapes)
+    fields = {"out": 4, "k": 3, "size": 2, "start": 0, "end": 8, "heads": 2, "shape": [2, 4],
+              "groups": 2, "chunks": 2, "vocab": 10, "dim": 4, "dims": [1, 2, 0], "p": 1,
+              "hidden": 4}  # fmt: skip
+    if name == "dropout":
+        fields["p"] = 0
     cost = run(name, *shapes, **{k: v for k, v in fields.items() if k in prim.field_map})
     for q in ("params", "bias", "buffers", "macs", "ops"):
         value = getattr(cost, q)
         assert type(value) is int and value >= 0, (name, q, value)
     assert all(type(d) is int and d >= 1 for d in cost.shape)
     assert cost.bias <= cost.params
-    assert (cost.macs > 0) == prim.weight  # only weight layers have MACs
+    # only weight layers have MACs, and the product of two inputs (matmul)
+    assert (cost.macs > 0) == (prim.weight or name in TWO_INPUT_PRODUCTS)
     for f in prim.positional:
         assert f in prim.field_map
+
+
+TOKENS = L.shaped((6, 8), "LC")
+SAMPLE_INPUTS = {
+    "scale": [(16, 8, 8), (16, 1, 1)],
+    "attention": [TOKENS], "cross_attention": [TOKENS, TOKENS], "lstm": [TOKENS],
+    "gru": [TOKENS], "window_attention": [L.shaped((8, 8, 16), "HWC")],
+    "embedding": [L.shaped((6,), "L")], "matmul": [(2, 4, 4), (2, 4, 4)],
+    "transpose": [(16, 8)], "reshape": [(2, 4)], "conv1d": [(16, 20)], "maxpool1d": [(16, 20)],
+    "avgpool1d": [(16, 20)], "conv3d": [(16, 4, 8, 8)], "maxpool3d": [(16, 4, 8, 8)],
+    "avgpool3d": [(16, 4, 8, 8)], "conv_transpose1d": [(16, 20)],
+    "conv_transpose3d": [(16, 4, 8, 8)], "global_avgpool1d": [(16, 20)],
+    "global_avgpool3d": [(16, 4, 8, 8)],
+}  # fmt: skip
+TWO_INPUT_PRODUCTS = {"matmul"}
 
 
 def test_registry_rejects_duplicates():

@@ -19,6 +19,7 @@ from ..limits import (
     MAX_ROWS,
     MAX_VALUES,
 )
+from ..shapes import layout_of, parse_layout, shaped
 from ..yamlio import LineDict, LineList, gc_paused
 from .documents import (
     ACT_CHOICES,
@@ -171,6 +172,20 @@ class _Expander:
                 raise SpecError(f"{what}: expected a number, got {brief(value)}", file, line)
             if value < fdef.minimum and fdef.minimum == 0:
                 raise SpecError(f"{what} must not be negative", file, line)
+            return value
+        if kind == "ints":
+            values = value if isinstance(value, list) else [value]
+            if not values:
+                raise SpecError(f"{what}: expected a list of whole numbers", file, line)
+            out = []
+            for v in values:
+                if isinstance(v, str) and _is_ident(v) and not self.symbolic:
+                    raise SpecError(f"{what}: unknown name '{v}'", file, line)
+                out.append(_to_int(v, what, file, line, fdef.minimum, self.symbolic))
+            return out
+        if kind == "text":
+            if not isinstance(value, str):
+                raise SpecError(f"{what}: expected a word, got {brief(value)}", file, line)
             return value
         if kind == "choice":
             choices = fdef.choices or ACT_CHOICES
@@ -501,6 +516,9 @@ class _Expander:
     def emit(self, op, values, inputs, node_id, file, line, row):
         prim = L.PRIMITIVES[op]
         arity, count = prim.arity, len(inputs)
+        if arity == 0:
+            inputs = []  # a source (a learned tensor): the row above does not feed it
+            count = 0
         if arity == 1 and count != 1:
             raise SpecError(f"{op} takes one input, got {count}", file, line)
         if arity is None and count < 2:
@@ -508,7 +526,9 @@ class _Expander:
         if arity == 2 and count != 2:
             raise SpecError(f"{op} takes exactly two inputs", file, line)
         try:
-            if count == 1:
+            if count == 0:
+                cost = prim.fn(**values)
+            elif count == 1:
                 cost = prim.fn(inputs[0].shape, **values)
             else:
                 cost = prim.fn(*[i.shape for i in inputs], **values)
@@ -546,10 +566,7 @@ class _Expander:
         self._spend(len(plan), file, line)
         shape = inputs[0].shape
         benv = dict(self.env)
-        if len(shape) == 3:
-            benv.update(in_c=shape[0], in_h=shape[1], in_w=shape[2])
-        else:
-            benv.update(in_c=shape[0])
+        benv.update(input_names(shape))
         for entry in plan:
             how, arg = entry[0], entry[1]
             if how is _CONST:
@@ -646,16 +663,13 @@ def build_doc(doc, name, params=None, train=False, evaluator=evaluate, symbolic=
     else:
         env = param_values(doc, params) if params is None or isinstance(params, dict) else params
     ex = _Expander(doc, env, train, evaluator, symbolic)
-    raw_input = doc.get("input")
     input_line = doc.key_line("input") if hasattr(doc, "key_line") else None
     input_file = _key_file(doc, "input", file)
-    if not isinstance(raw_input, list) or len(raw_input) not in (1, 3):
-        raise SpecError("'input' must be [C, H, W] (or [N] for a flat input)", input_file,
-                        input_line)  # fmt: skip
+    raw_input, layout = _input_form(doc.get("input"), input_file, input_line)
     lines = [raw_input.item_line(i) if isinstance(raw_input, LineList) else input_line
              for i in range(len(raw_input))]  # fmt: skip
-    shape = tuple(_to_int(ex.value(v, env, input_file, ln, "input"), "input", input_file,
-                          ln, 1, symbolic) for v, ln in zip(raw_input, lines))  # fmt: skip
+    shape = shaped([_to_int(ex.value(v, env, input_file, ln, "input"), "input", input_file,
+                            ln, 1, symbolic) for v, ln in zip(raw_input, lines)], layout)  # fmt: skip
     input_node = Node("input", "input", (), {}, L.Cost(shape), None, input_line)
     layers = doc.get("layers")
     if not isinstance(layers, list) or not layers:
@@ -674,6 +688,59 @@ def build_doc(doc, name, params=None, train=False, evaluator=evaluate, symbolic=
                     + len(ex.defaults) + len(doc.get("variants") or {}))  # fmt: skip
     title = doc.get("title") or name
     return Network(name, str(title), file, input_node, ex.rows, ex.nodes, env, meta, train)
+
+
+_INPUT_HELP = ("'input' must be [C, H, W] (or [N], [C, L], [C, D, H, W]; tokens as "
+               "{tokens: [L, D]}, token ids as {ids: [L]}, any other as {shape: [...], "
+               "layout: HWC})")  # fmt: skip
+
+
+def _input_form(raw, file, line):
+    """(dimensions, layout) of the spec's ``input:`` (docs/shapes.md).
+
+    A list gives the layout its rank implies: [N], [C, L], [C, H, W], [C, D, H, W]. A mapping
+    names it: ``{tokens: [L, D]}``, ``{ids: [L]}``, ``{map: [C, H, W]}``, ... (one of
+    :data:`~archcost.shapes.LAYOUT_WORDS`), or ``{shape: [...], layout: LETTERS}``.
+    """
+    layout = None
+    if isinstance(raw, dict):
+        line = getattr(raw, "line", line)
+        keys = set(raw)
+        if keys <= {"shape", "layout"} and "shape" in keys:
+            dims = raw["shape"]
+            if "layout" in raw:
+                layout = parse_layout(raw["layout"])
+                if layout is None:
+                    raise SpecError(f"input: unknown layout {brief(raw['layout'])} (letters "
+                                    "C H W D L N X, or tokens, ids, channels_last)", file,
+                                    line)  # fmt: skip
+        elif len(keys) == 1 and parse_layout(next(iter(keys))) is not None:
+            word = next(iter(keys))
+            layout, dims = parse_layout(word), raw[word]
+        else:
+            raise SpecError(_INPUT_HELP, file, line)
+        raw = dims
+    if not isinstance(raw, list) or not 1 <= len(raw) <= 8:
+        raise SpecError(_INPUT_HELP, file, line)
+    if layout is not None and len(layout) != len(raw):
+        raise SpecError(f"input: layout {layout} has {len(layout)} axes, the shape {len(raw)}",
+                        file, line)  # fmt: skip
+    return raw, layout
+
+
+def input_names(shape) -> dict:
+    """Names a block's fields can use for its input's dimensions: ``in_c`` (channels or
+    features), ``in_h``, ``in_w``, ``in_d`` (depth), ``in_l`` (length, tokens), ``in_n`` (a flat
+    vector), ``in_rank``."""
+    names = {"in_rank": len(shape)}
+    lay = layout_of(shape)
+    for letter, dim in zip(lay, shape, strict=True):
+        key = "in_" + letter.lower()
+        if letter != "X" and key not in names:
+            names[key] = dim
+    if "in_c" not in names:
+        names["in_c"] = shape[0] if lay != "LC" else shape[-1]
+    return names
 
 
 def load(arg: str) -> tuple[dict, str]:
