@@ -53,6 +53,11 @@ TORCHVISION = [
     ("vit_l_16", 304_326_632, "61.555"),
     ("vit_l_32", 306_535_400, "15.378"),
     ("vit_h_14", 632_045_800, "167.295"),
+    # torchvision/models/convnext.py
+    ("convnext_tiny", 28_589_128, "4.456"),
+    ("convnext_small", 50_223_688, "8.684"),
+    ("convnext_base", 88_591_464, "15.355"),
+    ("convnext_large", 197_767_336, "34.361"),
 ]
 
 
@@ -192,3 +197,19 @@ def test_vit_b_16_by_hand():
     macs = 196 * 768 * d + projections + attn_products + n_layers * 2 * tokens * d * m + d * 1000
     assert net.total("macs") == macs == 17_563_828_224
     assert net.row("encoder").shape == (tokens, d)
+
+
+# ---------------------------------------------------------------- ConvNeXt
+
+
+def test_convnext_block_by_hand():
+    # ConvNeXt-T stage res2: 3 blocks of C = 96 on 56x56. One block: dw 7x7 49*96 + 96,
+    # LN 2*96, Linear 96 -> 384 (+384), Linear 384 -> 96 (+96), gamma 96 = 8*C^2 + 59*C.
+    c, hw = 96, 56 * 56
+    per_block = 49 * c + c + 2 * c + (c * 4 * c + 4 * c) + (4 * c * c + c) + c
+    assert per_block == 8 * c * c + 59 * c == 79_296
+    row = build("convnext_tiny").row("res2")
+    assert row.params == 3 * per_block
+    # MACs per block: 49*C per position (depthwise) + 8*C^2 per position (the two linears).
+    assert row.macs == 3 * hw * (49 * c + 8 * c * c)
+    assert row.shape == (c, 56, 56)
