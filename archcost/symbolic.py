@@ -16,19 +16,28 @@ from .errors import SpecError
 from .graph import Network, Node
 from .limits import MAX_SYMBOLIC_NODES
 from .report import Column, render, to_json
+from .shapes import layout_of, shaped
 
 _PAIR_NAMES = {"k": ("k_h", "k_w"), "s": ("s_h", "s_w"), "d": ("d_h", "d_w"),
                "p": ("p_h", "p_w"), "size": ("h_out", "w_out")}  # fmt: skip
 _SCALAR_NAMES = {"out": "C_out", "g": "g"}
 
 
+_AXIS_NAMES = {"C": "C_in", "H": "H_in", "W": "W_in", "D": "D_in", "L": "L_in", "N": "N_in"}
+
+
 def _input_symbols(shapes):
-    """Symbols for the input shapes: (C_in, H_in, W_in); several inputs get an index."""
+    """Symbols for the input shapes, one per axis named by its layout: (C_in, H_in, W_in),
+    tokens (L_in, D_in), (C_in, L_in), ...; several inputs get an index."""
     out, subs = [], {}
     for i, shape in enumerate(shapes):
         suffix = "" if len(shapes) == 1 else str(i + 1)
-        names = ("C_in", "H_in", "W_in") if len(shape) == 3 else ("N_in",)
-        syms = tuple(sympy.Symbol(n + suffix, positive=True, integer=True) for n in names)
+        lay = layout_of(shape)
+        if lay == "LC":
+            names = ("L_in", "D_in")  # tokens: L tokens of D features, as the papers write
+        else:
+            names = tuple(_AXIS_NAMES.get(a, f"X{k}_in") for k, a in enumerate(lay))
+        syms = shaped([sympy.Symbol(n + suffix, positive=True, integer=True) for n in names], lay)
         out.append(syms)
         subs.update(dict(zip(syms, shape, strict=True)))
     return out, subs
