@@ -58,6 +58,10 @@ TORCHVISION = [
     ("convnext_small", 50_223_688, "8.684"),
     ("convnext_base", 88_591_464, "15.355"),
     ("convnext_large", 197_767_336, "34.361"),
+    # torchvision/models/swin_transformer.py
+    ("swin_t", 28_288_354, "4.491"),
+    ("swin_s", 49_606_258, "8.741"),
+    ("swin_b", 87_768_224, "15.431"),
 ]
 
 
@@ -213,3 +217,21 @@ def test_convnext_block_by_hand():
     # MACs per block: 49*C per position (depthwise) + 8*C^2 per position (the two linears).
     assert row.macs == 3 * hw * (49 * c + 8 * c * c)
     assert row.shape == (c, 56, 56)
+
+
+# ---------------------------------------------------------------- Swin
+
+
+def test_swin_t_stage_1_by_hand():
+    # Stage 1: two blocks (W-MSA, SW-MSA) on 56x56 positions of C = 96, 3 heads, window 7.
+    c, heads, w, hw = 96, 3, 7, 56 * 56
+    attn = 4 * c * c + 4 * c + (2 * w - 1) ** 2 * heads  # qkv, proj, bias table 13*13*3
+    mlp = c * 4 * c + 4 * c + 4 * c * c + c
+    block = attn + mlp + 2 * (2 * c)
+    row = build("swin_t").row("stage 1")
+    assert row.params == 2 * block == 224_694
+    # MACs per block: projections 4*HW*C^2, QK^T and AV 2*HW*w^2*C (64 windows of 49 tokens
+    # each: 64 * 2 * 49 * 49 * 96), MLP 8*HW*C^2.
+    assert row.macs == 2 * (4 * hw * c * c + 2 * hw * w * w * c + 8 * hw * c * c)
+    # patch merging 2: 4C = 384 -> LN 768 params, linear 384 -> 192 without bias.
+    assert build("swin_t").row("patch merging 2").params == 2 * 384 + 384 * 192
