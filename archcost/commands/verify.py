@@ -198,7 +198,11 @@ def print_text(out, note, show_all):
     is_flag=True,
     help="Also fold BN into conv/linear weights and check outputs and folded counts.",
 )
-def command(spec, device, fmt, show_all, train, sets, resolution, fold_bn):
+@click.option("--against", default=None, metavar="MODEL",
+              help="Compare with a model archcost did not build: package.module:factory, "
+                   "file.py:Class or model.onnx (totals and weight layers in order).")
+@click.option("--kwargs", "kwargs_text", default=None, help="JSON object for --against's factory.")
+def command(spec, device, fmt, show_all, train, sets, resolution, fold_bn, against, kwargs_text):
     """Check SPEC's static params, MACs and shapes against a real torch module.
 
     Per node and in total: params = sum of parameter numel; BN buffers = running mean and
@@ -207,6 +211,10 @@ def command(spec, device, fmt, show_all, train, sets, resolution, fold_bn):
     all agree, 1 otherwise. JSON: {network, ok, static: {params, macs, buffers}, torch: {...},
     rows: [...]}; rows are the differing nodes (all with --all).
     """
+    if against is not None:  # archcost/against.py: the spec beside an independent model
+        from ..against import run_command
+
+        return run_command(spec, against, kwargs_text, parse_sets(sets), train, fmt)
     torch_backend()  # fail early, before building, when torch is missing
     net, note = load_network(spec, parse_sets(sets), train, resolution)
     out = run_verify(net, device, fold_bn)
