@@ -287,13 +287,15 @@ _POOL_FIELDS = (_K, Field("s", "pair", None, doc="stride (default: the kernel)")
                 Field("ceil", "bool", False, doc="ceil output rule (Caffe)"))  # fmt: skip
 
 
-@primitive("maxpool", *_POOL_FIELDS, positional=("k", "s", "p"), aliases=("max_pool", "pool"))
-def maxpool(x, k, s, p, ceil):
-    """Max pooling; output size by the floor rule, or the ceil rule with ``ceil: true``.
+@primitive("maxpool", *_POOL_FIELDS, _D, positional=("k", "s", "p"),
+           aliases=("max_pool", "pool"))  # fmt: skip
+def maxpool(x, k, s, p, ceil, d=(1, 1)):
+    """Max pooling; output size by the floor rule, or the ceil rule with ``ceil: true``;
+    dilation ``d`` spaces the window's taps as in a convolution.
 
     other ops = (k_h*k_w - 1) comparisons per output element.
     """
-    shape, window = _pool(x, k, s, p, ceil, "maxpool")
+    shape, window = _pool(x, k, s, p, ceil, "maxpool", d)
     return Cost(shape, ops=(window - 1) * elements(shape))
 
 
@@ -306,9 +308,11 @@ def avgpool(x, k, s, p, ceil):
 
 @primitive("global_avgpool", aliases=("gap", "global_avg_pool", "global_pool"))
 def global_avgpool(x):
-    """Global average pooling to C x 1 x 1. other ops = C*H*W (adds and divides)."""
-    c, h, w = _spatial(x, "global_avgpool")
-    return Cost((c, 1, 1), ops=c * h * w)
+    """Global average pooling of a channels-first map to C x 1 x 1 (and (C, 1) for a 1-D
+    map, (C, 1, 1, 1) for a 3-D one). other ops = C*H*W (adds and divides: one per input
+    element)."""
+    need(x, "global_avgpool", "CHW", "CL", "CDHW")
+    return Cost((x[0],) + (1,) * (len(x) - 1), ops=elements(x))
 
 
 def _adaptive_windows(size, out):
@@ -551,4 +555,4 @@ def get(name: str) -> Primitive | None:
 
 
 # the other primitive families register into the same registry
-from . import layers_attention, layers_tensor  # noqa: E402, F401
+from . import layers_attention, layers_nd, layers_tensor  # noqa: E402, F401

@@ -20,6 +20,8 @@ from .shapes import layout_of, shaped
 
 _PAIR_NAMES = {"k": ("k_h", "k_w"), "s": ("s_h", "s_w"), "d": ("d_h", "d_w"),
                "p": ("p_h", "p_w"), "size": ("h_out", "w_out")}  # fmt: skip
+_TRIPLE_NAMES = {"k": ("k_d", "k_h", "k_w"), "s": ("s_d", "s_h", "s_w"), "d": ("d_d", "d_h", "d_w"),
+                 "p": ("p_d", "p_h", "p_w")}  # fmt: skip
 _SCALAR_NAMES = {"out": "C_out", "g": "g"}
 
 
@@ -53,14 +55,16 @@ def node_formula(node: Node):
     sym_shapes, subs = _input_symbols(shapes)
     fields = {}
     for name, value in node.fields.items():
-        if name in _PAIR_NAMES and isinstance(value, tuple) and all(type(v) is int for v in value):
-            if value[0] == value[1] and name != "size":
+        names = {2: _PAIR_NAMES, 3: _TRIPLE_NAMES}.get(len(value), {}) \
+            if isinstance(value, tuple) else {}  # fmt: skip
+        if name in names and all(type(v) is int for v in value):
+            if len(set(value)) == 1 and name != "size":
                 sym = sympy.Symbol(name, positive=True, integer=True)
-                fields[name] = (sym, sym)
+                fields[name] = (sym,) * len(value)
                 subs[sym] = value[0]
             else:
                 syms = tuple(sympy.Symbol(n, integer=True, nonnegative=True)
-                             for n in _PAIR_NAMES[name])  # fmt: skip
+                             for n in names[name])  # fmt: skip
                 fields[name] = syms
                 subs.update(dict(zip(syms, value, strict=True)))
         elif name in _SCALAR_NAMES and type(value) is int:

@@ -53,6 +53,9 @@ from .fields import (
     _type_exists,
 )
 
+# field kinds of window sizes: how many axes each takes (an int fills them all)
+_SIZES = {"pair": 2, "padding": 2, "triple": 3, "padding3": 3, "padding1": 1}
+
 
 class _Expander:
     """One pass over the rows: expand blocks into primitives, compute shapes and costs."""
@@ -142,18 +145,22 @@ class _Expander:
             if isinstance(value, str) and _is_ident(value) and not self.symbolic:
                 raise SpecError(f"{what}: unknown name '{value}'", file, line)
             return _to_int(value, what, file, line, fdef.minimum, self.symbolic)
-        if kind in ("pair", "padding"):
-            if kind == "padding" and isinstance(value, str) and value.lower() in ("same", "valid"):
+        if kind in _SIZES:
+            n = _SIZES[kind]
+            if kind.startswith("padding") and isinstance(value, str) and \
+                    value.lower() in ("same", "valid"):  # fmt: skip
                 return value.lower()
             if isinstance(value, list):
-                if len(value) != 2:
-                    raise SpecError(f"{what}: expected one number or [h, w]", file, line)
+                if len(value) != n or n == 1:
+                    shape = "[h, w]" if n == 2 else "[d, h, w]"
+                    raise SpecError(f"{what}: expected one number" +
+                                    (f" or {shape}" if n > 1 else ""), file, line)  # fmt: skip
                 return tuple(_to_int(v, what, file, line, fdef.minimum, self.symbolic)
                              for v in value)  # fmt: skip
             if isinstance(value, str) and _is_ident(value) and not self.symbolic:
                 raise SpecError(f"{what}: unknown name '{value}'", file, line)
             v = _to_int(value, what, file, line, fdef.minimum, self.symbolic)
-            return (v, v)
+            return v if n == 1 else (v,) * n
         if kind == "bool":
             if isinstance(value, bool):
                 return value
@@ -381,7 +388,8 @@ class _Expander:
                 # a whole number from the scope, in range: what convert() returns, directly
                 fdef, v = entry[1], env.get(entry[4], entry[4])
                 if type(v) is int and fdef.minimum <= v <= MAX_DIM:
-                    values[fdef.name] = v if fdef.kind == "int" else (v, v)
+                    n = _SIZES.get(fdef.kind, 1)
+                    values[fdef.name] = v if n == 1 else (v,) * n
                 else:
                     values[fdef.name] = self.convert(fdef, entry[2], env, entry[5], entry[3],
                                                      f"{op} '{node_id}'")  # fmt: skip
@@ -460,7 +468,7 @@ class _Expander:
                     continue
                 except SpecError:
                     pass  # converted (and raised, naming the layer) on every build
-            if isinstance(raw, str) and fdef.kind in ("int", "pair", "padding"):
+            if isinstance(raw, str) and (fdef.kind == "int" or fdef.kind in _SIZES):
                 kind, text = _classify(raw)
                 if kind == "name":
                     plan.append((_NAME, fdef, raw, fline, text, ffile))
