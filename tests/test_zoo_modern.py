@@ -235,3 +235,34 @@ def test_swin_t_stage_1_by_hand():
     assert row.macs == 2 * (4 * hw * c * c + 2 * hw * w * w * c + 8 * hw * c * c)
     # patch merging 2: 4C = 384 -> LN 768 params, linear 384 -> 192 without bias.
     assert build("swin_t").row("patch merging 2").params == 2 * 384 + 384 * 192
+
+
+# ---------------------------------------------------------------- GPT-2
+
+
+@pytest.mark.parametrize("name, layers, d", [("gpt2", 12, 768), ("gpt2_medium", 24, 1024)])
+def test_gpt2_by_hand(name, layers, d):
+    vocab, n_ctx, seq = 50_257, 1024, 1024
+    per_layer = (4 * d * d + 4 * d) + (d * 4 * d + 4 * d + 4 * d * d + d) + 2 * (2 * d)
+    params = vocab * d + n_ctx * d + layers * per_layer + 2 * d  # head tied to wte: no params
+    net = build(name)
+    assert net.total("params") == params
+    # per layer: projections 4*L*D^2, QK^T and AV 2*L^2*D (dense, causal masks nothing off),
+    # MLP 8*L*D^2; the tied head still multiplies: L*D*vocab.
+    macs = layers * (4 * seq * d * d + 2 * seq * seq * d + 8 * seq * d * d) + seq * d * vocab
+    assert net.total("macs") == macs
+
+
+def test_gpt2_124m_with_tied_embeddings():
+    # The number, and the one HF transformers reports for GPT2LMHeadModel ("gpt2").
+    assert build("gpt2").total("params") == 124_439_808
+    # without tying, the head would add another vocab x 768 matrix
+    untied = build("gpt2").row("lm head (tied to wte)")
+    assert untied.params == 0 and untied.macs == 1024 * 768 * 50_257
+
+
+def test_gpt2_seq_len_changes_macs_not_params():
+    short, full = build("gpt2", {"seq_len": 128}), build("gpt2")
+    assert short.total("params") == full.total("params")
+    d, layers, vocab = 768, 12, 50_257
+    assert short.total("macs") == layers * (12 * 128 * d * d + 2 * 128 * 128 * d) + 128 * d * vocab
