@@ -555,4 +555,4 @@ def get(name: str) -> Primitive | None:
 
 
 # the other primitive families register into the same registry
-from . import layers_attention, layers_nd, layers_tensor  # noqa: E402, F401
+from . import layers_attention, layers_nd, layers_recurrent, layers_tensor  # noqa: E402, F401
