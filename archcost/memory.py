@@ -105,7 +105,7 @@ INPLACE_SAVES_COPY = frozenset({"relu6", "hardswish", "hardsigmoid", "silu"})
 # out of place: what the activation's backward saves ("out" = result, "in" = input)
 ACTIVATION_SAVES = {"relu": "out", "sigmoid": "out", "tanh": "out", "relu6": "in",
                     "leaky_relu": "in", "elu": "in", "hardswish": "in", "hardsigmoid": "in",
-                    "silu": "in", "gelu": "in"}  # fmt: skip
+                    "silu": "in", "gelu": "in", "softplus": "in", "mish": "in"}  # fmt: skip
 # ops whose torch output may share storage with their input (the torch backend's rule)
 _MAY_ALIAS = frozenset({"flatten", "slice", "dropout", *ACTIVATIONS})
 # views: the output is the input's storage
