@@ -266,3 +266,21 @@ def test_gpt2_seq_len_changes_macs_not_params():
     assert short.total("params") == full.total("params")
     d, layers, vocab = 768, 12, 50_257
     assert short.total("macs") == layers * (12 * 128 * d * d + 2 * 128 * 128 * d) + 128 * d * vocab
+
+
+# ---------------------------------------------------------------- M5 (1-D audio)
+
+
+def test_m5_by_hand():
+    net = build("m5")
+    # 32,000 samples: conv 80/4 'same' -> 8,000; pools of 4 -> 2,000, 500, 125, 31.
+    assert [net.row(r).shape for r in ("[80/4, 128]", "maxpool 4 (1)", "maxpool 4 (2)",
+                                       "maxpool 4 (3)", "maxpool 4 (4)")] == [
+        (128, 8000), (128, 2000), (256 // 2, 500), (256, 125), (512, 31)]  # fmt: skip
+    kernels = 80 * 128 + 3 * 128 * 128 + 3 * 128 * 256 + 3 * 256 * 512 + 512 * 10
+    assert kernels == 556_032  # Table 1's "0.5M", truncated
+    biases = 128 + 128 + 256 + 512 + 10
+    bn = 2 * (128 + 128 + 256 + 512)
+    assert net.total("params") == kernels + biases + bn
+    macs = 80 * 128 * 8000 + 3 * 128 * 128 * 2000 + 3 * 128 * 256 * 500 + 3 * 256 * 512 * 125
+    assert net.total("macs") == macs + 5120
