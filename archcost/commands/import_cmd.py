@@ -50,16 +50,14 @@ def command():
               help="Input shape per sample, C,H,W.")  # fmt: skip
 @click.option("-o", "--output", default=None, help="Write the spec here (default: stdout).")
 @click.option("--flat", is_flag=True, help="One row per op, no blocks (for debugging).")
-@click.option("--allow-unknown", is_flag=True, hidden=True,
-              help="Not yet: unknown ops are errors.")  # fmt: skip
-def torch_command(target, kwargs_text, input_text, output, flat, allow_unknown):
+def torch_command(target, kwargs_text, input_text, output, flat):
     """Trace TARGET (package.module:factory or path/file.py:Class) with torch.fx and write a
     spec whose rows follow the module hierarchy; repeated modules become blocks."""
     from ..importers.factory import parse_input, parse_kwargs
     from ..importers.run import import_torch
 
     text, imported = import_torch(target, parse_kwargs(kwargs_text), parse_input(input_text),
-                                  flat, allow_unknown)  # fmt: skip
+                                  flat)  # fmt: skip
     emit(text, output)
     click.get_current_context().exit(_summary(text, imported, output))
 

@@ -5,7 +5,7 @@ spec will carry, the ids of the ops it reads (``"input"`` is the model's input),
 shape per sample, the module path that made it (``layer1.0.conv1``), the chain of enclosing
 module instances (for grouping into blocks) and the source line. An importer that meets an op
 archcost does not know raises :class:`~archcost.errors.SpecError` naming the op, the module
-path and the source line, or, when asked, records an ``unknown`` op.
+path and the source line: never a zero, never a silent skip.
 """
 
 from __future__ import annotations
@@ -56,5 +56,4 @@ class Imported:
 def unknown_op(what: str, path: str, source: str) -> SpecError:
     where = f" at {path}" if path else ""
     line = f" ({source})" if source else ""
-    return SpecError(f"import: archcost has no primitive for {what}{where}{line}; "
-                     "--allow-unknown records it as an unknown row")  # fmt: skip
+    return SpecError(f"import: archcost has no primitive for {what}{where}{line}")

@@ -255,6 +255,8 @@ class _Converter:
             return self.getitem(node)
         if node.op == "call_method" and target in ("size", "dim", "numel") or target is getattr:
             return None  # shapes as numbers: used by views, never a tensor
+        if not any(isinstance(self.env.get(a), (_T, _View, _Parts)) for a in _flat_args(node)):
+            return None  # arithmetic on sizes (c // 2)
         first = self.env.get(args[0]) if args and isinstance(args[0], fx.Node) else None
         if isinstance(first, _View) and not (target in VIEW_FUNCTIONS or
                                              (node.op == "call_method" and target in VIEW_METHODS)):  # fmt: skip
@@ -394,6 +396,14 @@ class _View:
     def __init__(self, base, shape):
         self.base = base
         self.shape = shape
+
+
+def _flat_args(node):
+    for a in (*node.args, *node.kwargs.values()):
+        if isinstance(a, (list, tuple)):
+            yield from (x for x in a if isinstance(x, fx.Node))
+        elif isinstance(a, fx.Node):
+            yield a
 
 
 def _name(node) -> str:

@@ -1,0 +1,245 @@
+"""`archcost import torch`: the written spec's totals equal the original module's.
+
+The oracle is torch itself, called here: sum(p.numel()) over the module's parameters, its BN
+running statistics, and FlopCounterMode's FLOPs / 2 on one forward pass. The modules are
+written in this file (one per primitive the importer maps) or are benchmarks/_torch_models.py's
+independently written torchvision-style models; archcost never built any of them.
+"""
+
+import os
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from archcost.errors import SpecError  # noqa: E402
+from archcost.importers.run import import_torch  # noqa: E402
+from archcost.spec import build  # noqa: E402
+
+from .conftest import ROOT, run_cli  # noqa: E402
+
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+import _torch_models  # noqa: E402
+
+
+def oracle(model, shape):
+    """(params, MACs, BN running stats) of the module, counted by torch."""
+    model.eval()
+    params = sum(p.numel() for p in model.parameters())
+    stats = sum(b.numel() for n, b in model.named_buffers() if n.endswith(("running_mean",
+                                                                          "running_var")))  # fmt: skip
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        model(torch.zeros(1, *shape))
+    return params, counter.get_total_flops() // 2, stats
+
+
+def spec_totals(model, shape, tmp_path, flat=False):
+    text, _ = import_torch(model, input_shape=shape, flat=flat)
+    path = tmp_path / "imported.yaml"
+    path.write_text(text)
+    net = build(str(path))
+    t = net.totals()
+    return (t["params"], t["macs"], t["buffers"]), text, net
+
+
+class Seq(nn.Module):
+    def __init__(self, *layers, fn=None):
+        super().__init__()
+        self.body = nn.Sequential(*layers)
+        self.fn = fn
+
+    def forward(self, x):
+        x = self.body(x)
+        return self.fn(x) if self.fn else x
+
+
+class Branches(nn.Module):
+    """concat, add, chunk (slice), a channel shuffle (views), scale (an SE gate)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.b = nn.Conv2d(8, 8, 1)
+        self.fc1 = nn.Conv2d(16, 4, 1)
+        self.fc2 = nn.Conv2d(4, 16, 1)
+        self.right = nn.Conv2d(8, 8, 1)
+
+    def forward(self, x):
+        y = torch.cat([self.a(x), self.b(x)], 1)
+        g = torch.sigmoid(self.fc2(F.relu(self.fc1(F.adaptive_avg_pool2d(y, 1)))))
+        y = y * g
+        left, right = y.chunk(2, dim=1)
+        y = torch.cat([left, self.right(right)], 1)
+        n, c, h, w = y.shape
+        y = y.view(n, 2, c // 2, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+        return y + torch.cat([x, x], 1)
+
+
+PRIMITIVE_MODULES = {
+    "conv": (lambda: Seq(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.Conv2d(8, 8, (1, 3),
+             padding=(0, 1), bias=False), nn.Conv2d(8, 16, 3, dilation=2, groups=4),
+             nn.Conv2d(16, 16, 3, padding="same", groups=16)), (3, 17, 19)),  # fmt: skip
+    "bn": (lambda: Seq(nn.Conv2d(3, 6, 1), nn.BatchNorm2d(6, eps=1e-3), nn.Flatten(),
+                       nn.BatchNorm1d(6 * 25)), (3, 5, 5)),  # fmt: skip
+    "activations": (lambda: Seq(nn.ReLU(), nn.ReLU6(), nn.LeakyReLU(), nn.Sigmoid(), nn.Tanh(),
+                                nn.Hardswish(), nn.Hardsigmoid(), nn.SiLU(), nn.GELU(), nn.ELU(),
+                                nn.Conv2d(3, 4, 1), fn=F.relu6), (3, 4, 4)),  # fmt: skip
+    "pools": (lambda: Seq(nn.MaxPool2d(3, 2, ceil_mode=True), nn.AvgPool2d(3, 1, padding=1),
+                          nn.MaxPool2d(2, padding=1), nn.AdaptiveAvgPool2d((3, 2)),
+                          nn.Conv2d(3, 4, 1)), (3, 23, 23)),  # fmt: skip
+    "linear head": (lambda: Seq(nn.Conv2d(3, 8, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                nn.Dropout(0.3), nn.Linear(8, 5), nn.Linear(5, 4, bias=False),
+                                nn.Softmax(dim=1)), (3, 9, 9)),  # fmt: skip
+    "mean and view": (lambda: Seq(nn.Conv2d(3, 8, 3), fn=lambda x: x.mean((2, 3))), (3, 9, 9)),
+    "lrn": (lambda: Seq(nn.Conv2d(3, 8, 3), nn.LocalResponseNorm(5), nn.Conv2d(8, 4, 1)),
+            (3, 9, 9)),  # fmt: skip
+    "branches": (Branches, (8, 6, 6)),
+}
+
+
+@pytest.mark.parametrize("name", list(PRIMITIVE_MODULES))
+def test_round_trip_per_primitive(name, tmp_path):
+    make, shape = PRIMITIVE_MODULES[name]
+    model = make()
+    expected = oracle(model, shape)
+    got, _, _ = spec_totals(model, shape, tmp_path)
+    assert got == expected
+    got_flat, _, _ = spec_totals(model, shape, tmp_path, flat=True)
+    assert got_flat == expected
+
+
+def test_hand_count_of_a_small_conv_net(tmp_path):
+    # hand arithmetic, no torch counter: conv 3->8 3x3 on 10x10 (pad 1) then linear 800->10
+    model = Seq(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(800, 10))
+    (params, macs, _), _, _ = spec_totals(model, (3, 10, 10), tmp_path)
+    assert params == (3 * 3 * 3 * 8 + 8) + (800 * 10 + 10)
+    assert macs == 3 * 3 * 3 * 8 * 10 * 10 + 800 * 10
+
+
+@pytest.mark.parametrize("name", _torch_models.NAMES)
+def test_round_trip_of_benchmark_models(name, tmp_path):
+    model = _torch_models.build(name)
+    expected = oracle(model, (3, 224, 224))
+    got, _, net = spec_totals(model, (3, 224, 224), tmp_path)
+    assert got == expected
+    assert net.output_shape == (1000,)
+
+
+def test_resnet50_reads_as_blocks(tmp_path):
+    _, text, net = spec_totals(_torch_models.build("resnet50"), (3, 224, 224), tmp_path)
+    layers = text.split("\nlayers:\n", 1)[1]
+    assert len(net.rows) == 15  # stem 4, 8 stage rows, pool, flatten, fc; not 170
+    # the paper's "[1x1, 128; 3x3, 128; 1x1, 512] x 4": one downsampling unit, then x3
+    assert "- layer2.0: {type: bottleneck_downsample, conv1_out: 128, conv2_s: 2}" in layers
+    assert "- layer2.1: {type: bottleneck, conv1_out: 128, repeat: 3}" in layers
+    assert "      - conv3: {type: conv, out: 4 * conv1_out, k: 1, bias: false}" in text
+    assert text.count("\n    doc: ") == 3  # bottleneck, bottleneck_downsample, conv_bn
+
+
+def test_googlenet_inception_modules_become_one_block(tmp_path):
+    _, text, net = spec_totals(_torch_models.build("googlenet"), (3, 224, 224), tmp_path)
+    rows = [r for r in net.rows if r.type == "inception"]
+    assert [r.id for r in rows] == ["inception3a", "inception3b", "inception4a", "inception4b",
+                                    "inception4c", "inception4d", "inception4e", "inception5a",
+                                    "inception5b"]  # fmt: skip
+    assert "  inception:\n" in text and "  basic_conv2d:\n" in text
+
+
+def test_unknown_op_names_the_op_the_module_and_the_line():
+    class Up(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 3, 1)
+
+        def forward(self, x):
+            return F.interpolate(self.conv(x), scale_factor=2)  # the line reported
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.up = Up()
+
+        def forward(self, x):
+            return self.up(x)
+
+    with pytest.raises(SpecError) as err:
+        import_torch(Net(), input_shape=(3, 4, 4))
+    message = str(err.value)
+    assert "interpolate" in message and "at up " in message
+    assert f"test_import_torch.py:{Up.forward.__code__.co_firstlineno + 1}" in message
+
+
+MODELS_PY = '''
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, classes=10):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, padding=1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(16, classes)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.pool(torch.relu(self.conv(x))), 1))
+
+
+class Odd(nn.Module):
+    def forward(self, x):
+        return torch.sort(x, dim=1).values
+'''
+
+
+def test_cli_imports_a_file_and_the_spec_loads(tmp_path):
+    (tmp_path / "models.py").write_text(MODELS_PY)
+    out = tmp_path / "net.yaml"
+    result = run_cli("import", "torch", f"{tmp_path}/models.py:Net", "--kwargs",
+                     '{"classes": 7}', "--input", "3,32,32", "-o", str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "params" in result.stderr and "DIFF" not in result.stderr
+    # by hand: conv 3*9*16 + 16 = 448; fc 16*7 + 7 = 119; MACs 432*32*32 + 112
+    table = run_cli("table", str(out), "--format", "json")
+    assert '"params": 567' in table.stdout.replace(" ", "") or "567" in table.stdout
+    net = build(str(out))
+    assert net.totals()["params"] == 448 + 119
+    assert net.totals()["macs"] == 432 * 32 * 32 + 112
+
+
+def test_cli_unknown_op_is_one_line_exit_2(tmp_path):
+    (tmp_path / "models.py").write_text(MODELS_PY)
+    result = run_cli("import", "torch", f"{tmp_path}/models.py:Odd", "--input", "3,4,4")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+    line = MODELS_PY.splitlines().index("        return torch.sort(x, dim=1).values") + 1
+    assert "sort" in result.stderr and f"models.py:{line}" in result.stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    (("x.py",), "expected PACKAGE.MODULE:FACTORY"),
+    (("nowhere/models.py:Net",), "no such file"),
+    (("archcost.cli:main", "--kwargs", "[1]"), "JSON object"),
+    (("archcost.cli:main", "--input", "3,a"), "--input"),
+])  # fmt: skip
+def test_cli_user_mistakes(args, words):
+    result = run_cli("import", "torch", *args)
+    assert result.returncode == 2 and words in result.stderr
+
+
+def test_shared_module_is_reported(tmp_path):
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(4, 4, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(self.conv(x))
+
+    _, imported = import_torch(Twice(), input_shape=(4, 5, 5))
+    assert imported.params == 4 * 9 * 4 + 4
+    assert any("reuses parameters" in n for n in imported.notes)
