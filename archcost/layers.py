@@ -75,7 +75,7 @@ class Primitive:
     fn: Callable
     fields: tuple[Field, ...]
     positional: tuple[str, ...]
-    arity: int | None  # number of inputs; None = two or more; 0 = a source (no input)
+    arity: int | None  # inputs; None = two or more; 0 = a source (no input); -1 = any number
     weight: bool  # a conv/linear "weight layer" (counts towards a row's depth)
     inplace: bool  # writes over its input: no new activation memory
     doc: str = ""
@@ -555,4 +555,10 @@ def get(name: str) -> Primitive | None:
 
 
 # the other primitive families register into the same registry
-from . import layers_attention, layers_nd, layers_recurrent, layers_tensor  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    layers_attention,
+    layers_custom,
+    layers_nd,
+    layers_recurrent,
+    layers_tensor,
+)

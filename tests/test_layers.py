@@ -181,7 +181,7 @@ ORACLE_TESTS = {
 
 
 ENGINE_TEST_MODULES = ("tests.test_layers_rank", "tests.test_attention", "tests.test_layers_nd",
-                       "tests.test_recurrent")  # fmt: skip
+                       "tests.test_recurrent", "tests.test_user_primitives")  # fmt: skip
 
 
 def all_oracles() -> dict:
@@ -210,13 +210,15 @@ def test_every_primitive_has_an_oracle_and_a_documented_formula(name):
 def test_every_primitive_is_consistent(name):
     """Registry-driven: sensible input, non-negative integer costs, shape of ints."""
     prim = L.PRIMITIVES[name]
-    shapes = [(16, 8, 8)] * (2 if prim.arity in (None, 2) else prim.arity)
+    shapes = [(16, 8, 8)] * (2 if prim.arity in (None, 2) else abs(prim.arity))
     shapes = SAMPLE_INPUTS.get(name, shapes)
     fields = {"out": 4, "k": 3, "size": 2, "start": 0, "end": 8, "heads": 2, "shape": [2, 4],
               "groups": 2, "chunks": 2, "vocab": 10, "dim": 4, "dims": [1, 2, 0], "p": 1,
               "hidden": 4}  # fmt: skip
     if name == "dropout":
         fields["p"] = 0
+    if name == "custom":
+        fields.update(shape=[4, 2, 2], params=3, macs=0)
     cost = run(name, *shapes, **{k: v for k, v in fields.items() if k in prim.field_map})
     for q in ("params", "bias", "buffers", "macs", "ops"):
         value = getattr(cost, q)

@@ -19,12 +19,17 @@ from ..limits import (
 from ..yamlio import LineDict, LineList, load_file
 
 TOP_KEYS = {"name", "title", "paper", "year", "url", "notes", "input", "params", "defaults",
-            "blocks", "layers", "variants", "extends", "family", "torchvision"}  # fmt: skip
+            "blocks", "primitives", "layers", "variants", "extends", "family",
+            "torchvision"}  # fmt: skip
 OVERRIDE_KEYS = {"title", "paper", "year", "url", "notes", "input", "params", "defaults",
-                 "blocks", "layers", "rows", "remove", "insert_after", "torchvision"}  # fmt: skip
+                 "blocks", "primitives", "layers", "rows", "remove", "insert_after",
+                 "torchvision"}  # fmt: skip
 ROW_KEYS = {"type", "id", "in", "repeat", "first", "train", "when"}
 WEIGHT_SUGAR = {"bn": L.Field("bn", "bool", False), "act": L.Field("act", "choice", "none")}
 BLOCK_KEYS = {"doc", "args", "defaults", "layers", "output", "columns"}
+# a user-defined primitive: costs as expressions of its input shape and arguments
+PRIMITIVE_KEYS = {"doc", "args", "defaults", "inputs", "shape", "layout", "params", "macs", "ops",
+                  "buffers"}  # fmt: skip
 ACT_CHOICES = ("none", *L.ACTIVATIONS, *[a for a, t in L.ALIASES.items() if t in L.ACTIVATIONS])
 
 
@@ -131,6 +136,8 @@ def _check_block_name(name, file, line):
 
 
 def _check_block(name, bdef, file, line):
+    if isinstance(bdef, dict) and "shape" in bdef and "layers" not in bdef:
+        return _check_primitive(name, bdef, file, line)
     if not isinstance(bdef, dict):
         raise SpecError(f"block '{name}' must be a mapping with args and layers", file, line)
     unknown = set(bdef) - BLOCK_KEYS
@@ -169,6 +176,83 @@ def _check_block(name, bdef, file, line):
     _tag_file(bdef, file)
     _tag_file(layers, file)
     return bdef
+
+
+def _check_primitive(name, pdef, file, line):
+    """A user-defined primitive (``primitives:`` in a spec, or a block file entry with
+    ``shape:`` and no ``layers:``): its keys, and that its costs are expressions or numbers.
+    The expressions are checked by the safe evaluator when the row is expanded."""
+    if not isinstance(pdef, dict):
+        raise SpecError(f"primitive '{name}' must be a mapping with shape, params, macs, ...",
+                        file, line)  # fmt: skip
+    unknown = set(pdef) - PRIMITIVE_KEYS
+    if unknown:
+        key = _first(unknown)
+        hint = did_you_mean(key, sorted(PRIMITIVE_KEYS))
+        raise SpecError(f"primitive '{name}': unknown key '{key}'{hint} "
+                        f"(keys: {', '.join(sorted(PRIMITIVE_KEYS))})", file,
+                        pdef.key_line(key))  # fmt: skip
+    shape = pdef.get("shape")
+    if not isinstance(shape, list) or not 1 <= len(shape) <= 8:
+        raise SpecError(f"primitive '{name}': shape must be a list of 1 to 8 expressions, e.g. "
+                        "[out, in_h, in_w]", file, pdef.key_line("shape"))  # fmt: skip
+    for key in ("params", "macs", "ops", "buffers", "inputs"):
+        value = pdef.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise SpecError(f"primitive '{name}': {key} must be a whole number or an expression",
+                            file, pdef.key_line(key))  # fmt: skip
+    inputs = pdef.get("inputs", 1)
+    if isinstance(inputs, int) and not 0 <= inputs <= 8:
+        raise SpecError(f"primitive '{name}': inputs must be 0 to 8", file,
+                        pdef.key_line("inputs"))  # fmt: skip
+    args = pdef.get("args", [])
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise SpecError(f"primitive '{name}': args must be a list of names", file, pdef.line)
+    defaults = pdef.get("defaults", {}) or {}
+    if not isinstance(defaults, dict) or not all(isinstance(k, str) for k in defaults):
+        raise SpecError(f"primitive '{name}': defaults must map argument names to values", file,
+                        pdef.key_line("defaults"))  # fmt: skip
+    _tag_file(pdef, file)
+    return pdef
+
+
+def fold_primitives(root, file):
+    """``root`` with its ``primitives:`` moved into ``blocks:`` (one namespace: a row names
+    either), as a new mapping; an error if a name is both a block and a primitive."""
+    prims = root.get("primitives")
+    if prims is None:
+        return root
+    if not isinstance(prims, dict):
+        raise SpecError("'primitives' must be a mapping of name: definition", file,
+                        root.key_line("primitives"))  # fmt: skip
+    blocks = root.get("blocks") or LineDict()
+    if not isinstance(blocks, dict):
+        return root  # reported where blocks are read
+    merged = LineDict(blocks)
+    merged.line = getattr(blocks, "line", None)
+    merged.lines = dict(getattr(blocks, "lines", {}))
+    merged.files = {k: _key_file(blocks, k, file) for k in blocks}
+    for name, pdef in prims.items():
+        pline = prims.key_line(name) if hasattr(prims, "key_line") else None
+        if name in blocks:
+            raise SpecError(f"'{name}' is defined both as a block and as a primitive", file, pline)
+        _check_block_name(name, file, pline)
+        if not isinstance(pdef, dict) or "shape" not in pdef:
+            raise SpecError(f"primitive '{name}' needs shape: (a list of expressions of the "
+                            "input, e.g. [out, in_h, in_w])", file, pline)  # fmt: skip
+        _tag_file(pdef, file)
+        merged[name] = pdef
+        merged.lines[name] = pline
+        merged.files[name] = _key_file(prims, name, file)
+    new = LineDict({k: v for k, v in root.items() if k != "primitives"})
+    new.line, new.lines = getattr(root, "line", None), dict(getattr(root, "lines", {}))
+    if getattr(root, "files", None):
+        new.files = dict(root.files)
+    if hasattr(root, "file"):
+        new.file = getattr(root, "file", None)
+    new["blocks"] = merged
+    new.lines.setdefault("blocks", root.key_line("primitives"))
+    return new
 
 
 def _tag_file(obj, file):
@@ -319,6 +403,7 @@ def _apply_overrides(doc: dict, over: dict, file: str, what: str) -> dict:
         key = _first(unknown)
         raise SpecError(f"{what}: unknown key '{key}' (keys: {', '.join(sorted(OVERRIDE_KEYS))})",
                         file, over.key_line(key))  # fmt: skip
+    over = fold_primitives(over, file)
     base_file = doc.get("_file", file)
     for key in ("params", "defaults", "blocks"):
         _mapping(doc, key, base_file)  # the spec being modified must itself be well formed
@@ -517,6 +602,7 @@ def effective(path: str, variant: str | None, _seen=()) -> dict:
         hint = did_you_mean(key, sorted(allowed))
         raise SpecError(f"unknown top-level key '{key}'{hint}", file, root.key_line(key))
     _check_meta(root, file)
+    root = fold_primitives(root, file)
     if "extends" in root:
         base_arg = root["extends"]
         line = root.key_line("extends")

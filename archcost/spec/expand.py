@@ -590,6 +590,10 @@ class _Expander:
             if isinstance(value, float):
                 value = Fraction(repr(value))
             benv[arg] = value
+        for i, extra in enumerate(inputs[1:], start=1):
+            benv.update({f"in{i}_{k[3:]}": v for k, v in input_names(extra.shape).items()})
+        if "layers" not in bdef:  # a user-defined primitive
+            return self.expand_user_primitive(name, bdef, benv, inputs, node_id, file, line, row)
         if row is not None and bdef.get("columns"):
             self.headers.update(bdef["columns"])
             if len(self.headers) > MAX_COLUMNS:
@@ -608,6 +612,41 @@ class _Expander:
                                 bdef.key_line("output"))  # fmt: skip
             out = scope[target]
         return out
+
+
+def _user_primitive(self, name, pdef, benv, inputs, node_id, file, line, row):
+    """One ``custom`` node whose shape and costs are the values of a user primitive's
+    expressions (errors point at the primitive's definition)."""
+    pfile = getattr(pdef, "file", None) or file
+    owner = f"{name} '{node_id}'"
+
+    def number(key, raw, minimum):
+        kline = pdef.key_line(key) if hasattr(pdef, "key_line") else line
+        value = self.value(raw, benv, pfile, kline, f"{owner}: {key}")
+        if isinstance(value, str) and _is_ident(value) and not self.symbolic:
+            raise SpecError(f"{owner}: {key}: unknown name '{value}'", pfile, kline)
+        return _to_int(value, f"{owner}: {key}", pfile, kline, minimum, self.symbolic)
+
+    want = number("inputs", pdef.get("inputs", 1), 0)
+    if want == 0:
+        inputs = []
+    elif len(inputs) != want:
+        raise SpecError(f"{name} takes {want} input{'s' if want != 1 else ''} (in: [...]), got "
+                        f"{len(inputs)}", file, line)  # fmt: skip
+    self._spend(len(pdef["shape"]), pfile, line)
+    values = {"shape": [number("shape", v, 1) for v in pdef["shape"]],
+              "layout": pdef.get("layout")}  # fmt: skip
+    for key in ("params", "macs", "ops", "buffers"):
+        values[key] = number(key, pdef.get(key, 0), 0)
+    values["name"] = name
+    layout = values["layout"]
+    if layout is not None and not isinstance(layout, str):
+        raise SpecError(f"primitive '{name}': layout must be a word such as tokens or HWC", pfile,
+                        pdef.key_line("layout"))  # fmt: skip
+    return self.emit("custom", values, inputs, node_id, file, line, row)
+
+
+_Expander.expand_user_primitive = _user_primitive
 
 
 def _named_fields_for(expander, label, value, file, line):

@@ -1,0 +1,43 @@
+"""The primitive behind user-defined primitives (``primitives:`` in a spec, docs/spec.md).
+
+A spec's own primitive states its output shape, params, MACs, other ops and buffers as safe
+expressions (:mod:`archcost.expr`) of its input's dimensions (``in_c``, ``in_h``, ``in_w``,
+``in_l``, ...) and its arguments; the expander evaluates them (numbers, or sympy expressions
+for ``formula --in``) and emits one ``custom`` node carrying the results. Written directly in
+a row, ``type: custom`` is an op whose costs are known numbers.
+"""
+
+from __future__ import annotations
+
+from .errors import SpecError
+from .layers import Cost, Field, numeric, primitive
+from .shapes import parse_layout, shaped
+
+
+@primitive("custom",
+           Field("shape", "ints", doc="output dimensions per sample"),
+           Field("layout", "text", None, doc="layout of the output (default by rank)"),
+           Field("params", "int", 0, minimum=0, doc="trainable parameters"),
+           Field("macs", "int", 0, minimum=0, doc="multiply-accumulates"),
+           Field("ops", "int", 0, minimum=0, doc="other ops"),
+           Field("buffers", "int", 0, minimum=0, doc="buffers (not trainable)"),
+           Field("name", "text", "custom", doc="the user primitive's name"),
+           positional=("shape",), arity=-1)  # fmt: skip
+def custom(*inputs, shape, layout=None, params=0, macs=0, ops=0, buffers=0, name="custom"):
+    """An op whose output shape and costs are given: output = ``shape`` (with ``layout``);
+    params, MACs, other ops and buffers as given (for a user primitive, the values of its
+    expressions). Takes any number of inputs; a new tensor.
+    """
+    dims = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
+    for d in dims:
+        if numeric(d) and d < 1:
+            raise SpecError(f"{name}: output dimension {d} must be at least 1")
+    lay = None
+    if layout is not None:
+        lay = parse_layout(layout)
+        if lay is None or len(lay) != len(dims):
+            raise SpecError(f"{name}: layout {layout!r} does not fit a rank-{len(dims)} shape")
+    for q, v in (("params", params), ("macs", macs), ("ops", ops), ("buffers", buffers)):
+        if numeric(v) and v < 0:
+            raise SpecError(f"{name}: {q} = {v} is negative")
+    return Cost(shaped(dims, lay), params, 0, buffers, macs, ops)
