@@ -284,3 +284,38 @@ def test_m5_by_hand():
     assert net.total("params") == kernels + biases + bn
     macs = 80 * 128 * 8000 + 3 * 128 * 128 * 2000 + 3 * 128 * 256 * 500 + 3 * 256 * 512 * 125
     assert net.total("macs") == macs + 5120
+
+
+# ---------------------------------------------------------------- list, formula
+
+
+def test_list_shows_the_new_families():
+    import json
+
+    from click.testing import CliRunner
+
+    from archcost.cli import cli
+
+    result = CliRunner().invoke(cli, ["list", "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == 0
+    family = {e["name"]: e["family"] for e in json.loads(result.output)["networks"]}
+    expected = {"efficientnet_b0": "efficientnet", "efficientnet_v2_l": "efficientnet",
+                "densenet201": "densenet", "shufflenet_v2_x2_0": "shufflenet",
+                "mnasnet1_3": "mnasnet", "regnet_x_400mf": "regnet", "convnext_large": "convnext",
+                "vit_h_14": "vit", "swin_b": "swin", "gpt2_xl": "gpt", "m5": "audio"}  # fmt: skip
+    for name, fam in expected.items():
+        assert family[name] == fam, name
+
+
+def test_gpt2_formula_in_seq_len_has_the_attention_square():
+    from click.testing import CliRunner
+
+    from archcost.cli import cli
+
+    result = CliRunner().invoke(cli, ["formula", "gpt2", "--in", "seq_len"],
+                                catch_exceptions=False)  # fmt: skip
+    # 12 layers x 2 * L^2 * 768 (QK^T and AV) = 18,432 L^2; per token 12 x 12 * 768^2
+    # (projections and MLP) + 768 * 50,257 (the tied head) = 123,532,032.
+    assert 12 * 2 * 768 == 18_432 and 12 * 12 * 768**2 + 768 * 50_257 == 123_532_032
+    assert "MACs = 18432*seq_len**2 + 123532032*seq_len" in result.output
+    assert "params = 124439808" in result.output
