@@ -94,6 +94,14 @@ def fmt_shape(shape, layout: str | None = None) -> str:
     return "x".join(str(d) for d in shape)
 
 
+def layout_record(shape) -> dict:
+    """``{"layout": letters}`` for a record of ``shape`` whose layout is not its rank's default
+    (so a JSON consumer, and :func:`fmt_shape` given the record, can tell (H, W, C) from
+    (C, H, W)); ``{}`` otherwise, leaving existing records as they were."""
+    lay = getattr(shape, "layout", "")
+    return {"layout": lay} if lay else {}
+
+
 def feature_axis(shape) -> int | None:
     """Index of the channel/feature axis (``C``), or None when the layout has none."""
     lay = layout_of(shape)

@@ -8,6 +8,7 @@ from ..layers import fmt_shape
 from ..netargs import assign_labels, parse_networks, variadic_settings
 from ..options import format_option, output_option, train_option
 from ..report import Column, emit, render, to_json
+from ..shapes import layout_record
 from ..spec import build
 
 FIELDS = ("type", "output", "params", "macs", "ops", "activations", "buffers")
@@ -16,7 +17,7 @@ NUMBERS = ("params", "macs", "ops", "activations", "buffers")
 
 def _row_data(row) -> dict:
     return {"type": row.type, "output": list(row.shape), "params": row.params, "macs": row.macs,
-            "ops": row.ops, "activations": row.activations, "buffers": row.buffers}  # fmt: skip
+            **layout_record(row.shape), "ops": row.ops, "activations": row.activations, "buffers": row.buffers}  # fmt: skip
 
 
 def match_rows(rows_a, rows_b) -> list[tuple]:
@@ -105,8 +106,8 @@ def render_diff(data, fmt: str, show_all: bool, label_a: str, label_b: str) -> s
         if rec["status"] == "same" and not show_all:
             continue
         a, b = rec["a"] or {}, rec["b"] or {}
-        sa = fmt_shape(tuple(a["output"])) if a else ""
-        sb = fmt_shape(tuple(b["output"])) if b else ""
+        sa = fmt_shape(tuple(a["output"]), a.get("layout")) if a else ""
+        sb = fmt_shape(tuple(b["output"]), b.get("layout")) if b else ""
         output = sa if sa == sb else f"{sa or '-'} -> {sb or '-'}"
         what = ", ".join(rec["changes"]) if rec["status"] == "changed" else ""
         row = {"row": rec["row"], "status": rec["status"], "what": what, "output": output}

@@ -17,6 +17,7 @@ from ..options import (
     train_option,
 )
 from ..report import Column, emit, human, human_bytes, render, to_json
+from ..shapes import layout_record
 from ..spec import build
 
 NOT_MODELLED = (
@@ -36,6 +37,7 @@ def memory_json(net, batch, dtype, device, optimizer, expand) -> dict:
             node = lrec.node
             records.append({
                 "name": node.id, "type": node.op, "output": list(node.shape),
+                **layout_record(node.shape),
                 "row": node.row.id if node.row is not None else None,
                 "activation_bytes": node.activations * batch * nbytes,
                 "alloc_bytes": lrec.alloc_bytes, "transient_bytes": lrec.transient_bytes,
@@ -53,6 +55,7 @@ def memory_json(net, batch, dtype, device, optimizer, expand) -> dict:
             if rec is None:
                 rec = by_row[row.id] = {
                     "name": row.id, "type": row.type, "output": list(row.shape),
+                    **layout_record(row.shape),
                     "activation_bytes": row.activations * batch * nbytes, "alloc_bytes": 0,
                     "transient_bytes": 0, "live_bytes": 0, "saved_bytes": 0,
                     "train_live_bytes": 0, "backward_live_bytes": 0, "backward_macs": 0,
@@ -119,7 +122,7 @@ def render_memory(data, fmt) -> str:
     rows = []
     for rec in data["layers"]:
         row = {"name": rec["name"] + (" (train)" if rec["train_only"] else ""),
-               "out": fmt_shape(tuple(rec["output"])), "act": size(rec["activation_bytes"]),
+               "out": fmt_shape(tuple(rec["output"]), rec.get("layout")), "act": size(rec["activation_bytes"]),
                "live": size(rec["live_bytes"]), "tlive": size(rec["train_live_bytes"]),
                "blive": size(rec["backward_live_bytes"]), "saved": size(rec["saved_bytes"]),
                "bmacs": rec["backward_macs"] if exact else human(rec["backward_macs"])}  # fmt: skip

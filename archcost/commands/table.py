@@ -22,6 +22,7 @@ from ..options import (
     train_option,
 )
 from ..report import Column, emit, human_bytes, render, to_json
+from ..shapes import layout_record
 from ..spec import build
 from ..yamlio import gc_paused
 
@@ -42,6 +43,7 @@ def layer_record(row, batch, nbytes) -> dict:
         "type": row.type,
         "patch": row.patch,
         "output": list(row.shape),
+        **layout_record(row.shape),
         "depth": row.depth,
         "columns": dict(row.columns),
         "params": sums["params"],
@@ -63,6 +65,7 @@ def node_record(node, batch, nbytes) -> dict:
         "type": node.op,
         "patch": "",
         "output": list(node.shape),
+        **layout_record(node.shape),
         "depth": node.depth,
         "columns": {},
         "params": node.params,
@@ -163,7 +166,7 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
     rows = []
     for rec in data["layers"]:
         row = dict(rec)
-        row["out"] = fmt_shape(tuple(rec["output"]))
+        row["out"] = fmt_shape(tuple(rec["output"]), rec.get("layout"))
         for h in block_headers:
             row["col:" + h] = rec["columns"].get(h)
         if rec["train_only"]:
