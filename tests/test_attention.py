@@ -118,3 +118,75 @@ ORACLES = {
     "window_attention": test_window_attention_swin_t_stage1,
     "matmul": test_matmul,
 }
+
+
+TINY_GPT = """
+params: {seq_len: 16, vocab: 100, dim: 32, heads: 4, layers: 2}
+input: {ids: [seq_len]}
+blocks:
+  decoder:
+    args: [dim, heads]
+    layers:
+      - ln1: {type: layernorm}
+      - attn: {type: attention, heads: heads, causal: true}
+      - res1: {type: add, in: [attn, input]}
+      - ln2: {type: layernorm}
+      - fc: {type: linear, out: 4 * dim}
+      - gelu: {approximate: tanh}
+      - proj: {type: linear, out: dim}
+      - res2: {type: add, in: [proj, res1]}
+layers:
+  - wte: {type: embedding, vocab: vocab, dim: dim}
+  - wpe: {type: parameter, shape: [seq_len, dim], layout: tokens}
+  - emb: {type: add, in: [wte, wpe]}
+  - blocks: {type: decoder, dim: dim, heads: heads, repeat: layers}
+  - ln_f: {type: layernorm}
+  - head: {type: linear, out: vocab, bias: false, tied: true}
+"""
+
+
+def test_formula_in_seq_len_shows_the_quadratic_attention_term(tmp_path):
+    import sympy
+
+    from archcost import spec
+    from archcost.formula import network_formula
+
+    path = tmp_path / "tiny_gpt.yaml"
+    path.write_text(TINY_GPT)
+    doc, name = spec.load(str(path))
+    result = network_formula(doc, name, ["seq_len"])
+    (L,) = result.symbols
+    D, V, layers = 32, 100, 2
+    # per layer: 4*L*D^2 (projections) + 2*L^2*D (QK^T, AV) + 8*L*D^2 (MLP); the tied head L*D*V
+    expected = layers * (2 * D * L**2 + 12 * D * D * L) + D * V * L
+    assert sympy.expand(result.macs - expected) == 0
+    assert sympy.Poly(result.macs, L).coeff_monomial(L**2) == layers * 2 * D
+    # the position embedding grows with seq_len: params = wte + wpe + layers + final norm
+    per_layer = 2 * 2 * D + (4 * D * D + 4 * D) + (D * 4 * D + 4 * D) + (4 * D * D + D)
+    assert sympy.expand(result.params - (V * D + D * L + layers * per_layer + 2 * D)) == 0
+
+
+def test_formula_in_resolution_for_a_vision_transformer(tmp_path):
+    import sympy
+
+    from archcost import spec
+    from archcost.formula import network_formula
+
+    path = tmp_path / "tiny_vit.yaml"
+    path.write_text("""
+params: {resolution: 32, patch: 8, dim: 64}
+input: [3, resolution, resolution]
+layers:
+  - patches: {type: conv, out: dim, k: patch, s: patch}
+  - flatten: {from: 1}
+  - transpose
+  - attn: {type: attention, heads: 4}
+""")
+    doc, name = spec.load(str(path))
+    result = network_formula(doc, name, ["resolution"])
+    (r,) = result.symbols
+    for size in (32, 64, 224):
+        L = (size // 8) ** 2
+        assert result.macs.subs(r, size) == 8 * 8 * 3 * 64 * L + 4 * L * 64 * 64 + 2 * L * L * 64
+    assert "resolution" in str(result.macs) and sympy.degree(
+        result.macs.subs(sympy.floor(r / 8), r), r) == 4  # L^2 = (r/8)^4
