@@ -319,3 +319,20 @@ def test_gpt2_formula_in_seq_len_has_the_attention_square():
     assert 12 * 2 * 768 == 18_432 and 12 * 12 * 768**2 + 768 * 50_257 == 123_532_032
     assert "MACs = 18432*seq_len**2 + 123532032*seq_len" in result.output
     assert "params = 124439808" in result.output
+
+
+# ---------------------------------------------------------------- LSTM classifier
+
+
+def test_lstm_classifier_by_hand():
+    # CTC-3L-250H: 123 inputs, 3 bidirectional layers of H = 250, 62 outputs, 300 frames.
+    h, i, steps = 250, 123, 300
+    first = 2 * 4 * (h * i + h * h + 2 * h)  # two directions, two bias vectors (torch)
+    deeper = 2 * 4 * (h * 2 * h + h * h + 2 * h)  # input is both directions' 500 features
+    out = 2 * h * 62 + 62
+    net = build("lstm_classifier")
+    assert net.total("params") == first + 2 * deeper + out == 3_789_062
+    # MACs: every step runs both matrix products in every layer and direction.
+    macs = steps * (2 * 4 * (h * i + h * h) + 2 * 2 * 4 * (h * 2 * h + h * h)) + steps * 2 * h * 62
+    assert net.total("macs") == macs
+    assert net.rows[0].shape == (steps, 2 * h)
