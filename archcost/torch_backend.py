@@ -38,7 +38,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from . import layers as L
 from .errors import SpecError
 from .fold import fold_bn
-from .torch_modules import BIASED, FACTORIES
+from .torch_modules import FACTORIES
 
 # ---------------------------------------------------------------- node modules
 
@@ -103,7 +103,12 @@ class ArchcostNet(nn.Module):
         taken = set(dir(self))
         # shapes flow through torch itself: a meta-device pass (no memory, no arithmetic)
         # gives each factory the real shapes of its inputs
-        values = {-1: torch.empty((1, *self.input_shape), device="meta")}
+        # token ids in (an embedding reads the input): integer ids below the smallest vocabulary
+        vocabs = [n.fields["vocab"] for n in network.nodes
+                  if n.op == "embedding" and network.input in n.inputs]  # fmt: skip
+        self.id_range = min(vocabs) if vocabs else None
+        values = {-1: torch.empty((1, *self.input_shape), device="meta",
+                                  dtype=torch.long if self.id_range else torch.float32)}
         for node in network.nodes:
             name = base = sanitise(node.id)
             n = 2
@@ -121,6 +126,8 @@ class ArchcostNet(nn.Module):
             self.inplace[node.id] = inplace
             self.shapes[node.id] = tuple(values[index[id(node)]].shape[1:])
             plan.append((name, tuple(index[id(x)] for x in node.inputs), is_train_only(node)))
+            if node.op == "linear" and node.fields.get("tied"):
+                _tie(self, node, module)
         self._plan = plan
         self._main = index[id(main)]
         self._aux = [index[id(a)] for a in aux]
@@ -130,6 +137,13 @@ class ArchcostNet(nn.Module):
         # None: return aux outputs in training mode only (like torchvision's GoogLeNet);
         # True/False forces it (verify --train counts the aux heads in eval mode).
         self.return_aux: bool | None = None
+
+    def example_input(self, batch=1, dev="cpu", dtype=torch.float32, generator=None):
+        """A random input batch: normal floats, or token ids below the smallest vocabulary."""
+        shape = (batch, *self.input_shape)
+        if self.id_range:
+            return torch.randint(0, self.id_range, shape, generator=generator).to(dev)
+        return torch.randn(shape, generator=generator).to(dev, dtype)
 
     @property
     def has_aux(self) -> bool:
@@ -152,6 +166,17 @@ class ArchcostNet(nn.Module):
         if with_aux:
             return values[self._main], [values[j] for j in self._aux]
         return values[self._main]
+
+
+def _tie(model, node, linear):
+    """``tied: true``: the linear layer's weight IS an earlier embedding's table (GPT-2's
+    head and wte), the latest one of the same shape; counted once by torch."""
+    for other in reversed(list(model.children())[:-1]):
+        if isinstance(other, nn.Embedding) and other.weight.shape == linear.weight.shape:
+            linear.weight = other.weight
+            return
+    raise BuildError(node.id, "tied: true, but no earlier embedding has a "
+                     f"{tuple(linear.weight.shape)} table to share", dict(model.shapes))
 
 
 def _build_node(node, inplace, inputs, shapes_so_far):
@@ -207,9 +232,11 @@ def _inplace_safe(node, network, consumers, outputs, aliasing) -> bool:
     through ops that may alias their input (views, identity dropout, activations), every
     tensor on the way has this chain as its only reader, is not an output, and the chain
     does not reach the network input (the caller's tensor)."""
+    if not node.inputs:  # a source (a learned tensor) writes nothing over anything
+        return False
     cur = node.inputs[0]
     while True:
-        if cur is network.input or cur.op == "input":
+        if cur is network.input or cur.op == "input" or not cur.inputs:
             return False
         if len(consumers[id(cur)]) != 1 or id(cur) in outputs:
             return False
@@ -283,7 +310,10 @@ def measure(model: ArchcostNet, network, dev="cpu", dtype=torch.float32, batch=1
 
         hooks.append(model._modules[name].register_forward_hook(hook))
     gen = torch.Generator().manual_seed(seed)
-    x = torch.randn((batch, *model.input_shape), generator=gen).to(dev, dtype)
+    x = model.example_input(batch, dev, dtype, gen)
+    for mod in model.modules():
+        if hasattr(mod, "explicit"):  # fused kernels FlopCounterMode cannot see
+            mod.explicit = True
     counter = FlopCounterMode(display=False)
     try:
         with torch.no_grad(), counter:
@@ -291,6 +321,9 @@ def measure(model: ArchcostNet, network, dev="cpu", dtype=torch.float32, batch=1
     finally:
         for h in hooks:
             h.remove()
+        for mod in model.modules():
+            if hasattr(mod, "explicit"):
+                mod.explicit = False
     counts = counter.get_flop_counts()
     prefix = type(model).__name__ + "."
 
@@ -298,17 +331,20 @@ def measure(model: ArchcostNet, network, dev="cpu", dtype=torch.float32, batch=1
         return sum(v for op, v in table.items() if str(op).split(".")[-1] in _MAC_OPS)
 
     nodes = {}
+    seen: set[int] = set()  # a shared tensor (tied weights) counts for its first owner only
     for node_id, name in model.names.items():
         mod = model._modules[name]
+        own = [(pname, p) for pname, p in mod.named_parameters() if id(p) not in seen]
+        seen.update(id(p) for _, p in own)
         flops = mac_flops(counts.get(prefix + name, {}))
         # archcost's "bias" is a conv/linear layer's bias; BN's beta (torch's bn.bias) is a
         # weight in its convention
-        bias = mod.bias if isinstance(mod, BIASED) else None
         stats, _ = running_stat_buffers(mod)
         nodes[node_id] = {
             "module": name,
-            "params": sum(p.numel() for p in mod.parameters()),
-            "bias": bias.numel() if isinstance(bias, torch.Tensor) else 0,
+            "params": sum(p.numel() for _, p in own),
+            "bias": 0 if isinstance(mod, nn.modules.batchnorm._BatchNorm) else sum(
+                p.numel() for pname, p in own if pname.rsplit(".", 1)[-1].startswith("bias")),
             "buffers": stats,
             "flops": flops // batch,
             "macs": flops // (2 * batch) if flops % (2 * batch) == 0 else flops / (2 * batch),
@@ -333,6 +369,16 @@ def measure(model: ArchcostNet, network, dev="cpu", dtype=torch.float32, batch=1
 def static_row(node) -> dict:
     return {"params": node.params, "bias": node.bias, "buffers": node.buffers,
             "macs": node.macs, "shape": list(node.shape), "numel": L.elements(node.shape)}  # fmt: skip
+
+
+def _static_totals(network) -> dict:
+    """params, MACs, buffers, and the activations that are layer outputs: archcost's total
+    activations less the intermediates it counts inside a node (attention's q, k, v and
+    scores: ``extra``), which torch's per-node outputs cannot show."""
+    extra = sum(getattr(n, "extra", 0) or 0 for n in network.nodes)
+    return {"params": network.total("params"), "macs": network.total("macs"),
+            "buffers": network.total("buffers"),
+            "activations": network.total("activations") - extra}  # fmt: skip
 
 
 def _torch_activations(network, measured):
@@ -367,9 +413,7 @@ def compare(network, measured) -> dict:
         rows.append({"node": node.id, "op": node.op, "module": got and got["module"],
                      "row": node.row.id if node.row is not None else None,
                      "static": static, "torch": real, "ok": not diff, "differs": diff})  # fmt: skip
-    static_totals = {"params": network.total("params"), "macs": network.total("macs"),
-                     "buffers": network.total("buffers"),
-                     "activations": network.total("activations")}  # fmt: skip
+    static_totals = _static_totals(network)
     torch_totals = {"params": measured["params"], "macs": measured["macs"],
                     "buffers": measured["buffers"],
                     "activations": _torch_activations(network, measured),
@@ -397,9 +441,7 @@ def compare_failed(network, err: BuildError) -> dict:
         rows.append({"node": node.id, "op": node.op, "module": None,
                      "row": node.row.id if node.row is not None else None,
                      "static": static, "torch": real, "ok": not diff, "differs": diff})  # fmt: skip
-    static_totals = {"params": network.total("params"), "macs": network.total("macs"),
-                     "buffers": network.total("buffers"),
-                     "activations": network.total("activations")}  # fmt: skip
+    static_totals = _static_totals(network)
     return {"ok": False, "rows": rows, "static": static_totals, "torch": None,
             "error": str(err)}  # fmt: skip
 
@@ -471,7 +513,7 @@ def check_fold(model, folded_model, dev="cpu", batch=1, seed=1) -> dict:
     dev = torch.device(dev)
     model, folded_model = model.to(dev).eval(), folded_model.to(dev).eval()
     gen = torch.Generator().manual_seed(seed)
-    x = torch.randn((batch, *model.input_shape), generator=gen).to(dev)
+    x = model.example_input(batch, dev, torch.float32, gen)
     with torch.no_grad(), _no_tf32():
         ref, got = model(x), folded_model(x)
     ref = [ref[0], *ref[1]] if isinstance(ref, tuple) else [ref]
@@ -622,7 +664,7 @@ def bench(network, dev="cpu", batches=(1,), dtype="float32", channels_last=False
                "median_ms": None, "min_ms": None, "p90_ms": None, "throughput": None,
                "tflops": None, "peak_memory_bytes": None, "status": "ok"}  # fmt: skip
         try:
-            times, peak = _time_one(runner, model.input_shape, dev, tdtype, fmt, batch, warmup,
+            times, peak = _time_one(runner, model, dev, tdtype, fmt, batch, warmup,
                                     repeat, progress)  # fmt: skip
         except Exception as err:  # noqa: BLE001 - reported per configuration
             if _is_oom(err):
@@ -648,13 +690,13 @@ def bench(network, dev="cpu", batches=(1,), dtype="float32", channels_last=False
     return env, results
 
 
-def _time_one(runner, input_shape, dev, dtype, fmt, batch, warmup, repeat, progress):
+def _time_one(runner, model, dev, dtype, fmt, batch, warmup, repeat, progress):
     """Warm-up passes, then the timed passes; peak memory is taken over the timed passes only
     (steady state: one-time allocations of the first passes, such as oneDNN/cuDNN caches and
     workspaces, are part of the baseline once warm-up ran)."""
     times = []
     with torch.inference_mode():
-        x = torch.randn((batch, *input_shape), device=dev, dtype=dtype)
+        x = model.example_input(batch, dev, dtype)
         if fmt is torch.channels_last:
             x = x.contiguous(memory_format=fmt)
         for _ in range(warmup):
