@@ -292,6 +292,10 @@ class SympyEvaluator(E.Evaluator):
             return value
         if not isinstance(value, sympy.Basic):
             return value
+        truth = value.xreplace(self.log.point)
+        if truth is sympy.true or truth is sympy.false:  # a true/false spec parameter
+            self.log.record(str(source), f"{value}", "true" if truth is sympy.true else "false")
+            return truth is sympy.true
         number = self.log.at_point(value)
         self.log.record(str(source), f"{value}", _num_text(number))
         return number

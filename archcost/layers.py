@@ -527,7 +527,9 @@ def scale(x, gate):
     (squeeze-and-excitation), a layer scale (C, 1, 1) or (D,). other ops = 1 per element of
     the first input.
     """
-    if layout_of(x) == "CHW" and len(gate) == 3:
+    if layout_of(x) in ("CHW", "CL", "CDHW") and len(gate) in (1, len(x)) and \
+            layout_of(gate) in ("N", layout_of(x)) and not _broadcasts(gate, x):  # fmt: skip
+        # a per-channel gate: (C,) or (C, 1, 1) against (C, H, W)
         if gate[0] != x[0] and numeric(gate[0], x[0]):
             raise SpecError(f"scale: gate has {gate[0]} channels, the input {x[0]}")
     elif not _broadcasts(gate, x):

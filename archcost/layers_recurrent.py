@@ -23,15 +23,14 @@ _RNN_FIELDS = (
 def _recurrent(x, hidden, layers, bidirectional, bias, gates, ops_per_unit, bias_ops, what):
     steps, features = need(x, what, "LC")
     dirs = 2 if bidirectional else 1
-    params = bias_total = macs = 0
-    size_in = features
-    for _ in range(layers):
-        per_step = gates * hidden * size_in + gates * hidden * hidden
-        b = 2 * gates * hidden if bias else 0
-        params = params + dirs * (per_step + b)
-        bias_total = bias_total + dirs * b
-        macs = macs + dirs * steps * per_step
-        size_in = dirs * hidden
+    b = 2 * gates * hidden if bias else 0
+    # closed form (no loop, so `formula --in layers` works): the first layer reads the input,
+    # the other layers - 1 read both directions of the layer below (dirs*H features)
+    first = gates * hidden * features + gates * hidden * hidden
+    later = gates * hidden * dirs * hidden + gates * hidden * hidden
+    params = dirs * (first + b) + (layers - 1) * dirs * (later + b)
+    bias_total = layers * dirs * b
+    macs = dirs * steps * first + (layers - 1) * dirs * steps * later
     units = layers * dirs * steps * hidden
     ops = units * (ops_per_unit + (bias_ops if bias else 0))
     return Cost(shaped((steps, dirs * hidden), "LC"), params, bias_total, 0, macs, ops)

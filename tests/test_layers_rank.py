@@ -269,3 +269,14 @@ ORACLES = {
     "pad": test_patchify_chunk_shuffle_pad_space_to_depth,
     "space_to_depth": test_patchify_chunk_shuffle_pad_space_to_depth,
 }
+
+
+def test_scale_gates_and_layer_scale():
+    x = (256, 56, 56)
+    assert run("scale", x, (256,)).ops == 256 * 56 * 56  # SE gate from a linear: (C,)
+    assert run("scale", x, (256, 1, 1)).ops == 256 * 56 * 56  # SE gate from a 1x1 conv
+    assert run("scale", tok(197, 768), (768,)).ops == 197 * 768  # layer scale on tokens
+    with pytest.raises(SpecError, match="gate has 128 channels"):
+        run("scale", x, (128,))
+    with pytest.raises(SpecError, match="does not broadcast"):
+        run("scale", tok(197, 768), (197,))

@@ -147,8 +147,12 @@ def formula_json(f, title: str) -> dict:
 
 
 def _py(value):
+    import sympy
+
     from ..formula import plain
 
+    if value is sympy.true or value is sympy.false:  # a true/false spec parameter
+        return value is sympy.true
     return plain(value)
 
 

@@ -162,6 +162,8 @@ class _Expander:
             v = _to_int(value, what, file, line, fdef.minimum, self.symbolic)
             return v if n == 1 else (v,) * n
         if kind == "bool":
+            if self.symbolic and not isinstance(value, bool):
+                value = self.structural(value, raw)  # a symbol: taken at the decision point
             if isinstance(value, bool):
                 return value
             raise SpecError(f"{what}: expected true or false, got {brief(value)}", file, line)
