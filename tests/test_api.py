@@ -12,7 +12,7 @@ import pytest
 
 import archcost
 
-from .conftest import ROOT
+from .conftest import ROOT, require_torch
 
 TINY = """
 title: tiny
@@ -64,7 +64,7 @@ def test_views():
 
 
 def test_import_of_a_module():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten(),
                                 torch.nn.Linear(4 * 6 * 6, 2))  # fmt: skip
     net = archcost.import_torch(model, input=(3, 8, 8))

@@ -11,7 +11,9 @@ import sys
 
 import pytest
 
-torch = pytest.importorskip("torch")
+from .conftest import require_torch  # noqa: E402
+
+torch = require_torch()  # in CI a failing import fails, never skips
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402

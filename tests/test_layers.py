@@ -89,6 +89,10 @@ def test_maxpool_floor_and_ceil_rules():
     assert c.ops == (9 - 1) * 64 * 56 * 56  # 8 comparisons per output element
     # ceil rule's last window must start inside the input: 2x2/2 ceil on 14 -> 7, on 13 -> 7
     assert run("maxpool", (8, 13, 13), k=2, s=2, ceil=True).shape == (8, 7, 7)
+    # ... or its left padding: 3x3/3 p 1 on 5: ceil((5+2-3)/3) + 1 = 3, but window 3 would
+    # start at 2*3 = 6 >= 5 + 1 (the right padding): dropped -> 2. Likewise on 8: 4 -> 3.
+    assert run("maxpool", (8, 5, 5), k=3, s=3, p=1, ceil=True).shape == (8, 2, 2)
+    assert run("avgpool", (8, 8, 8), k=3, s=3, p=1, ceil=True).shape == (8, 3, 3)
     # torch: MaxPool2d(3, 1, 1, ceil_mode=True) keeps 28x28
     assert run("maxpool", (8, 28, 28), k=3, s=1, p=1, ceil=True).shape == (8, 28, 28)
     # default stride = kernel

@@ -11,7 +11,7 @@ from archcost import memory as M
 from archcost.cli import cli
 from archcost.spec import build
 
-from .conftest import ROOT, run_cli
+from .conftest import ROOT, require_torch, run_cli
 
 SPECS = os.path.join(ROOT, "tests", "specs")
 
@@ -234,7 +234,7 @@ def test_memory_cli_subprocess():
 
 
 def _builder():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     import importlib.util
 
     path = os.path.join(ROOT, "benchmarks", "memory_latency.py")

@@ -11,12 +11,14 @@ from .conftest import ROOT
 DRIVER = """
 import json, sys
 from archcost.cli import main
+code = 0
 try:
     main(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code
 mods = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sympy', 'numpy', 'matplotlib'))
 sys.stderr.write('\\nMODULES=' + json.dumps(mods) + '\\n')
+sys.stderr.write('EXIT=' + json.dumps(code) + '\\n')
 """
 
 STATIC = [
@@ -40,6 +42,9 @@ def heavy_modules(*args):
     result = subprocess.run([sys.executable, "-c", DRIVER, *args], cwd=ROOT, capture_output=True,
                             text=True, env={"PYTHONPATH": ROOT, "PATH": "/usr/bin:/bin"}, timeout=120)
     line = [x for x in result.stderr.splitlines() if x.startswith("MODULES=")][-1]
+    code = [x for x in result.stderr.splitlines() if x.startswith("EXIT=")][-1]
+    # a command that fails early imports little: it must have run to the end (exit 0)
+    assert json.loads(code[len("EXIT="):]) in (0, None), result.stderr[-800:]
     return json.loads(line[len("MODULES="):])
 
 
