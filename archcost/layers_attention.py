@@ -130,15 +130,19 @@ def window_attention(x, heads, window, shift, qkv_bias, out_bias):
     if numeric(shift, window) and shift >= window:
         raise SpecError(f"window_attention: shift {shift} must be smaller than the window "
                         f"{window}")  # fmt: skip
-    hp = -(-h // window) * window
-    wp = -(-w // window) * window
+    nh, nw = -(-h // window), -(-w // window)  # windows along H and W, after padding
+    hp, wp = nh * window, nw * window
     positions = hp * wp
-    shifted = shift and not (numeric(hp, wp, window) and window >= hp and window >= wp)
+    # torchvision drops the shift along an axis one window covers; the mask is added when a
+    # shift remains: 1 - 1 // n is 1 for n >= 2 windows, else 0 (arithmetic, so a formula in
+    # H and W keeps the rule)
+    more_h, more_w = 1 - 1 // nh, 1 - 1 // nw
+    shifted = (more_h + more_w - more_h * more_w) if shift else 0
     scores = heads * positions * window * window
     table = (2 * window - 1) * (2 * window - 1) * heads
     bias = (3 * c if qkv_bias else 0) + (c if out_bias else 0)
     macs = 4 * positions * c * c + 2 * positions * window * window * c
-    ops = (6 if shifted else 5) * scores
+    ops = (5 + shifted) * scores
     ops = ops + (3 * positions * c if qkv_bias else 0) + (positions * c if out_bias else 0)
     extra = 3 * positions * c + 2 * scores + positions * c
     return Cost(shaped((h, w, c), "HWC"), 4 * c * c + bias + table, bias,
