@@ -68,7 +68,7 @@ class _Reader:
             dims = vi.type.tensor_type.shape.dim
             self.shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else 1 for d in dims)
         self.alias = {}
-        self.canon = {}  # an initializer's Identity copy -> the initializer
+        self.canon = {}  # a transposed initializer -> the initializer
         self.ops: list[Op] = []
         self.scopes: dict = {}
         self.params_used: set = set()
@@ -142,8 +142,13 @@ class _Reader:
         input_shape = tuple(self.shapes[first][1:])
         for node in self.graph.node:
             if node.op_type == "Identity" and node.input[0] in self.inits:
-                # torch's exporter shares equal initializers through Identity: one tensor
+                # torch's exporter shares *equal* initializers through Identity copies: each
+                # copy is a weight of its own
                 self.inits[node.output[0]] = self.inits[node.input[0]]
+            if node.op_type == "Transpose" and node.input[0] in self.inits:
+                dims = self.inits[node.input[0]]
+                perm = _attrs(node).get("perm", list(range(len(dims)))[::-1])
+                self.inits[node.output[0]] = tuple(dims[i] for i in perm)
                 self.canon[node.output[0]] = self.canon.get(node.input[0], node.input[0])
             shape_only = node.op_type in ("Shape", "Size", "ConstantOfShape") or (
                 node.op_type == "CastLike" and node.input[0] in self.const)  # a type, not data
@@ -153,8 +158,8 @@ class _Reader:
             self.convert(node)
         # a weight used by two ops under one name is tied (counted once); torch's exporter
         # also shares *equal* tensors through Identity copies: those are separate weights
-        params = sum(_size(self.inits[n]) for n in self.params_used)
-        buffers = sum(_size(self.inits[n]) for n in self.buffers_used)
+        params = sum(_size(self.inits[n]) for n in {self.canon.get(n, n) for n in self.params_used})
+        buffers = sum(_size(self.inits[n]) for n in {self.canon.get(n, n) for n in self.buffers_used})
         used = {self.canon.get(n, n) for n in self.params_used | self.buffers_used}
         unused = [n for n in self.inits if n not in used and n not in self.canon
                   and len(self.inits[n]) > 0 and _size(self.inits[n]) > 1]  # fmt: skip
@@ -176,7 +181,10 @@ class _Reader:
                 self.fail(node, "Conv without a 2-d weight initializer")
             wd = self.inits[w]
             b = node.input[2] if len(node.input) > 2 and node.input[2] in self.inits else None
-            p = _pads(a.get("pads")) if a.get("auto_pad", b"NOTSET") in (b"NOTSET", "NOTSET") else None
+            auto = a.get("auto_pad", b"NOTSET")
+            auto = auto.decode() if isinstance(auto, bytes) else auto
+            # SAME_UPPER is TensorFlow's rule (odd padding at the end): archcost's 'same'
+            p = {"NOTSET": _pads(a.get("pads")), "SAME_UPPER": "same", "VALID": "valid"}.get(auto)
             if p is None:
                 self.fail(node, "Conv with asymmetric or automatic padding")
             self.params_used.update([w] + ([b] if b else []))
@@ -229,6 +237,9 @@ class _Reader:
         if t == "Add" and len(ins) == 2 and self.shape(ins[0]) == self.shape(ins[1]):
             return self.emit(node, "add", {}, ins, short="add")
         if t == "Mul" and len(ins) == 2:
+            silu = self.silu(node, ins)
+            if silu:
+                return silu
             x, g = (self.shape(i) for i in ins)
             if len(x) == 4 and g == (x[0], x[1], 1, 1):
                 return self.emit(node, "scale", {}, ins, short="scale")
@@ -245,6 +256,16 @@ class _Reader:
                                            "k_const": float(a.get("bias", 1.0))}, ins[:1],
                              short="lrn")  # fmt: skip
         self.fail(node)
+
+    def silu(self, node, ins):
+        """x * sigmoid(x), torch's export of SiLU: the sigmoid op becomes the silu."""
+        for a, b in (ins, ins[::-1]):
+            op = self.ops[-1] if self.ops else None
+            if op is not None and op.id == b and op.type == "sigmoid" and op.inputs == [self.src(a)]:
+                op.type, op.name = "silu", "silu"
+                self.alias[node.output[0]] = op.id
+                return op
+        return None
 
     def linear(self, node, a, ins):
         w = node.input[1]

@@ -1,0 +1,101 @@
+"""`archcost import onnx`: ONNX files made here with torch.onnx.export of modules written in
+the tests and of benchmarks/_torch_models.py's models; the written spec's totals equal the
+original module's numel, BN running statistics and FlopCounterMode / 2 (the oracle is torch,
+not the ONNX reader's own counts)."""
+
+import os
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+from torch import nn  # noqa: E402
+
+from archcost.errors import SpecError  # noqa: E402
+from archcost.importers.run import import_onnx  # noqa: E402
+from archcost.spec import build  # noqa: E402
+
+from .conftest import ROOT, run_cli  # noqa: E402
+from .test_import_torch import PRIMITIVE_MODULES, oracle  # noqa: E402
+
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+import _torch_models  # noqa: E402
+
+
+def export(model, shape, path, dynamo=False):
+    """BN kept (no constant folding), so the file holds what the module holds."""
+    model.eval()
+    kwargs = {"dynamo": True, "optimize": False} if dynamo else {"dynamo": False,
+                                                                   "do_constant_folding": False}  # fmt: skip
+    torch.onnx.export(model, (torch.zeros(1, *shape),), str(path), **kwargs)
+    return str(path)
+
+
+def totals(text, tmp_path):
+    spec = tmp_path / "from_onnx.yaml"
+    spec.write_text(text)
+    t = build(str(spec)).totals()
+    return t["params"], t["macs"], t["buffers"]
+
+
+# nn.LocalResponseNorm exports as Mul/Pad/AveragePool pieces, not as ONNX's LRN, and GELU as
+# Erf arithmetic: both are unknown-op errors
+ONNX_PRIMITIVES = ["conv", "bn", "pools", "linear head", "onnx activations"]
+PRIMITIVE_MODULES = {**PRIMITIVE_MODULES, "onnx activations": (lambda: nn.Sequential(
+    nn.ReLU(), nn.ReLU6(), nn.LeakyReLU(), nn.Sigmoid(), nn.Tanh(), nn.Hardswish(),
+    nn.Hardsigmoid(), nn.SiLU(), nn.ELU(), nn.Conv2d(3, 4, 1), nn.SiLU()), (3, 4, 4))}
+
+
+@pytest.mark.parametrize("name", ONNX_PRIMITIVES)
+def test_round_trip_per_primitive(name, tmp_path):
+    make, shape = PRIMITIVE_MODULES[name]
+    model = make()
+    path = export(model, shape, tmp_path / "m.onnx")
+    text, _ = import_onnx(path)
+    assert totals(text, tmp_path) == oracle(model, shape)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "googlenet", "mobilenet_v2"])
+def test_round_trip_of_benchmark_models(name, tmp_path):
+    model = _torch_models.build(name)
+    path = export(model, (3, 224, 224), tmp_path / f"{name}.onnx")
+    text, imported = import_onnx(path)
+    assert totals(text, tmp_path) == oracle(model, (3, 224, 224))
+    assert (imported.params, imported.macs, imported.buffers) == oracle(model, (3, 224, 224))
+
+
+def test_dynamo_export_keeps_the_module_hierarchy(tmp_path):
+    model = _torch_models.resnet18().eval()
+    path = export(model, (3, 64, 64), tmp_path / "r18.onnx", dynamo=True)
+    text, _ = import_onnx(path)
+    assert totals(text, tmp_path) == oracle(model, (3, 64, 64))
+    assert "- layer2.0: {type: basic_block_downsample, conv1_out: 128}" in text
+    assert "- layer1.0: {type: basic_block, repeat: 2}" in text
+
+
+def test_unknown_op_is_an_error(tmp_path):
+    class Up(nn.Module):
+        def forward(self, x):
+            return nn.functional.interpolate(x, scale_factor=2.0, mode="nearest")
+
+    path = export(Up(), (3, 4, 4), tmp_path / "up.onnx")
+    with pytest.raises(SpecError, match="ONNX op (Resize|Upsample)"):
+        import_onnx(path)
+    result = run_cli("import", "onnx", path)
+    assert result.returncode == 2 and result.stderr.startswith("error: ")
+
+
+def test_cli_writes_a_spec(tmp_path):
+    make, shape = PRIMITIVE_MODULES["linear head"]
+    model = make()
+    path = export(model, shape, tmp_path / "head.onnx")
+    out = tmp_path / "head.yaml"
+    result = run_cli("import", "onnx", path, "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "ok" in result.stderr and "DIFF" not in result.stderr
+    assert totals(out.read_text(), tmp_path) == oracle(model, shape)
+
+
+def test_missing_file():
+    assert run_cli("import", "onnx", "nowhere.onnx").returncode == 2
