@@ -78,7 +78,7 @@ def groupnorm(x, groups, eps, affine):
            Field("shape", "ints", doc="the tensor's dimensions, e.g. [1, 768]"),
            Field("layout", "text", None, doc="its layout (tokens, LC, HWC, ...); default by rank"),
            positional=("shape", "layout"), arity=0, inplace=True,
-           aliases=("learned", "param"))  # fmt: skip
+           aliases=("param",))  # fmt: skip
 def parameter(shape, layout=None):
     """A learned tensor (class token, position embedding, layer scale): a row with no input
     whose output is the tensor. params = the product of its dimensions; no ops; it is not

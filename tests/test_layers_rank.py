@@ -280,3 +280,25 @@ def test_scale_gates_and_layer_scale():
         run("scale", x, (128,))
     with pytest.raises(SpecError, match="does not broadcast"):
         run("scale", tok(197, 768), (197,))
+
+
+def test_activations_written_per_primitive(tmp_path):
+    net = spec.build(write(tmp_path, """
+        input: {tokens: [10, 16]}
+        layers:
+          - cls: {type: parameter, shape: [1, 16], layout: tokens}
+          - cat: {type: concat, in: [cls, input]}
+          - ln: {type: layernorm}
+          - attn: {type: attention, heads: 2}
+          - half: {type: chunk, chunks: 11, index: 0}
+          - gelu
+          - fc: {type: linear, out: 4}
+        """))
+    acts = {row.id: row.activations for row in net.rows}
+    L, D = 11, 16
+    assert acts["cls"] == 0  # a learned tensor, not written per sample
+    assert acts["cat"] == L * D and acts["ln"] == L * D
+    # output L*D + q, k, v (3*L*D) + scores and probabilities (2 * heads * L^2) + heads' output
+    assert acts["attn"] == L * D + 3 * L * D + 2 * 2 * L * L + L * D
+    assert acts["half"] == 0 and acts["gelu"] == 0  # a view; in place
+    assert acts["fc"] == 4
