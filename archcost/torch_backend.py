@@ -78,8 +78,9 @@ def is_train_only(node) -> bool:
 class ArchcostNet(nn.Module):
     """The module :func:`build_module` returns; see there."""
 
-    def __init__(self, network):
+    def __init__(self, network, meta=False):
         super().__init__()
+        self.meta = meta
         missing = sorted({n.op for n in network.nodes} - set(FACTORIES))
         if missing:
             raise SpecError(f"no torch factory for primitive(s): {', '.join(missing)}")
@@ -119,7 +120,8 @@ class ArchcostNet(nn.Module):
             prim = L.PRIMITIVES[node.op]
             inplace = prim.inplace and _inplace_safe(node, network, consumers, outputs, aliasing)
             inputs = [values[index[id(x)]] for x in node.inputs]
-            module, values[index[id(node)]] = _build_node(node, inplace, inputs, self.shapes)
+            module, values[index[id(node)]] = _build_node(node, inplace, inputs, self.shapes,
+                                                          meta)  # fmt: skip
             self.add_module(name, module)
             self.names[node.id] = name
             self.node_ids[name] = node.id
@@ -179,7 +181,7 @@ def _tie(model, node, linear):
                      f"{tuple(linear.weight.shape)} table to share", dict(model.shapes))
 
 
-def _build_node(node, inplace, inputs, shapes_so_far):
+def _build_node(node, inplace, inputs, shapes_so_far, meta=False):
     """(module, output on the meta device) for one node, given its inputs as meta tensors.
 
     The factory sees only the node's fields and the input shapes torch computed; torch
@@ -188,7 +190,8 @@ def _build_node(node, inplace, inputs, shapes_so_far):
     """
     shapes = [tuple(x.shape[1:]) for x in inputs]
     try:
-        module = FACTORIES[node.op](node, inplace, shapes)
+        with torch.device("meta") if meta else contextlib.nullcontext():
+            module = FACTORIES[node.op](node, inplace, shapes)
         with torch.device("meta"):  # never in place: the meta inputs are read again
             probe = FACTORIES[node.op](node, False, shapes).eval()
         try:
@@ -245,17 +248,21 @@ def _inplace_safe(node, network, consumers, outputs, aliasing) -> bool:
         cur = cur.inputs[0]
 
 
-def build_module(network) -> ArchcostNet:
+def build_module(network, device=None) -> ArchcostNet:
     """A torch module computing ``network`` (built with ``archcost.spec.build``).
 
     Each primitive node becomes one submodule named after its node id (sanitised; see
     ``.names``). In eval mode ``forward(x)`` returns the main output; when the Network was
     built with ``train=True`` and the module is in training mode (or ``return_aux = True``),
     it returns ``(main_output, [aux outputs in row order])``.
+
+    ``device="meta"``: parameters without storage. torch's shape functions and
+    FlopCounterMode's formulas still give every shape, numel and FLOP (:func:`measure` on
+    the meta device), so a network of any size is checked in seconds; nothing is computed.
     """
     if network.nodes and any(not isinstance(d, int) for d in network.input.shape):
         raise SpecError("build_module needs numbers, not symbols")
-    return ArchcostNet(network)
+    return ArchcostNet(network, meta=str(device) == "meta")
 
 
 # ---------------------------------------------------------------- measuring
@@ -265,7 +272,7 @@ _MAC_OPS = ("convolution", "mm", "addmm", "bmm", "baddbmm")
 
 
 def _device(name: str) -> torch.device:
-    if name == "cuda" and not torch.cuda.is_available():
+    if str(name) == "cuda" and not torch.cuda.is_available():
         raise SpecError("--device cuda: no CUDA GPU is available to torch "
                         "(torch.cuda.is_available() is False)")  # fmt: skip
     return torch.device(name)

@@ -9,6 +9,36 @@ UPDATE_GOLDEN = os.environ.get("ARCHCOST_UPDATE_GOLDEN") == "1"
 IN_CI = os.environ.get("CI") == "true"
 
 
+TORCH_TOTALS = os.path.join(ROOT, "tests", "golden", "torch_totals.json")
+
+
+def torch_totals(key=None):
+    """torch's totals at full size ({params, buffers, macs, activations}), measured by
+    ``python benchmarks/verify_full.py`` (verify: numel, FlopCounterMode / 2, output numel)
+    and recorded in tests/golden/torch_totals.json: the independent source of every pinned
+    whole-network total. ``key``: 'name[:variant][ --train]'; None: the whole record."""
+    import json
+
+    with open(TORCH_TOTALS, encoding="utf-8") as handle:
+        record = json.load(handle)
+    if key is None:
+        return record
+    if key not in record:
+        pytest.fail(f"{key} has no torch measurement in tests/golden/torch_totals.json: run "
+                    f"python benchmarks/verify_full.py {key.split(' ')[0]}")  # fmt: skip
+    return record[key]
+
+
+def static_totals(net):
+    """archcost's totals in the record's terms: activations are layer outputs, without the
+    intermediates counted inside a node (attention's scores: ``extra``), which torch's
+    per-node outputs cannot show."""
+    t = net.totals()
+    extra = sum(getattr(n, "extra", 0) or 0 for n in net.nodes)
+    return {"params": t["params"], "buffers": t["buffers"], "macs": t["macs"],
+            "activations": t["activations"] - extra}  # fmt: skip
+
+
 def require_torch():
     """torch, or a skip where it is not installed; in CI (CI=true), where the README's test
     command installs it, a failing import fails the test instead of skipping it silently."""
@@ -54,4 +84,11 @@ def golden(name, text):
             handle.write(text)
     with open(path, encoding="utf-8") as handle:
         expected = handle.read()
-    assert text == expected, f"output differs from tests/golden/{name} (ARCHCOST_UPDATE_GOLDEN=1 to accept)"
+    assert text == expected, (
+        f"output differs from tests/golden/{name}. Do not regenerate it to make this pass: "
+        "find the independent test that explains the change first -- the hand oracles "
+        "(tests/test_layers.py, tests/test_shapes_by_hand.py), torch "
+        "(tests/test_torch_backend.py::test_verify_every_builtin_spec, "
+        "tests/test_all_specs.py::test_totals_equal_torch_at_full_size) or the papers' "
+        "tables (archcost check). Only when one of them shows the new number is right, "
+        "accept it with ARCHCOST_UPDATE_GOLDEN=1")

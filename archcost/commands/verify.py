@@ -50,8 +50,10 @@ def run_verify(net, device="cpu", fold_bn=False):
     common = {"network": net.name, "nodes": len(net.nodes), "input": list(net.input.shape),
               "params": jsonable(net.params), "train": net.train, "device": dev.type,
               "torch_version": torch.__version__, "batch": 1}  # fmt: skip
+    if fold_bn and dev.type == "meta":
+        raise SpecError("--fold-bn compares computed outputs: use --device cpu or cuda")
     try:
-        model = backend.build_module(net)
+        model = backend.build_module(net, device=dev.type)
     except backend.BuildError as err:  # torch's shapes do not fit: a difference, not a crash
         result = backend.compare_failed(net, err)
         return {**common, "ok": False, "static": result["static"], "torch": None,
@@ -180,7 +182,10 @@ def print_text(out, note, show_all):
 
 @click.command("verify", cls=Command)
 @click.argument("spec")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--device", type=click.Choice(["cpu", "cuda", "meta"]), default="cpu",
+              show_default=True,
+              help="meta: torch's shapes and FLOP counts without computing anything (any size "
+                   "in seconds; not with --fold-bn).")  # fmt: skip
 @format_option(("text", "json"))
 @click.option(
     "--all", "show_all", is_flag=True, help="List every node, not only those that differ."
