@@ -51,28 +51,48 @@ def test_builds_and_totals_are_sums_of_rows(name, train):
 
 # ------------------------------------------------------------------ googlenet (paper)
 
-# The paper's network (specs/googlenet.yaml base), per Table 1 row: (output CxHxW, params, MACs).
-# Pinned so that adding the torchvision variant leaves the paper's rows exactly as they were.
+# The paper's network (specs/googlenet.yaml base), per Table 1 row: (output CxHxW, params, MACs),
+# by hand from Table 1's columns (a k x k conv from c_in to c_out with bias: k*k*c_in*c_out +
+# c_out params, k*k*c_in*c_out MACs per output position). Output sizes: 224 -> conv 7x7/2 p 3:
+# 112; each 3x3/2 max pool by the ceil rule: ceil((112-3)/2)+1 = 56, 28, 14, 7.
+
+
+def _conv(cin, cout, k, hw):
+    return k * k * cin * cout + cout, k * k * cin * cout * hw * hw
+
+
+def _inception(cin, c1, r3, c3, r5, c5, pool_proj, hw):
+    """#1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj (Table 1's columns)."""
+    parts = [_conv(cin, c1, 1, hw), _conv(cin, r3, 1, hw), _conv(r3, c3, 3, hw),
+             _conv(cin, r5, 1, hw), _conv(r5, c5, 5, hw), _conv(cin, pool_proj, 1, hw)]  # fmt: skip
+    return sum(p for p, _ in parts), sum(m for _, m in parts)
+
+
+def _row(shape, cost=(0, 0)):
+    return (shape, *cost)
+
+
+_C2 = tuple(a + b for a, b in zip(_conv(64, 64, 1, 56), _conv(64, 192, 3, 56), strict=True))
 GOOGLENET_PAPER_ROWS = {
-    "conv 7x7/2": ((64, 112, 112), 9472, 118013952),
-    "max pool 3x3/2": ((64, 56, 56), 0, 0),
-    "convolution 3x3/1": ((192, 56, 56), 114944, 359661568),
-    "max pool 3x3/2 #2": ((192, 28, 28), 0, 0),
-    "inception (3a)": ((256, 28, 28), 163696, 128049152),
-    "inception (3b)": ((480, 28, 28), 388736, 304267264),
-    "max pool 3x3/2 #3": ((480, 14, 14), 0, 0),
-    "inception (4a)": ((512, 14, 14), 376176, 73608192),
-    "inception (4b)": ((512, 14, 14), 449160, 87908352),
-    "inception (4c)": ((512, 14, 14), 510104, 99850240),
-    "inception (4d)": ((528, 14, 14), 605376, 118515712),
-    "inception (4e)": ((832, 14, 14), 868352, 169996288),
-    "max pool 3x3/2 #4": ((832, 7, 7), 0, 0),
-    "inception (5a)": ((832, 7, 7), 1043456, 51079168),
-    "inception (5b)": ((1024, 7, 7), 1444080, 70697984),
-    "avg pool 7x7/1": ((1024, 1, 1), 0, 0),
-    "dropout (40%)": ((1024, 1, 1), 0, 0),
-    "linear": ((1000,), 1025000, 1024000),
-    "softmax": ((1000,), 0, 0),
+    "conv 7x7/2": _row((64, 112, 112), _conv(3, 64, 7, 112)),
+    "max pool 3x3/2": _row((64, 56, 56)),
+    "convolution 3x3/1": _row((192, 56, 56), _C2),  # 1x1 reduce 64, then 3x3 to 192
+    "max pool 3x3/2 #2": _row((192, 28, 28)),
+    "inception (3a)": _row((256, 28, 28), _inception(192, 64, 96, 128, 16, 32, 32, 28)),
+    "inception (3b)": _row((480, 28, 28), _inception(256, 128, 128, 192, 32, 96, 64, 28)),
+    "max pool 3x3/2 #3": _row((480, 14, 14)),
+    "inception (4a)": _row((512, 14, 14), _inception(480, 192, 96, 208, 16, 48, 64, 14)),
+    "inception (4b)": _row((512, 14, 14), _inception(512, 160, 112, 224, 24, 64, 64, 14)),
+    "inception (4c)": _row((512, 14, 14), _inception(512, 128, 128, 256, 24, 64, 64, 14)),
+    "inception (4d)": _row((528, 14, 14), _inception(512, 112, 144, 288, 32, 64, 64, 14)),
+    "inception (4e)": _row((832, 14, 14), _inception(528, 256, 160, 320, 32, 128, 128, 14)),
+    "max pool 3x3/2 #4": _row((832, 7, 7)),
+    "inception (5a)": _row((832, 7, 7), _inception(832, 256, 160, 320, 32, 128, 128, 7)),
+    "inception (5b)": _row((1024, 7, 7), _inception(832, 384, 192, 384, 48, 128, 128, 7)),
+    "avg pool 7x7/1": _row((1024, 1, 1)),
+    "dropout (40%)": _row((1024, 1, 1)),
+    "linear": _row((1000,), (1024 * 1000 + 1000, 1024 * 1000)),
+    "softmax": _row((1000,)),
 }
 
 
@@ -80,8 +100,9 @@ def test_googlenet_paper_rows_unchanged():
     net = build("googlenet")
     got = {row.id: (row.shape, row.params, row.macs) for row in net.rows}
     assert got == GOOGLENET_PAPER_ROWS
-    assert net.total("params") == 6_998_552
-    assert net.total("macs") == 1_582_671_872
+    # the totals are the rows' sums: 6,998,552 params, 1,582,671,872 MACs
+    assert net.total("params") == sum(r[1] for r in GOOGLENET_PAPER_ROWS.values()) == 6_998_552
+    assert net.total("macs") == sum(r[2] for r in GOOGLENET_PAPER_ROWS.values()) == 1_582_671_872
     assert {n.op for n in net.nodes} >= {"lrn"}
     assert "bn" not in {n.op for n in net.nodes}
 
