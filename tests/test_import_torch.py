@@ -245,3 +245,64 @@ def test_shared_module_is_reported(tmp_path):
     _, imported = import_torch(Twice(), input_shape=(4, 5, 5))
     assert imported.params == 4 * 9 * 4 + 4
     assert any("reuses parameters" in n for n in imported.notes)
+
+
+# ---------------------------------------------------------------- the hook trace (fallback)
+
+
+class Gated(nn.Module):
+    """Control flow on a tensor's value: torch.fx cannot trace this."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.big = nn.Conv2d(8, 8, 3, padding=1)
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        x = F.relu(self.conv(x))
+        if x.sum() > 1e9:  # never on a zero input
+            x = self.big(x)
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def test_untraceable_model_falls_back_to_the_hook_trace(tmp_path):
+    model = Gated()
+    text, imported = import_torch(model, input_shape=(3, 8, 8))
+    assert any("torch.fx could not trace" in n for n in imported.notes)
+    path = tmp_path / "gated.yaml"
+    path.write_text(text)
+    t = build(str(path)).totals()
+    # the path a zero input takes: conv 3->8 3x3 on 8x8, then fc 8->4 (self.big never runs)
+    assert t["params"] == 3 * 9 * 8 + 8 + 8 * 4 + 4
+    assert t["macs"] == 3 * 9 * 8 * 64 + 8 * 4
+    assert imported.params == sum(p.numel() for p in model.parameters())  # big's are held
+
+
+@pytest.mark.parametrize("name", [*_torch_models.NAMES, *PRIMITIVE_MODULES])
+def test_hook_trace_gives_the_same_spec_totals(name, tmp_path):
+    from archcost.importers.torch_fx import trace
+    from archcost.importers.writer import write_spec
+
+    if name in PRIMITIVE_MODULES:
+        make, shape = PRIMITIVE_MODULES[name]
+        model = make()
+    else:
+        model, shape = _torch_models.build(name), (3, 224, 224)
+    path = tmp_path / "hooks.yaml"
+    path.write_text(write_spec(trace(model, shape, hooks_only=True)))
+    t = build(str(path)).totals()
+    assert (t["params"], t["macs"], t["buffers"]) == oracle(model, shape)
+
+
+def test_hook_trace_unknown_op_names_the_line():
+    from archcost.importers.torch_fx import trace
+
+    class Odd(nn.Module):
+        def forward(self, x):
+            return torch.sort(x, dim=1).values  # the line reported
+
+    with pytest.raises(SpecError) as err:
+        trace(Odd(), (3, 4, 4), hooks_only=True)
+    assert "sort" in str(err.value)
+    assert f"test_import_torch.py:{Odd.forward.__code__.co_firstlineno + 1}" in str(err.value)

@@ -45,6 +45,7 @@ VIEW_FUNCTIONS = {torch.flatten, torch.reshape, torch.transpose, torch.permute, 
                   torch.unsqueeze, torch.clone}  # fmt: skip
 CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 TORCH_DIR = os.path.dirname(torch.__file__)
+OWN_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 class _T:
@@ -85,7 +86,7 @@ def _source(node) -> str:
             number = line.split(", line ")[1].split(",")[0]
         except IndexError:
             continue
-        if not path.startswith(TORCH_DIR):
+        if not path.startswith((TORCH_DIR, OWN_DIR)):
             best = f"{path}:{number}"
     return best
 
@@ -471,27 +472,39 @@ def model_counts(model, input_shape) -> dict:
     return {"params": params, "buffers": buffers, "macs": flops // 2}
 
 
-def trace(model, input_shape, allow_unknown=False, source="") -> Imported:
-    """``model`` (an ``nn.Module``) as archcost ops, with its own counts to check against."""
+def trace(model, input_shape, allow_unknown=False, source="", hooks_only=False) -> Imported:
+    """``model`` (an ``nn.Module``) as archcost ops, with its own counts to check against.
+    ``hooks_only`` skips torch.fx and runs the hook trace (the fallback) directly."""
     model = model.eval()
+    notes = []
     tracer = fx.Tracer()
     tracer.record_stack_traces = True
     try:
+        if hooks_only:
+            raise RuntimeError("hook trace asked for")
         graph = tracer.trace(model)
-    except Exception as err:  # noqa: BLE001 - fx's reasons are many; say which one
-        raise SpecError(f"import: torch.fx cannot trace {source or type(model).__name__}: "
-                        f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}") from None  # fmt: skip
-    gm = fx.GraphModule(model, graph)
-    with torch.no_grad():
+    except Exception as err:  # noqa: BLE001 - fx's reasons are many; the hook trace runs then
+        from . import hooks
+
+        reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        notes.append(f"torch.fx could not trace the model ({reason[:200]}); it was traced by "
+                     "running it once with hooks, along the path this input takes")  # fmt: skip
         try:
-            ShapeProp(gm).propagate(torch.zeros(1, *input_shape))
-        except Exception as err:  # noqa: BLE001
+            gm = hooks.trace(model, input_shape)
+        except Exception as err2:  # noqa: BLE001
             raise SpecError(f"import: the model does not run on an input of shape "
-                            f"{list(input_shape)}: {type(err).__name__}: {err}") from None  # fmt: skip
+                            f"{list(input_shape)}: {type(err2).__name__}: {err2}") from None  # fmt: skip
+    else:
+        gm = fx.GraphModule(model, graph)
+        with torch.no_grad():
+            try:
+                ShapeProp(gm).propagate(torch.zeros(1, *input_shape))
+            except Exception as err:  # noqa: BLE001
+                raise SpecError(f"import: the model does not run on an input of shape "
+                                f"{list(input_shape)}: {type(err).__name__}: {err}") from None  # fmt: skip
     conv = _Converter(gm, allow_unknown, model)
     conv.run(input_shape)
     counts = model_counts(model, input_shape)
-    notes = []
     for path, where in conv.shared:
         notes.append(f"{path} ({where}) reuses parameters counted at their first use")
     return Imported(conv.ops, tuple(input_shape), source, counts["params"], counts["macs"],
