@@ -99,3 +99,21 @@ def test_cli_writes_a_spec(tmp_path):
 
 def test_missing_file():
     assert run_cli("import", "onnx", "nowhere.onnx").returncode == 2
+
+
+def test_verify_against_an_onnx_file(tmp_path):
+    from archcost.against import against
+
+    model = _torch_models.resnet18().eval()
+    path = export(model, (3, 64, 64), tmp_path / "r18.onnx")
+    spec = tmp_path / "r18.yaml"
+    # the built-in ResNet-18 (torchvision layout) at this input size, as the file holds it
+    spec.write_text("extends: resnet18\nparams: {resolution: 64}\n")
+    out = against(build(str(spec)), path)
+    assert out["ok"], out
+    assert out["weight_layers"]["matched"] == 21  # 17 convs + 3 projections + fc
+    wrong = tmp_path / "r18_wrong.yaml"
+    wrong.write_text("extends: resnet18\nparams: {resolution: 64, classes: 10}\n")
+    out = against(build(str(wrong)), path)
+    assert not out["ok"]
+    assert out["divergence"].endswith("model has linear 512->1000 at fc")
