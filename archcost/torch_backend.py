@@ -636,7 +636,7 @@ def _percentile(values, q):
 
 
 def bench(network, dev="cpu", batches=(1,), dtype="float32", channels_last=False, compile=False,
-          warmup=3, repeat=10, progress=None):  # fmt: skip
+          warmup=3, repeat=10, progress=None, budget=None):  # fmt: skip
     """Time forward passes of ``network`` under torch.inference_mode, one configuration per
     batch size. Returns (environment dict, [result dicts]).
 
@@ -648,8 +648,11 @@ def bench(network, dev="cpu", batches=(1,), dtype="float32", channels_last=False
     minus the memory allocated before them (weights, the input batch and anything warm-up left
     allocated). CPU: peak RSS growth, see _CpuPeak.
     An out-of-memory error marks that configuration "oom" and the next one runs.
-    ``progress(advance)`` is called after each pass.
+    ``progress(advance)`` is called after each pass. ``budget`` (seconds, None: none): once
+    spent, warm-up stops, a configuration ends after the timed passes done (at least one) and
+    the configurations not started are "skipped"; ``passes`` says how many were timed.
     """
+    deadline = None if budget is None else time.monotonic() + budget
     dev = _device(dev)
     tdtype = DTYPES[dtype]
     env = environment(dev)
@@ -669,10 +672,16 @@ def bench(network, dev="cpu", batches=(1,), dtype="float32", channels_last=False
     for batch in batches:
         res = {"network": network.name, "device": dev.type, "dtype": dtype, "batch": batch,
                "median_ms": None, "min_ms": None, "p90_ms": None, "throughput": None,
-               "tflops": None, "peak_memory_bytes": None, "status": "ok"}  # fmt: skip
+               "tflops": None, "peak_memory_bytes": None, "status": "ok", "passes": 0}  # fmt: skip
+        if deadline is not None and time.monotonic() > deadline:
+            res["status"] = "skipped"  # the time budget is spent
+            if progress:
+                progress(None)
+            results.append(res)
+            continue
         try:
             times, peak = _time_one(runner, model, dev, tdtype, fmt, batch, warmup,
-                                    repeat, progress)  # fmt: skip
+                                    repeat, progress, deadline)  # fmt: skip
         except Exception as err:  # noqa: BLE001 - reported per configuration
             if _is_oom(err):
                 res["status"] = "oom"
@@ -690,6 +699,7 @@ def bench(network, dev="cpu", batches=(1,), dtype="float32", channels_last=False
             results.append(res)
             continue
         med = statistics.median(times)
+        res["passes"] = len(times)
         res.update(median_ms=med * 1e3, min_ms=min(times) * 1e3, p90_ms=_percentile(times, 0.9) * 1e3,
                    throughput=batch / med, tflops=2 * macs * batch / med / 1e12,
                    peak_memory_bytes=peak)  # fmt: skip
@@ -697,7 +707,7 @@ def bench(network, dev="cpu", batches=(1,), dtype="float32", channels_last=False
     return env, results
 
 
-def _time_one(runner, model, dev, dtype, fmt, batch, warmup, repeat, progress):
+def _time_one(runner, model, dev, dtype, fmt, batch, warmup, repeat, progress, deadline=None):
     """Warm-up passes, then the timed passes; peak memory is taken over the timed passes only
     (steady state: one-time allocations of the first passes, such as oneDNN/cuDNN caches and
     workspaces, are part of the baseline once warm-up ran)."""
@@ -707,6 +717,8 @@ def _time_one(runner, model, dev, dtype, fmt, batch, warmup, repeat, progress):
         if fmt is torch.channels_last:
             x = x.contiguous(memory_format=fmt)
         for _ in range(warmup):
+            if deadline is not None and time.monotonic() > deadline:
+                break
             runner(x)
             if progress:
                 progress(1)
@@ -719,6 +731,8 @@ def _time_one(runner, model, dev, dtype, fmt, batch, warmup, repeat, progress):
             tracker = _CpuPeak()
         with tracker:
             for _ in range(repeat):
+                if times and deadline is not None and time.monotonic() > deadline:
+                    break
                 if dev.type == "cuda":
                     start = torch.cuda.Event(enable_timing=True)
                     end = torch.cuda.Event(enable_timing=True)

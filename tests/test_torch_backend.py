@@ -540,3 +540,27 @@ def test_verify_every_builtin_spec(needs_torch, arg):
         bad = [(r["node"], r["differs"], r["static"], r["torch"]) for r in rows
                if not r["ok"]][:5]  # fmt: skip
         assert out["ok"], (arg, train, out["static"], out["torch"], bad)
+
+
+def test_bench_budget_times_one_pass_then_skips(needs_torch, tmp_path):
+    from archcost.commands.bench import command
+
+    spec = write(tmp_path, "mixed", MIXED)
+    args = [spec, "--batch", "1,2", "--repeat", "5", "--budget", "0.000001", "--format", "json"]
+    result = CliRunner().invoke(command, args)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["results"]
+    # the budget is spent at once: batch 1 still times one pass, batch 2 never starts
+    assert [(r["batch"], r["status"], r["passes"]) for r in rows] == [(1, "ok", 1),
+                                                                       (2, "skipped", 0)]
+    assert rows[0]["median_ms"] == rows[0]["min_ms"] and rows[1]["median_ms"] is None
+
+
+def test_bench_cpu_defaults(needs_torch, tmp_path):
+    from archcost.commands.bench import command
+
+    result = CliRunner().invoke(command, [write(tmp_path, "mixed", MIXED), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert (out["warmup"], out["repeat"], out["budget_s"]) == (1, 5, 45.0)
+    assert [(r["batch"], r["passes"]) for r in out["results"]] == [(1, 5), (8, 5)]

@@ -1,5 +1,8 @@
 """``archcost bench SPEC``: time real forward passes of the network built in torch.
 
+CPU defaults (batch 1,8; 1 warm-up + 5 timed passes; a 45 s budget) finish in under a minute
+on 2 cores; on GPU batch 1,8,64, 3 + 10 passes, no budget.
+
 One configuration per batch size: warm-up passes, then timed repeats under
 torch.inference_mode (CUDA events on GPU; perf_counter around a synchronised pass on CPU).
 Reports median, min and p90 latency, images/s, achieved TFLOP/s (2 x static MACs x batch /
@@ -54,27 +57,44 @@ def print_text(out):
     console.print(table)
     console.print(f"peak memory: {env['memory_method']}; weights and buffers: "
                   f"{_mib(env['weights_bytes'])} MiB")  # fmt: skip
+    short = [r for r in out["results"] if r["status"] == "skipped"
+             or (r["status"] == "ok" and r["passes"] < out["repeat"])]  # fmt: skip
+    if short:
+        console.print(f"[yellow]time budget of {out['budget_s']:g} s spent[/yellow]: "
+                      + ", ".join(f"batch {r['batch']}: "
+                                  + (f"{r['passes']} timed pass(es)" if r["status"] == "ok"
+                                     else "skipped") for r in short)
+                      + " (--budget, --repeat, --batch)")  # fmt: skip
 
 
 @click.command("bench", cls=Command)
 @click.argument("spec")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option("--batch", "batch", default="1,8,64", show_default=True, metavar="N[,N...]",
-              help="Batch sizes, one configuration each.")  # fmt: skip
+@click.option("--batch", "batch", default=None, metavar="N[,N...]",
+              help="Batch sizes, one configuration each [default: 1,8 on cpu; 1,8,64 on "
+                   "cuda].")  # fmt: skip
 @click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32",
               show_default=True)  # fmt: skip
 @click.option("--channels-last", is_flag=True, help="Weights and input in channels_last layout.")
 @click.option("--compile", "compile_", is_flag=True, help="Run through torch.compile.")
-@click.option("--warmup", type=click.IntRange(0), default=3, show_default=True)
-@click.option("--repeat", type=click.IntRange(1), default=10, show_default=True)
+@click.option("--warmup", type=click.IntRange(0), default=None,
+              help="Untimed passes first [default: 1 on cpu, 3 on cuda].")
+@click.option("--repeat", type=click.IntRange(1), default=None,
+              help="Timed passes [default: 5 on cpu, 10 on cuda].")
+@click.option("--budget", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS",
+              help="Stop passes once this is spent; configurations not started are skipped "
+                   "[default: 45 on cpu, none on cuda].")  # fmt: skip
 @set_option
 @format_option(("text", "json"))
-def command(spec, device, batch, dtype, channels_last, compile_, warmup, repeat, sets, fmt):
+def command(spec, device, batch, dtype, channels_last, compile_, warmup, repeat, budget, sets,
+            fmt):  # fmt: skip
     """Time SPEC's forward pass in torch (inference mode) at each batch size.
 
     JSON: {network, macs, params, environment: {device_name, torch, threads, memory_method,
     ...}, results: [{network, device, dtype, batch, median_ms, min_ms, p90_ms, throughput,
-    tflops, peak_memory_bytes, status}]}; status is ok, oom or error.
+    tflops, peak_memory_bytes, status, passes}]}; status is ok, oom, error or skipped (the
+    time budget was spent before it started).
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -82,7 +102,12 @@ def command(spec, device, batch, dtype, channels_last, compile_, warmup, repeat,
     from ..spec import build
 
     backend = torch_backend()
-    batches = parse_batches(batch)
+    cpu = device == "cpu"
+    # CPU defaults finish in under a minute on 2 cores (the budget caps a large network)
+    batches = parse_batches(batch if batch is not None else ("1,8" if cpu else "1,8,64"))
+    warmup = warmup if warmup is not None else (1 if cpu else 3)
+    repeat = repeat if repeat is not None else (5 if cpu else 10)
+    budget = budget if budget is not None else (45.0 if cpu else None)
     backend.device(device)  # a SpecError for --device cuda without a GPU
     net = build(spec, params=parse_sets(sets) or None)
     per_config = warmup + repeat
@@ -98,10 +123,11 @@ def command(spec, device, batch, dtype, channels_last, compile_, warmup, repeat,
             bar.update(task, completed=done["n"])
 
         env, results = backend.bench(net, device, batches, dtype, channels_last, compile_,
-                                     warmup, repeat, progress)  # fmt: skip
+                                     warmup, repeat, progress, budget)  # fmt: skip
     out = {"network": net.name, "macs": net.total("macs"), "params": net.total("params"),
            "dtype": dtype, "channels_last": channels_last, "compile": compile_,
-           "warmup": warmup, "repeat": repeat, "environment": env, "results": results}  # fmt: skip
+           "warmup": warmup, "repeat": repeat, "budget_s": budget, "environment": env,
+           "results": results}  # fmt: skip
     if fmt == "json":
         click.echo(json.dumps(out, indent=2))
     else:
