@@ -258,7 +258,7 @@ _POOL_FIELDS = (_K, Field("s", "pair", None, doc="stride (default: the kernel)")
                 Field("ceil", "bool", False, doc="ceil output rule (Caffe)"))  # fmt: skip
 
 
-@primitive("maxpool", *_POOL_FIELDS, positional=("k", "s", "p"), aliases=("max_pool", "pool"))
+@primitive("maxpool", *_POOL_FIELDS, positional=("k", "s", "p"), aliases=("max_pool",))  # not "pool": avg or max?
 def maxpool(x, k, s, p, ceil):
     """Max pooling; output size by the floor rule, or the ceil rule with ``ceil: true``.
 
@@ -275,7 +275,7 @@ def avgpool(x, k, s, p, ceil):
     return Cost(shape, ops=window * elements(shape))
 
 
-@primitive("global_avgpool", aliases=("gap", "global_avg_pool", "global_pool"))
+@primitive("global_avgpool", aliases=("gap", "global_avg_pool"))
 def global_avgpool(x):
     """Global average pooling to C x 1 x 1. other ops = C*H*W (adds and divides)."""
     c, h, w = _spatial(x, "global_avgpool")
@@ -317,7 +317,7 @@ def adaptive_avgpool(x, size):
     Field("beta", "number", "0.75"),
     Field("k_const", "number", 1),
     positional=("size",),
-    aliases=("local_response_norm", "norm"),
+    aliases=("local_response_norm",),  # not "norm": LayerNorm, BatchNorm are norms too
 )
 def lrn(x, size, alpha, beta, k_const):
     """Local response normalization across channels (AlexNet, GoogLeNet).

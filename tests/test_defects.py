@@ -1,0 +1,173 @@
+"""Issue 13: defects found in use. Each test here failed before its fix.
+
+Oracles: hand arithmetic written in the test (channel counts of a ShuffleNetV2 unit from the
+paper's Fig. 3), edit distances counted by hand, and the names torch and Keras use.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from archcost import layers as L
+from archcost.errors import SpecError, closest, did_you_mean, edit_distance, field_hint
+from archcost.spec import build
+
+
+def _spec(tmp_path, text, name="t.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def _error(tmp_path, text) -> str:
+    with pytest.raises(SpecError) as info:
+        build(_spec(tmp_path, text))
+    return str(info.value)
+
+
+# ---------------------------------------------------------------- 1. types and suggestions
+
+
+def test_edit_distance_by_hand():
+    assert edit_distance("conv", "comv", 3) == 1  # one substitution
+    assert edit_distance("relu", "reul", 3) == 1  # two neighbours swapped
+    assert edit_distance("matmul", "mul", 5) == 3  # three deletions
+    assert edit_distance("layernorm", "norm", 3) == 4  # over the limit: limit + 1
+
+
+@pytest.mark.parametrize("typed, registry_name", [
+    ("layernorm", "norm"), ("layer_norm", "batch_norm"), ("attention", "flatten"),
+    ("matmul", "mul"), ("gelu_tanh", "tanh"), ("conv3d", "conv2d"), ("conv1d", "conv2d"),
+])  # fmt: skip
+def test_no_suggestion_of_a_different_layer(typed, registry_name):
+    # before: difflib offered each right-hand name, a layer that computes something else
+    assert did_you_mean(typed, [registry_name, "lrn", "bn"], digits=True) == ""
+
+
+@pytest.mark.parametrize("typed, meant", [
+    ("comv", "conv"), ("reul", "relu"), ("Max_Pool", "max_pool"), ("batchnrom", "batchnorm"),
+    ("global-avgpool", "global_avgpool"),
+])  # fmt: skip
+def test_typos_are_still_suggested(typed, meant):
+    types = sorted({*L.PRIMITIVES, *L.ALIASES})
+    assert closest(typed, types, digits=True) == meant
+
+
+def test_norm_is_not_an_alias_of_lrn(tmp_path):
+    # before: `type: norm` was silently an LRN with 0 params
+    assert "norm" not in L.ALIASES
+    message = _error(tmp_path, "input: [3, 8, 8]\nlayers:\n  - x: {type: norm}\n")
+    assert "unknown layer type or block 'norm'" in message
+    assert "did you mean" not in message
+
+
+@pytest.mark.parametrize("word", ["norm", "pool", "global_pool"])
+def test_family_words_are_not_aliases(word):
+    # 'norm' was LRN (LayerNorm? BatchNorm?), 'pool' max pooling (or average?), 'global_pool'
+    # global average pooling (or max?): a word that names a family names no layer
+    assert L.get(word) is None
+
+
+def test_act_value_is_not_offered_a_different_function(tmp_path):
+    message = _error(tmp_path, "input: [3, 8, 8]\nlayers:\n"
+                               "  - c: {type: conv, out: 4, k: 3, act: gelu_tanh}\n")  # fmt: skip
+    assert "unknown value 'gelu_tanh'" in message and "tanh'?" not in message
+
+
+@pytest.mark.parametrize("torch_name, ours", [
+    ("stride", "s"), ("kernel_size", "k"), ("padding", "p"), ("groups", "g"),
+    ("out_channels", "out"), ("filters", "out"), ("use_bias", "bias"), ("dilation", "d"),
+])  # fmt: skip
+def test_torch_and_keras_field_names(tmp_path, torch_name, ours):
+    message = _error(tmp_path, "input: [3, 8, 8]\nlayers:\n"
+                               f"  - c: {{type: conv, out: 4, k: 3, {torch_name}: 1}}\n")  # fmt: skip
+    assert f"unknown field '{torch_name}' for conv; archcost calls it '{ours}'" in message
+    assert "(fields: out, k, s, p, d, g, bias, bn, act," in message
+
+
+@pytest.mark.parametrize("name", ["in_channels", "in_features"])
+def test_input_sizes_are_never_written(tmp_path, name):
+    message = _error(tmp_path, "input: [3, 8, 8]\nlayers:\n"
+                               f"  - fc: {{type: linear, out: 4, {name}: 192}}\n")  # fmt: skip
+    assert "they flow from the row above" in message
+
+
+def test_units_on_linear():
+    assert field_hint("units", {"out", "bias", "type"}, ["out", "bias"]).startswith(
+        "; archcost calls it 'out'")
+
+
+def test_label_with_a_type_as_its_value(tmp_path):
+    # before: "'relu1': 1 values given, relu takes at most 0 (none)"
+    message = _error(tmp_path, "input: [3, 8, 8]\nlayers:\n  - relu1: relu\n")
+    assert "write it as `relu1: {type: relu}`" in message
+
+
+def test_label_that_is_not_a_type_says_how_to_give_one(tmp_path):
+    message = _error(tmp_path, "input: [3, 8, 8]\nlayers:\n  - stem: {out: 8, k: 3}\n")
+    assert "`stem: {type: conv, ...}`" in message and "archcost layers" in message
+
+
+# ---------------------------------------------------------------- 2. skipped `when:` rows
+
+# A ShuffleNetV2 unit (Ma et al. 2018, Fig. 3 c/d) as written naturally: on stride 2 both
+# branches see the whole input; on stride 1 the input is split and branch1 is the identity half.
+SHUFFLE = """\
+input: [24, 56, 56]
+blocks:
+  unit:
+    args: [out]
+    defaults: {s: 1}
+    layers:
+      - branch1: {type: conv, out: out // 2, k: 1, s: s, in: input, when: s == 2{else1}}
+      - half:    {type: slice, start: 0, end: in_c // 2, in: input, when: s == 1}
+      - branch2: {type: conv, out: out // 2, k: 1, s: s, in: input}
+      - cat:     {type: concat, in: [{first}, branch2]}
+layers:
+  - stage2: {type: unit, out: 116, s: 2}
+  - stage2b: {type: unit, out: 116}
+"""
+
+
+def test_naming_a_skipped_row_is_an_error_with_both_lines(tmp_path):
+    # before: the stride-1 unit's concat took branch1's *input* (116 channels) silently:
+    # 116 + 58 = 174 channels instead of 116
+    text = SHUFFLE.replace("{else1}", "").replace("{first}", "branch1")
+    path = _spec(tmp_path, text)
+    with pytest.raises(SpecError) as info:
+        build(path)
+    err = info.value
+    assert err.line == 10  # the concat's `in:`
+    assert f"which is skipped here (when: s == 2 at {path}:7)" in err.message
+    assert "else: identity" in err.message
+
+
+def test_else_names_what_stands_in_place(tmp_path):
+    # stride 2: 58 + 58 = 116 channels; stride 1: the 'half' (58) + branch2 (58) = 116
+    text = SHUFFLE.replace("{else1}", ", else: half").replace("{first}", "branch1")
+    lines = text.splitlines(keepends=True)
+    lines[6], lines[7] = lines[7], lines[6]  # 'else' may only name rows above it
+    text = "".join(lines)
+    # 'half' is itself skipped on stride 2, but nothing names it there except branch1's else,
+    # which is only read when branch1 is skipped (stride 1)
+    net = build(_spec(tmp_path, text))
+    assert [r.output.shape[0] for r in net.rows] == [116, 116]
+    assert net.rows[1].output.shape == (116, 28, 28)
+
+
+def test_else_identity_keeps_the_pass_through(tmp_path):
+    text = ("input: [8, 4, 4]\nlayers:\n"
+            "  - proj: {type: conv, out: 8, k: 1, when: false, else: identity}\n"
+            "  - c: {type: conv, out: 8, k: 1, in: input}\n"
+            "  - add: {in: [c, proj]}\n")  # fmt: skip
+    net = build(_spec(tmp_path, text))
+    # by hand: one 1x1 conv 8 -> 8 with bias on 4x4: 64 + 8 params, 64 * 16 MACs
+    assert net.total("params") == 72 and net.total("macs") == 1024
+
+
+def test_block_output_naming_a_skipped_row(tmp_path):
+    text = ("input: [8, 4, 4]\nblocks:\n  b:\n    args: []\n    output: x\n    layers:\n"
+            "      - x: {type: conv, out: 8, k: 1, when: false}\n"
+            "      - y: {type: conv, out: 4, k: 1}\n"
+            "layers:\n  - b\n")  # fmt: skip
+    assert "which is skipped here (when: False at" in _error(tmp_path, text)
