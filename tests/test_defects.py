@@ -171,3 +171,55 @@ def test_block_output_naming_a_skipped_row(tmp_path):
             "      - y: {type: conv, out: 4, k: 1}\n"
             "layers:\n  - b\n")  # fmt: skip
     assert "which is skipped here (when: False at" in _error(tmp_path, text)
+
+
+# ---------------------------------------------------------------- 4. formula --continuous
+
+
+def _mobilenet_macs_by_hand(alpha_32ths: int, r: int) -> int:
+    """MobileNet v1 (Howard et al. 2017, Table 1) MACs by hand, for r a multiple of 32 and
+    alpha = alpha_32ths / 32: channels c = 32a, 64a, ..., 1024a; feature map sides r/2 ... r/32.
+    Each 3x3 conv k*k*C_in*C_out*side^2, each depthwise 9*C*side^2, each pointwise
+    C_in*C_out*side^2, the classifier 1024a * 1000."""
+    a = alpha_32ths  # channels are a, 2a, 4a, ... times 32/32: 32*alpha = a
+    c = [a, 2 * a, 4 * a, 4 * a, 8 * a, 8 * a, 16 * a, *[16 * a] * 5, 32 * a, 32 * a]
+    side = [r // 2, r // 2, r // 4, r // 4, r // 8, r // 8, r // 16, *[r // 16] * 5, r // 32,
+            r // 32]  # fmt: skip
+    stride_dw = [1, 2, 1, 2, 1, 2, *[1] * 5, 2, 1]
+    macs = 27 * c[0] * side[0] ** 2  # conv 3x3/2, 3 -> 32a
+    for i in range(13):
+        dw_side = side[i + 1] if stride_dw[i] == 2 else side[i]
+        macs += 9 * c[i] * dw_side**2  # depthwise on C = c[i], output side after its stride
+        macs += c[i] * c[i + 1] * side[i + 1] ** 2  # pointwise c[i] -> c[i+1]
+    return macs + 32 * a * 1000
+
+
+def test_continuous_piecewise_is_exact_on_the_papers_grid():
+    # before: --continuous gave 639,198,354.5 at the default point (engine 568,740,352)
+    import sympy
+
+    from archcost.formula import network_formula, value_at
+    from archcost.spec import load
+
+    doc, name = load("mobilenet")
+    f = network_formula(doc, name, ["alpha", "resolution"], continuous="piecewise")
+    a, r = f.symbols
+    assert _mobilenet_macs_by_hand(32, 224) == 568_740_352
+    for alpha_32ths, res in ((32, 224), (24, 192), (16, 160), (8, 128)):
+        point = {a: sympy.Rational(alpha_32ths, 32), r: sympy.Integer(res)}
+        assert value_at(f.macs, point) == _mobilenet_macs_by_hand(alpha_32ths, res)
+    relaxed = network_formula(doc, name, ["alpha", "resolution"], continuous="relaxed")
+    off = value_at(relaxed.macs, relaxed.point) / 568_740_352 - 1
+    assert 0.12 < off < 0.13  # the relaxation's error at the defaults, now stated
+
+
+def test_continuous_text_states_the_form_and_prints_integers(tmp_path):
+    from .conftest import invoke_ok
+
+    text = invoke_ok("formula", "mobilenet", "--in", "alpha,resolution", "--continuous")
+    assert "continuous, piecewise" in text
+    assert "at alpha=1, resolution=224: 568,740,352 (engine: 568,740,352; equal" in text
+    assert "e+08" not in text
+    relaxed = invoke_ok("formula", "mobilenet", "--in", "alpha,resolution", "--continuous",
+                        "relaxed")  # fmt: skip
+    assert "NOT exact" in relaxed and "+12.39% off here" in relaxed and "e+08" not in relaxed
