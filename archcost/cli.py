@@ -32,6 +32,7 @@ COMMANDS = {
     "memory": "archcost.commands.memory",
     "predict": "archcost.commands.predict",
     "calibrate": "archcost.commands.calibrate",
+    "layers": "archcost.commands.layers",
 }
 
 BUG_REPORT = "please report it with the command line and the spec file"
