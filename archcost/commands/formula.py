@@ -8,7 +8,7 @@ from ..options import output_option, parse_sets, set_option, train_option
 from ..report import Column, emit, render, to_json
 from ..spec import build_doc, load
 
-FORMATS = ("text", "latex", "json", "md")
+FORMATS = ("text", "json", "csv", "md", "latex")
 
 
 def row_formulas(net, row_id: str | None) -> list[dict]:
@@ -179,6 +179,12 @@ def _number(value) -> str:
 def render_network_formula(data: dict, fmt: str) -> str:
     if fmt == "json":
         return to_json(data)
+    if fmt == "csv":
+        columns = [Column("quantity", "quantity", numeric=False),
+                   Column("expr", "formula", numeric=False), Column("value", "value at point"),
+                   Column("engine", "engine")]  # fmt: skip
+        rows = [{"quantity": key, **data[key]} for key in ("params", "macs", "activations")]
+        return render(columns, rows, "csv")
     point = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                       for k, v in data["point"].items())  # fmt: skip
     fixed = ", ".join(f"{k}={v}" for k, v in data["fixed"].items())

@@ -161,7 +161,7 @@ def render_memory(data, fmt) -> str:
 
 @click.command("memory")
 @click.argument("spec")
-@format_option(("text", "json", "md", "csv"))
+@format_option()
 @batch_option
 @dtype_option
 @train_option

@@ -108,7 +108,7 @@ def render_predict(data, fmt) -> str:
 @click.option("--profile", default="h100", show_default=True,
               help="Device profile: a built-in name (h100, a100) or a profile YAML file "
               "(e.g. from `archcost calibrate`).")  # fmt: skip
-@format_option(("text", "json", "md", "csv"))
+@format_option()
 @batch_option
 @dtype_option
 @train_option

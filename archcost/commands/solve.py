@@ -147,7 +147,7 @@ def render_solve(a, fmt: str) -> str:
 @click.option("--max", "hi", metavar="X", help="Largest value (default: the parameter's default).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Fix another parameter.")  # fmt: skip
-@format_option(("text", "json", "md", "csv"))
+@format_option()
 @train_option
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Processes for large grids.")
 @output_option
