@@ -8,6 +8,12 @@ from __future__ import annotations
 
 import re
 
+# both install forms: the README's unpinned extra, and the CPU-only wheel
+TORCH_MISSING = ("torch is not installed; pip install 'archcost[torch]' (the extra is unpinned "
+                 "torch>=2.1, which can pull CUDA packages), or for the CPU wheel only: "
+                 "pip install 'archcost[torch]' torch --index-url "
+                 "https://download.pytorch.org/whl/cpu")
+
 
 class SpecError(Exception):
     """A user's mistake in a spec, a table file or a command-line value."""

@@ -223,3 +223,150 @@ def test_continuous_text_states_the_form_and_prints_integers(tmp_path):
     relaxed = invoke_ok("formula", "mobilenet", "--in", "alpha,resolution", "--continuous",
                         "relaxed")  # fmt: skip
     assert "NOT exact" in relaxed and "+12.39% off here" in relaxed and "e+08" not in relaxed
+
+
+# ---------------------------------------------------------------- 3. one option vocabulary
+
+FORMATS = ("text", "json", "csv", "md", "latex")
+SMALL = "tests/specs/residual.yaml"
+# every command that prints a table, with arguments that make it quick
+PRINTING = {
+    "table": ["table", SMALL],
+    "check": ["check", "googlenet-table1"],
+    "list": ["list"],
+    "compare": ["compare", SMALL, "mobilenet"],
+    "diff": ["diff", "googlenet", "googlenet:torchvision"],
+    "formula": ["formula", SMALL],
+    "formula --in": ["formula", SMALL, "--in", "width"],
+    "solve": ["solve", "mobilenet", "--budget", "macs=300M", "--for", "alpha"],
+    "sweep": ["sweep", SMALL, "--set", "width=8,16"],
+    "memory": ["memory", SMALL],
+    "predict": ["predict", SMALL],
+    "layers": ["layers"],
+    "layers NAME": ["layers", "conv"],
+}
+TORCH = {
+    "verify": ["verify", SMALL, "--all"],
+    "bench": ["bench", SMALL, "--batch", "1", "--warmup", "0", "--repeat", "1"],
+}
+
+
+def _run_format(args, fmt, tmp_path):
+    from click.testing import CliRunner
+
+    from archcost.cli import cli
+
+    out = tmp_path / f"out.{fmt}"
+    result = CliRunner().invoke(cli, [*args, "--format", fmt, "-o", str(out)])
+    assert result.exit_code == 0, (args, fmt, result.output, result.exception)
+    assert result.stdout == "", (args, fmt)  # all of it went to the file
+    text = out.read_text()
+    assert text.strip(), (args, fmt)
+    if fmt == "json":
+        import json
+
+        json.loads(text)
+    elif fmt == "latex":
+        assert "\\begin{" in text, (args, text[:200])
+    elif fmt == "md":
+        assert "|" in text or "**" in text
+    elif fmt == "csv":
+        import csv
+        import io
+
+        rows = list(csv.reader(io.StringIO(text)))
+        assert len(rows) >= 2 and len({len(r) for r in rows}) == 1, (args, text[:300])
+    return text
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("name", sorted(PRINTING))
+def test_every_printing_command_takes_every_format_and_o(name, fmt, tmp_path, in_root):
+    # before: check/list/memory/predict/solve had no latex, formula no csv
+    _run_format(PRINTING[name], fmt, tmp_path)
+
+
+@pytest.mark.parametrize("name", sorted(TORCH))
+def test_torch_commands_take_every_format_and_o(name, tmp_path, in_root):
+    pytest.importorskip("torch")
+    # before: verify and bench took text|json only and had no -o
+    for fmt in FORMATS:
+        _run_format(TORCH[name], fmt, tmp_path)
+
+
+def test_dtype_names_are_the_same_everywhere(in_root):
+    import json
+
+    from .conftest import invoke_ok
+
+    # fp16 is float16 (2 bytes), on every command that takes --dtype
+    for cmd in (["table", SMALL], ["memory", SMALL], ["compare", SMALL]):
+        short = json.loads(invoke_ok(*cmd, "--dtype", "fp16", "--format", "json"))
+        long = json.loads(invoke_ok(*cmd, "--dtype", "float16", "--format", "json"))
+        assert short == long, cmd
+    data = json.loads(invoke_ok("predict", SMALL, "--dtype", "bf16", "--format", "json"))
+    assert data["dtype"] == "bfloat16"  # before: 'bf16' reached the profile and failed
+
+
+def test_device_defaults_to_cpu_everywhere():
+    import click
+
+    from archcost.cli import COMMANDS, cli
+
+    ctx = click.Context(cli)
+    defaults = {}
+    for name in COMMANDS:
+        for p in cli.get_command(ctx, name).params:
+            if p.name == "device":
+                defaults[name] = p.default
+    # before: memory defaulted to cuda, verify/bench/calibrate to cpu
+    assert defaults and set(defaults.values()) == {"cpu"}, defaults
+    assert {"memory", "verify", "bench", "calibrate"} <= set(defaults)
+
+
+def test_resolution_fold_bn_and_exact_where_they_apply(in_root):
+    import json
+
+    from archcost.fold import fold_bn
+    from archcost.spec import build
+
+    from .conftest import invoke_ok
+
+    at = build("mobilenet", params={"resolution": "128"})
+    for cmd in ("table", "memory", "predict"):
+        data = json.loads(invoke_ok(cmd, "mobilenet", "--resolution", "128", "--format", "json"))
+        assert data["input"] == [3, 128, 128] if "input" in data else True
+    table = json.loads(invoke_ok("table", "mobilenet", "--resolution", "128", "--format", "json"))
+    assert table["total"]["macs"] == at.total("macs")
+    memory = json.loads(invoke_ok("memory", "mobilenet", "--fold-bn", "--format", "json"))
+    assert memory["weights_bytes"] == 4 * fold_bn(build("mobilenet")).total("params")
+    assert invoke_ok("table", SMALL, "--exact") == invoke_ok("table", SMALL)
+
+
+def test_compare_labels_a_file_by_its_name(tmp_path):
+    import json
+
+    from .conftest import invoke_ok
+
+    path = tmp_path / "net.yaml"
+    path.write_text("name: tiny\ninput: [3, 8, 8]\nlayers:\n  - conv: {out: 4, k: 3}\n"
+                    "variants:\n  v: {}\n")  # fmt: skip
+    data = json.loads(invoke_ok("compare", str(path), f"{path}:v", "--format", "json"))
+    assert [n["network"] for n in data["networks"]] == ["tiny", "tiny:v"]
+
+
+def test_compare_exact_ratios_have_four_digits(in_root):
+    from .conftest import invoke_ok
+
+    text = invoke_ok("compare", "mobilenet", "resnet50", "--exact", "--columns",
+                     "network,params,rel_params")  # fmt: skip
+    # by hand: 25,557,032 / 4,231,976 = 6.0390...
+    assert "6.039x" in text and "6.03903" not in text
+
+
+def test_check_groups_digits_in_both_columns(in_root):
+    from .conftest import invoke_ok
+
+    text = invoke_ok("check", "alexnet-paper", "--no-reasons")
+    # AlexNet's conv1 writes 55 x 55 x 96 = 290,400 values (the paper prints 253,440)
+    assert "253,440" in text and "290,400" in text and "290400" not in text

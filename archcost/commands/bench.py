@@ -15,7 +15,7 @@ import json
 
 import click
 
-from ..options import format_option, parse_sets, set_option
+from ..options import device_option, dtype_choice, parse_sets, printed_output, set_option
 from ._common import Command, parse_batches, torch_backend
 
 RESULT_KEYS = ("network", "device", "dtype", "batch", "median_ms", "min_ms", "p90_ms",
@@ -58,17 +58,16 @@ def print_text(out):
 
 @click.command("bench", cls=Command)
 @click.argument("spec")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option("--batch", "batch", default="1,8,64", show_default=True, metavar="N[,N...]",
+@device_option()
+@click.option("--batch", "batch", default="1,8", show_default=True, metavar="N[,N...]",
               help="Batch sizes, one configuration each.")  # fmt: skip
-@click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32",
-              show_default=True)  # fmt: skip
+@dtype_choice(("float32", "bfloat16", "float16"))
 @click.option("--channels-last", is_flag=True, help="Weights and input in channels_last layout.")
 @click.option("--compile", "compile_", is_flag=True, help="Run through torch.compile.")
 @click.option("--warmup", type=click.IntRange(0), default=3, show_default=True)
-@click.option("--repeat", type=click.IntRange(1), default=10, show_default=True)
+@click.option("--repeat", type=click.IntRange(1), default=5, show_default=True)
 @set_option
-@format_option(("text", "json"))
+@printed_output(native=("text", "json"), records="results")
 def command(spec, device, batch, dtype, channels_last, compile_, warmup, repeat, sets, fmt):
     """Time SPEC's forward pass in torch (inference mode) at each batch size.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..options import output_option, parse_sets, set_option, train_option
+from ..options import output_option, parse_sets, resolution_option, set_option, train_option
 from ..report import Column, emit, render, to_json
 from ..spec import build_doc, load
 
@@ -179,12 +179,21 @@ def _number(value) -> str:
 def render_network_formula(data: dict, fmt: str) -> str:
     if fmt == "json":
         return to_json(data)
-    if fmt == "csv":
+    if fmt in ("csv", "md"):
         columns = [Column("quantity", "quantity", numeric=False),
                    Column("expr", "formula", numeric=False), Column("value", "value at point"),
                    Column("engine", "engine")]  # fmt: skip
         rows = [{"quantity": key, **data[key]} for key in ("params", "macs", "activations")]
-        return render(columns, rows, "csv")
+        if fmt == "csv":
+            return render(columns, rows, "csv")
+        for row in rows:
+            row["expr"] = f"`{row['expr']}`"
+        point = ", ".join(f"{k}={v}" for k, v in data["point"].items())
+        notes = [f"decision point: {point}"] + [
+            f"- decision: {d['what']} -> {d['outcome']} (from {d['source']})"
+            for d in data["decisions"]]  # fmt: skip
+        title = f"{data['title']} ({data['network']}): costs as functions of {', '.join(data['in'])}"
+        return render(columns, rows, "md", title=title, notes=notes)
     point = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                       for k, v in data["point"].items())  # fmt: skip
     fixed = ", ".join(f"{k}={v}" for k, v in data["fixed"].items())
@@ -262,6 +271,7 @@ def render_network_formula(data: dict, fmt: str) -> str:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format.")  # fmt: skip
 @set_option
+@resolution_option
 @train_option
 @output_option
 def command(spec, row_id, in_params, continuous, fmt, sets, train, output):
