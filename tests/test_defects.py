@@ -370,3 +370,24 @@ def test_check_groups_digits_in_both_columns(in_root):
     text = invoke_ok("check", "alexnet-paper", "--no-reasons")
     # AlexNet's conv1 writes 55 x 55 x 96 = 290,400 values (the paper prints 253,440)
     assert "253,440" in text and "290,400" in text and "290400" not in text
+
+
+# ---------------------------------------------------------------- 5. stated but not done
+
+
+def test_csv_cells_cannot_start_a_formula(tmp_path):
+    from .conftest import invoke_ok
+
+    path = tmp_path / "evil.yaml"
+    path.write_text('input: [3, 8, 8]\nlayers:\n  - "=HYPERLINK(1)": {type: conv, out: 4, k: 3}\n'
+                    '  - "@SUM(1)": {type: relu}\n  - "-2+3": {type: flatten}\n'
+                    '  - "+cmd": {type: linear, out: 2}\n')  # fmt: skip
+    text = invoke_ok("table", str(path), "--format", "csv")
+    import csv
+    import io
+
+    labels = [row[0] for row in list(csv.reader(io.StringIO(text)))[1:-1]]
+    assert labels == ["'=HYPERLINK(1)", "'@SUM(1)", "'-2+3", "'+cmd"]
+    from archcost.report import csv_safe
+
+    assert csv_safe("-5") == "-5" and csv_safe("-1.5e3") == "-1.5e3"  # numbers stay numbers
