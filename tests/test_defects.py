@@ -391,3 +391,35 @@ def test_csv_cells_cannot_start_a_formula(tmp_path):
     from archcost.report import csv_safe
 
     assert csv_safe("-5") == "-5" and csv_safe("-1.5e3") == "-1.5e3"  # numbers stay numbers
+
+
+# ---------------------------------------------------------------- 4b. call styles by layer
+
+
+@pytest.mark.parametrize("preset, real_tool", [("ptflops", 5_747_660_552),
+                                               ("thop", 5_749_219_168)])  # fmt: skip
+def test_inception_v3_matches_the_real_tools(preset, real_tool):
+    # the real ptflops 0.7.5 and thop 0.1.1 on torchvision's inception_v3 at 299 (issue 13);
+    # before: 5,759,205,192 and 5,751,221,568, because F.relu / F.avg_pool2d / F.max_pool2d were
+    # counted as modules (the per-network table knew only googlenet and mobilenet_v2)
+    from archcost import conventions
+
+    assert conventions.totals(build("inception_v3:torchvision"), preset)["count"] == real_tool
+
+
+def test_call_style_is_a_property_of_the_layer(tmp_path):
+    from archcost import conventions
+
+    assert not hasattr(conventions, "TORCHVISION_CALLS")
+    text = ("input: [4, 8, 8]\ndefaults:\n  relu: {call: functional}\nlayers:\n"
+            "  - a: {type: conv, out: 4, k: 1, act: relu}\n"
+            "  - b: {type: relu, call: module}\n"
+            "  - p: {type: maxpool, k: 2, call: functional}\n")  # fmt: skip
+    net = build(_spec(tmp_path, text))
+    assert [(n.op, n.call) for n in net.nodes] == [
+        ("conv", "module"), ("relu", "functional"), ("relu", "module"), ("maxpool", "functional")]
+    # ptflops by hand: conv 4*4*64 MACs + 256 bias adds; F.relu 256 (once); nn.ReLU 2 * 256
+    # (hook + patched F.relu); F.max_pool2d 256 (once, on its input)
+    assert conventions.totals(net, "ptflops")["count"] == 1024 + 256 + 256 + 512 + 256
+    bad = text.replace("call: module", "call: lambda")
+    assert "'call' is module or functional, got 'lambda'" in _error(tmp_path, bad)

@@ -22,7 +22,7 @@ TOP_KEYS = {"name", "title", "paper", "year", "url", "notes", "input", "params",
             "blocks", "layers", "variants", "extends", "family", "torchvision"}  # fmt: skip
 OVERRIDE_KEYS = {"title", "paper", "year", "url", "notes", "input", "params", "defaults",
                  "blocks", "layers", "rows", "remove", "insert_after", "torchvision"}  # fmt: skip
-ROW_KEYS = {"type", "id", "in", "repeat", "first", "train", "when", "else"}
+ROW_KEYS = {"type", "id", "in", "repeat", "first", "train", "when", "else", "call"}
 WEIGHT_SUGAR = {"bn": L.Field("bn", "bool", False), "act": L.Field("act", "choice", "none")}
 BLOCK_KEYS = {"doc", "args", "defaults", "layers", "output", "columns"}
 ACT_CHOICES = ("none", *L.ACTIVATIONS, *[a for a, t in L.ALIASES.items() if t in L.ACTIVATIONS])

@@ -71,6 +71,7 @@ class _Expander:
         self.nodes: list[Node] = []
         self.rows: list[Row] = []
         self.row = None  # the top-level row being expanded
+        self.calls: list = []  # `call:` of the rows being expanded, innermost last
         if self.static.blocks is not None:
             self.blocks = self.static.blocks
             return
@@ -251,6 +252,9 @@ class _Expander:
                 self.rows.append(row)
                 self.row = row
             out = inputs
+            if "call" in fields:
+                self.calls.append(_call_style(fields["call"], fields.key_file("call", file),
+                                              fields.key_line("call")))  # fmt: skip
             for r in range(repeat):
                 this = fields
                 if r == 0 and first:
@@ -268,6 +272,8 @@ class _Expander:
                 node_id = prefix + row_id + (f".{r + 1}" if repeat > 1 else "")
                 out = [self.expand_one(type_name, this, out, node_id, env, file, line, depth,
                                        row if r == 0 else None)]  # fmt: skip
+            if "call" in fields:
+                self.calls.pop()
             scope[row_id] = out[0]
             if row is not None:
                 row.output = out[0]
@@ -418,7 +424,7 @@ class _Expander:
                 raise SpecError(f"unknown field {_name(key)} for {op}{hint}",
                                 fields.key_file(key, file), fields.key_line(key))  # fmt: skip
         for key in spec_defaults:
-            if key not in allowed or key in ROW_KEYS:
+            if key not in allowed or (key in ROW_KEYS and key != "call"):
                 raise SpecError(f"defaults: unknown field {_name(key)} for {op}",
                                 self._defaults_file(op, spec_defaults, key),
                                 spec_defaults.key_line(key) if hasattr(spec_defaults, "key_line")
@@ -523,6 +529,10 @@ class _Expander:
                             f"limit {MAX_DIM:,}", file, line)  # fmt: skip
         owner = row if row is not None else self.row
         node = Node(node_id, op, tuple(inputs), values, cost, owner, line)
+        if self.calls:  # the innermost row that says `call:`, else `defaults: {op: {call:}}`
+            node.call = self.calls[-1]
+        elif "call" in self._defaults_for(op):
+            node.call = _call_style(self._defaults_for(op)["call"], self.file, None)
         nodes = self.nodes
         nodes.append(node)
         if len(nodes) > MAX_NODES:
@@ -607,6 +617,14 @@ class _Expander:
         if isinstance(scope[other], _Skipped):
             raise scope[other].named_by(row_id, other, efile, eline)
         return scope[other]
+
+
+def _call_style(value, file, line) -> str:
+    """A row's ``call:``: how the torch code calls its layers, ``module`` (nn.ReLU) or
+    ``functional`` (F.relu). Only other tools' counts depend on it (``--convention``)."""
+    if value not in ("module", "functional"):
+        raise SpecError(f"'call' is module or functional, got {brief(value)}", file, line)
+    return value
 
 
 class _Skipped:
