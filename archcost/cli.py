@@ -33,6 +33,7 @@ COMMANDS = {
     "predict": "archcost.commands.predict",
     "calibrate": "archcost.commands.calibrate",
     "import": "archcost.commands.import_cmd",
+    "layers": "archcost.commands.layers",
 }
 
 BUG_REPORT = "please report it with the command line and the spec file"

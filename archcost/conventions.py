@@ -9,11 +9,12 @@ rules, read from the tool's source (versions in BENCHMARKS.md), as a function of
 nodes. benchmarks/peers.py runs the real tools on torchvision's models next to these totals.
 
 A preset is a pure function of the Network: no torch. Where a tool's count depends on how the
-torch code calls an op, the preset assumes the torchvision way: every primitive is its
-``torch.nn`` module (nn.Conv2d, nn.BatchNorm2d, nn.ReLU, nn.MaxPool2d,
-nn.AdaptiveAvgPool2d, nn.Linear, nn.Softmax, ...), adds are ``+``/``+=``, concat is
-``torch.cat``; a ``:torchvision`` network whose torchvision code calls an op functionally is
-listed in :data:`TORCHVISION_CALLS`. An op whose count a preset cannot state exactly gives
+torch code calls an op, that is a property of the layer, read from the spec: each node's
+``call`` is ``module`` (nn.Conv2d, nn.BatchNorm2d, nn.ReLU, nn.MaxPool2d, nn.AdaptiveAvgPool2d,
+nn.Linear, nn.Softmax, ...; the default) or ``functional`` (F.relu, F.avg_pool2d, ...), set by
+a row's ``call:`` (inherited by the rows of a block) or ``defaults: {OP: {call: functional}}``
+(torchvision's BasicConv2d calls F.relu: googlenet:torchvision and inception_v3 say so). Adds
+are ``+``/``+=``, concat is ``torch.cat``. An op whose count a preset cannot state exactly gives
 ``None`` (unknown, never a silent zero), and so does every sum that includes it.
 
 Use :func:`count` (per node, per row and total) or :func:`totals` (the two numbers
@@ -22,7 +23,6 @@ Use :func:`count` (per node, per row and total) or :func:`totals` (the two numbe
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -32,23 +32,13 @@ from .layers import elements
 
 MODULE, FUNCTIONAL = "module", "functional"
 
-# torchvision models that call an op through torch.nn.functional rather than a module
-# (read from torchvision/models/*.py, v0.28); every other op is its nn module.
-TORCHVISION_CALLS: dict[str, dict[str, str]] = {
-    # BasicConv2d.forward returns F.relu(self.bn(self.conv(x)), inplace=True)
-    "googlenet": {"relu": FUNCTIONAL},
-    # MobileNetV2._forward_impl pools with nn.functional.adaptive_avg_pool2d(x, (1, 1))
-    "mobilenet_v2": {"global_avgpool": FUNCTIONAL, "adaptive_avgpool": FUNCTIONAL},
-}
-
-
 @dataclass(frozen=True)
 class Convention:
     name: str
     label: str  # column header: what the tool calls its number
     unit: str  # "MACs" or "FLOPs": one or two per multiply-add
     doc: str  # the rules in words
-    node: Callable  # (node, calls) -> int | None
+    node: Callable  # (node) -> int | None
 
 
 # The primitives whose counts the presets state (archcost/layers.py when this was written).
@@ -76,11 +66,11 @@ def _weight_macs(node: Node) -> int:
 # ---------------------------------------------------------------- archcost and torch
 
 
-def _archcost(node, calls):
+def _archcost(node):
     return node.macs  # archcost's own column: every primitive's MACs are known
 
 
-def _torch(node, calls):
+def _torch(node):
     # torch/utils/flop_counter.py: conv_flop and addmm/mm_flop = 2 * M * N * K; bias ignored;
     # no other op of these networks is registered.
     return 2 * _weight_macs(node) if node.op in KNOWN_OPS else None
@@ -124,7 +114,7 @@ def _ptflops_lrn(node) -> int:
     return 3 * c * h * w + (c + node.fields["size"] - 1) * h * w
 
 
-def _ptflops(node, calls):
+def _ptflops(node):
     op = node.op
     if op in ("conv", "linear"):
         # conv_flops_counter_hook / linear_flops_counter_hook: MACs + one per output of the bias
@@ -133,13 +123,13 @@ def _ptflops(node, calls):
         return 2 * elements(_in(node))  # bn_flops_counter_hook: numel, x2 when affine
     if op == "lrn":
         return _ptflops_lrn(node)  # the same whether the module or F.local_response_norm
-    table = _PTFLOPS_FUNCTIONAL if calls.get(op) == FUNCTIONAL else _PTFLOPS_MODULE
+    table = _PTFLOPS_FUNCTIONAL if node.call == FUNCTIONAL else _PTFLOPS_MODULE
     if op not in table or op not in KNOWN_OPS:
         return None  # a call style or an op whose count is not stated here
     return table[op] * elements(_in(node))
 
 
-def _ptflops_aten(node, calls):
+def _ptflops_aten(node):
     # ptflops 0.7.5, backend='aten' (aten_ops.ATEN_OPS_MAPPING): aten.convolution (MACs plus
     # bias), aten.addmm (MACs plus bias), aten.mm; nothing else.
     if node.op in ("conv", "linear"):
@@ -150,7 +140,7 @@ def _ptflops_aten(node, calls):
 # ---------------------------------------------------------------- fvcore
 
 
-def _fvcore(node, calls):
+def _fvcore(node):
     # fvcore 0.1.5 FlopCountAnalysis (flop_count._DEFAULT_SUPPORTED_OPS, jit_handles): one
     # flop per multiply-add for aten::_convolution and aten::linear/addmm (no bias),
     # aten::batch_norm 2 per input element in eval mode with affine, adaptive_avg_pool2d 1 per
@@ -169,7 +159,7 @@ def _fvcore(node, calls):
 # ---------------------------------------------------------------- thop
 
 
-def _thop(node, calls):
+def _thop(node):
     # thop 0.1.1 (profile.register_hooks, vision/basic_hooks.py, calc_func.py); modules only:
     # a functional call counts nothing.
     op = node.op
@@ -181,7 +171,7 @@ def _thop(node, calls):
         return 4 * elements(_in(node))
     if op not in KNOWN_OPS:
         return None
-    if calls.get(op) == FUNCTIONAL:
+    if node.call == FUNCTIONAL:
         return 0
     if op == "avgpool":
         return elements(node.shape)  # count_avgpool: one per output element
@@ -202,7 +192,7 @@ def _thop(node, calls):
 # ---------------------------------------------------------------- torchinfo
 
 
-def _torchinfo(node, calls):
+def _torchinfo(node):
     # torchinfo 1.8 LayerInfo.calculate_macs: a Conv layer counts (weight + bias params) x
     # output positions; any other layer with weight/bias params counts those params x batch.
     op = node.op
@@ -246,15 +236,6 @@ PRESETS: dict[str, Convention] = {
 NAMES = tuple(PRESETS)
 
 
-def torch_calls(net: Network) -> dict[str, str]:
-    """How the torch code of ``net`` calls each op: the torchvision exceptions, else modules."""
-    name = net.meta.get("torchvision")
-    if not isinstance(name, str):
-        base, _, variant = net.name.rpartition(":")
-        name = os.path.basename(base) if base and variant == "torchvision" else None
-    return TORCHVISION_CALLS.get(name, {}) if name else {}
-
-
 def get(name: str) -> Convention:
     try:
         return PRESETS[name]
@@ -284,8 +265,7 @@ class Counted:
 def count(net: Network, name: str) -> Counted:
     """Per node, per row and in total, what the tool ``name`` reports for ``net``."""
     conv = get(name)
-    calls = torch_calls(net)
-    nodes = {n.id: conv.node(n, calls) for n in net.nodes}
+    nodes = {n.id: conv.node(n) for n in net.nodes}
     rows = {r.id: _sum(nodes[n.id] for n in r.nodes) for r in net.rows}
     unknown = tuple(sorted({n.op for n in net.nodes if nodes[n.id] is None}))
     return Counted(conv, nodes, rows, _sum(nodes.values()), net.total("params"), unknown)

@@ -17,7 +17,8 @@ class Node:
     """One primitive in execution order. ``inputs`` are Nodes; the network input is a Node too."""
 
     __slots__ = ("id", "op", "inputs", "fields", "shape", "params", "bias", "buffers", "macs",
-                 "ops", "row", "line", "weight", "inplace", "depth", "extra")  # fmt: skip
+                 "ops", "row", "line", "weight", "inplace", "depth", "extra",
+                 "call")  # fmt: skip
 
     def __init__(self, id, op, inputs, fields, cost, row, line):
         prim = PRIMITIVES.get(op)
@@ -36,6 +37,9 @@ class Node:
         self.line = line
         self.weight = prim.weight if prim else False
         self.inplace = prim.inplace if prim else False
+        # how torch code calls it: "module" (nn.ReLU) or "functional" (F.relu); the spec's
+        # `call:` (archcost.conventions: some tools count the two differently)
+        self.call = "module"
         # weight layers on the longest path to this node inside its row (a row's "depth")
         depth = 0
         if row is not None:

@@ -54,7 +54,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from .errors import SpecError
+from .errors import TORCH_MISSING, SpecError
 from .layers import ACTIVATIONS, elements
 from .options import DTYPE_BYTES
 from .yamlio import LineDict, load_file
@@ -349,7 +349,6 @@ def predict(network, profile: Profile, batch: int = 1, dtype: str = "float32") -
 
 # ---------------------------------------------------------------- calibration (torch)
 
-TORCH_MISSING = "torch is not installed; pip install 'archcost[torch]'"
 
 
 def _torch():

@@ -288,7 +288,7 @@ _POOL_FIELDS = (_K, Field("s", "pair", None, doc="stride (default: the kernel)")
 
 
 @primitive("maxpool", *_POOL_FIELDS, _D, positional=("k", "s", "p"),
-           aliases=("max_pool", "pool"))  # fmt: skip
+           aliases=("max_pool",))  # not "pool": avg or max?  # fmt: skip
 def maxpool(x, k, s, p, ceil, d=(1, 1)):
     """Max pooling; output size by the floor rule, or the ceil rule with ``ceil: true``;
     dilation ``d`` spaces the window's taps as in a convolution.
@@ -306,7 +306,7 @@ def avgpool(x, k, s, p, ceil):
     return Cost(shape, ops=window * elements(shape))
 
 
-@primitive("global_avgpool", aliases=("gap", "global_avg_pool", "global_pool"))
+@primitive("global_avgpool", aliases=("gap", "global_avg_pool"))
 def global_avgpool(x):
     """Global average pooling of a channels-first map to C x 1 x 1 (and (C, 1) for a 1-D
     map, (C, 1, 1, 1) for a 3-D one). other ops = C*H*W (adds and divides: one per input
@@ -350,7 +350,7 @@ def adaptive_avgpool(x, size):
     Field("beta", "number", "0.75"),
     Field("k_const", "number", 1),
     positional=("size",),
-    aliases=("local_response_norm", "norm"),
+    aliases=("local_response_norm",),  # not "norm": LayerNorm, BatchNorm are norms too
 )
 def lrn(x, size, alpha, beta, k_const):
     """Local response normalization across channels (AlexNet, GoogLeNet).

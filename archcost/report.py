@@ -71,6 +71,18 @@ def _cell_text(value, fmt: str) -> str:
     return printable(str(value))
 
 
+def csv_safe(text: str) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (OWASP "CSV injection"): text that
+    begins with = + - @, a tab or a carriage return gets a leading apostrophe. Numbers,
+    negative ones included, are left alone."""
+    if text and text[0] in "=+-@\t\r":
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
 def _latex_escape(text: str) -> str:
     out = text
     for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"),
@@ -89,9 +101,9 @@ def render(columns, rows, fmt, title=None, footer=None, notes=()) -> str:
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow([c.header for c in columns])
+        writer.writerow([csv_safe(c.header) for c in columns])
         for row in every:
-            writer.writerow([_cell_text(row.get(c.key), "csv") for c in columns])
+            writer.writerow([csv_safe(_cell_text(row.get(c.key), "csv")) for c in columns])
         return buf.getvalue()
     if fmt == "md":
         lines = []

@@ -145,10 +145,11 @@ def run_probes() -> list[dict]:
                 handle.write(f"input: {shape}\nlayers:\n  - {layer}\n")
             net = build(path)
             op = net.nodes[0].op
-            calls = {op: C.FUNCTIONAL} if how == "functional" else {}
+            for n in net.nodes:  # how the probe's torch code calls it: the spec's `call:`
+                n.call = C.FUNCTIONAL if how == "functional" else C.MODULE
             for peer in P.PEERS:
                 got = P.count(peer, factory().eval(), shape)
-                preds = [C.PRESETS[PRESET_OF[peer]].node(n, calls) for n in net.nodes]
+                preds = [C.PRESETS[PRESET_OF[peer]].node(n) for n in net.nodes]
                 pred = None if any(p is None for p in preds) else sum(preds)
                 rows.append({"probe": label, "op": op, "calls": how, "peer": peer,
                              "peer_count": got["count"], "preset_count": pred,

@@ -97,8 +97,9 @@ def test_compare_equals_table_totals():
 def test_compare_set_binds_to_the_network_before_it():
     nets = compare_json(MOBILE, "--set", "alpha=0.5", MOBILE, "--set=alpha=0.25",
                         "--set", "resolution=32", MOBILE)  # fmt: skip
+    # a spec file is labelled by its `name:` (issue 13), not its path
     assert [n["network"] for n in nets] == [
-        f"{MOBILE}[alpha=0.5]", f"{MOBILE}[alpha=0.25,resolution=32]", MOBILE]
+        "tiny_mobilenet[alpha=0.5]", "tiny_mobilenet[alpha=0.25,resolution=32]", "tiny_mobilenet"]
     assert [n["set"] for n in nets] == [{"alpha": "0.5"}, {"alpha": "0.25", "resolution": "32"},
                                         {}]  # fmt: skip
     assert nets[0]["params_values"] == {"alpha": 0.5, "resolution": 64}
@@ -113,7 +114,7 @@ def test_compare_set_binds_to_the_network_before_it():
 
 def test_compare_same_network_twice_gets_unique_labels():
     nets = compare_json(PLAIN, PLAIN)
-    assert [n["network"] for n in nets] == [PLAIN, PLAIN + " #2"]
+    assert [n["network"] for n in nets] == ["tiny_plain", "tiny_plain #2"]
 
 
 def test_compare_baseline_and_relative_size():
@@ -137,7 +138,7 @@ def test_compare_sort_and_columns():
     assert rows[0]["network"] == "googlenet"
     assert int(rows[0]["MACs"]) == 1582671872
     out = invoke("compare", "googlenet", PLAIN, "--sort", "params", "--format", "csv")
-    assert [r["network"] for r in csv.DictReader(io.StringIO(out))] == [PLAIN, "googlenet"]
+    assert [r["network"] for r in csv.DictReader(io.StringIO(out))] == ["tiny_plain", "googlenet"]
 
 
 def test_compare_every_format_parses_back():
@@ -148,12 +149,12 @@ def test_compare_every_format_parses_back():
     assert len(rows) == 3 and rows[1]["params"] == "25578"
     latex = invoke(*args, "--format", "latex")
     assert "\\begin{tabular}" in latex and "\\toprule" in latex and "\\bottomrule" in latex
-    assert "tiny\\_mobilenet.yaml[alpha=0.5]" in latex
+    assert "tiny\\_mobilenet[alpha=0.5]" in latex
     md = invoke(*args, "--format", "md")
     assert md.count("\n| ") >= 4 and "googlenet (base)" in md
     text = invoke(*args)
     # human units by default: GoogLeNet 6,998,552 params -> 7M, 1,582,671,872 MACs -> 1.58G
-    assert "1.58G" in text and "7M" in text and f"{MOBILE}[alpha=0.5]" in text
+    assert "1.58G" in text and "7M" in text and "tiny_mobilenet[alpha=0.5]" in text
     exact = invoke(*args, "--exact")
     assert "1,582,671,872" in exact
 

@@ -115,10 +115,15 @@ def test_googlenet_torchvision_presets(preset, expected):
 
 def test_googlenet_torchvision_relu_is_functional():
     net = build("googlenet:torchvision")
-    assert conventions.torch_calls(net) == {"relu": "functional"}
-    assert conventions.torch_calls(build("resnet50:torchvision")) == {}
+    # the spec says so per layer (`defaults: {relu: {call: functional}}`), not a table of names
+    assert {n.call for n in net.nodes if n.op == "relu"} == {"functional"}
+    assert {n.call for n in net.nodes if n.op != "relu"} == {"module"}
+    assert {n.call for n in build("resnet50:torchvision").nodes} == {"module"}
     # the same ReLU as a module would count twice in ptflops: the difference is G_BN
-    as_module = sum(conventions.PRESETS["ptflops"].node(n, {}) for n in net.nodes)
+    for n in net.nodes:
+        n.call = "module"
+    as_module = sum(conventions.PRESETS["ptflops"].node(n) for n in net.nodes)
+    net = build("googlenet:torchvision")
     assert as_module - conventions.totals(net, "ptflops")["count"] == G_BN
 
 
@@ -135,7 +140,7 @@ def test_paper_googlenet_ptflops_counts_lrn_from_its_inner_calls():
     # The paper's first LRN is on 64 x 56 x 56: 3 * 200,704 + (64 + 4) * 3,136 = 815,360
     counted = conventions.count(build("googlenet"), "ptflops")
     lrn = [n for n in build("googlenet").nodes if n.op == "lrn"][0]
-    assert conventions.PRESETS["ptflops"].node(lrn, {}) == 3 * 200_704 + 68 * 3_136 == 815_360
+    assert conventions.PRESETS["ptflops"].node(lrn) == 3 * 200_704 + 68 * 3_136 == 815_360
     assert counted.unknown_ops == () and counted.total is not None
     # the first row: conv 7x7/2 MACs 118,013,952 + its bias adds 802,816 + nn.ReLU twice
     assert counted.rows["conv 7x7/2"] == 118_013_952 + 802_816 + 2 * 802_816
@@ -145,14 +150,14 @@ def test_unknown_is_never_zero(monkeypatch):
     # an op no preset has a rule for (a primitive added after the presets) is unknown to all
     from types import SimpleNamespace
 
-    odd = SimpleNamespace(op="upsample", fields={}, shape=(4, 8, 8), macs=0, params=0,
+    odd = SimpleNamespace(op="upsample", fields={}, shape=(4, 8, 8), macs=0, params=0, call="module",
                           inputs=(SimpleNamespace(shape=(4, 4, 4)),))
     for name, preset in conventions.PRESETS.items():
         if name != "archcost":  # archcost's own MACs are always known
-            assert preset.node(odd, {}) is None, name
+            assert preset.node(odd) is None, name
     # an unknown node makes its row and the total unknown, not smaller
     monkeypatch.setitem(conventions.PRESETS, "thop", conventions.Convention(
-        "thop", "thop MACs", "MACs", "test", lambda n, calls: None if n.op == "lrn" else 1))
+        "thop", "thop MACs", "MACs", "test", lambda n: None if n.op == "lrn" else 1))
     counted = conventions.count(build("googlenet"), "thop")
     assert counted.total is None and counted.unknown_ops == ("lrn",)
     assert counted.rows["max pool 3x3/2"] is None  # pool + LRN

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from archcost import latency as LT
 from archcost.cli import cli
-from archcost.errors import SpecError
+from archcost.errors import TORCH_MISSING, SpecError
 from archcost.spec import build
 
 from .conftest import ROOT, require_torch, run_cli
@@ -235,8 +235,7 @@ def test_calibrate_without_torch(monkeypatch, capsys):
     with pytest.raises(SystemExit) as info:
         main(["calibrate", "--quick"])
     assert info.value.code == 2
-    assert capsys.readouterr().err == \
-        "error: torch is not installed; pip install 'archcost[torch]'\n"  # fmt: skip
+    assert capsys.readouterr().err == f"error: {TORCH_MISSING}\n"
 
 
 def test_calibrate_writes_a_profile_that_loads(tmp_path):

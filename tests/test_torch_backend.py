@@ -146,7 +146,8 @@ def test_no_torch_is_a_one_line_error(monkeypatch):
     for cmd in (verify.command, bench.command):
         result = CliRunner().invoke(cmd, ["googlenet"])
         assert result.exit_code == 2, result.output
-        assert result.stderr == "error: torch is not installed; pip install 'archcost[torch]'\n"
+        assert result.stderr == f"error: {TORCH_MISSING}\n"
+        assert "pip install 'archcost[torch]'" in result.stderr and "whl/cpu" in result.stderr
 
 
 # ---------------------------------------------------------------- the module

@@ -8,9 +8,7 @@ from fractions import Fraction
 
 import click
 
-from ..errors import SpecError
-
-TORCH_MISSING = "torch is not installed; pip install 'archcost[torch]'"
+from ..errors import TORCH_MISSING, SpecError
 
 
 def torch_backend():

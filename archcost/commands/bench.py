@@ -18,7 +18,7 @@ import json
 
 import click
 
-from ..options import format_option, parse_sets, set_option
+from ..options import device_option, dtype_choice, parse_sets, printed_output, set_option
 from ._common import Command, parse_batches, torch_backend
 
 RESULT_KEYS = ("network", "device", "dtype", "batch", "median_ms", "min_ms", "p90_ms",
@@ -69,12 +69,11 @@ def print_text(out):
 
 @click.command("bench", cls=Command)
 @click.argument("spec")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@device_option()
 @click.option("--batch", "batch", default=None, metavar="N[,N...]",
               help="Batch sizes, one configuration each [default: 1,8 on cpu; 1,8,64 on "
                    "cuda].")  # fmt: skip
-@click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32",
-              show_default=True)  # fmt: skip
+@dtype_choice(("float32", "bfloat16", "float16"))
 @click.option("--channels-last", is_flag=True, help="Weights and input in channels_last layout.")
 @click.option("--compile", "compile_", is_flag=True, help="Run through torch.compile.")
 @click.option("--warmup", type=click.IntRange(0), default=None,
@@ -86,7 +85,7 @@ def print_text(out):
               help="Stop passes once this is spent; configurations not started are skipped "
                    "[default: 45 on cpu, none on cuda].")  # fmt: skip
 @set_option
-@format_option(("text", "json"))
+@printed_output(native=("text", "json"), records="results")
 def command(spec, device, batch, dtype, channels_last, compile_, warmup, repeat, budget, sets,
             fmt):  # fmt: skip
     """Time SPEC's forward pass in torch (inference mode) at each batch size.

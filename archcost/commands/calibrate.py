@@ -5,15 +5,14 @@ from __future__ import annotations
 import click
 
 from ..latency import calibrate, parse_profile, profile_yaml
-from ..options import output_option
+from ..options import device_option, dtype_choice, output_option
 from ..report import emit
 
 
 @click.command("calibrate")
-@click.option("--device", type=click.Choice(("cpu", "cuda")), default="cpu", show_default=True)
-@click.option("--dtype", "dtypes", multiple=True,
-              type=click.Choice(("float32", "bfloat16", "float16")),
-              help="Dtypes to measure (repeatable; default: all three).")  # fmt: skip
+@device_option()
+@dtype_choice(("float32", "bfloat16", "float16"), multiple=True,
+              help="Dtypes to measure (repeatable; default: all three).")
 @click.option("--threads", type=click.IntRange(1, 1024), help="torch.set_num_threads (CPU).")
 @click.option("--quick", is_flag=True, help="Small sizes: fast, rough numbers.")
 @click.option("--clock", type=click.Choice(("wall", "cpu")), default="wall", show_default=True,

@@ -21,9 +21,19 @@ def _record(cell):
     return rec
 
 
+def _grouped(value, fmt):
+    """Published and computed cells alike with thousands separators (290400 -> 290,400),
+    except in CSV; decimals and units (2.7K, 34M) as printed."""
+    import re
+
+    if fmt == "csv" or not isinstance(value, (str, int)) or isinstance(value, bool):
+        return value
+    return re.sub(r"(?<![\d.,])\d{4,}", lambda m: f"{int(m.group()):,}", str(value))
+
+
 @click.command("check")
 @click.argument("tables", nargs=-1)
-@format_option(("text", "json", "md", "csv"))
+@format_option()
 @click.option("--all", "show_all", is_flag=True, help="List matching cells too.")
 @click.option("--reasons/--no-reasons", default=True, show_default=True,
               help="Print each erratum's reason.")  # fmt: skip
@@ -56,8 +66,9 @@ def command(tables, fmt, show_all, reasons, output):
             if c.status == "match" and not show_all:
                 continue
             status = c.status + (f" ({c.note})" if c.note else "")
-            rows.append({"table": r.id, "row": c.row, "column": c.column, "published": c.published,
-                         "computed": c.computed, "status": status,
+            rows.append({"table": r.id, "row": c.row, "column": c.column,
+                         "published": _grouped(c.published, fmt),
+                         "computed": _grouped(c.computed, fmt), "status": status,
                          "_style": STATUS_STYLE[c.status] if fmt == "text" else None})  # fmt: skip
             if reasons and c.reason and fmt in ("text", "md"):
                 notes.append(f"  erratum {r.id} / {c.row} / {c.column}: {c.reason}")

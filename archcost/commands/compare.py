@@ -97,13 +97,28 @@ def network_record(net, batch: int, nbytes: int) -> dict:
     }
 
 
+def spec_label(spec: str, net) -> str:
+    """A network's label: a built-in's name, a spec file's own ``name:`` (``name:VARIANT``),
+    or, for a file without one, its path."""
+    from ..spec import builtin_names, load
+
+    if spec.split(":")[0] in builtin_names():
+        return net.name
+    doc, _ = load(spec)
+    named = doc.get("name")
+    if not isinstance(named, str) or not named.strip():
+        return net.name
+    variant = spec.split(":", 1)[1] if ":" in spec else ""
+    return f"{named.strip()}:{variant}" if variant else named.strip()
+
+
 def compare_records(words, batch=1, dtype="float32", train=False, baseline=None,
                     fold_bn=False, convention=None) -> list[dict]:  # fmt: skip
     """Build each network named in ``words`` (with its --set) and return one record each."""
     nargs = parse_networks(words)
     nets = [maybe_fold(build(n.spec, params=n.sets or None, train=train), fold_bn)
             for n in nargs]  # fmt: skip
-    names = [net.name for net in nets]
+    names = [spec_label(n.spec, net) for n, net in zip(nargs, nets, strict=True)]
     assign_labels(nargs, names)
     base = find_label(nargs, names, baseline) if baseline is not None else 0
     nbytes = DTYPE_BYTES[dtype]
@@ -148,8 +163,10 @@ def cell(value, kind: str, fmt: str, exact: bool):
         return value
     machine = fmt == "csv"
     if kind in ("ratio", "rate"):
-        if machine or exact:
+        if machine:
             return round(value, 6)
+        if exact:  # the counts are exact; a ratio of them needs 4 significant digits, not 6
+            return f"{_significant(value)}x" if kind == "ratio" else f"{value:,.2f}"
         return f"{value:.3g}x" if kind == "ratio" else f"{value:,.1f}"
     if machine or exact:
         return value
@@ -158,6 +175,14 @@ def cell(value, kind: str, fmt: str, exact: bool):
     if kind == "count":
         return human(value)
     return value
+
+
+def _significant(value: float, digits: int = 4) -> str:
+    """4 significant digits, never in e-notation: 1.000, 6.039, 37,790, 0.0001234."""
+    if value == 0 or abs(value) < 1:
+        return f"{value:.{digits}g}" if abs(value) >= 1e-4 or value == 0 else f"{value:.{digits - 1}e}"
+    whole = len(str(int(abs(value))))
+    return f"{value:,.{max(0, digits - whole)}f}"
 
 
 def sort_records(records, sort: str | None) -> list[dict]:

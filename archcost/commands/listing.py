@@ -30,7 +30,7 @@ def _entry(name):
 
 
 @click.command("list")
-@format_option(("text", "json", "md", "csv"))
+@format_option()
 @click.option("--exact", is_flag=True, help="Exact integers instead of human units.")
 @output_option
 def command(fmt, exact, output):

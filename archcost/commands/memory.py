@@ -9,10 +9,14 @@ from ..memory import DEVICES, OPTIMIZER_COPIES, inference, training
 from ..options import (
     DTYPE_BYTES,
     batch_option,
+    device_option,
     dtype_option,
+    fold_bn_option,
     format_option,
+    maybe_fold,
     output_option,
     parse_sets,
+    resolution_option,
     set_option,
     train_option,
 )
@@ -164,25 +168,26 @@ def render_memory(data, fmt) -> str:
 
 @click.command("memory")
 @click.argument("spec")
-@format_option(("text", "json", "md", "csv"))
+@format_option()
 @batch_option
 @dtype_option
 @train_option
 @click.option("--optimizer", type=click.Choice(sorted(OPTIMIZER_COPIES)), default="adam",
               show_default=True, help="Optimizer state with --train: sgd 0, momentum 1, adam 2 "
               "copies of the parameters.")  # fmt: skip
-@click.option("--device", type=click.Choice(DEVICES), default="cuda", show_default=True,
-              help="Whose allocations to model: cuda (512-byte blocks) or cpu (oneDNN "
-              "convolutions hold a reordered copy).")  # fmt: skip
+@device_option(DEVICES, help="Whose allocations to model: cpu (oneDNN convolutions hold a "
+               "reordered copy) or cuda (512-byte blocks).")  # fmt: skip
 @click.option("--expand", is_flag=True, help="One row per primitive layer.")
 @set_option
+@resolution_option
+@fold_bn_option
 @output_option
-def command(spec, fmt, batch, dtype, train, optimizer, device, expand, sets, output):
+def command(spec, fmt, batch, dtype, train, optimizer, device, expand, sets, fold_bn, output):
     """Activation memory of SPEC: bytes per layer, live bytes at each layer, the inference
     peak (weights + peak activations) and, with --train, training memory (weights, gradients,
     optimizer state, tensors saved for backward, peak during backward) and backward MACs.
     """
-    net = build(spec, params=parse_sets(sets) or None, train=train)
+    net = maybe_fold(build(spec, params=parse_sets(sets) or None, train=train), fold_bn)
     data = memory_json(net, batch, dtype, device, optimizer, expand)
     if fmt == "json":
         emit(to_json(data), output)

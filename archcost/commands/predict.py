@@ -8,9 +8,12 @@ from ..latency import load_profile, predict
 from ..options import (
     batch_option,
     dtype_option,
+    fold_bn_option,
     format_option,
+    maybe_fold,
     output_option,
     parse_sets,
+    resolution_option,
     set_option,
     train_option,
 )
@@ -108,18 +111,20 @@ def render_predict(data, fmt) -> str:
 @click.option("--profile", default="h100", show_default=True,
               help="Device profile: a built-in name (h100, a100) or a profile YAML file "
               "(e.g. from `archcost calibrate`).")  # fmt: skip
-@format_option(("text", "json", "md", "csv"))
+@format_option()
 @batch_option
 @dtype_option
 @train_option
 @set_option
+@resolution_option
+@fold_bn_option
 @click.option("--expand", is_flag=True, help="One row per primitive layer.")
 @output_option
-def command(spec, profile, fmt, batch, dtype, train, sets, expand, output):
+def command(spec, profile, fmt, batch, dtype, train, sets, fold_bn, expand, output):
     """Predicted forward time of SPEC on a device profile (roofline per layer): which layers are
     memory-bound, the total, and the achievable TFLOP/s."""
     prof = load_profile(profile)
-    net = build(spec, params=parse_sets(sets) or None, train=train)
+    net = maybe_fold(build(spec, params=parse_sets(sets) or None, train=train), fold_bn)
     data = predict_json(net, prof, batch, dtype, expand)
     if fmt == "json":
         emit(to_json(data), output)

@@ -147,7 +147,7 @@ def render_solve(a, fmt: str) -> str:
 @click.option("--max", "hi", metavar="X", help="Largest value (default: the parameter's default).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Fix another parameter.")  # fmt: skip
-@format_option(("text", "json", "md", "csv"))
+@format_option()
 @train_option
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Processes for large grids.")
 @output_option
@@ -156,7 +156,7 @@ def command(spec, budgets, name, grid, lo, hi, sets, fmt, train, jobs, output):
 
     \b
       archcost solve mobilenet --budget macs=300M --for alpha
-      archcost solve mobilenet --budget macs=300M --budget params=2M --for resolution --grid 32
+      archcost solve mobilenet --budget macs=300M --budget params=3M --set alpha=0.75 --for resolution --grid 32
 
     Every candidate is built exactly. Monotonicity is not assumed: small grids are scanned
     completely, larger ones probed evenly and bisected only where the counts are seen to be

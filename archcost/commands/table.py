@@ -13,11 +13,13 @@ from ..options import (
     batch_option,
     convention_option,
     dtype_option,
+    exact_always,
     fold_bn_option,
     format_option,
     maybe_fold,
     output_option,
     parse_sets,
+    resolution_option,
     set_option,
     train_option,
 )
@@ -214,6 +216,8 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
 @dtype_option
 @train_option
 @set_option
+@resolution_option
+@exact_always
 @fold_bn_option
 @click.option("--expand", is_flag=True, help="One row per primitive layer instead of per spec row.")
 @click.option("--symbolic", is_flag=True, help="Show each layer's params and MACs formula (sympy).")

@@ -16,7 +16,7 @@ import json
 import click
 
 from ..errors import SpecError
-from ..options import format_option, parse_sets, set_option, train_option
+from ..options import device_option, parse_sets, printed_output, set_option, train_option
 from ._common import Command, jsonable, shape_text, torch_backend
 
 
@@ -182,11 +182,11 @@ def print_text(out, note, show_all):
 
 @click.command("verify", cls=Command)
 @click.argument("spec")
-@click.option("--device", type=click.Choice(["cpu", "cuda", "meta"]), default="cpu",
-              show_default=True,
-              help="meta: torch's shapes and FLOP counts without computing anything (any size "
-                   "in seconds; not with --fold-bn).")  # fmt: skip
-@format_option(("text", "json"))
+@device_option(("cpu", "cuda", "meta"),
+               help="meta: torch's shapes and FLOP counts without computing anything (any size "
+                    "in seconds; not with --fold-bn).")  # fmt: skip
+@printed_output(native=("text", "json"), records="rows",
+                progress="verify: building the torch module, counting its FLOPs")
 @click.option(
     "--all", "show_all", is_flag=True, help="List every node, not only those that differ."
 )

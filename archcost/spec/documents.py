@@ -24,7 +24,7 @@ TOP_KEYS = {"name", "title", "paper", "year", "url", "notes", "input", "params",
 OVERRIDE_KEYS = {"title", "paper", "year", "url", "notes", "input", "params", "defaults",
                  "blocks", "primitives", "layers", "rows", "remove", "insert_after",
                  "torchvision"}  # fmt: skip
-ROW_KEYS = {"type", "id", "in", "repeat", "first", "train", "when"}
+ROW_KEYS = {"type", "id", "in", "repeat", "first", "train", "when", "else", "call"}
 WEIGHT_SUGAR = {"bn": L.Field("bn", "bool", False), "act": L.Field("act", "choice", "none")}
 BLOCK_KEYS = {"doc", "args", "defaults", "layers", "output", "columns"}
 # a user-defined primitive: costs as expressions of its input shape and arguments

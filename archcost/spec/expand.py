@@ -6,7 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .. import layers as L
-from ..errors import SpecError, brief, did_you_mean
+from ..errors import SpecError, brief, did_you_mean, field_hint
 from ..expr import evaluate
 from ..graph import Network, Node, Row
 from ..limits import (
@@ -75,6 +75,7 @@ class _Expander:
         self.nodes: list[Node] = []
         self.rows: list[Row] = []
         self.row = None  # the top-level row being expanded
+        self.calls: list = []  # `call:` of the rows being expanded, innermost last
         if self.static.blocks is not None:
             self.blocks = self.static.blocks
             return
@@ -90,7 +91,7 @@ class _Expander:
             dline = (self.defaults.key_line(type_name) if hasattr(self.defaults, "key_line")
                      else getattr(fields, "line", None))  # fmt: skip
             if not isinstance(type_name, str) or not _type_exists(type_name, self.blocks):
-                hint = did_you_mean(type_name, _all_types(self.blocks))
+                hint = did_you_mean(type_name, _all_types(self.blocks), digits=True)
                 raise SpecError(f"defaults: unknown layer type {brief(type_name)}{hint}", dfile,
                                 dline)  # fmt: skip
             if fields is not None and not isinstance(fields, dict):
@@ -199,7 +200,7 @@ class _Expander:
         if kind == "choice":
             choices = fdef.choices or ACT_CHOICES
             if not isinstance(value, str) or value.lower() not in choices:
-                hint = did_you_mean(value, choices)
+                hint = did_you_mean(value, list(choices), digits=True)
                 raise SpecError(f"{what}: unknown value {brief(value)}{hint}", file, line)
             return L.ALIASES.get(value.lower(), value.lower())
         raise AssertionError(kind)  # pragma: no cover
@@ -251,7 +252,7 @@ class _Expander:
                     raise SpecError(f"'when' must be a condition, got {brief(cond)}", wfile,
                                     fields.key_line("when"))  # fmt: skip
                 if not cond:
-                    scope[row_id] = inputs[0]
+                    scope[row_id] = self._skipped(fields, scope, inputs[0], wfile, row_id)
                     if not train_only:
                         current = inputs[0]
                     continue
@@ -275,6 +276,9 @@ class _Expander:
                 self.rows.append(row)
                 self.row = row
             out = inputs
+            if "call" in fields:
+                self.calls.append(_call_style(fields["call"], fields.key_file("call", file),
+                                              fields.key_line("call")))  # fmt: skip
             for r in range(repeat):
                 this = fields
                 if r == 0 and first:
@@ -292,6 +296,8 @@ class _Expander:
                 node_id = prefix + row_id + (f".{r + 1}" if repeat > 1 else "")
                 out = [self.expand_one(type_name, this, out, node_id, env, file, line, depth,
                                        row if r == 0 else None)]  # fmt: skip
+            if "call" in fields:
+                self.calls.pop()
             scope[row_id] = out[0]
             if row is not None:
                 row.output = out[0]
@@ -343,6 +349,8 @@ class _Expander:
                 hint = did_you_mean(name, [k for k in scope if scope[k]])
                 raise SpecError(f"row '{row_id}' takes input '{name}', which is not defined "
                                 f"above it{hint}", file, fields.key_line("in"))  # fmt: skip
+            if isinstance(scope[name], _Skipped):
+                raise scope[name].named_by(row_id, name, file, fields.key_line("in"))
             if scope[name] is None:
                 raise SpecError(f"row '{row_id}' takes input '{name}', which is training-only "
                                 "(mark this row `train: true` too)", file,
@@ -436,11 +444,12 @@ class _Expander:
         allowed = {*prim.field_map, *ROW_KEYS, *(WEIGHT_SUGAR if prim.weight else ())}
         for key in fields:
             if key not in allowed:
-                hint = did_you_mean(key, sorted(allowed))
+                hint = field_hint(key, allowed, [*prim.field_map, *(WEIGHT_SUGAR if prim.weight
+                                                                     else ())])
                 raise SpecError(f"unknown field {_name(key)} for {op}{hint}",
                                 fields.key_file(key, file), fields.key_line(key))  # fmt: skip
         for key in spec_defaults:
-            if key not in allowed or key in ROW_KEYS:
+            if key not in allowed or (key in ROW_KEYS and key != "call"):
                 raise SpecError(f"defaults: unknown field {_name(key)} for {op}",
                                 self._defaults_file(op, spec_defaults, key),
                                 spec_defaults.key_line(key) if hasattr(spec_defaults, "key_line")
@@ -491,7 +500,7 @@ class _Expander:
         allowed = {*arg_names, *block_defaults, *ROW_KEYS}
         for key in fields:
             if key not in allowed:
-                hint = did_you_mean(key, sorted(allowed))
+                hint = field_hint(key, allowed, [*arg_names, *block_defaults])
                 raise SpecError(f"unknown argument {_name(key)} for block {name}{hint}",
                                 fields.key_file(key, file), fields.key_line(key))  # fmt: skip
         bfile = getattr(bdef, "file", None) or file
@@ -550,6 +559,10 @@ class _Expander:
                             f"limit {MAX_DIM:,}", file, line)  # fmt: skip
         owner = row if row is not None else self.row
         node = Node(node_id, op, tuple(inputs), values, cost, owner, line)
+        if self.calls:  # the innermost row that says `call:`, else `defaults: {op: {call:}}`
+            node.call = self.calls[-1]
+        elif "call" in self._defaults_for(op):
+            node.call = _call_style(self._defaults_for(op)["call"], self.file, None)
         nodes = self.nodes
         nodes.append(node)
         if len(nodes) > MAX_NODES:
@@ -613,7 +626,52 @@ class _Expander:
                 raise SpecError(f"block {name}: output '{target}' is not one of its rows", bfile,
                                 bdef.key_line("output"))  # fmt: skip
             out = scope[target]
+            if isinstance(out, _Skipped):
+                raise out.named_by(f"block {name}: output", target, bfile, bdef.key_line("output"))
         return out
+
+    def _skipped(self, fields, scope, stand_in, file, row_id):
+        """What a row skipped by ``when:`` stands for when a later row names it: the row named
+        by its ``else:`` (``else: identity`` is its own input), or, without ``else:``, a
+        marker that makes naming it an error (a concat naming a skipped branch would silently
+        take that branch's input)."""
+        line = fields.key_line("when")
+        if "else" not in fields:
+            return _Skipped(stand_in, fields["when"], file, line)
+        other = fields["else"]
+        efile, eline = fields.key_file("else", file), fields.key_line("else")
+        if other == "identity":
+            return stand_in
+        if not isinstance(other, str) or other not in scope or scope[other] is None:
+            raise SpecError(f"row '{row_id}': 'else' takes 'identity' or a row above it, got "
+                            f"{brief(other)}", efile, eline)  # fmt: skip
+        if isinstance(scope[other], _Skipped):
+            raise scope[other].named_by(row_id, other, efile, eline)
+        return scope[other]
+
+
+def _call_style(value, file, line) -> str:
+    """A row's ``call:``: how the torch code calls its layers, ``module`` (nn.ReLU) or
+    ``functional`` (F.relu). Only other tools' counts depend on it (``--convention``)."""
+    if value not in ("module", "functional"):
+        raise SpecError(f"'call' is module or functional, got {brief(value)}", file, line)
+    return value
+
+
+class _Skipped:
+    """A row skipped by ``when:`` that says nothing (``else:``) of what stands in its place."""
+
+    __slots__ = ("node", "when", "file", "line")
+
+    def __init__(self, node, when, file, line):
+        self.node, self.when, self.file, self.line = node, when, file, line
+
+    def named_by(self, row_id, name, file, line) -> SpecError:
+        where = f"{self.file}:{self.line}" if self.line else str(self.file)
+        when = self.when if isinstance(self.when, str) and len(self.when) <= 80 else brief(self.when)
+        return SpecError(f"row '{row_id}' takes input '{name}', which is skipped here (when: "
+                         f"{when} at {where}); say what stands in its place: "
+                         f"'else: identity' (its input) or 'else: ROW'", file, line)  # fmt: skip
 
 
 def _user_primitive(self, name, pdef, benv, inputs, node_id, file, line, row):

@@ -59,8 +59,13 @@ def _resolve_type(label: str, explicit, blocks, file, line) -> str:
             if found:
                 return found
     wanted = _norm(candidates[-1])
-    hint = did_you_mean(wanted, _all_types(blocks))
+    hint = did_you_mean(wanted, _all_types(blocks), digits=True)
     what = _name(explicit) if explicit is not None else f"for row {_name(label)}"
+    if explicit is None and not hint:
+        hint = (f"; a label names its type by its first word (`- conv 3x3: ...`), or give "
+                f"it: `{_name(label)[1:-1]}: {{type: conv, ...}}` (`archcost layers` lists them)")
+    elif not hint:
+        hint = "; `archcost layers` lists the layer types"
     raise SpecError(f"unknown layer type or block {what}{hint}", file, line)
 
 
@@ -175,6 +180,9 @@ def _named_fields(key, value, doc, file, line) -> LineDict:
     type_name = _resolve_type(key, None, doc.get("blocks", {}), file, line)
     names = _positional(type_name, doc.get("blocks", {}))
     values = value if isinstance(value, list) else [value]
+    if (isinstance(value, str) and not names and _type_exists(_norm(value), doc.get("blocks", {}))):
+        raise SpecError(f"'{key}': {value!r} looks like a layer type; write it as "
+                        f"`{key}: {{type: {value}}}` (a row is `LABEL: {{fields}}`)", file, line)
     if len(values) > len(names):
         raise SpecError(f"'{key}': {len(values)} values given, {type_name} takes at most "
                         f"{len(names)} ({', '.join(names) or 'none'})", file, line)  # fmt: skip
