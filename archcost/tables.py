@@ -1,14 +1,32 @@
-"""Published tables as data, compared cell by cell at the printed precision.
+"""Published tables as data, regenerated in the paper's own conventions and compared cell by cell.
 
-A table file (``specs/tables/ID.yaml``) keeps the table's own conventions: which quantity each
-column counts (``weights`` = params without biases, ``macs``, ``flops`` = 2 x MACs, ...), its unit
-(K = 1000 or 1024, millions, ...) and rounding. A printed number is compared with the computed
-one rounded to as many decimals as were printed. A printed number that cannot follow from the
-architecture is an **erratum**: listed in the file with the computed value and the reason.
+A table file (``specs/tables/ID.yaml``) states, per column, the conventions of the printed
+numbers (:class:`ColumnDef`):
+
+* ``quantity``: what is counted (``weights`` = params without biases, ``macs``, ``flops`` =
+  2 x MACs, ``output`` shape, ``depth``, a block's filter column, a ``ratio`` of two cells ...);
+* ``count``: a named counting preset (:data:`COUNTS`): ``all`` (archcost's count, default),
+  ``conv-only`` (the convolutions alone, "MACs without the FC layers"), ``no-classifier``
+  (without the network's last fully connected layer), ``pool-window`` (MACs + k*k per output
+  element of each pooling window: the LeNet slide's "4 per pooled output");
+* ``unit``: 1, 1000 or 1024 (K), 10^6 (M), 10^9 (G), ...;
+* ``rounding``: ``nearest`` (half up), ``floor`` (truncate) or ``ceil``, applied at the
+  ``precision`` of the printed number: ``decimals`` (as many decimals as printed, the default)
+  or ``significant`` (the printed significant figures: the trailing zeros of a whole number
+  are not significant, so 15300 is compared to the hundred and 60 to the ten).
+
+A printed value is compared with the computed one rounded by its column's rule (never a rule
+chosen per cell). A printed number that no stated convention explains is an **erratum**:
+listed in the file with the computed value and the reason, and reported with the convention
+it was judged under (the column's).
 
 Cell status: ``match``; ``erratum`` (differs, and documented); ``mismatch`` (differs and is
 not documented, or is documented but now matches: a stale erratum, or the erratum's recorded
 computed value is no longer what the engine computes).
+
+:func:`check_table` returns a :class:`TableResult`; :func:`table_data` turns it into the
+table as the paper printed it (rows x columns, computed beside published), as plain data
+for ``archcost check TABLE_ID`` and the HTML report.
 """
 
 from __future__ import annotations
@@ -21,16 +39,120 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 from .errors import SpecError, brief, did_you_mean
-from .layers import fmt_shape
+from .layers import elements, fmt_shape
 from .limits import MAX_COLUMNS, MAX_PRINTED_DIGITS, MAX_TABLE_NETWORKS, MAX_TABLE_WORK
 from .spec import _short, build, specs_dir
 from .yamlio import load_file
 
 QUANTITIES = ("params", "weights", "bias", "buffers", "macs", "flops", "ops", "activations",
-              "output", "depth", "weight_layers")  # fmt: skip
+              "output", "input", "depth", "weight_layers", "patch", "filters", "ratio")  # fmt: skip
+SHAPES = ("output", "input", "patch")  # compared as text (H x W x C, '7x7/2')
 TABLE_KEYS = {"id", "title", "source", "network", "conventions", "columns", "rows", "errata",
               "notes", "train"}  # fmt: skip
+COLUMN_KEYS = {"quantity", "unit", "rounding", "precision", "count", "header", "key", "basis"}
+ROW_KEYS = {"row", "label", "network", "set", "train", "of", "to"}
+ROUNDINGS = {"nearest": "rounded to nearest (half up)", "floor": "truncated",
+             "ceil": "rounded up"}  # fmt: skip
+PRECISIONS = {"decimals": "at the printed decimals",
+              "significant": "at the printed significant figures"}  # fmt: skip
 _SUFFIX = re.compile(r"^\s*([-+]?[0-9][0-9,]*(?:\.[0-9]+)?)\s*([A-Za-z%]*)\s*$")
+
+
+def _node_value(node, quantity):
+    if quantity == "weights":
+        return node.params - node.bias
+    if quantity == "flops":
+        return 2 * node.macs
+    return getattr(node, quantity)
+
+
+def _pool_window(node) -> int:
+    k = node.fields.get("k", 1)
+    kh, kw = (k, k) if isinstance(k, int) else tuple(k)
+    return kh * kw * elements(node.shape)
+
+
+@dataclass(frozen=True)
+class Count:
+    """A counting preset: which nodes (and extra terms) a published column counts."""
+
+    name: str
+    doc: str
+    quantities: tuple  # the quantities it applies to
+
+    def value(self, net, nodes, quantity) -> int:
+        if self.name == "conv-only":
+            return sum(_node_value(n, quantity) for n in nodes if n.op == "conv")
+        if self.name == "no-classifier":
+            linear = [n for n in net.nodes if n.op == "linear"]
+            skip = linear[-1] if linear else None
+            return sum(_node_value(n, quantity) for n in nodes if n is not skip)
+        if self.name == "pool-window":
+            pools = sum(_pool_window(n) for n in nodes if n.op in ("maxpool", "avgpool"))
+            return sum(_node_value(n, quantity) for n in nodes) + pools
+        return sum(_node_value(n, quantity) for n in nodes)
+
+
+_COUNTABLE = ("params", "weights", "bias", "macs", "flops")
+COUNTS = {c.name: c for c in (
+    Count("all", "archcost's count", QUANTITIES),
+    Count("conv-only", "the convolutions only (no fully connected layer)", _COUNTABLE),
+    Count("no-classifier", "without the classifier (the network's last fully connected layer)",
+          _COUNTABLE),
+    Count("pool-window", "MACs + k*k per output element of each max/avg pool (the reads of "
+          "each pooling window, e.g. 4 per pooled output of a 2x2 pool)", ("macs", "flops")),
+)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ColumnDef:
+    name: str
+    quantity: str
+    unit: Fraction = Fraction(1)
+    rounding: str = "nearest"
+    precision: str = "decimals"
+    count: str = "all"
+    header: str = ""
+    key: str = ""  # the block column a 'filters' column reads ('#3x3 reduce')
+    basis: str = "exact"  # a ratio of the exact values, or of the values as shown
+
+    @property
+    def unit_name(self) -> str:
+        return unit_name(self.unit)
+
+    @property
+    def rule(self) -> str:
+        if self.quantity in SHAPES:
+            return "compared as printed (H x W x C)"
+        if self.unit == 1 and self.quantity != "ratio" and self.precision == "decimals":
+            return f"exact; {ROUNDINGS[self.rounding]} {PRECISIONS[self.precision]}"
+        return f"{ROUNDINGS[self.rounding]} {PRECISIONS[self.precision]}"
+
+    @property
+    def convention(self) -> str:
+        what = self.quantity if self.quantity != "filters" else f"filters '{self.key}'"
+        if self.quantity == "ratio":
+            what = f"ratio of the {'shown' if self.basis == 'shown' else 'exact'} values"
+        parts = [what]
+        if self.count != "all":
+            parts.append(COUNTS[self.count].doc)
+        if self.quantity not in SHAPES:
+            parts.append(f"unit {self.unit_name}")
+        parts.append(self.rule)
+        return "; ".join(parts)
+
+
+def unit_name(unit: Fraction) -> str:
+    names = {1: "1", 1000: "K = 1000", 1024: "K = 1024", 10**6: "M = 10^6",
+             1 << 20: "M = 2^20", 10**9: "G = 10^9"}  # fmt: skip
+    if unit in names:
+        return names[unit]
+    if unit.denominator == 1 and unit > 1:
+        n = unit.numerator
+        e = len(str(n)) - 1
+        if n == 10**e:
+            return f"10^{e}"
+    return str(unit)
 
 
 @dataclass
@@ -42,6 +164,11 @@ class Cell:
     status: str
     reason: str = ""
     note: str = ""
+    network: str = ""
+    exact: object = None  # the computed value before units and rounding (int, or shape text)
+    convention: str = ""
+    unit: str = ""
+    rule: str = ""
 
 
 @dataclass
@@ -50,10 +177,20 @@ class TableResult:
     title: str
     file: str
     cells: list[Cell] = field(default_factory=list)
+    columns: list[ColumnDef] = field(default_factory=list)
+    rows: list[tuple] = field(default_factory=list)  # (label, network) in the file's order
+    source: str = ""
+    conventions: str = ""
 
     @property
     def ok(self) -> bool:
         return all(c.status != "mismatch" for c in self.cells)
+
+    def counts(self) -> dict:
+        out = {"match": 0, "erratum": 0, "mismatch": 0}
+        for c in self.cells:
+            out[c.status] += 1
+        return out
 
 
 def table_files() -> list[str]:
@@ -97,15 +234,24 @@ def parse_printed(value, file, line) -> tuple[Decimal, int]:
     return number, decimals
 
 
-def _round_scaled(value: int, unit: Fraction, decimals: int, rounding: str) -> Decimal:
-    q = Fraction(value) / unit * 10**decimals
+def quantum(number: Decimal, decimals: int, precision: str) -> Fraction:
+    """The place of the printed number's last significant digit: 10^-decimals, or for a whole
+    number at ``significant`` precision 10^(its trailing zeros) (15300 -> 100, 60 -> 10)."""
+    if precision == "significant" and decimals == 0 and number != 0:
+        digits = str(abs(int(number)))
+        return Fraction(10 ** (len(digits) - len(digits.rstrip("0"))))
+    return Fraction(1, 10**decimals)
+
+
+def round_to(value: Fraction, step: Fraction, rounding: str) -> Fraction:
+    q = value / step
     if rounding == "floor":
         n = math.floor(q)
     elif rounding == "ceil":
         n = math.ceil(q)
     else:  # nearest, half up
         n = math.floor(q + Fraction(1, 2))
-    return Decimal(f"{n}e-{decimals}")  # exact (a division would round to 28 digits)
+    return n * step
 
 
 def _shape_text(shape) -> str:
@@ -118,23 +264,47 @@ def _norm_shape_text(text: str) -> str:
     return re.sub(r"\s+", "", str(text)).replace("×", "x").replace("*", "x").lower()
 
 
-def _quantity(net, rows, row_name, quantity, file, line):
+def _row_input(row):
+    if not row.nodes or not row.nodes[0].inputs:
+        return ()
+    return row.nodes[0].inputs[0].shape
+
+
+def _quantity(net, rows, row_name, cdef: ColumnDef, file, line):
+    quantity = cdef.quantity
+    count = COUNTS[cdef.count]
     if row_name == "total":
+        if cdef.count != "all":
+            return count.value(net, net.nodes, quantity)
         if quantity == "flops":
             return 2 * net.total("macs")
         if quantity == "output":
             return net.output_shape
         if quantity in ("depth", "weight_layers"):
             return net.weight_layers
+        if quantity in ("input", "patch", "filters"):
+            raise SpecError(f"column '{cdef.name}': {quantity} is a row's, not a total", file,
+                            line)  # fmt: skip
         return net.total(quantity)
     row = rows.get(row_name)  # a dict: Network.row() is a linear search, per cell
     if row is None:
         hint = did_you_mean(row_name, [r.id for r in net.rows])
         raise SpecError(f"network {net.name} has no row {brief(row_name)}{hint}", file, line)
+    if cdef.count != "all":
+        return count.value(net, row.nodes, quantity)
     if quantity == "flops":
         return 2 * row.macs
     if quantity == "output":
         return row.shape
+    if quantity == "input":
+        return _row_input(row)
+    if quantity == "patch":
+        return row.patch
+    if quantity == "filters":
+        if cdef.key not in row.columns:
+            raise SpecError(f"row {brief(row_name)} of {net.name} has no column "
+                            f"{brief(cdef.key)}", file, line)  # fmt: skip
+        return row.columns[cdef.key]
     return getattr(row, quantity)
 
 
@@ -168,6 +338,95 @@ def _unit(cdef, name, file, line) -> Fraction:
     return Fraction(unit)
 
 
+def _column(name, cdef, file, line) -> ColumnDef:
+    if not isinstance(name, str):
+        raise SpecError(f"a column name must be text, got {brief(name)}", file, line)
+    if not isinstance(cdef, dict) or cdef.get("quantity") not in QUANTITIES:
+        raise SpecError(f"column '{name}': quantity must be one of {', '.join(QUANTITIES)}",
+                        file, line)  # fmt: skip
+    unknown = set(cdef) - COLUMN_KEYS
+    if unknown:
+        key = sorted(unknown, key=str)[0]
+        raise SpecError(f"column '{name}': unknown key {brief(key)}"
+                        f"{did_you_mean(key, COLUMN_KEYS)}", file, line)  # fmt: skip
+    choices = {"rounding": ROUNDINGS, "precision": PRECISIONS, "count": COUNTS,
+               "basis": ("exact", "shown")}  # fmt: skip
+    for key, allowed in choices.items():
+        if key in cdef and cdef[key] not in allowed:
+            raise SpecError(f"column '{name}': {key} is one of {', '.join(allowed)}", file, line)
+    quantity = cdef["quantity"]
+    count = cdef.get("count", "all")
+    if quantity not in COUNTS[count].quantities:
+        raise SpecError(f"column '{name}': count {count} does not apply to {quantity}", file,
+                        line)  # fmt: skip
+    key = _text(cdef.get("key"), f"column '{name}': key", file, line, required=False)
+    if quantity == "filters" and not key:
+        raise SpecError(f"column '{name}': a filters column names its block column (key)", file,
+                        line)  # fmt: skip
+    header = _text(cdef.get("header"), f"column '{name}': header", file, line, required=False)
+    return ColumnDef(name, quantity, _unit(cdef, name, file, line),
+                     cdef.get("rounding", "nearest"), cdef.get("precision", "decimals"), count,
+                     header or name, key, cdef.get("basis", "exact"))  # fmt: skip
+
+
+def _network_label(net_name, sets) -> str:
+    if not sets:
+        return net_name
+    return f"{net_name} [{', '.join(f'{k}={v}' for k, v in sets.items())}]"
+
+
+def _group(text: str) -> str:
+    """Thousands separators in the whole part of a number as printed ('433800' -> '433,800')."""
+    m = re.fullmatch(r"([-+]?)([0-9]+)((?:\.[0-9]+)?[A-Za-z%]*)", text)
+    if not m:
+        return text
+    return f"{m.group(1)}{int(m.group(2)):,}{m.group(3)}"
+
+
+def published_text(value) -> str:
+    return value if isinstance(value, str) else _group(repr(value) if isinstance(value, float)
+                                                       else str(value))  # fmt: skip
+
+
+def _format_like(rounded: Fraction, printed, decimals: int) -> str:
+    text = _group(f"{Decimal(rounded.numerator) / Decimal(rounded.denominator):.{decimals}f}")
+    if isinstance(printed, str):
+        m = _SUFFIX.match(printed)
+        if m and m.group(2):
+            text += m.group(2)
+    return text
+
+
+def _compare(cdef: ColumnDef, raw, printed, file, line):
+    """(computed text, exact value, shown value as an absolute Fraction or None, ok)."""
+    if cdef.quantity in SHAPES:
+        _text(printed, f"column '{cdef.name}'", file, line)
+        if cdef.quantity == "patch":
+            computed = str(raw)
+            return computed, computed, None, _norm_shape_text(printed) == _norm_shape_text(raw)
+        computed = _shape_text(raw)
+        ok = _norm_shape_text(printed) in (_norm_shape_text(computed),
+                                           _norm_shape_text(fmt_shape(raw)))  # fmt: skip
+        return computed, computed, None, ok
+    number, decimals = parse_printed(printed, file, line)
+    step = quantum(number, decimals, cdef.precision)
+    rounded = round_to(Fraction(raw) / cdef.unit, step, cdef.rounding)
+    computed = _format_like(rounded, printed, decimals)
+    exact = raw if isinstance(raw, int) else str(raw)
+    return computed, exact, rounded * cdef.unit, Fraction(number) == rounded
+
+
+def _status(entry_e, ok, computed, printed):
+    recorded = str(entry_e["computed"])
+    if ok:
+        return "mismatch", "stale erratum: the printed value now reproduces"
+    if _norm_shape_text(recorded).replace(",", "") != _norm_shape_text(computed).replace(",", ""):
+        return "mismatch", f"erratum records computed {recorded}, engine gives {computed}"
+    if str(entry_e["printed"]) != str(printed):
+        return "mismatch", "erratum's printed value differs from the row's"
+    return "erratum", ""
+
+
 def check_table(path: str) -> TableResult:
     file = _short(path)
     doc = load_file(path, file)
@@ -190,17 +449,8 @@ def check_table(path: str) -> TableResult:
                         doc.key_line("columns"))  # fmt: skip
     if len(columns) > MAX_COLUMNS:
         raise SpecError(f"more than {MAX_COLUMNS} columns", file, doc.key_line("columns"))
-    units = {}
-    for name, cdef in columns.items():
-        cline = columns.key_line(name)
-        if not isinstance(name, str):
-            raise SpecError(f"a column name must be text, got {brief(name)}", file, cline)
-        if not isinstance(cdef, dict) or cdef.get("quantity") not in QUANTITIES:
-            raise SpecError(f"column '{name}': quantity must be one of {', '.join(QUANTITIES)}",
-                            file, cline)  # fmt: skip
-        if cdef.get("rounding", "nearest") not in ("nearest", "floor", "ceil"):
-            raise SpecError(f"column '{name}': rounding is nearest, floor or ceil", file, cline)
-        units[name] = _unit(cdef, name, file, cline)
+    cdefs = {name: _column(name, cdef, file, columns.key_line(name))
+             for name, cdef in columns.items()}  # fmt: skip
     errata = {}
     errata_list = _list_of_mappings(doc, "errata", file, "errata")
     for i, entry in enumerate(errata_list):
@@ -215,16 +465,26 @@ def check_table(path: str) -> TableResult:
             entry_line = entry.key_line(key) if hasattr(entry, "key_line") else line
             _text(entry[key], f"an erratum's {key}", file, entry_line)
         errata[(label, _text(entry["column"], "an erratum's column", file, line))] = (entry, line)
-    result = TableResult(table_id, title, file)
+    result = TableResult(table_id, title, file, columns=list(cdefs.values()),
+                         source=str(doc.get("source") or ""),
+                         conventions=str(doc.get("conventions") or ""))  # fmt: skip
     networks: dict = {}
     work = 0
     used_errata = set()
+    shown: dict = {}  # (label, column) -> (exact, shown) for ratio cells
+    ratios = []
     rows = _list_of_mappings(doc, "rows", file, "rows")
     for i, entry in enumerate(rows):
         line = rows.item_line(i)
-        if not isinstance(entry, dict) or "row" not in entry:
-            raise SpecError("a table row needs 'row' (a row name of the network, or total)", file,
-                            line)  # fmt: skip
+        if not isinstance(entry, dict) or ("row" not in entry and "of" not in entry):
+            raise SpecError("a table row needs 'row' (a row name of the network, or total), or "
+                            "'of' and 'to' for a ratio", file, line)  # fmt: skip
+        if "of" in entry:
+            label = _text(entry.get("label"), "a ratio row's 'label'", file, line)
+            ratios.append((entry, line, label))
+            result.rows.append((label, "ratio"))
+            work += 1 + len(cdefs)
+            continue
         net_name = entry.get("network", doc.get("network"))
         if not isinstance(net_name, str):
             raise SpecError("a table row needs a network (or a table-level 'network')", file, line)
@@ -247,7 +507,7 @@ def check_table(path: str) -> TableResult:
         row_name = _text(entry["row"], "'row'", file, line)
         label = _text(entry.get("label", row_name), "'label'", file, line)
         # every row's own work counts too: aliases let 250,000 rows share one big 'set'
-        work += 1 + len(sets) + len(columns)
+        work += 1 + len(sets) + len(cdefs)
         if work > MAX_TABLE_WORK:
             raise SpecError(f"this table's rows and networks take more than {MAX_TABLE_WORK:,} "
                             "steps (rows, cells, layers)", file, line)  # fmt: skip
@@ -256,8 +516,12 @@ def check_table(path: str) -> TableResult:
             raise SpecError(f"a table builds at most {MAX_TABLE_NETWORKS} networks (network, "
                             "set and train combinations)", file, line)  # fmt: skip
         if key not in networks:
+            if net_name.split(":")[0].endswith((".yaml", ".yml")) and not os.path.isabs(net_name):
+                target = os.path.join(os.path.dirname(os.path.abspath(path)), net_name)
+            else:
+                target = net_name
             try:
-                net = build(net_name, params={k: str(v) for k, v in sets.items()} or None,
+                net = build(target, params={k: str(v) for k, v in sets.items()} or None,
                             train=train)  # fmt: skip
             except SpecError as err:
                 raise SpecError(f"network {net_name}: {err}", file, line) from None
@@ -269,42 +533,47 @@ def check_table(path: str) -> TableResult:
                                 "steps (rows, cells, layers)", file, line)  # fmt: skip
             networks[key] = (net, {r.id: r for r in net.rows})
         net, net_rows = networks[key]
-        for col_name, cdef in columns.items():
-            if col_name not in entry:
+        shown_net = _network_label(net_name, sets) + (" (training)" if train else "")
+        result.rows.append((label, shown_net))
+        for cdef in cdefs.values():
+            if cdef.name not in entry:
                 continue
-            printed = entry[col_name]
-            pline = entry.key_line(col_name) if hasattr(entry, "key_line") else line
-            quantity = cdef["quantity"]
-            computed_raw = _quantity(net, net_rows, row_name, quantity, file, line)
-            if quantity == "output":
-                _text(printed, f"column '{col_name}'", file, pline)
-                computed = _shape_text(computed_raw)
-                ok = _norm_shape_text(printed) in (_norm_shape_text(computed),
-                                                   _norm_shape_text(fmt_shape(computed_raw)))  # fmt: skip
-            else:
-                number, decimals = parse_printed(printed, file, pline)
-                rounded = _round_scaled(computed_raw, units[col_name], decimals,
-                                        cdef.get("rounding", "nearest"))  # fmt: skip
-                computed = _format_like(rounded, printed, decimals)
-                ok = rounded == number
-            erratum = errata.get((label, col_name))
-            if erratum:
-                used_errata.add((label, col_name))
-                entry_e, eline = erratum
-                recorded = str(entry_e["computed"])
-                if ok:
-                    status, note = "mismatch", "stale erratum: the printed value now reproduces"
-                elif _norm_shape_text(recorded) != _norm_shape_text(computed):
-                    status, note = "mismatch", f"erratum records computed {recorded}, engine gives {computed}"
-                elif str(entry_e["printed"]) != str(printed):
-                    status, note = "mismatch", "erratum's printed value differs from the row's"
-                else:
-                    status, note = "erratum", ""
-                result.cells.append(Cell(label, col_name, printed, computed, status,
-                                         str(entry_e["reason"]), note))  # fmt: skip
-            else:
-                result.cells.append(Cell(label, col_name, printed, computed,
-                                         "match" if ok else "mismatch"))  # fmt: skip
+            if cdef.quantity == "ratio":
+                raise SpecError(f"column '{cdef.name}' is a ratio: give it on a row with 'of' "
+                                "and 'to'", file, line)  # fmt: skip
+            printed = entry[cdef.name]
+            pline = entry.key_line(cdef.name) if hasattr(entry, "key_line") else line
+            raw = _quantity(net, net_rows, row_name, cdef, file, line)
+            computed, exact, value, ok = _compare(cdef, raw, printed, file, pline)
+            if value is not None:
+                shown[(label, cdef.name)] = (exact, value)
+            _add_cell(result, errata, used_errata, label, cdef, printed, computed, ok, shown_net,
+                      exact)  # fmt: skip
+    for entry, line, label in ratios:
+        of, to = (_ratio_ref(entry, k, file, line) for k in ("of", "to"))
+        for ref in (of, to):
+            if ref not in shown:
+                raise SpecError(f"ratio {brief(label)}: no numeric cell {brief(ref[0])} / "
+                                f"{brief(ref[1])} in this table", file, line)  # fmt: skip
+        for cdef in cdefs.values():
+            if cdef.name not in entry:
+                continue
+            if cdef.quantity != "ratio":
+                raise SpecError(f"a ratio row prints only ratio columns, not '{cdef.name}'", file,
+                                line)  # fmt: skip
+            index = 0 if cdef.basis == "exact" else 1
+            a, b = Fraction(shown[of][index]), Fraction(shown[to][index])
+            if b == 0:
+                raise SpecError(f"ratio {brief(label)}: the 'to' cell is zero", file, line)
+            printed = entry[cdef.name]
+            number, decimals = parse_printed(printed, file, line)
+            step = quantum(number, decimals, cdef.precision)
+            rounded = round_to(a / b / cdef.unit, step, cdef.rounding)
+            computed = _format_like(rounded, printed, decimals)
+            exact = f"{float(a / b):.4g}"
+            _add_cell(result, errata, used_errata, label, cdef, printed, computed,
+                      Fraction(number) == rounded,
+                      f"{of[0]} / {of[1]} over {to[0]} / {to[1]}", exact)  # fmt: skip
     for key, (_entry, line) in errata.items():
         if key not in used_errata:
             raise SpecError(f"erratum for row '{key[0]}', column '{key[1]}' names no printed cell",
@@ -312,10 +581,74 @@ def check_table(path: str) -> TableResult:
     return result
 
 
-def _format_like(rounded: Decimal, printed, decimals: int) -> str:
-    text = f"{rounded:.{decimals}f}"
-    if isinstance(printed, str):
-        m = _SUFFIX.match(printed)
-        if m and m.group(2):
-            text += m.group(2)
-    return text
+def _ratio_ref(entry, key, file, line) -> tuple:
+    ref = entry.get(key)
+    if not isinstance(ref, list) or len(ref) != 2:
+        raise SpecError(f"a ratio's '{key}' is [LABEL, COLUMN], a cell of this table", file, line)
+    return (_text(ref[0], f"'{key}' label", file, line), _text(ref[1], f"'{key}' column", file,
+                                                               line))  # fmt: skip
+
+
+def _add_cell(result, errata, used_errata, label, cdef, printed, computed, ok, network, exact):
+    common = {"network": network, "exact": exact, "convention": cdef.convention,
+              "unit": cdef.unit_name, "rule": cdef.rule}  # fmt: skip
+    erratum = errata.get((label, cdef.name))
+    if erratum:
+        used_errata.add((label, cdef.name))
+        entry_e, _eline = erratum
+        status, note = _status(entry_e, ok, computed, printed)
+        result.cells.append(Cell(label, cdef.name, printed, computed, status,
+                                 str(entry_e["reason"]), note, **common))  # fmt: skip
+    else:
+        result.cells.append(Cell(label, cdef.name, printed, computed,
+                                 "match" if ok else "mismatch", **common))  # fmt: skip
+
+
+MARKS = {"match": "✓", "erratum": "†", "mismatch": "✗"}
+
+
+def cell_record(cell: Cell) -> dict:
+    """One cell as plain data: published, computed (in the paper's units and rounding), the
+    exact value, unit, rounding rule, convention, network and status."""
+    rec = {"row": cell.row, "column": cell.column, "published": cell.published,
+           "computed": cell.computed, "exact": cell.exact, "unit": cell.unit,
+           "rounding": cell.rule, "convention": cell.convention, "network": cell.network,
+           "status": cell.status}  # fmt: skip
+    if cell.reason:
+        rec["reason"] = cell.reason
+    if cell.note:
+        rec["note"] = cell.note
+    return rec
+
+
+def table_data(result: TableResult) -> dict:
+    """The table as the paper printed it, as data: its columns (with their conventions), its
+    rows in the paper's order (label, network, and per column the cell's record), numbered
+    footnotes for the errata and mismatches, the status counts and ``ok``."""
+    by_row: dict = {}
+    for cell in result.cells:
+        by_row.setdefault(cell.row, {})[cell.column] = cell
+    footnotes, rows = [], []
+    for label, network in result.rows:
+        cells = {}
+        for name, cell in by_row.get(label, {}).items():
+            rec = cell_record(cell)
+            if cell.status != "match":
+                footnotes.append({"n": len(footnotes) + 1, "row": label, "column": name,
+                                  "status": cell.status, "convention": cell.convention,
+                                  "text": cell.note or cell.reason,
+                                  "reason": cell.reason})  # fmt: skip
+                rec["footnote"] = len(footnotes)
+            cells[name] = rec
+        rows.append({"label": label, "network": network, "cells": cells})
+    return {"id": result.id, "title": result.title, "file": result.file,
+            "source": result.source, "ok": result.ok, "counts": result.counts(),
+            "columns": [{"name": c.name, "header": c.header, "quantity": c.quantity,
+                         "count": c.count, "unit": c.unit_name, "rounding": c.rule,
+                         "convention": c.convention} for c in result.columns],
+            "rows": rows, "footnotes": footnotes}  # fmt: skip
+
+
+def regenerate(table_id: str) -> dict:
+    """``table_data`` of the table named ``table_id`` (an id in specs/tables or a path)."""
+    return table_data(check_table(find_table(table_id)))
