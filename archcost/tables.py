@@ -125,7 +125,7 @@ class ColumnDef:
         if self.quantity in SHAPES:
             return "compared as printed (H x W x C)"
         if self.unit == 1 and self.quantity != "ratio" and self.precision == "decimals":
-            return f"exact; {ROUNDINGS[self.rounding]} {PRECISIONS[self.precision]}"
+            return "exact"
         return f"{ROUNDINGS[self.rounding]} {PRECISIONS[self.precision]}"
 
     @property
@@ -388,8 +388,11 @@ def published_text(value) -> str:
                                                        else str(value))  # fmt: skip
 
 
-def _format_like(rounded: Fraction, printed, decimals: int) -> str:
-    text = _group(f"{Decimal(rounded.numerator) / Decimal(rounded.denominator):.{decimals}f}")
+def _format_like(rounded: Fraction, printed, decimals: int, group: bool = True) -> str:
+    """The computed value written like the printed one (its decimals and unit suffix), with
+    thousands separators for exact counts (unit 1)."""
+    text = f"{Decimal(rounded.numerator) / Decimal(rounded.denominator):.{decimals}f}"
+    text = _group(text) if group else text
     if isinstance(printed, str):
         m = _SUFFIX.match(printed)
         if m and m.group(2):
@@ -411,7 +414,7 @@ def _compare(cdef: ColumnDef, raw, printed, file, line):
     number, decimals = parse_printed(printed, file, line)
     step = quantum(number, decimals, cdef.precision)
     rounded = round_to(Fraction(raw) / cdef.unit, step, cdef.rounding)
-    computed = _format_like(rounded, printed, decimals)
+    computed = _format_like(rounded, printed, decimals, cdef.unit == 1)
     exact = raw if isinstance(raw, int) else str(raw)
     return computed, exact, rounded * cdef.unit, Fraction(number) == rounded
 
@@ -569,7 +572,7 @@ def check_table(path: str) -> TableResult:
             number, decimals = parse_printed(printed, file, line)
             step = quantum(number, decimals, cdef.precision)
             rounded = round_to(a / b / cdef.unit, step, cdef.rounding)
-            computed = _format_like(rounded, printed, decimals)
+            computed = _format_like(rounded, printed, decimals, cdef.unit == 1)
             exact = f"{float(a / b):.4g}"
             _add_cell(result, errata, used_errata, label, cdef, printed, computed,
                       Fraction(number) == rounded,
