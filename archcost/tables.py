@@ -49,7 +49,8 @@ QUANTITIES = ("params", "weights", "bias", "buffers", "macs", "flops", "ops", "a
 SHAPES = ("output", "input", "patch")  # compared as text (H x W x C, '7x7/2')
 TABLE_KEYS = {"id", "title", "source", "network", "conventions", "columns", "rows", "errata",
               "notes", "train"}  # fmt: skip
-COLUMN_KEYS = {"quantity", "unit", "rounding", "precision", "count", "header", "key", "basis"}
+COLUMN_KEYS = {"quantity", "unit", "rounding", "precision", "count", "header", "key", "basis",
+               "share"}  # fmt: skip
 ROW_KEYS = {"row", "label", "network", "set", "train", "of", "to"}
 ROUNDINGS = {"nearest": "rounded to nearest (half up)", "floor": "truncated",
              "ceil": "rounded up"}  # fmt: skip
@@ -87,12 +88,25 @@ class Count:
             linear = [n for n in net.nodes if n.op == "linear"]
             skip = linear[-1] if linear else None
             return sum(_node_value(n, quantity) for n in nodes if n is not skip)
+        if self.name in _KINDS:
+            return sum(_node_value(n, quantity) for n in nodes if _KINDS[self.name](n))
         if self.name == "pool-window":
             pools = sum(_pool_window(n) for n in nodes if n.op in ("maxpool", "avgpool"))
             return sum(_node_value(n, quantity) for n in nodes) + pools
         return sum(_node_value(n, quantity) for n in nodes)
 
 
+def _groups(n) -> int:
+    return n.fields.get("g", 1) if n.op == "conv" else 0
+
+
+_KINDS = {  # layer kinds of a "resource per layer type" table (MobileNet's Table 2)
+    "pointwise": lambda n: n.op == "conv" and n.fields.get("k") == (1, 1) and _groups(n) == 1,
+    "depthwise": lambda n: n.op == "conv" and _groups(n) > 1
+    and _groups(n) == n.inputs[0].shape[0],
+    "full-conv": lambda n: n.op == "conv" and n.fields.get("k") != (1, 1) and _groups(n) == 1,
+    "fc": lambda n: n.op == "linear",
+}
 _COUNTABLE = ("params", "weights", "bias", "macs", "flops")
 COUNTS = {c.name: c for c in (
     Count("all", "archcost's count", QUANTITIES),
@@ -101,6 +115,12 @@ COUNTS = {c.name: c for c in (
           _COUNTABLE),
     Count("pool-window", "MACs + k*k per output element of each max/avg pool (the reads of "
           "each pooling window, e.g. 4 per pooled output of a 2x2 pool)", ("macs", "flops")),
+    Count("pointwise", "1x1 convolutions only", _COUNTABLE),
+    Count("depthwise", "depthwise convolutions only (one filter per input channel)",
+          _COUNTABLE),
+    Count("full-conv", "full (not depthwise) convolutions with a window larger than 1x1 only",
+          _COUNTABLE),
+    Count("fc", "fully connected layers only", _COUNTABLE),
 )}  # fmt: skip
 
 
@@ -115,6 +135,7 @@ class ColumnDef:
     header: str = ""
     key: str = ""  # the block column a 'filters' column reads ('#3x3 reduce')
     basis: str = "exact"  # a ratio of the exact values, or of the values as shown
+    share: bool = False  # the counted value as a fraction of the same quantity, all counted
 
     @property
     def unit_name(self) -> str:
@@ -136,6 +157,8 @@ class ColumnDef:
         parts = [what]
         if self.count != "all":
             parts.append(COUNTS[self.count].doc)
+        if self.share:
+            parts.append("as a share of the row's (or network's) whole count")
         if self.quantity not in SHAPES:
             parts.append(f"unit {self.unit_name}")
         parts.append(self.rule)
@@ -264,6 +287,26 @@ def _norm_shape_text(text: str) -> str:
     return re.sub(r"\s+", "", str(text)).replace("×", "x").replace("*", "x").lower()
 
 
+class _NodeRow:
+    """One node of a network addressed as a table row ('dw separable (s1, 64)/conv pw'): a
+    published table may print the layers that archcost groups into one block row."""
+
+    def __init__(self, node):
+        self.nodes = [node]
+        self.node = node
+        self.columns = {}
+        self.shape = node.shape
+        self.params, self.bias, self.macs, self.ops = node.params, node.bias, node.macs, node.ops
+        self.weights = node.params - node.bias
+        self.buffers, self.activations, self.depth = node.buffers, node.activations, node.depth
+        self.weight_layers = 1 if node.weight else 0
+        k, s = node.fields.get("k"), node.fields.get("s")
+        if isinstance(k, tuple) and isinstance(s, tuple):
+            self.patch = f"{k[0]}x{k[1]}/{s[0]}" if s[0] == s[1] else f"{k[0]}x{k[1]}/{s}"
+        else:
+            self.patch = ""
+
+
 def _row_input(row):
     if not row.nodes or not row.nodes[0].inputs:
         return ()
@@ -271,6 +314,14 @@ def _row_input(row):
 
 
 def _quantity(net, rows, row_name, cdef: ColumnDef, file, line):
+    value = _counted(net, rows, row_name, cdef, file, line)
+    if not cdef.share:
+        return value
+    whole = _counted(net, rows, row_name, ColumnDef(cdef.name, cdef.quantity), file, line)
+    return Fraction(value, whole) if whole else Fraction(0)
+
+
+def _counted(net, rows, row_name, cdef: ColumnDef, file, line):
     quantity = cdef.quantity
     count = COUNTS[cdef.count]
     if row_name == "total":
@@ -288,8 +339,12 @@ def _quantity(net, rows, row_name, cdef: ColumnDef, file, line):
         return net.total(quantity)
     row = rows.get(row_name)  # a dict: Network.row() is a linear search, per cell
     if row is None:
-        hint = did_you_mean(row_name, [r.id for r in net.rows])
-        raise SpecError(f"network {net.name} has no row {brief(row_name)}{hint}", file, line)
+        node = rows.get(("node", row_name))
+        if node is None:
+            hint = did_you_mean(row_name, [r.id for r in net.rows])
+            raise SpecError(f"network {net.name} has no row or node {brief(row_name)}{hint}",
+                            file, line)  # fmt: skip
+        row = _NodeRow(node)
     if cdef.count != "all":
         return count.value(net, row.nodes, quantity)
     if quantity == "flops":
@@ -364,9 +419,13 @@ def _column(name, cdef, file, line) -> ColumnDef:
         raise SpecError(f"column '{name}': a filters column names its block column (key)", file,
                         line)  # fmt: skip
     header = _text(cdef.get("header"), f"column '{name}': header", file, line, required=False)
+    share = cdef.get("share", False)
+    if not isinstance(share, bool) or (share and quantity not in _COUNTABLE):
+        raise SpecError(f"column '{name}': share is true or false, for a counted quantity", file,
+                        line)  # fmt: skip
     return ColumnDef(name, quantity, _unit(cdef, name, file, line),
                      cdef.get("rounding", "nearest"), cdef.get("precision", "decimals"), count,
-                     header or name, key, cdef.get("basis", "exact"))  # fmt: skip
+                     header or name, key, cdef.get("basis", "exact"), share)  # fmt: skip
 
 
 def _network_label(net_name, sets) -> str:
@@ -415,7 +474,7 @@ def _compare(cdef: ColumnDef, raw, printed, file, line):
     step = quantum(number, decimals, cdef.precision)
     rounded = round_to(Fraction(raw) / cdef.unit, step, cdef.rounding)
     computed = _format_like(rounded, printed, decimals, cdef.unit == 1)
-    exact = raw if isinstance(raw, int) else str(raw)
+    exact = raw if isinstance(raw, int) else f"{float(raw):.6g}"
     return computed, exact, rounded * cdef.unit, Fraction(number) == rounded
 
 
@@ -534,7 +593,9 @@ def check_table(path: str) -> TableResult:
             if work > MAX_TABLE_WORK:
                 raise SpecError(f"this table's rows and networks take more than {MAX_TABLE_WORK:,} "
                                 "steps (rows, cells, layers)", file, line)  # fmt: skip
-            networks[key] = (net, {r.id: r for r in net.rows})
+            index = {("node", n.id): n for n in net.nodes}
+            index.update({r.id: r for r in net.rows})
+            networks[key] = (net, index)
         net, net_rows = networks[key]
         shown_net = _network_label(net_name, sets) + (" (training)" if train else "")
         result.rows.append((label, shown_net))

@@ -15,8 +15,15 @@ import click
 
 from ..options import format_option, output_option
 from ..report import Column, emit, render, to_json
-from ..tables import (MARKS, cell_record, check_table, find_table, published_text, table_data,
-                      table_files)  # fmt: skip
+from ..tables import (
+    MARKS,
+    cell_record,
+    check_table,
+    find_table,
+    published_text,
+    table_data,
+    table_files,
+)
 
 STATUS_STYLE = {"match": "green", "erratum": "yellow", "mismatch": "bold red"}
 ASCII_MARKS = {"match": "(ok)", "erratum": "[{n}]", "mismatch": "MISMATCH [{n}]"}
