@@ -143,6 +143,8 @@ class ColumnDef:
 
     @property
     def rule(self) -> str:
+        if self.quantity == "patch":
+            return "compared as printed (k x k/stride)"
         if self.quantity in SHAPES:
             return "compared as printed (H x W x C)"
         if self.unit == 1 and self.quantity != "ratio" and self.precision == "decimals":
@@ -167,7 +169,7 @@ class ColumnDef:
 
 def unit_name(unit: Fraction) -> str:
     names = {1: "1", 1000: "K = 1000", 1024: "K = 1024", 10**6: "M = 10^6",
-             1 << 20: "M = 2^20", 10**9: "G = 10^9"}  # fmt: skip
+             1 << 20: "M = 2^20", 10**9: "G = 10^9", Fraction(1, 100): "% (1/100)"}  # fmt: skip
     if unit in names:
         return names[unit]
     if unit.denominator == 1 and unit > 1:
@@ -442,9 +444,13 @@ def _group(text: str) -> str:
     return f"{m.group(1)}{int(m.group(2)):,}{m.group(3)}"
 
 
-def published_text(value) -> str:
-    return value if isinstance(value, str) else _group(repr(value) if isinstance(value, float)
-                                                       else str(value))  # fmt: skip
+def published_text(value, group: bool = True) -> str:
+    """A printed value as text; whole numbers of an exact column (unit 1) get thousands
+    separators."""
+    if isinstance(value, str):
+        return value
+    text = repr(value) if isinstance(value, float) else str(value)
+    return _group(text) if group else text
 
 
 def _format_like(rounded: Fraction, printed, decimals: int, group: bool = True) -> str:
@@ -469,6 +475,8 @@ def _compare(cdef: ColumnDef, raw, printed, file, line):
         computed = _shape_text(raw)
         ok = _norm_shape_text(printed) in (_norm_shape_text(computed),
                                            _norm_shape_text(fmt_shape(raw)))  # fmt: skip
+        if ok and _norm_shape_text(printed) == _norm_shape_text(fmt_shape(raw)):
+            computed = fmt_shape(raw)  # shown as printed: a flat '400', not '1x1x400'
         return computed, computed, None, ok
     number, decimals = parse_printed(printed, file, line)
     step = quantum(number, decimals, cdef.precision)

@@ -37,7 +37,7 @@ def _mark(rec, fmt) -> str:
 
 
 def _cell_text(rec, fmt) -> str:
-    published = published_text(rec["published"])
+    published = published_text(rec["published"], rec["unit"] == "1")
     if rec["status"] == "match":
         return f"{rec['computed']} {_mark(rec, fmt)}"
     return f"{rec['computed']} (printed {published}) {_mark(rec, fmt)}"
@@ -95,9 +95,9 @@ def _summary(results, fmt, show_all, reasons):
             if c.status == "match" and not show_all:
                 continue
             status = c.status + (f" ({c.note})" if c.note else "")
+            published = published_text(c.published, c.unit == "1")
             rows.append({"table": r.id, "row": c.row, "network": c.network, "column": c.column,
-                         "published": published_text(c.published), "computed": c.computed,
-                         "status": status,
+                         "published": published, "computed": c.computed, "status": status,
                          "_style": STATUS_STYLE[c.status] if fmt == "text" else None})  # fmt: skip
             if reasons and c.reason and fmt in ("text", "md"):
                 notes.append(f"  erratum {r.id} / {c.row} / {c.column} (judged under: "
