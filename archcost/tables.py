@@ -45,7 +45,8 @@ from .spec import _short, build, specs_dir
 from .yamlio import load_file
 
 QUANTITIES = ("params", "weights", "bias", "buffers", "macs", "flops", "ops", "activations",
-              "output", "input", "depth", "weight_layers", "patch", "filters", "ratio")  # fmt: skip
+              "output", "input", "depth", "weight_layers", "layers", "repeat", "patch", "filters",
+              "channels", "in_channels", "in_features", "ratio")  # fmt: skip
 SHAPES = ("output", "input", "patch")  # compared as text (H x W x C, '7x7/2')
 TABLE_KEYS = {"id", "title", "source", "network", "conventions", "columns", "rows", "errata",
               "notes", "train"}  # fmt: skip
@@ -60,6 +61,8 @@ _SUFFIX = re.compile(r"^\s*([-+]?[0-9][0-9,]*(?:\.[0-9]+)?)\s*([A-Za-z%]*)\s*$")
 
 
 def _node_value(node, quantity):
+    if quantity == "weight_layers":
+        return 1 if node.weight else 0
     if quantity == "weights":
         return node.params - node.bias
     if quantity == "flops":
@@ -90,6 +93,8 @@ class Count:
             return sum(_node_value(n, quantity) for n in nodes if n is not skip)
         if self.name in _KINDS:
             return sum(_node_value(n, quantity) for n in nodes if _KINDS[self.name](n))
+        if self.name == "weight-outputs":
+            return sum(elements(n.shape) for n in nodes if n.weight)
         if self.name == "pool-window":
             pools = sum(_pool_window(n) for n in nodes if n.op in ("maxpool", "avgpool"))
             return sum(_node_value(n, quantity) for n in nodes) + pools
@@ -107,7 +112,7 @@ _KINDS = {  # layer kinds of a "resource per layer type" table (MobileNet's Tabl
     "full-conv": lambda n: n.op == "conv" and n.fields.get("k") != (1, 1) and _groups(n) == 1,
     "fc": lambda n: n.op == "linear",
 }
-_COUNTABLE = ("params", "weights", "bias", "macs", "flops")
+_COUNTABLE = ("params", "weights", "bias", "macs", "flops", "weight_layers")
 COUNTS = {c.name: c for c in (
     Count("all", "archcost's count", QUANTITIES),
     Count("conv-only", "the convolutions only (no fully connected layer)", _COUNTABLE),
@@ -121,6 +126,8 @@ COUNTS = {c.name: c for c in (
     Count("full-conv", "full (not depthwise) convolutions with a window larger than 1x1 only",
           _COUNTABLE),
     Count("fc", "fully connected layers only", _COUNTABLE),
+    Count("weight-outputs", "outputs of the weight layers (conv, linear) only: their 'neurons'",
+          ("activations",)),
 )}  # fmt: skip
 
 
@@ -302,6 +309,7 @@ class _NodeRow:
         self.weights = node.params - node.bias
         self.buffers, self.activations, self.depth = node.buffers, node.activations, node.depth
         self.weight_layers = 1 if node.weight else 0
+        self.repeat = 1
         k, s = node.fields.get("k"), node.fields.get("s")
         if isinstance(k, tuple) and isinstance(s, tuple):
             self.patch = f"{k[0]}x{k[1]}/{s[0]}" if s[0] == s[1] else f"{k[0]}x{k[1]}/{s}"
@@ -335,7 +343,10 @@ def _counted(net, rows, row_name, cdef: ColumnDef, file, line):
             return net.output_shape
         if quantity in ("depth", "weight_layers"):
             return net.weight_layers
-        if quantity in ("input", "patch", "filters"):
+        if quantity == "layers":  # the weight layers on the path through the rows, in order
+            return sum(r.depth for r in net.rows if not r.train_only)
+        if quantity in ("input", "patch", "filters", "repeat", "channels", "in_channels",
+                        "in_features"):
             raise SpecError(f"column '{cdef.name}': {quantity} is a row's, not a total", file,
                             line)  # fmt: skip
         return net.total(quantity)
@@ -355,6 +366,15 @@ def _counted(net, rows, row_name, cdef: ColumnDef, file, line):
         return row.shape
     if quantity == "input":
         return _row_input(row)
+    if quantity == "layers":
+        return row.depth
+    if quantity == "channels":  # C of the row's output (a flat vector's length)
+        return row.shape[0]
+    if quantity in ("in_channels", "in_features"):
+        shape = _row_input(row)
+        return shape[0] if quantity == "in_channels" else elements(shape)
+    if quantity == "repeat":
+        return getattr(row, "repeat", 1)
     if quantity == "patch":
         return row.patch
     if quantity == "filters":
