@@ -485,6 +485,19 @@ def _format_like(rounded: Fraction, printed, decimals: int, group: bool = True) 
     return text
 
 
+_SUFFIX_UNITS = {"K": (1000, 1024), "M": (10**6, 1 << 20), "G": (10**9, 1 << 30)}
+
+
+def _check_suffix(cdef: ColumnDef, printed, file, line):
+    """A printed '1.2M' in a column of K: the cell is in the wrong column (it would compare
+    1.2 thousand)."""
+    m = _SUFFIX.match(printed) if isinstance(printed, str) else None
+    suffix = m.group(2) if m else ""
+    if suffix in _SUFFIX_UNITS and cdef.unit not in _SUFFIX_UNITS[suffix]:
+        raise SpecError(f"column '{cdef.name}' counts in units of {cdef.unit_name}, but the "
+                        f"printed {brief(printed)} says {suffix}", file, line)  # fmt: skip
+
+
 def _compare(cdef: ColumnDef, raw, printed, file, line):
     """(computed text, exact value, shown value as an absolute Fraction or None, ok)."""
     if cdef.quantity in SHAPES:
@@ -499,6 +512,7 @@ def _compare(cdef: ColumnDef, raw, printed, file, line):
             computed = fmt_shape(raw)  # shown as printed: a flat '400', not '1x1x400'
         return computed, computed, None, ok
     number, decimals = parse_printed(printed, file, line)
+    _check_suffix(cdef, printed, file, line)
     step = quantum(number, decimals, cdef.precision)
     rounded = round_to(Fraction(raw) / cdef.unit, step, cdef.rounding)
     computed = _format_like(rounded, printed, decimals, cdef.unit == 1)

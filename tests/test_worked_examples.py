@@ -31,7 +31,8 @@ import pytest
 
 from archcost.spec import build
 
-SPECS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "specs")
+SPECS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "specs",
+                     "tables", "nets")
 K, K2, M = 1000, 1024, 10**6
 
 
