@@ -576,6 +576,7 @@ def check_table(path: str) -> TableResult:
     work = 0
     used_errata = set()
     shown: dict = {}  # (label, column) -> (exact, shown) for ratio cells
+    contexts: dict = {}  # label -> (network, its rows, row name, shown name)
     ratios = []
     rows = _list_of_mappings(doc, "rows", file, "rows")
     for i, entry in enumerate(rows):
@@ -641,6 +642,7 @@ def check_table(path: str) -> TableResult:
         net, net_rows = networks[key]
         shown_net = _network_label(net_name, sets) + (" (training)" if train else "")
         result.rows.append((label, shown_net))
+        contexts[label] = (net, net_rows, row_name, shown_net)
         for cdef in cdefs.values():
             if cdef.name not in entry:
                 continue
@@ -658,6 +660,12 @@ def check_table(path: str) -> TableResult:
     for entry, line, label in ratios:
         of, to = (_ratio_ref(entry, k, file, line) for k in ("of", "to"))
         for ref in (of, to):
+            if ref not in shown and ref[0] in contexts and ref[1] in cdefs:
+                # a reference row: the quantity of a row the table does not print itself
+                net, net_rows, row_name, _shown = contexts[ref[0]]
+                raw = _quantity(net, net_rows, row_name, cdefs[ref[1]], file, line)
+                if isinstance(raw, (int, Fraction)):
+                    shown[ref] = (raw, None)
             if ref not in shown:
                 raise SpecError(f"ratio {brief(label)}: no numeric cell {brief(ref[0])} / "
                                 f"{brief(ref[1])} in this table", file, line)  # fmt: skip
@@ -668,6 +676,9 @@ def check_table(path: str) -> TableResult:
                 raise SpecError(f"a ratio row prints only ratio columns, not '{cdef.name}'", file,
                                 line)  # fmt: skip
             index = 0 if cdef.basis == "exact" else 1
+            if shown[of][index] is None or shown[to][index] is None:
+                raise SpecError(f"ratio {brief(label)}: a ratio of shown values needs printed "
+                                "cells on both sides", file, line)  # fmt: skip
             a, b = Fraction(shown[of][index]), Fraction(shown[to][index])
             if b == 0:
                 raise SpecError(f"ratio {brief(label)}: the 'to' cell is zero", file, line)
