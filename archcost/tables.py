@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
@@ -52,7 +52,7 @@ TABLE_KEYS = {"id", "title", "source", "network", "conventions", "columns", "row
               "notes", "train"}  # fmt: skip
 COLUMN_KEYS = {"quantity", "unit", "rounding", "precision", "count", "header", "key", "basis",
                "share"}  # fmt: skip
-ROW_KEYS = {"row", "label", "network", "set", "train", "of", "to"}
+ROW_KEYS = {"row", "label", "network", "set", "train", "of", "to", "count"}
 ROUNDINGS = {"nearest": "rounded to nearest (half up)", "floor": "truncated",
              "ceil": "rounded up"}  # fmt: skip
 PRECISIONS = {"decimals": "at the printed decimals",
@@ -91,6 +91,8 @@ class Count:
             linear = [n for n in net.nodes if n.op == "linear"]
             skip = linear[-1] if linear else None
             return sum(_node_value(n, quantity) for n in nodes if n is not skip)
+        if self.name == "kernels":
+            return sum(_node_value(n, quantity) for n in nodes if n.op in ("conv", "linear"))
         if self.name in _KINDS:
             return sum(_node_value(n, quantity) for n in nodes if _KINDS[self.name](n))
         if self.name == "weight-outputs":
@@ -126,6 +128,8 @@ COUNTS = {c.name: c for c in (
     Count("full-conv", "full (not depthwise) convolutions with a window larger than 1x1 only",
           _COUNTABLE),
     Count("fc", "fully connected layers only", _COUNTABLE),
+    Count("kernels", "the kernels of the convolutions and FC layers (no batch-norm scale and "
+          "shift)", _COUNTABLE),
     Count("weight-outputs", "outputs of the weight layers (conv, linear) only: their 'neurons'",
           ("activations",)),
 )}  # fmt: skip
@@ -142,7 +146,8 @@ class ColumnDef:
     header: str = ""
     key: str = ""  # the block column a 'filters' column reads ('#3x3 reduce')
     basis: str = "exact"  # a ratio of the exact values, or of the values as shown
-    share: bool = False  # the counted value as a fraction of the same quantity, all counted
+    share: bool = False  # the counted value as a fraction of the column's whole count
+    share_of: str = "all"  # the column's own count, the whole of a share
 
     @property
     def unit_name(self) -> str:
@@ -167,7 +172,8 @@ class ColumnDef:
         if self.count != "all":
             parts.append(COUNTS[self.count].doc)
         if self.share:
-            parts.append("as a share of the row's (or network's) whole count")
+            whole = "" if self.share_of == "all" else f" ({COUNTS[self.share_of].doc})"
+            parts.append(f"as a share of the network's (or row's) whole count{whole}")
         if self.quantity not in SHAPES:
             parts.append(f"unit {self.unit_name}")
         parts.append(self.rule)
@@ -296,6 +302,14 @@ def _norm_shape_text(text: str) -> str:
     return re.sub(r"\s+", "", str(text)).replace("×", "x").replace("*", "x").lower()
 
 
+def _group_value(net, nodes, cdef: ColumnDef, name, file, line):
+    """A counted quantity over a group of nodes ('ROW.1/*': one unit of a repeated row)."""
+    if cdef.quantity not in _COUNTABLE + ("activations", "ops"):
+        raise SpecError(f"column '{cdef.name}': a node group {brief(name)} has no "
+                        f"{cdef.quantity}", file, line)  # fmt: skip
+    return COUNTS[cdef.count].value(net, nodes, cdef.quantity)
+
+
 class _NodeRow:
     """One node of a network addressed as a table row ('dw separable (s1, 64)/conv pw'): a
     published table may print the layers that archcost groups into one block row."""
@@ -327,7 +341,9 @@ def _quantity(net, rows, row_name, cdef: ColumnDef, file, line):
     value = _counted(net, rows, row_name, cdef, file, line)
     if not cdef.share:
         return value
-    whole = _counted(net, rows, row_name, ColumnDef(cdef.name, cdef.quantity), file, line)
+    # the whole is counted as the column counts (kernels, all ...), whatever a row selects
+    whole = _counted(net, rows, row_name, ColumnDef(cdef.name, cdef.quantity,
+                                                    count=cdef.share_of), file, line)  # fmt: skip
     return Fraction(value, whole) if whole else Fraction(0)
 
 
@@ -353,6 +369,12 @@ def _counted(net, rows, row_name, cdef: ColumnDef, file, line):
     row = rows.get(row_name)  # a dict: Network.row() is a linear search, per cell
     if row is None:
         node = rows.get(("node", row_name))
+        if node is None and row_name.endswith("/*") and len(row_name) > 2:
+            # a group of nodes: every node whose id starts with the prefix ('... .1/*')
+            prefix = row_name[:-2]
+            group = [n for n in net.nodes if n.id == prefix or n.id.startswith(prefix + "/")]
+            if group:
+                return _group_value(net, group, cdef, row_name, file, line)
         if node is None:
             hint = did_you_mean(row_name, [r.id for r in net.rows])
             raise SpecError(f"network {net.name} has no row or node {brief(row_name)}{hint}",
@@ -447,7 +469,7 @@ def _column(name, cdef, file, line) -> ColumnDef:
                         line)  # fmt: skip
     return ColumnDef(name, quantity, _unit(cdef, name, file, line),
                      cdef.get("rounding", "nearest"), cdef.get("precision", "decimals"), count,
-                     header or name, key, cdef.get("basis", "exact"), share)  # fmt: skip
+                     header or name, key, cdef.get("basis", "exact"), share, count)  # fmt: skip
 
 
 def _network_label(net_name, sets) -> str:
@@ -584,8 +606,16 @@ def check_table(path: str) -> TableResult:
         if not isinstance(entry, dict) or ("row" not in entry and "of" not in entry):
             raise SpecError("a table row needs 'row' (a row name of the network, or total), or "
                             "'of' and 'to' for a ratio", file, line)  # fmt: skip
+        extra = [k for k in entry if k not in ROW_KEYS and k not in cdefs]
+        if extra:
+            raise SpecError(f"row key {brief(extra[0])} is neither a column nor one of "
+                            f"{', '.join(sorted(ROW_KEYS))}"
+                            f"{did_you_mean(str(extra[0]), list(cdefs) + sorted(ROW_KEYS))}",
+                            file, line)  # fmt: skip
         if "of" in entry:
             label = _text(entry.get("label"), "a ratio row's 'label'", file, line)
+            if label in contexts or any(label == r[2] for r in ratios):
+                raise SpecError(f"two rows are labelled {brief(label)}", file, line)
             ratios.append((entry, line, label))
             result.rows.append((label, "ratio"))
             work += 1 + len(cdefs)
@@ -611,6 +641,12 @@ def check_table(path: str) -> TableResult:
             raise SpecError("'train' must be true or false", file, line)
         row_name = _text(entry["row"], "'row'", file, line)
         label = _text(entry.get("label", row_name), "'label'", file, line)
+        if label in contexts:
+            raise SpecError(f"two rows are labelled {brief(label)} (give each a 'label')", file,
+                            line)  # fmt: skip
+        row_count = entry.get("count")
+        if row_count is not None and row_count not in COUNTS:
+            raise SpecError(f"'count' is one of {', '.join(COUNTS)}", file, line)
         # every row's own work counts too: aliases let 250,000 rows share one big 'set'
         work += 1 + len(sets) + len(cdefs)
         if work > MAX_TABLE_WORK:
@@ -651,6 +687,11 @@ def check_table(path: str) -> TableResult:
                                 "and 'to'", file, line)  # fmt: skip
             printed = entry[cdef.name]
             pline = entry.key_line(cdef.name) if hasattr(entry, "key_line") else line
+            if row_count is not None:  # a row that selects layers by kind (Table 2's rows)
+                if cdef.quantity not in COUNTS[row_count].quantities:
+                    raise SpecError(f"count {row_count} does not apply to column "
+                                    f"'{cdef.name}' ({cdef.quantity})", file, line)  # fmt: skip
+                cdef = replace(cdef, count=row_count)
             raw = _quantity(net, net_rows, row_name, cdef, file, line)
             computed, exact, value, ok = _compare(cdef, raw, printed, file, pline)
             if value is not None:
