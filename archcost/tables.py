@@ -51,7 +51,7 @@ SHAPES = ("output", "input", "patch")  # compared as text (H x W x C, '7x7/2')
 TABLE_KEYS = {"id", "title", "source", "network", "conventions", "columns", "rows", "errata",
               "notes", "train"}  # fmt: skip
 COLUMN_KEYS = {"quantity", "unit", "rounding", "precision", "count", "header", "key", "basis",
-               "share"}  # fmt: skip
+               "share", "whole"}  # fmt: skip
 ROW_KEYS = {"row", "label", "network", "set", "train", "of", "to", "count"}
 ROUNDINGS = {"nearest": "rounded to nearest (half up)", "floor": "truncated",
              "ceil": "rounded up"}  # fmt: skip
@@ -147,7 +147,7 @@ class ColumnDef:
     key: str = ""  # the block column a 'filters' column reads ('#3x3 reduce')
     basis: str = "exact"  # a ratio of the exact values, or of the values as shown
     share: bool = False  # the counted value as a fraction of the column's whole count
-    share_of: str = "all"  # the column's own count, the whole of a share
+    share_of: str = "all"  # how the whole of a share is counted (column key 'whole')
 
     @property
     def unit_name(self) -> str:
@@ -341,7 +341,7 @@ def _quantity(net, rows, row_name, cdef: ColumnDef, file, line):
     value = _counted(net, rows, row_name, cdef, file, line)
     if not cdef.share:
         return value
-    # the whole is counted as the column counts (kernels, all ...), whatever a row selects
+    # the whole is counted as the column's 'whole' says (all, kernels ...), whatever is selected
     whole = _counted(net, rows, row_name, ColumnDef(cdef.name, cdef.quantity,
                                                     count=cdef.share_of), file, line)  # fmt: skip
     return Fraction(value, whole) if whole else Fraction(0)
@@ -449,7 +449,7 @@ def _column(name, cdef, file, line) -> ColumnDef:
         raise SpecError(f"column '{name}': unknown key {brief(key)}"
                         f"{did_you_mean(key, COLUMN_KEYS)}", file, line)  # fmt: skip
     choices = {"rounding": ROUNDINGS, "precision": PRECISIONS, "count": COUNTS,
-               "basis": ("exact", "shown")}  # fmt: skip
+               "basis": ("exact", "shown"), "whole": COUNTS}  # fmt: skip
     for key, allowed in choices.items():
         if key in cdef and cdef[key] not in allowed:
             raise SpecError(f"column '{name}': {key} is one of {', '.join(allowed)}", file, line)
@@ -469,7 +469,8 @@ def _column(name, cdef, file, line) -> ColumnDef:
                         line)  # fmt: skip
     return ColumnDef(name, quantity, _unit(cdef, name, file, line),
                      cdef.get("rounding", "nearest"), cdef.get("precision", "decimals"), count,
-                     header or name, key, cdef.get("basis", "exact"), share, count)  # fmt: skip
+                     header or name, key, cdef.get("basis", "exact"), share,
+                     cdef.get("whole", "all"))  # fmt: skip
 
 
 def _network_label(net_name, sets) -> str:
