@@ -207,6 +207,7 @@ class Cell:
     convention: str = ""
     unit: str = ""
     rule: str = ""
+    index: int = -1  # the row's position in the table file (labels may repeat)
 
 
 @dataclass
@@ -377,8 +378,8 @@ def _counted(net, rows, row_name, cdef: ColumnDef, file, line):
                 return _group_value(net, group, cdef, row_name, file, line)
         if node is None:
             hint = did_you_mean(row_name, [r.id for r in net.rows])
-            raise SpecError(f"network {net.name} has no row or node {brief(row_name)}{hint}",
-                            file, line)  # fmt: skip
+            raise SpecError(f"network {net.name} has no row {brief(row_name)}{hint}", file,
+                            line)  # fmt: skip
         row = _NodeRow(node)
     if cdef.count != "all":
         return count.value(net, row.nodes, quantity)
@@ -615,9 +616,7 @@ def check_table(path: str) -> TableResult:
                             file, line)  # fmt: skip
         if "of" in entry:
             label = _text(entry.get("label"), "a ratio row's 'label'", file, line)
-            if label in contexts or any(label == r[2] for r in ratios):
-                raise SpecError(f"two rows are labelled {brief(label)}", file, line)
-            ratios.append((entry, line, label))
+            ratios.append((entry, line, label, len(result.rows)))
             result.rows.append((label, "ratio"))
             work += 1 + len(cdefs)
             continue
@@ -642,9 +641,6 @@ def check_table(path: str) -> TableResult:
             raise SpecError("'train' must be true or false", file, line)
         row_name = _text(entry["row"], "'row'", file, line)
         label = _text(entry.get("label", row_name), "'label'", file, line)
-        if label in contexts:
-            raise SpecError(f"two rows are labelled {brief(label)} (give each a 'label')", file,
-                            line)  # fmt: skip
         row_count = entry.get("count")
         if row_count is not None and row_count not in COUNTS:
             raise SpecError(f"'count' is one of {', '.join(COUNTS)}", file, line)
@@ -679,7 +675,7 @@ def check_table(path: str) -> TableResult:
         net, net_rows = networks[key]
         shown_net = _network_label(net_name, sets) + (" (training)" if train else "")
         result.rows.append((label, shown_net))
-        contexts[label] = (net, net_rows, row_name, shown_net)
+        contexts.setdefault(label, (net, net_rows, row_name, shown_net))
         for cdef in cdefs.values():
             if cdef.name not in entry:
                 continue
@@ -696,10 +692,10 @@ def check_table(path: str) -> TableResult:
             raw = _quantity(net, net_rows, row_name, cdef, file, line)
             computed, exact, value, ok = _compare(cdef, raw, printed, file, pline)
             if value is not None:
-                shown[(label, cdef.name)] = (exact, value)
+                shown.setdefault((label, cdef.name), (exact, value))
             _add_cell(result, errata, used_errata, label, cdef, printed, computed, ok, shown_net,
-                      exact)  # fmt: skip
-    for entry, line, label in ratios:
+                      exact, len(result.rows) - 1)  # fmt: skip
+    for entry, line, label, index in ratios:
         of, to = (_ratio_ref(entry, k, file, line) for k in ("of", "to"))
         for ref in (of, to):
             if ref not in shown and ref[0] in contexts and ref[1] in cdefs:
@@ -732,7 +728,7 @@ def check_table(path: str) -> TableResult:
             exact = f"{float(a / b):.4g}"
             _add_cell(result, errata, used_errata, label, cdef, printed, computed,
                       Fraction(number) == rounded,
-                      f"{of[0]} / {of[1]} over {to[0]} / {to[1]}", exact)  # fmt: skip
+                      f"{of[0]} / {of[1]} over {to[0]} / {to[1]}", exact, index)  # fmt: skip
     for key, (_entry, line) in errata.items():
         if key not in used_errata:
             raise SpecError(f"erratum for row '{key[0]}', column '{key[1]}' names no printed cell",
@@ -748,9 +744,10 @@ def _ratio_ref(entry, key, file, line) -> tuple:
                                                                line))  # fmt: skip
 
 
-def _add_cell(result, errata, used_errata, label, cdef, printed, computed, ok, network, exact):
+def _add_cell(result, errata, used_errata, label, cdef, printed, computed, ok, network, exact,
+              index):  # fmt: skip
     common = {"network": network, "exact": exact, "convention": cdef.convention,
-              "unit": cdef.unit_name, "rule": cdef.rule}  # fmt: skip
+              "unit": cdef.unit_name, "rule": cdef.rule, "index": index}  # fmt: skip
     erratum = errata.get((label, cdef.name))
     if erratum:
         used_errata.add((label, cdef.name))
@@ -786,11 +783,11 @@ def table_data(result: TableResult) -> dict:
     footnotes for the errata and mismatches, the status counts and ``ok``."""
     by_row: dict = {}
     for cell in result.cells:
-        by_row.setdefault(cell.row, {})[cell.column] = cell
+        by_row.setdefault(cell.index, {})[cell.column] = cell
     footnotes, rows = [], []
-    for label, network in result.rows:
+    for index, (label, network) in enumerate(result.rows):
         cells = {}
-        for name, cell in by_row.get(label, {}).items():
+        for name, cell in by_row.get(index, {}).items():
             rec = cell_record(cell)
             if cell.status != "match":
                 footnotes.append({"n": len(footnotes) + 1, "row": label, "column": name,
