@@ -841,16 +841,18 @@ class PaperUnit:
 
 def paper_units(name: str) -> dict:
     """``{'params': PaperUnit, 'macs': PaperUnit}`` (either may be missing) for the network
-    ``name`` (NAME or NAME:VARIANT), read from the first published table (specs/tables) whose
-    table-level network is ``name`` and that prints its params/weights and MACs/FLOPs per row.
-    Raises SpecError when no table states them."""
-    found: dict = {}
+    ``name`` (NAME or NAME:VARIANT), read from the published table (specs/tables) whose
+    table-level network is ``name`` and that prints the most per-layer params/weights and
+    MACs/FLOPs cells. Raises SpecError when no table prints any."""
+    best, best_count = {}, 0
     for path in table_files():
         doc = load_file(path, _short(path))
         if not isinstance(doc, dict) or doc.get("network") != name:
             continue
         columns = doc.get("columns") or {}
-        rows = [r for r in doc.get("rows") or [] if isinstance(r, dict) and "network" not in r]
+        rows = [r for r in doc.get("rows") or [] if isinstance(r, dict) and "network" not in r
+                and "count" not in r and r.get("row") != "total"]  # fmt: skip
+        found, count = {}, 0
         for cname, cdef in columns.items():
             col = _column(cname, cdef, _short(path), None)
             kind = ("params" if col.quantity in ("weights", "params")
@@ -859,7 +861,7 @@ def paper_units(name: str) -> dict:
                 continue
             small, large, suffix, printed = 0, 0, "", 0
             for r in rows:
-                if cname not in r or r.get("row") == "total":
+                if cname not in r:
                     continue
                 printed += 1
                 number, decimals = parse_printed(r[cname], _short(path), None)
@@ -871,10 +873,13 @@ def paper_units(name: str) -> dict:
                     large = max(large, decimals)
             if printed:  # a table that prints only totals says nothing of per-layer cells
                 found[kind] = PaperUnit(col, suffix, small, large, os.path.basename(path)[:-5])
-        if found:
-            return found
-    raise SpecError(f"no published table in specs/tables prints per-layer params or MACs of "
-                    f"'{name}' (as its table-level network); --units paper needs one")
+                count += printed
+        if count > best_count:
+            best, best_count = found, count
+    if not best:
+        raise SpecError(f"no published table in specs/tables prints per-layer params or MACs "
+                        f"of '{name}' (as its table-level network); --units paper needs one")
+    return best
 
 
 def apply_paper_units(name: str, columns: list, rows: list, footer: dict, total: dict):
