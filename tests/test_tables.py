@@ -252,3 +252,23 @@ def test_lenet_erratum_goes_stale_when_printed_as_its_method_gives(tmp_path):
     cells = json.loads(result.stdout)["tables"][0]["cells"]
     assert [c["note"] for c in cells if "note" in c] == [
         "stale erratum: the printed value now reproduces"]
+
+
+def test_coverage_references_exist():
+    """docs/coverage.md names cells as `TABLE :: ROW LABEL`: each must be a row of that table."""
+    import os
+    import re
+
+    from archcost.tables import find_table
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    text = open(os.path.join(root, "docs", "coverage.md"), encoding="utf-8").read()
+    refs = re.findall(r"`([a-z0-9-]+) :: ([^`]+)`", text)
+    assert len(refs) > 100
+    labels = {}
+    for table_id, label in refs:
+        if table_id not in labels:
+            labels[table_id] = {row for row, _net in check_table(find_table(table_id)).rows}
+        assert label in labels[table_id], f"coverage.md: {table_id} has no row {label!r}"
+    # every table file is cited
+    assert set(labels) == {os.path.basename(p)[:-5] for p in table_files()}
