@@ -225,17 +225,22 @@ def conv(x, out, k, s, p, d, g, bias):
     "linear",
     Field("out", "int", doc="output features"),
     _BIAS,
+    Field("trainable", "bool", True, doc="false: fixed weights, counted as buffers"),
     positional=("out",),
     weight=True,
     aliases=("fc", "dense", "fully_connected"),
 )
-def linear(x, out, bias):
+def linear(x, out, bias, trainable=True):
     """Fully connected layer on the flattened input (N = C*H*W features).
 
-    params = N*out + out [bias]; MACs = N*out; other ops = out bias adds.
+    params = N*out + out [bias]; MACs = N*out; other ops = out bias adds. With
+    ``trainable: false`` (weights set by hand and kept fixed, as LeNet-5's RBF centres) the
+    same N*out (+ out) numbers are buffers, not params.
     """
     n = elements(x)
     b = out if bias else 0
+    if not trainable:
+        return Cost((out,), 0, 0, n * out + b, n * out, out if bias else 0)
     return Cost((out,), n * out + b, b, 0, n * out, out if bias else 0)
 
 

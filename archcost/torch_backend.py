@@ -189,7 +189,14 @@ def _conv(node, inplace):
 
 
 def _linear(node, inplace):
-    return Linear(L.elements(node.inputs[0].shape), node.fields["out"], bias=node.fields["bias"])
+    m = Linear(L.elements(node.inputs[0].shape), node.fields["out"], bias=node.fields["bias"])
+    if not node.fields.get("trainable", True):  # fixed weights: buffers, not parameters
+        for name in ("weight", "bias"):
+            value = getattr(m, name)
+            if value is not None:
+                delattr(m, name)
+                m.register_buffer(name, value.detach())
+    return m
 
 
 def _bn(node, inplace):
