@@ -902,3 +902,19 @@ def apply_paper_units(name: str, columns: list, rows: list, footer: dict, total:
         notes.append(f"{unit.header}: {unit.column.convention}, as {unit.table} prints it "
                      f"(decimals: {unit.decimals_small} below 10, {unit.decimals_large} from 10)")
     return columns, notes
+
+
+def paper_json(name: str, data: dict) -> None:
+    """Add ``params_paper`` / ``macs_paper`` (the cells as the network's published table
+    prints them) to ``archcost table --format json`` records and total, and the units used."""
+    units = paper_units(name)
+    for key, unit in units.items():
+        source = {"weights": "weights", "params": "params", "macs": "macs",
+                  "flops": "macs"}[unit.column.quantity]  # fmt: skip
+        factor = 2 if unit.column.quantity == "flops" else 1
+        for rec in data["layers"]:
+            rec[f"{key}_paper"] = unit.format(factor * rec[source])
+        data["total"][f"{key}_paper"] = unit.format(factor * data["total"][source])
+    data["paper_units"] = {key: {"table": u.table, "header": u.header,
+                                 "convention": u.column.convention}
+                           for key, u in units.items()}  # fmt: skip

@@ -272,3 +272,16 @@ def test_coverage_references_exist():
         assert label in labels[table_id], f"coverage.md: {table_id} has no row {label!r}"
     # every table file is cited
     assert set(labels) == {os.path.basename(p)[:-5] for p in table_files()}
+
+
+def test_table_units_paper_json():
+    result = run_cli("table", "googlenet", "--units", "paper", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    rec = {r["name"]: r for r in data["layers"]}
+    # Table 1 prints 159K and 128M for inception (3a), 360M for the 3x3 convolution
+    assert (rec["inception (3a)"]["params_paper"], rec["inception (3a)"]["macs_paper"]) == (
+        "159K", "128M")
+    assert rec["convolution 3x3/1"]["macs_paper"] == "360M"
+    assert rec["inception (3a)"]["weights"] == 163_328  # the exact count stays beside it
+    assert data["paper_units"]["params"]["table"] == "googlenet-table1"

@@ -63,18 +63,23 @@ def _layout(result, fmt, reasons):
              f"{counts['mismatch']} mismatches.  Source: {data['source'].strip()}"]  # fmt: skip
     notes += [f"  {c['header']}: {c['convention']}" for c in data["columns"]]
     for fn in data["footnotes"]:
-        mark = "†" if fn["status"] == "erratum" else "✗ mismatch"
+        mark = f"†{fn['n']}" if fn["status"] == "erratum" else f"✗ mismatch{fn['n']}"
         if fmt in ("csv", "latex"):
-            mark = "erratum" if fn["status"] == "erratum" else "MISMATCH"
+            mark = f"[{fn['n']}] " + ("erratum" if fn["status"] == "erratum" else "MISMATCH")
         text = fn["text"] if reasons or fn["status"] == "mismatch" else ""
-        notes.append(f"{mark}{fn['n']} {fn['row']} / {fn['column']} (judged under: "
+        notes.append(f"{mark} {fn['row']} / {fn['column']} (judged under: "
                      f"{fn['convention']}){': ' + text if text else ''}")  # fmt: skip
     notes.append("ok: every cell matches or is a documented erratum" if result.ok
                  else "FAILED: a cell no longer reproduces (or an erratum is stale)")  # fmt: skip
     if fmt == "csv":
         notes = []  # a CSV file is the grid alone; --format json has the footnotes
     title = f"{result.title}  [{result.id}]: computed (paper's units and rounding) vs printed"
-    return render(columns, rows, fmt, title=title, notes=notes)
+    text = render(columns, rows, fmt, title=title, notes=notes)
+    if fmt == "latex":  # the tabular has no notes: the footnotes follow it as text
+        from ..report import _latex_escape, printable
+
+        text += "".join(f"\\par\\footnotesize {_latex_escape(printable(n))}\n" for n in notes)
+    return text
 
 
 def _summary(results, fmt, show_all, reasons):

@@ -259,7 +259,12 @@ def command(spec, fmt, batch, dtype, train, sets, fold_bn, expand, symbolic, bar
         return
     with gc_paused():  # a large network's records are many small objects that all stay alive
         if fmt == "json":
-            text = to_json(network_json(net, batch, dtype, expand, convention))
+            data = network_json(net, batch, dtype, expand, convention)
+            if units == "paper":  # each record's params and MACs as the published table prints
+                from ..tables import paper_json
+
+                paper_json(net.name, data)
+            text = to_json(data)
         else:
             text = render_table(net, fmt, batch, dtype, expand, convention, units)
     emit(text, output)
