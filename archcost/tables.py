@@ -46,8 +46,13 @@ from .yamlio import load_file
 
 QUANTITIES = ("params", "weights", "bias", "buffers", "macs", "flops", "ops", "activations",
               "output", "input", "depth", "weight_layers", "layers", "repeat", "patch", "filters",
-              "channels", "in_channels", "in_features", "ratio")  # fmt: skip
-SHAPES = ("output", "input", "patch")  # compared as text (H x W x C, '7x7/2')
+              "channels", "in_channels", "in_features", "type", "ratio")  # fmt: skip
+SHAPES = ("output", "input", "patch", "type")  # compared as text (H x W x C, '7x7/2', type)
+# a row's type as papers print it: a block's name, else its first layer's kind
+TYPE_NAMES = {"conv": "convolution", "maxpool": "max pool", "avgpool": "avg pool",
+              "global_avgpool": "avg pool", "adaptive_avgpool": "avg pool", "linear": "linear",
+              "dropout": "dropout", "softmax": "softmax", "lrn": "lrn", "bn": "batch norm"}
+BLOCK_TYPES = ("inception",)  # blocks that papers print as a type of their own
 TABLE_KEYS = {"id", "title", "source", "network", "conventions", "columns", "rows", "errata",
               "notes", "train"}  # fmt: skip
 COLUMN_KEYS = {"quantity", "unit", "rounding", "precision", "count", "header", "key", "basis",
@@ -157,6 +162,8 @@ class ColumnDef:
     def rule(self) -> str:
         if self.quantity == "patch":
             return "compared as printed (k x k/stride)"
+        if self.quantity == "type":
+            return "compared as printed (a block's name, else the first layer's kind)"
         if self.quantity in SHAPES:
             return "compared as printed (H x W x C)"
         if self.unit == 1 and self.quantity != "ratio" and self.precision == "decimals":
@@ -325,6 +332,7 @@ class _NodeRow:
         self.buffers, self.activations, self.depth = node.buffers, node.activations, node.depth
         self.weight_layers = 1 if node.weight else 0
         self.repeat = 1
+        self.type = node.op
         k, s = node.fields.get("k"), node.fields.get("s")
         if isinstance(k, tuple) and isinstance(s, tuple):
             self.patch = f"{k[0]}x{k[1]}/{s[0]}" if s[0] == s[1] else f"{k[0]}x{k[1]}/{s}"
@@ -363,7 +371,7 @@ def _counted(net, rows, row_name, cdef: ColumnDef, file, line):
         if quantity == "layers":  # the weight layers on the path through the rows, in order
             return sum(r.depth for r in net.rows if not r.train_only)
         if quantity in ("input", "patch", "filters", "repeat", "channels", "in_channels",
-                        "in_features"):
+                        "in_features", "type"):
             raise SpecError(f"column '{cdef.name}': {quantity} is a row's, not a total", file,
                             line)  # fmt: skip
         return net.total(quantity)
@@ -400,6 +408,11 @@ def _counted(net, rows, row_name, cdef: ColumnDef, file, line):
         return getattr(row, "repeat", 1)
     if quantity == "patch":
         return row.patch
+    if quantity == "type":
+        if getattr(row, "type", "") in BLOCK_TYPES:
+            return row.type
+        first = row.nodes[0].op if row.nodes else ""
+        return TYPE_NAMES.get(first, first)
     if quantity == "filters":
         if cdef.key not in row.columns:
             raise SpecError(f"row {brief(row_name)} of {net.name} has no column "
@@ -526,7 +539,7 @@ def _compare(cdef: ColumnDef, raw, printed, file, line):
     """(computed text, exact value, shown value as an absolute Fraction or None, ok)."""
     if cdef.quantity in SHAPES:
         _text(printed, f"column '{cdef.name}'", file, line)
-        if cdef.quantity == "patch":
+        if cdef.quantity in ("patch", "type"):
             computed = str(raw)
             return computed, computed, None, _norm_shape_text(printed) == _norm_shape_text(raw)
         computed = _shape_text(raw)

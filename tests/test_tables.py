@@ -150,7 +150,7 @@ def test_check_table_id_prints_the_paper_layout():
     assert result.returncode == 0, result.stderr
     layout = json.loads(result.stdout)["layout"]
     headers = [c["header"] for c in layout["columns"]]
-    assert headers == ["patch size/stride", "output size", "depth", "#1x1", "#3x3 reduce",
+    assert headers == ["type", "patch size/stride", "output size", "depth", "#1x1", "#3x3 reduce",
                        "#3x3", "#5x5 reduce", "#5x5", "pool proj", "params", "ops"]  # fmt: skip
     rows = {r["label"]: r for r in layout["rows"]}
     assert len(layout["rows"]) == 19
@@ -163,8 +163,9 @@ def test_check_table_id_prints_the_paper_layout():
     note = layout["footnotes"][bad["footnote"] - 1]
     assert "K = 1024" in note["convention"] and "9,408" in note["text"]
     assert rows["inception (4e)"]["cells"]["c3r"]["computed"] == "160"
-    text = run_cli("check", "googlenet-table1").stdout
-    assert "9.1K (printed 2.7K) †1" in text and "159K ✓" in text and "googlenet" in text
+    text = run_cli("check", "googlenet-table1", "--format", "md").stdout
+    assert "| conv 7x7/2 | googlenet | convolution ✓ | 7x7/2 ✓ | 112x112x64 ✓ |" in text
+    assert "| 9.1K (printed 2.7K) †1 | 118M (printed 34M) †2 |" in text and "159K ✓" in text
     latex = run_cli("check", "googlenet-table1", "--format", "latex").stdout
     assert "\\begin{tabular}" in latex and "(printed 2.7K) [1]" in latex
 
