@@ -667,10 +667,15 @@ def check_table(path: str) -> TableResult:
             raise SpecError(f"a table builds at most {MAX_TABLE_NETWORKS} networks (network, "
                             "set and train combinations)", file, line)  # fmt: skip
         if key not in networks:
-            if net_name.split(":")[0].endswith((".yaml", ".yml")) and not os.path.isabs(net_name):
-                target = os.path.join(os.path.dirname(os.path.abspath(path)), net_name)
-            else:
-                target = net_name
+            target = net_name
+            if base.endswith((".yaml", ".yml")) and not os.path.isabs(base):
+                # relative to the table file, else to specs/tables (a copied table file still
+                # finds the example networks of specs/tables/nets/), else to the working folder
+                for folder in (os.path.dirname(os.path.abspath(path)),
+                               os.path.join(specs_dir(), "tables")):  # fmt: skip
+                    if os.path.exists(os.path.join(folder, base)):
+                        target = os.path.join(folder, net_name)
+                        break
             try:
                 net = build(target, params={k: str(v) for k, v in sets.items()} or None,
                             train=train)  # fmt: skip
