@@ -178,8 +178,8 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
     if conv:
         footer["count"] = "?" if total["count"] is None else total["count"]
     paper_notes = []
-    if units == "paper":  # the published table's own units (archcost/tables.py)
-        from ..tables import apply_paper_units
+    if units == "paper":  # the published table's own units (archcost/paper_units.py)
+        from ..paper_units import apply_paper_units
 
         columns, paper_notes = apply_paper_units(net.name, columns, rows, footer, total)
     notes = []
@@ -261,7 +261,7 @@ def command(spec, fmt, batch, dtype, train, sets, fold_bn, expand, symbolic, bar
         if fmt == "json":
             data = network_json(net, batch, dtype, expand, convention)
             if units == "paper":  # each record's params and MACs as the published table prints
-                from ..tables import paper_json
+                from ..paper_units import paper_json
 
                 paper_json(net.name, data)
             text = to_json(data)
