@@ -535,6 +535,13 @@ def _check_suffix(cdef: ColumnDef, printed, file, line):
                         f"printed {brief(printed)} says {suffix}", file, line)  # fmt: skip
 
 
+def _exact(value):
+    """An int as is; a fraction (a share, a ratio) exactly, as 'numerator/denominator'."""
+    if isinstance(value, Fraction):
+        return value.numerator if value.denominator == 1 else str(value)
+    return value
+
+
 def _compare(cdef: ColumnDef, raw, printed, file, line):
     """(computed text, exact value, shown value as an absolute Fraction or None, ok)."""
     if cdef.quantity in SHAPES:
@@ -553,7 +560,7 @@ def _compare(cdef: ColumnDef, raw, printed, file, line):
     step = quantum(number, decimals, cdef.precision)
     rounded = round_to(Fraction(raw) / cdef.unit, step, cdef.rounding)
     computed = _format_like(rounded, printed, decimals, cdef.unit == 1)
-    exact = raw if isinstance(raw, int) else f"{float(raw):.6g}"
+    exact = _exact(raw)
     return computed, exact, rounded * cdef.unit, Fraction(number) == rounded
 
 
@@ -743,7 +750,7 @@ def check_table(path: str) -> TableResult:
             step = quantum(number, decimals, cdef.precision)
             rounded = round_to(a / b / cdef.unit, step, cdef.rounding)
             computed = _format_like(rounded, printed, decimals, cdef.unit == 1)
-            exact = f"{float(a / b):.4g}"
+            exact = _exact(a / b)
             _add_cell(result, errata, used_errata, label, cdef, printed, computed,
                       Fraction(number) == rounded,
                       f"{of[0]} / {of[1]} over {to[0]} / {to[1]}", exact, index)  # fmt: skip

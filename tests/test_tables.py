@@ -111,7 +111,7 @@ def test_ratio_share_and_node_cells(tmp_path):
     # (117,600 + 240,000) / 416,520 = 85.854...%; 48,000 / 10,080 = 4.76
     assert math.floor(10000 * Fraction(357_600, 416_520) + Fraction(1, 2)) == 8585
     ratio = next(c for c in result.cells if c.column == "ratio")
-    assert ratio.computed == "4.8" and ratio.exact == "4.762"
+    assert ratio.computed == "4.8" and ratio.exact == "100/21"  # 48,000 / 10,080 exactly
 
 
 @pytest.mark.parametrize("cell, error", [
