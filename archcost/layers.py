@@ -240,11 +240,12 @@ def conv(x, out, k, s, p, d, g, bias):
     Field("out", "int", doc="output features"),
     _BIAS,
     Field("tied", "bool", False, doc="weight shared with an earlier layer (tied embeddings)"),
+    Field("trainable", "bool", True, doc="false: fixed weights, counted as buffers"),
     positional=("out",),
     weight=True,
     aliases=("fc", "dense", "fully_connected"),
 )
-def linear(x, out, bias, tied=False):
+def linear(x, out, bias, tied=False, trainable=True):
     """Fully connected layer on the feature axis.
 
     On tokens (L, D), a channels-last map (H, W, C) or a flat vector it acts on the last
@@ -253,6 +254,8 @@ def linear(x, out, bias, tied=False):
     A channels-first map (C, H, W), (C, L) or (C, D, H, W) is flattened first (the classic
     heads: N = C*H*W, P = 1). ``tied: true``: the weight is an earlier layer's (GPT-2's
     output head shares the token embedding), so it adds no params; MACs are counted.
+    ``trainable: false`` (weights set by hand and kept fixed, as LeNet-5's RBF centres): the
+    same N*out (+ out) numbers are buffers, not params.
     """
     lay = layout_of(x)
     if lay[-1] in "CN" and lay not in ("CHW", "CL", "CDHW") or len(x) == 1:
@@ -265,7 +268,10 @@ def linear(x, out, bias, tied=False):
         shape = (out,)
     b = out if bias else 0
     weights = 0 if tied else n * out
-    return Cost(shape, weights + b, b, 0, positions * n * out, positions * out if bias else 0)
+    ops = positions * out if bias else 0
+    if not trainable:
+        return Cost(shape, 0, 0, weights + b, positions * n * out, ops)
+    return Cost(shape, weights + b, b, 0, positions * n * out, ops)
 
 
 # ---------------------------------------------------------------- pooling

@@ -163,7 +163,14 @@ def _linear(node, inplace, shapes):
     for dim in shape:
         n *= dim
     features = n if flat else shape[-1]
-    return Linear(features, node.fields["out"], bias=node.fields["bias"], flat=flat)
+    m = Linear(features, node.fields["out"], bias=node.fields["bias"], flat=flat)
+    if not node.fields.get("trainable", True):  # fixed weights: buffers, not parameters
+        for name in ("weight", "bias"):
+            value = getattr(m, name)
+            if value is not None:
+                delattr(m, name)
+                m.register_buffer(name, value.detach())
+    return m
 
 
 # ---------------------------------------------------------------- pooling

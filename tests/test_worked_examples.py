@@ -1,24 +1,26 @@
-"""The lectures' Inception worked examples, built through archcost from tests/specs/*.yaml.
+"""The lectures' Inception worked examples, built through archcost from
+specs/tables/nets/*.yaml (the networks of the inception-walkthrough table).
 
 Sources: /work/shared/seeds/001_*.txt ("Features of GoogleNet": the 1x1 bottleneck on
 14x14x480) and 002_*.txt ("Inception Blocks": the walk-through on 28x28x192).
 
-Conventions of the printed numbers, as verified below:
+Conventions of the printed numbers, one rule for every total (no rule chosen per cell):
 - "Params" are weights only, no biases (every term is k*k*C_in*C_out); the specs have no biases.
 - "FLOPS" are multiply-accumulates (every term is H*W*k*k*C_in*C_out): archcost's MACs.
-- M = 10**6. K = 1000 for 540K and 170K; the 159K of the pool-projection slide is GoogLeNet
-  Table 1's inception (3a) figure, where K = 1024: 163,328 / 1024 = 159.5 exactly (K = 1000
-  would print 163K).
-- Rounding is not uniform: 540K (540.672K) and 423M (423.887M) are truncated (to nearest they
-  would be 541K and 424M); 170K (169.984K), 112.9M (112.896M) and 5.3M (5.268M) are rounded
-  to nearest (truncated they would be 169K, 112.8M, 5.2M); 159K (159.5 with K = 1024) is
-  truncated (half up would give 160K). 133M, 128M, 1.2M and 963M come out the same either way.
-  Each cell is checked with the rule that reproduces it, and the tests also assert that the
-  other rule would not, where it differs.
+- K = 1000, M = 10**6, rounded to nearest (half up) at the printed significant figures: the
+  trailing zeros of a whole number are not significant, so 540K and 170K are counts to the
+  ten thousand. This reproduces 112.9M, 5.3M, 540K, 1.2M, 963M, 170K and 133M; the one total
+  it does not is 423M (423,886,848 rounds to 424M: the slide truncated it), an erratum of
+  specs/tables/inception-walkthrough.yaml.
+- The 159K of the pool-projection slide is GoogLeNet Table 1's inception (3a) cell, in that
+  table's own convention (K = 1024, truncated): 163,328 / 1024 = 159.5.
 - The pool-projection slide's FLOPS formula includes a pooling term 9*28*28*192 = 1,354,752,
   but its printed 128M leaves it out: the convolutions alone give 128,049,152 (128M), with the
   term 129,403,904 (129M). archcost keeps pooling out of MACs altogether (in `ops`, as
   k*k - 1 = 8 comparisons per output element: 8*28*28*192 = 1,204,224).
+
+The arithmetic here is by hand, independent of archcost/tables.py, which applies the same
+conventions to the table file (tests/test_tables.py checks that file).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ import pytest
 
 from archcost.spec import build
 
-SPECS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "specs")
+SPECS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "specs",
+                     "tables", "nets")
 K, K2, M = 1000, 1024, 10**6
 
 
@@ -39,23 +42,17 @@ def spec(name):
     return os.path.join(SPECS, name)
 
 
-def shown(value, unit, decimals, rule):
-    """value / unit at `decimals` places: 'nearest' (half up) or 'floor' (truncate)."""
-    scaled = Fraction(value, unit) * 10**decimals
-    n = math.floor(scaled + Fraction(1, 2)) if rule == "nearest" else math.floor(scaled)
-    return Fraction(n, 10**decimals)
-
-
-def printed(text):
-    """'112.9' -> (Fraction(1129, 10), 1 decimal)."""
+def shown(value, unit, text):
+    """value / unit, rounded half up at the significant figures printed in `text`."""
     decimals = len(text.split(".")[1]) if "." in text else 0
-    return Fraction(text), decimals
+    step = Fraction(1, 10**decimals)
+    if decimals == 0:
+        step = Fraction(10 ** (len(text) - len(text.rstrip("0"))))
+    return math.floor(Fraction(value, unit) / step + Fraction(1, 2)) * step
 
 
-def check(value, unit, text, rule):
-    number, decimals = printed(text)
-    assert shown(value, unit, decimals, rule) == number, (value, unit, text, rule)
-    return decimals
+def check(value, unit, text):
+    assert shown(value, unit, text) == Fraction(text), (value, unit, text)
 
 
 def node_costs(net):
@@ -85,8 +82,7 @@ def test_5x5_on_14x14x480_is_112_9M():
     net = build(spec("conv5x5_14x14x480.yaml"))
     assert net.output_shape == (48, 14, 14)
     assert net.total("macs") == (14 * 14 * 48) * (5 * 5 * 480) == 112_896_000
-    check(net.total("macs"), M, "112.9", "nearest")
-    assert shown(net.total("macs"), M, 1, "floor") == Fraction("112.8")  # not truncated
+    check(net.total("macs"), M, "112.9")
 
 
 def test_1x1_reduction_to_16_is_5_3M():
@@ -95,8 +91,7 @@ def test_1x1_reduction_to_16_is_5_3M():
     assert node_costs(net) == {"1x1 conv": (480 * 16, 14 * 14 * 16 * 480),
                                "5x5 conv": (25 * 16 * 48, 14 * 14 * 48 * 25 * 16)}  # fmt: skip
     assert net.total("macs") == 1_505_280 + 3_763_200 == 5_268_480
-    check(net.total("macs"), M, "5.3", "nearest")
-    assert shown(net.total("macs"), M, 1, "floor") == Fraction("5.2")  # truncation would not do
+    check(net.total("macs"), M, "5.3")
 
 
 # ------------------------------------------------------------------ seed 002, 28x28x192
@@ -114,9 +109,9 @@ def test_naive_block_540K_423M():
     }
     params, macs = net.total("params"), net.total("macs")
     assert (params, macs) == (540_672, 423_886_848)
-    check(params, K, "540", "floor")  # 540.672K, truncated
-    check(macs, M, "423", "floor")  # 423.887M, truncated
-    assert shown(params, K, 0, "nearest") == 541 and shown(macs, M, 0, "nearest") == 424
+    check(params, K, "540")  # 540.672K to the ten thousand
+    # 423.887M: the printed 423M is truncated, the one total the rule does not reproduce
+    assert shown(macs, M, "423") == 424 and math.floor(Fraction(macs, M)) == 423
 
 
 def test_single_5x5_1_2M_963M():
@@ -125,9 +120,8 @@ def test_single_5x5_1_2M_963M():
     assert net.output_shape == (256, 28, 28)  # the same output as the naive block
     params, macs = net.total("params"), net.total("macs")
     assert (params, macs) == (25 * 192 * 256, 25 * 28 * 28 * 192 * 256) == (1_228_800, 963_379_200)
-    for rule in ("nearest", "floor"):
-        check(params, M, "1.2", rule)
-        check(macs, M, "963", rule)
+    check(params, M, "1.2")
+    check(macs, M, "963")
 
 
 def test_bottleneck_block_170K_133M():
@@ -145,10 +139,8 @@ def test_bottleneck_block_170K_133M():
     }
     params, macs = net.total("params"), net.total("macs")
     assert (params, macs) == (169_984, 133_267_456)
-    check(params, K, "170", "nearest")  # 169.984K, rounded
-    assert shown(params, K, 0, "floor") == 169  # truncation would print 169K
-    check(macs, M, "133", "nearest")
-    check(macs, M, "133", "floor")
+    check(params, K, "170")  # 169.984K
+    check(macs, M, "133")
 
 
 def test_pool_projection_block_159K_128M():
@@ -162,16 +154,14 @@ def test_pool_projection_block_159K_128M():
     params, macs = net.total("params"), net.total("macs")
     assert params == 12_288 + 18_432 + 110_592 + 3_072 + 12_800 + 6_144 == 163_328
     assert macs == 28 * 28 * params == 128_049_152
-    check(params, K2, "159", "floor")
-    assert Fraction(params, K2) == Fraction("159.5")
-    assert shown(params, K2, 0, "nearest") == 160
-    assert shown(params, K, 0, "floor") == 163 and shown(params, K, 0, "nearest") == 163
-    check(macs, M, "128", "nearest")
+    assert Fraction(params, K2) == Fraction("159.5")  # Table 1: K = 1024, truncated -> 159K
+    assert math.floor(Fraction(params, K2)) == 159
+    assert shown(params, K, "159") == 163  # not K = 1000
+    check(macs, M, "128")
     # The printed formula's pooling term, 9*28*28*192, is not in the printed 128M:
     pool_term = 9 * 28 * 28 * 192
     assert pool_term == 1_354_752
-    assert shown(macs + pool_term, M, 0, "nearest") == 129
-    assert shown(macs + pool_term, M, 0, "floor") == 129
+    assert shown(macs + pool_term, M, "128") == 129
     # archcost keeps the pool out of MACs: 8 comparisons per output element, in ops
     pool = next(n for n in net.nodes if n.op == "maxpool")
     assert pool.shape == (192, 28, 28) and pool.macs == 0

@@ -148,7 +148,7 @@ def test_lenet5_paper_every_layer():
         ("S4", (16, 5, 5), 16 * 2, None),  # 32
         ("C5", (120, 1, 1), 120 * (16 * 25 + 1), 120 * (16 * 25 + 1)),  # 48,120
         ("F6", (84,), 84 * (120 + 1), 84 * (120 + 1)),  # 10,164
-        ("output", (10,), 84 * 10, 84 * 10),  # RBF centres, no bias
+        ("output", (10,), 0, 84 * 10),  # 840 fixed RBF centres: buffers, not params
     ]
     assert [r.id for r in net.rows] == [e[0] for e in expected]
     for row_id, shape, params, connections in expected:
@@ -159,9 +159,9 @@ def test_lenet5_paper_every_layer():
             # conv/linear nodes' ops are their bias adds
             assert sum(n.macs + n.ops for n in weight_nodes) == connections, row_id
     assert (156, 12, 1516, 32, 48_120, 10_164) == tuple(r.params for r in net.rows[:6])
-    # "60,000 trainable parameters"; the 840 RBF centres come on top
+    # "60,000 trainable parameters"; the 840 RBF centres are fixed: buffers
     assert sum(r.params for r in net.rows[:6]) == 60_000
-    assert net.total("params") == 60_840
+    assert net.total("params") == 60_000 and net.row("output").buffers == 84 * 10
     # S2: 2x2 average (sum) pool, then one coefficient and one bias per map, then tanh
     assert [n.op for n in net.row("S2").nodes] == ["avgpool", "conv", "tanh"]
     coefficient = net.row("S2").nodes[1]

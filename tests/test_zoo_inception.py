@@ -349,9 +349,13 @@ def test_inception_v3_min_size_is_75():
 
 
 def test_inception_v3_paper_table():
-    """Ten of Table 1's twelve output sizes follow from the spec; the two stem errata stay."""
+    """Table 1 is checked against inception_v3:paper (its own stem): every cell matches; the
+    released network differs from it exactly in the two stem sizes Table 1 prints."""
     result = check_table(find_table("inception-v3-paper"))
-    assert result.ok and len(result.cells) == 12
-    errata = [c for c in result.cells if c.status == "erratum"]
-    assert [(c.published, c.computed) for c in errata] == [
-        ("71x71x80", "71x71x192"), ("35x35x288", "35x35x192")]
+    assert result.ok and len(result.cells) == 20
+    assert all(c.status == "match" for c in result.cells)
+    paper, released = build("inception_v3:paper"), build("inception_v3")
+    assert paper.row("Conv2d_4a_3x3").shape == (80, 71, 71)  # Table 1: 71x71x80
+    assert released.row("Conv2d_4a_3x3").shape == (192, 71, 71)
+    assert paper.row("Conv2d_5b_3x3").shape == (288, 35, 35)  # Table 1: 35x35x288
+    assert released.row("maxpool2").shape == (192, 35, 35)

@@ -18,7 +18,8 @@ from .conftest import static_totals, torch_totals
 
 MOBILE_SPECS = ["mobilenet", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small"]
 MOBILE_VARIANTS = [
-    "mobilenet", "mobilenet:folded", "mobilenet_v2", "mobilenet_v2:torchvision",
+    "mobilenet", "mobilenet:folded", "mobilenet:full", "mobilenet:shallow",
+    "mobilenet_v2", "mobilenet_v2:torchvision",
     "mobilenet_v3_large", "mobilenet_v3_large:torchvision",
     "mobilenet_v3_small", "mobilenet_v3_small:torchvision",
 ]  # fmt: skip

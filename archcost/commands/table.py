@@ -151,7 +151,7 @@ def merge_orders(orders) -> list:
 
 
 def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
-                 convention: str | None = None) -> str:
+                 convention: str | None = None, units: str = "exact") -> str:
     data = network_json(net, batch, dtype, expand, convention)
     conv = data.get("convention")
     block_headers = merge_orders(list(rec["columns"]) for rec in data["layers"])
@@ -182,6 +182,11 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
               "ops": total["ops"], "activations": total["activations"]}  # fmt: skip
     if conv:
         footer["count"] = "?" if total["count"] is None else total["count"]
+    paper_notes = []
+    if units == "paper":  # the published table's own units (archcost/paper_units.py)
+        from ..paper_units import apply_paper_units
+
+        columns, paper_notes = apply_paper_units(net.name, columns, rows, footer, total)
     notes = []
     if fmt in ("text", "md"):
         buffers = f", buffers {total['buffers']:,}" if total["buffers"] else ""
@@ -206,7 +211,7 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
     title = f"{net.title} ({net.name})"
     if conv:
         title += f", {conv['label']} as {conv['name']} counts"
-    return render(columns, rows, fmt, title=title, footer=footer, notes=notes)
+    return render(columns, rows, fmt, title=title, footer=footer, notes=notes + paper_notes)
 
 
 @click.command("table")
@@ -225,9 +230,13 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
 @click.option("--plot", "plot_file", metavar="FILE.png|svg",
               help="Also draw per-layer bars of MACs and activation memory.")  # fmt: skip
 @convention_option
+@click.option("--units", type=click.Choice(("exact", "paper")), default="exact",
+              show_default=True, help="paper: params and MACs in the units, rounding and "
+              "counting of the network's published table (GoogLeNet: weights in K = 1024, MACs "
+              "in M).")  # fmt: skip
 @output_option
 def command(spec, fmt, batch, dtype, train, sets, fold_bn, expand, symbolic, bars, plot_file,
-            convention, output):  # fmt: skip
+            convention, units, output):  # fmt: skip
     """Per-layer output shape, params, MACs, other ops and activations of SPEC.
 
     One row per row of the spec (which follows the paper's table); --expand shows every
@@ -257,7 +266,12 @@ def command(spec, fmt, batch, dtype, train, sets, fold_bn, expand, symbolic, bar
         return
     with gc_paused():  # a large network's records are many small objects that all stay alive
         if fmt == "json":
-            text = to_json(network_json(net, batch, dtype, expand, convention))
+            data = network_json(net, batch, dtype, expand, convention)
+            if units == "paper":  # each record's params and MACs as the published table prints
+                from ..paper_units import paper_json
+
+                paper_json(net.name, data)
+            text = to_json(data)
         else:
-            text = render_table(net, fmt, batch, dtype, expand, convention)
+            text = render_table(net, fmt, batch, dtype, expand, convention, units)
     emit(text, output)
