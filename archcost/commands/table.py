@@ -146,7 +146,7 @@ def merge_orders(orders) -> list:
 
 
 def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
-                 convention: str | None = None) -> str:
+                 convention: str | None = None, columns_text: str | None = None) -> str:
     data = network_json(net, batch, dtype, expand, convention)
     conv = data.get("convention")
     block_headers = merge_orders(list(rec["columns"]) for rec in data["layers"])
@@ -160,10 +160,15 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
     count_column = Column("count", conv["label"]) if conv else Column("macs", "MACs")
     columns += [Column("params", "params"), count_column, Column("ops", "other ops"),
                 Column("activations", "activations")]  # fmt: skip
+    if columns_text is not None:  # --columns (archcost.views)
+        from ..views import resolve_columns, select_columns
+
+        columns = select_columns(columns, resolve_columns(columns_text, block_headers))
     rows = []
     for rec in data["layers"]:
         row = dict(rec)
         row["out"] = fmt_shape(tuple(rec["output"]))
+        row["flops"] = 2 * rec["macs"]
         for h in block_headers:
             row["col:" + h] = rec["columns"].get(h)
         if rec["train_only"]:
@@ -175,6 +180,7 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
     total = data["total"]
     footer = {"label": "total", "params": total["params"], "macs": total["macs"],
               "ops": total["ops"], "activations": total["activations"]}  # fmt: skip
+    footer.update({k: total[k] for k in ("weights", "buffers", "flops", "activation_bytes")})
     if conv:
         footer["count"] = "?" if total["count"] is None else total["count"]
     notes = []
@@ -218,9 +224,15 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
 @click.option("--plot", "plot_file", metavar="FILE.png|svg",
               help="Also draw per-layer bars of MACs and activation memory.")  # fmt: skip
 @convention_option
+@click.option("--depth", type=click.IntRange(0, 64), default=None, metavar="N",
+              help="Rows down to depth N of the block nesting, indented (0 = the spec's rows).")
+@click.option("--by", "by", type=click.Choice(["type"]), default=None,
+              help="Totals by primitive type with shares of params, MACs, activations.")
+@click.option("--columns", metavar="A,B,...", default=None,
+              help="Columns to show, in order (layer,type,output,params,MACs,FLOPs,...).")
 @output_option
 def command(spec, fmt, batch, dtype, train, sets, fold_bn, expand, symbolic, bars, plot_file,
-            convention, output):  # fmt: skip
+            convention, depth, by, columns, output):  # fmt: skip
     """Per-layer output shape, params, MACs, other ops and activations of SPEC.
 
     One row per row of the spec (which follows the paper's table); --expand shows every
@@ -248,9 +260,31 @@ def command(spec, fmt, batch, dtype, train, sets, fold_bn, expand, symbolic, bar
 
         emit(render_formulas(net, fmt), output)
         return
+    if depth is not None or by is not None:
+        emit(_view(net, fmt, batch, dtype, depth, by, expand, convention, columns), output)
+        return
     with gc_paused():  # a large network's records are many small objects that all stay alive
         if fmt == "json":
             text = to_json(network_json(net, batch, dtype, expand, convention))
         else:
-            text = render_table(net, fmt, batch, dtype, expand, convention)
+            text = render_table(net, fmt, batch, dtype, expand, convention, columns)
     emit(text, output)
+
+
+def _view(net, fmt, batch, dtype, depth, by, expand, convention, columns) -> str:
+    """--depth N and --by type (archcost.views)."""
+    from .. import views
+
+    if depth is not None and (by is not None or expand):
+        raise click.UsageError("--depth, --by and --expand are different views; give one")
+    if convention:
+        raise click.UsageError("--convention applies to the plain table, not --depth or --by")
+    nbytes = DTYPE_BYTES[dtype]
+    keys = views.resolve_columns(columns)
+    if by == "type":
+        if fmt == "json":
+            return to_json(views.by_type_data(net, batch, nbytes))
+        return views.render_by_type(net, fmt, batch, nbytes, keys)
+    if fmt == "json":
+        return to_json(views.depth_data(net, depth, batch, nbytes))
+    return views.render_depth(net, depth, fmt, batch, nbytes, keys)
