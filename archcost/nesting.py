@@ -147,42 +147,46 @@ def at_depth(net: Network, depth: int) -> list[dict]:
     """Records of the groups down to ``depth`` (0 = the spec's rows), parents first.
 
     Each record: ``name`` (full id), ``label`` (relative to the parent), ``type``, ``level``
-    (indentation), ``open`` (True when its children follow: then its own cost fields are 0 and
+    (indentation), ``parent`` (index of the parent's record), ``group`` (a row, not a single
+    primitive), ``atomic`` (no rows below it: a primitive row with its bn/act), ``open`` (True when its children follow: then its own cost fields are 0 and
     ``subtotal`` holds the group's sums), ``output`` shape and the cost sums of its nodes.
     The costs of the records add up to the network's totals, whatever the depth.
     """
     readers = readers_of(net)
     records: list[dict] = []
 
-    def emit(item, level, parent):
+    def emit(item, level, parent, up):
         if isinstance(item, Group):
             out = item.output(readers)
             sums = sum_costs(item.nodes)
             opened = level < depth and not item.leaf
+            atomic = not any(isinstance(c, Group) for c in item.children)
             rec = {"name": item.id, "label": item.label, "type": item.type, "level": level,
                    "open": opened, "output": list(out.shape) if out is not None else [],
-                   "nodes": [n.id for n in item.nodes]}  # fmt: skip
+                   "nodes": [n.id for n in item.nodes], "parent": up, "group": True,
+                   "atomic": atomic}  # fmt: skip
             _put_costs(rec, sums, zero=opened)
+            here = len(records)
             records.append(rec)
             if opened:
                 for child in item.children:
-                    emit(child, level + 1, item)
+                    emit(child, level + 1, item, here)
         else:
             sums = sum_costs([item])
             rec = {"name": item.id, "label": _node_label(item, parent), "type": item.op,
                    "level": level, "open": False, "output": list(item.shape),
-                   "nodes": [item.id]}  # fmt: skip
+                   "nodes": [item.id], "parent": up, "group": False, "atomic": True}  # fmt: skip
             _put_costs(rec, sums, zero=False)
             records.append(rec)
 
     covered = set()
     for group in tree(net):
         covered.update(id(n) for n in group.nodes)
-        emit(group, 0, None)
+        emit(group, 0, None, None)
     # nodes outside every group (none in a built spec; kept so totals always add up)
     for node in net.nodes:
         if id(node) not in covered:
-            emit(node, 0, None)
+            emit(node, 0, None, None)
     return records
 
 
