@@ -32,6 +32,8 @@ COMMANDS = {
     "memory": "archcost.commands.memory",
     "predict": "archcost.commands.predict",
     "calibrate": "archcost.commands.calibrate",
+    "graph": "archcost.commands.graph",
+    "report": "archcost.commands.report",
 }
 
 BUG_REPORT = "please report it with the command line and the spec file"

@@ -191,8 +191,11 @@ def _children(model: GraphModel) -> dict:
     return children
 
 
-def to_dot(model: GraphModel) -> str:
-    """The graph in Graphviz's DOT language (top to bottom, clusters for opened blocks)."""
+def to_dot(model: GraphModel, prefix: str = "") -> str:
+    """The graph in Graphviz's DOT language (top to bottom, clusters for opened blocks).
+
+    Each box's SVG element gets the id ``{prefix}b{record index}``, each cluster's
+    ``{prefix}c{record index}`` (the report links them to its table rows)."""
     out = ["digraph archcost {",
            f"  graph [rankdir=TB, fontname=\"Helvetica\", fontsize=12, labelloc=t, "
            f"label={dot_string(model.title)}, newrank=true, nodesep=0.25, ranksep=0.35];",
@@ -208,7 +211,7 @@ def to_dot(model: GraphModel) -> str:
                 c = item[1]
                 out.append(f"{indent}subgraph cluster_{c.index} {{")
                 out.append(f"{indent}  label={dot_string(c.label + '  (' + c.type + ')')}; "
-                           f'id="c{c.index}"; style="rounded"; color="#888888"; '
+                           f'id="{prefix}c{c.index}"; style="rounded"; color="#888888"; '
                            f'fontsize=10;')  # fmt: skip
                 emit(c.index, indent + "  ")
                 out.append(f"{indent}}}")
@@ -218,13 +221,13 @@ def to_dot(model: GraphModel) -> str:
                 if b.kind == "input":
                     fill = "#dddddd"
                 label = "\\n".join(dot_string(x)[1:-1] for x in box_lines(model, b))
-                out.append(f'{indent}b{pos} [label="{label}", id="b{b.index}", '
+                out.append(f'{indent}b{pos} [label="{label}", id="{prefix}b{b.index}", '
                            f'fillcolor="{fill}", fontcolor="{text_color(fill)}"];')  # fmt: skip
 
     emit(None, "  ")
     for a, b, shape in model.edges:
         out.append(f"  b{a} -> b{b} [label={dot_string(shape)}];")
-    out += _dot_legend(model)
+    out += _dot_legend(model, prefix)
     out.append("}")
     return "\n".join(out) + "\n"
 
@@ -244,14 +247,14 @@ def legend_rows(model: GraphModel) -> list[tuple[str, str]]:
     return rows
 
 
-def _dot_legend(model: GraphModel) -> list[str]:
+def _dot_legend(model: GraphModel, prefix: str = "") -> list[str]:
     rows = legend_rows(model)
     if not rows:
         return []
     cells = "".join(f'<TR><TD BGCOLOR="{c}" WIDTH="18"> </TD><TD ALIGN="LEFT">{_html(t)}</TD></TR>'
                     for c, t in rows)  # fmt: skip
     title = _html(f"colour: {_metric_word(model.metric)} per box (log scale)")
-    return ['  subgraph cluster_legend { label=""; color="#bbbbbb"; id="legend";',
+    return [f'  subgraph cluster_legend {{ label=""; color="#bbbbbb"; id="{prefix}legend";',
             f'    legend [shape=plaintext, style="", label=<<TABLE BORDER="0" CELLBORDER="0" '
             f'CELLSPACING="1"><TR><TD COLSPAN="2">{title}</TD></TR>{cells}</TABLE>>];',
             "  }"]  # fmt: skip
