@@ -191,7 +191,7 @@ def _children(model: GraphModel) -> dict:
     return children
 
 
-def to_dot(model: GraphModel, prefix: str = "") -> str:
+def to_dot(model: GraphModel, prefix: str = "", legend: bool = True) -> str:
     """The graph in Graphviz's DOT language (top to bottom, clusters for opened blocks).
 
     Each box's SVG element gets the id ``{prefix}b{record index}``, each cluster's
@@ -227,7 +227,8 @@ def to_dot(model: GraphModel, prefix: str = "") -> str:
     emit(None, "  ")
     for a, b, shape in model.edges:
         out.append(f"  b{a} -> b{b} [label={dot_string(shape)}];")
-    out += _dot_legend(model, prefix)
+    if legend:  # (the HTML report draws its own, beside the picture)
+        out += _dot_legend(model, prefix)
     out.append("}")
     return "\n".join(out) + "\n"
 

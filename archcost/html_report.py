@@ -71,7 +71,7 @@ class NetworkPage:
             if graphview.dot_program() is None:
                 self.graph_note = graphview.INSTALL_DOT.format(fmt="report's graph")
             else:
-                dot = graphview.to_dot(self.model, prefix=key + "-")
+                dot = graphview.to_dot(self.model, prefix=key + "-", legend=False)
                 self.svg = graphview.svg_body(graphview.render(dot, "svg"))
         self.formulas = self._formulas() if formulas else {}
         self.checks = published_checks(net)
@@ -262,8 +262,10 @@ def network_section(page: NetworkPage, level: int = 2) -> str:
     return (f'<section class="network" id="{k}" data-key="{k}" aria-labelledby="{k}-title">'
             f'<{h} id="{k}-title">{esc(page.net.title)} <small>({esc(page.label)})</small></{h}>'
             f"{_totals_html(page)}"
-            f'<{sub} id="{k}-graph-h">Graph</{sub}>{_graph_html(page)}'
-            f'<{sub} id="{k}-layers-h">Layers</{sub}>{_layer_table_html(page)}'
+            f'<div class="explore"><div class="graphcol"><{sub} id="{k}-graph-h">Graph</{sub}>'
+            f"{_graph_html(page)}</div>"
+            f'<div class="tablecol"><{sub} id="{k}-layers-h">Layers</{sub}>'
+            f"{_layer_table_html(page)}</div></div>"
             f'<{sub} id="{k}-memory-h">Memory</{sub}>{_memory_html(page)}'
             f'<{sub} id="{k}-check-h">Published tables</{sub}>{_checks_html(page)}'
             f'<{sub} id="{k}-plots-h">Plots</{sub}>{_macs_plot(page)}</section>')
@@ -435,6 +437,7 @@ th, td { padding: 0.2em 0.6em; border-bottom: 1px solid #e4e4e4; vertical-align:
 thead th { position: sticky; top: 0; background: #f3f3f3; border-bottom: 2px solid var(--line); }
 td.num, th.num, td.idx { text-align: right; font-variant-numeric: tabular-nums; }
 td.idx { color: var(--muted); }
+table.layers td.name, table.layers td.type, table.layers td.shape { white-space: nowrap; }
 table.totals th { font-weight: 600; }
 th button { font: inherit; font-weight: 600; background: none; border: 0; padding: 0;
   cursor: pointer; color: inherit; }
@@ -454,7 +457,13 @@ details summary { cursor: pointer; color: var(--accent); }
 details ul { margin: 0.2em 0; padding-left: 1.2em; max-width: 60em; }
 .controls { margin: 0.5em 0; display: flex; gap: 1em; flex-wrap: wrap; align-items: center; }
 .controls input, .controls select { font: inherit; padding: 0.15em 0.3em; }
-.svgwrap { overflow: auto; max-height: 80vh; border: 1px solid var(--line); padding: 0.5em; }
+.explore { display: grid; grid-template-columns: minmax(300px, 1fr) minmax(0, max-content);
+  gap: 1.5em; align-items: start; }
+.graphcol { position: sticky; top: 0; }
+.tablecol { overflow-x: auto; }
+.graphcol figure { margin: 0; }
+@media (max-width: 1100px) { .explore { display: block; } .graphcol { position: static; } }
+.svgwrap { overflow: auto; max-height: 78vh; border: 1px solid var(--line); padding: 0.5em; }
 .svgwrap svg { max-width: none; height: auto; }
 .svgwrap g.node { cursor: pointer; }
 .svgwrap g.node.selected polygon, .svgwrap g.node.selected path,
@@ -477,6 +486,8 @@ nav ul { list-style: none; padding: 0; display: flex; gap: 1em; flex-wrap: wrap;
   table.layers tr.hidden { display: table-row; }
   table.layers tr.opened td.num span { visibility: visible; color: #777; }
   .svgwrap { max-height: none; overflow: visible; border: 0; }
+  .explore { display: block; }
+  .graphcol { position: static; }
   .svgwrap svg { max-width: 100%; }
   thead th { position: static; }
   tr { break-inside: avoid; }
@@ -581,7 +592,11 @@ JS = r"""
       var g = graphElement(i);
       if (g) {
         g.classList.add("selected");
-        if (!fromGraph && g.scrollIntoView) { g.scrollIntoView({block: "center", inline: "center"}); }
+        if (!fromGraph) {  /* scroll the picture's own box, not the page */
+          var wrap = svg.parentNode, gr = g.getBoundingClientRect(), wr = wrap.getBoundingClientRect();
+          wrap.scrollTop += (gr.top - wr.top) - (wr.height - gr.height) / 2;
+          wrap.scrollLeft += (gr.left - wr.left) - (wr.width - gr.width) / 2;
+        }
       }
       if (fromGraph) { r.scrollIntoView({block: "center"}); r.focus({preventScroll: true}); }
     }
