@@ -422,7 +422,7 @@ def graph_page(page: NetworkPage) -> str:
 CSS = """
 :root { --fg: #1a1a1a; --muted: #555; --line: #ccc; --sel: #ffe08a; --accent: #0b5cad; }
 body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
-  color: var(--fg); background: #fff; margin: 0 auto; max-width: 1400px; padding: 0 1.5em 3em; }
+  color: var(--fg); background: #fff; margin: 0 auto; max-width: 2000px; padding: 0 1.5em 3em; }
 h1 { font-size: 1.6em; margin: 0.8em 0 0.3em; }
 h2 { font-size: 1.35em; border-bottom: 2px solid var(--line); padding-bottom: 0.2em;
   margin-top: 1.6em; }
@@ -461,6 +461,7 @@ details ul { margin: 0.2em 0; padding-left: 1.2em; max-width: 60em; }
   gap: 1.5em; align-items: start; }
 .graphcol { position: sticky; top: 0; }
 .tablecol { overflow-x: auto; }
+.tablecol .hint, .tablecol .controls { width: 0; min-width: 100%; }  /* not widening it */
 .graphcol figure { margin: 0; }
 @media (max-width: 1100px) { .explore { display: block; } .graphcol { position: static; } }
 .svgwrap { overflow: auto; max-height: 78vh; border: 1px solid var(--line); padding: 0.5em; }
