@@ -19,6 +19,7 @@ import html
 import json
 
 from . import graphview
+from .errors import SpecError
 from .layers import fmt_shape
 from .memory import inference
 from .nesting import at_depth
@@ -64,9 +65,12 @@ class NetworkPage:
         self.records = at_depth(net, 1 << 20)
         self.totals = net.totals()
         self.live = inference(net, batch, dtype)
-        self.model = graphview.build_model(net, depth, color)
         self.svg = None
         self.graph_note = ""
+        try:
+            self.model = graphview.build_model(net, depth, color)
+        except SpecError as err:  # too many boxes to draw: the rest of the page still helps
+            self.model, self.graph_note, graph = None, err.message, False
         if graph:
             if graphview.dot_program() is None:
                 self.graph_note = graphview.INSTALL_DOT.format(fmt="report's graph")

@@ -155,3 +155,25 @@ def test_report_imports_no_torch():
 
     mods = heavy_modules("report", "lenet5", "-o", "/dev/null")
     assert not any(m.startswith("torch") for m in mods)
+
+
+BIG = textwrap.dedent("""\
+    name: long_mlp
+    input: [8]
+    layers:
+      - hidden: {type: linear, out: 8, repeat: 3100}
+      - head: {type: linear, out: 2}
+""")
+
+
+def test_a_graph_too_big_to_draw(tmp_path):
+    spec = tmp_path / "long.yaml"
+    spec.write_text(BIG)
+    graph = run_cli("graph", str(spec), "--format", "dot")
+    assert graph.returncode == 2
+    assert "3,102 boxes" in graph.stderr and "--depth N" in graph.stderr  # input + 3100 + 1
+    assert run_cli("graph", str(spec), "--depth", "0", "--format", "dot").returncode == 0
+    text = report(tmp_path, str(spec), "--no-formulas")
+    assert "Graph omitted: the graph would have 3,102 boxes" in text
+    # the table still lists every row: 2 spec rows + 3100 repetitions
+    assert len(re.findall(r'<tr id="n0-r\d+"', text)) == 2 + 3100

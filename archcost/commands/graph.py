@@ -58,6 +58,8 @@ def command(spec, depth, color, fmt, sets, train, fold_bn, output):
         from ..html_report import NetworkPage, graph_page
 
         page = NetworkPage(net, "n0", net.name, depth=depth, color=color, formulas=False)
+        if page.svg is None:
+            raise SpecError(page.graph_note)
         emit(graph_page(page), output)
         return
     model = graphview.build_model(net, depth, color)
