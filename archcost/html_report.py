@@ -470,7 +470,7 @@ details ul { margin: 0.2em 0; padding-left: 1.2em; max-width: 60em; }
 @media (max-width: 1100px) { .explore { display: block; } .graphcol { position: static; } }
 .svgwrap { overflow: auto; max-height: 78vh; border: 1px solid var(--line); padding: 0.5em; }
 .svgwrap svg { max-width: none; height: auto; }
-.svgwrap g.node { cursor: pointer; }
+.svgwrap g.node, .svgwrap g.cluster { cursor: pointer; }
 .svgwrap g.node.selected polygon, .svgwrap g.node.selected path,
 .svgwrap g.cluster.selected polygon, .svgwrap g.cluster.selected path {
   stroke: #0b5cad; stroke-width: 4px; }
@@ -617,14 +617,16 @@ JS = r"""
       });
     });
     if (svg) {
-      var prefix = key + "-b";
-      svg.querySelectorAll("g.node").forEach(function (g) {
-        if (g.id.indexOf(prefix) !== 0) { return; }
+      svg.querySelectorAll("g.node, g.cluster").forEach(function (g) {
+        var prefix = key + (g.classList.contains("node") ? "-b" : "-c");
+        if (g.id.indexOf(prefix) !== 0 || !byIndex[g.id.slice(prefix.length)]) { return; }
+        var i = g.id.slice(prefix.length);
         g.setAttribute("tabindex", "0");
         g.setAttribute("role", "button");
-        g.addEventListener("click", function () { select(g.id.slice(prefix.length), true); });
+        g.setAttribute("aria-label", byIndex[i].getAttribute("data-name"));
+        g.addEventListener("click", function () { select(i, true); });
         g.addEventListener("keydown", function (ev) {
-          if (ev.key === "Enter") { select(g.id.slice(prefix.length), true); }
+          if (ev.key === "Enter") { select(i, true); }
         });
       });
     }

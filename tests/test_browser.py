@@ -184,3 +184,26 @@ def test_googlenet_report_and_graph_screenshots(browser, tmp_path):
     for path in shots(tmp_path, "report-googlenet-graph.png"):
         page.locator("#n0-graph").screenshot(path=str(path))
     page.close()
+
+
+def test_several_networks_keep_their_own_selection(browser, tmp_path):
+    out = tmp_path / "zoo.html"
+    result = run_cli("report", "vgg16", "googlenet", "resnet50", "mobilenet", "--no-formulas",
+                     "-o", str(out), timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    page, problems, _ = open_page(browser, out)
+    assert problems == []
+    # one table per network, each starting with the spec's rows
+    for key, name in (("n0", "vgg16"), ("n1", "googlenet"), ("n2", "resnet50"),
+                      ("n3", "mobilenet")):  # fmt: skip
+        assert page.locator(f"#{key}-layers tbody tr:not(.hidden)").count() == len(
+            spec_rows(name))
+    # a block's cluster selects its row; a box in another network leaves it alone
+    page.locator("#n2 g.cluster[id='n2-c5'] > text").first.click()  # its title
+    assert page.locator("#n2 tr.selected").get_attribute("data-name") == "conv2_x"
+    page.locator("#n1 g.node").nth(3).click()
+    assert page.locator("#n2 tr.selected").count() == 1
+    assert page.locator("#n1 tr.selected").count() == 1
+    for path in shots(tmp_path, "report-zoo.png"):
+        page.screenshot(path=str(path))
+    page.close()
