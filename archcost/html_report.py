@@ -555,7 +555,12 @@ JS = r"""
           if (k === "label" || k === "type") { return r.cells[col].textContent.toLowerCase(); }
           return Number(r.cells[col].getAttribute("data-v"));
         }
+        var numeric = k !== "index" && k !== "label" && k !== "type";
         var sorted = rows.slice().sort(function (a, b) {
+          if (numeric) {  /* opened groups show no numbers: they go after the rows that do */
+            var oa = a.classList.contains("opened"), ob = b.classList.contains("opened");
+            if (oa !== ob) { return oa ? 1 : -1; }
+          }
           var va = value(a), vb = value(b);
           var c = va < vb ? -1 : va > vb ? 1 : 0;
           if (dir !== "ascending") { c = -c; }

@@ -142,10 +142,15 @@ def test_sort_filter_and_formula(browser, resnet_report):
     # ResNet-50: conv1, 16 bottleneck units of 3 convs, 4 projection shortcuts
     assert convs.count() == 1 + 16 * 3 + 4
     page.select_option("#n0-type", "")
+    page.select_option("#n0-depth", "1")
     page.click("#n0-layers th[data-sort='macs'] button")  # first click: largest first
-    macs = page.evaluate("""() => Array.from(document.querySelectorAll(
-        '#n0-layers tbody tr:not(.hidden):not(.opened)')).map(r => Number(r.cells[5].getAttribute('data-v')))""")
+    shown = page.evaluate("""() => Array.from(document.querySelectorAll(
+        '#n0-layers tbody tr:not(.hidden)')).map(r => [r.classList.contains('opened'),
+                                                     Number(r.cells[5].getAttribute('data-v'))])""")
+    macs = [m for opened, m in shown if not opened]
     assert macs == sorted(macs, reverse=True) and macs[0] > 0
+    # the opened groups (no numbers shown) come last
+    assert [opened for opened, _ in shown] == sorted(opened for opened, _ in shown)
     page.select_option("#n0-depth", "0")
     page.click("#n0-layers th[data-sort='index'] button")
     first = page.locator("#n0-layers tbody tr:not(.hidden)").first
