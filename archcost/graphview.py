@@ -63,10 +63,16 @@ class GraphModel:
     clusters: list[Cluster]
     edges: list[tuple[int, int, str]]  # (box index, box index, shape text)
     records: list[dict] = field(default_factory=list)  # at_depth(net, all) records
+    _bins: list | None = field(default=None, repr=False)
 
     def bins(self):
         """(lower, upper) edges of each palette class over the metric's positive values
-        (log scale, so one class is a constant factor of cost)."""
+        (log scale, so one class is a constant factor of cost); computed once."""
+        if self._bins is None:
+            self._bins = self._make_bins()
+        return self._bins
+
+    def _make_bins(self):
         if self.metric is None:
             return []
         values = [b.costs[self.metric] for b in self.boxes if b.costs[self.metric] > 0]

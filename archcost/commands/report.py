@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from ..netargs import assign_labels, parse_networks, variadic_settings
-from ..options import DTYPE_BYTES, maybe_fold
+from ..options import batch_option, dtype_option, fold_bn_option, maybe_fold, train_option
 from ..report import emit
 from ..spec import build
 
@@ -17,12 +17,10 @@ from ..spec import build
               help="Open blocks of the graph down to depth N (default: all).")
 @click.option("--color", "color", type=click.Choice(["macs", "params", "memory", "none"]),
               default="macs", show_default=True, help="Cost that fills the graph's boxes.")
-@click.option("--batch", type=click.IntRange(1, 1 << 20), default=1, show_default=True,
-              help="Batch size for memory.")
-@click.option("--dtype", type=click.Choice(sorted(DTYPE_BYTES)), default="float32",
-              show_default=True, help="Element type for memory.")
-@click.option("--train", is_flag=True, help="Include training-only branches.")
-@click.option("--fold-bn", "fold_bn", is_flag=True, help="Fold batch norms into convs first.")
+@batch_option
+@dtype_option
+@train_option
+@fold_bn_option
 @click.option("--no-formulas", is_flag=True, help="Leave out the per-row formulas (faster).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               default="report.html", show_default=True,
