@@ -44,6 +44,7 @@ class Box:
     costs: dict
     cluster: int | None  # index of the enclosing cluster's record
     kind: str = "row"  # row | input
+    train_only: bool = False  # drawn dashed: counts for training only
 
 
 @dataclass
@@ -136,7 +137,8 @@ def build_model(net, depth: int | None = None, color: str = "macs") -> GraphMode
             continue
         for node_id in rec["nodes"]:
             where[node_id] = len(boxes)
-        boxes.append(Box(i, rec["label"], rec["type"], rec["output"], costs_of(rec), parent))
+        boxes.append(Box(i, rec["label"], rec["type"], rec["output"], costs_of(rec), parent,
+                         train_only=rec.get("train_only", False)))  # fmt: skip
     if len(boxes) > MAX_BOXES:
         raise SpecError(f"the graph would have {len(boxes):,} boxes (at most {MAX_BOXES:,}); "
                         "collapse blocks with --depth N")  # fmt: skip
@@ -177,7 +179,8 @@ def _human(value: int) -> str:
 def box_lines(model: GraphModel, box: Box) -> list[str]:
     if box.kind == "input":
         return ["input", fmt_shape(tuple(box.shape))]
-    lines = [box.label, f"{box.type}  {fmt_shape(tuple(box.shape))}"]
+    lines = [box.label + (" (train)" if box.train_only else ""),
+             f"{box.type}  {fmt_shape(tuple(box.shape))}"]
     if model.metric is not None:
         lines.append(f"{_human(box.costs[model.metric])} {_metric_word(model.metric)}")
     return lines
@@ -227,8 +230,9 @@ def to_dot(model: GraphModel, prefix: str = "", legend: bool = True) -> str:
                 if b.kind == "input":
                     fill = "#dddddd"
                 label = "\\n".join(dot_string(x)[1:-1] for x in box_lines(model, b))
+                dashed = ', style="rounded,filled,dashed"' if b.train_only else ""
                 out.append(f'{indent}b{pos} [label="{label}", id="{prefix}b{b.index}", '
-                           f'fillcolor="{fill}", fontcolor="{text_color(fill)}"];')  # fmt: skip
+                           f'fillcolor="{fill}", fontcolor="{text_color(fill)}"{dashed}];')  # fmt: skip
 
     emit(None, "  ")
     for a, b, shape in model.edges:

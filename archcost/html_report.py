@@ -160,13 +160,14 @@ def _layer_table_html(page: NetworkPage) -> str:
         parent = "" if rec["parent"] is None else str(rec["parent"])
         cells = [f'<td class="idx">{i}</td>',
                  f'<td class="name" style="padding-left:{0.4 + 1.2 * rec["level"]:.1f}em">'
-                 f"{esc(rec['label'])}</td>",
+                 f"{esc(rec['label'])}{' (train)' if rec.get('train_only') else ''}</td>",
                  f'<td class="type">{esc(rec["type"])}</td>',
                  f'<td class="shape">{esc(fmt_shape(tuple(rec["output"])))}</td>']  # fmt: skip
         cells += [f'<td class="num" data-v="{costs[key]}"><span>{costs[key]:,}</span></td>'
                   for key, _ in COST_COLUMNS]  # fmt: skip
         cells.append(f"<td>{_formula_html(page, rec)}</td>")
-        body.append(f'<tr id="{k}-r{i}" data-index="{i}" data-level="{rec["level"]}" '
+        train = ' class="train"' if rec.get("train_only") else ""
+        body.append(f'<tr id="{k}-r{i}"{train} data-index="{i}" data-level="{rec["level"]}" '
                     f'data-kids="{kids}" data-parent="{parent}" data-name="{esc(rec["name"])}" '
                     f'data-type="{esc(rec["type"])}" tabindex="0">{"".join(cells)}</tr>')  # fmt: skip
     t = page.totals
@@ -224,13 +225,17 @@ def _memory_html(page: NetworkPage) -> str:
     values = [n.live_bytes for n in live.nodes]
     plot = line_plot(values, live.peak_index, f"live activation bytes along the {len(values)} "
                      "layers (inference)", human_bytes)  # fmt: skip
+    peak_id = live.peak_node.id
+    where = [i for i, r in enumerate(page.records) if peak_id in r["nodes"]]
+    find = (f' <button type="button" class="findrow" data-index="{where[-1]}">show it in the '
+            "table and the graph</button>" if where and live.nodes else "")  # fmt: skip
     return (f"<p>Inference at batch {page.batch}, {esc(page.dtype)}: peak live activations "
             f"<strong>{human_bytes(live.peak_bytes)}</strong> ({live.peak_bytes:,} bytes) while "
             f"layer <code>{esc(live.peak_node.id)}</code> of row "
             f"<code>{esc(live.peak_layer)}</code> runs; weights {human_bytes(live.weights_bytes)}"
             f", buffers {human_bytes(live.buffers_bytes)}, total "
             f"{human_bytes(live.total_bytes)} (<code>archcost memory</code> gives the "
-            f"details).</p>{plot}")  # fmt: skip
+            f"details).{find}</p>{plot}")  # fmt: skip
 
 
 def _checks_html(page: NetworkPage) -> str:
@@ -452,6 +457,8 @@ table.layers tbody tr:hover { background: #f5f9ff; }
 table.layers tr.opened td { font-weight: 600; }
 table.layers tr.opened td.num span { visibility: hidden; }
 table.layers tr.hidden { display: none; }
+table.layers tr.train td { color: var(--muted); font-style: italic; }
+button.findrow { font: inherit; margin-left: 0.5em; }
 tr.selected, tr.selected:hover { background: var(--sel) !important; outline: 2px solid #b8860b; }
 tr:focus { outline: 2px solid var(--accent); }
 tr.total th, tr.total td { font-weight: 700; border-top: 2px solid var(--line); }
@@ -487,7 +494,7 @@ svg.plot .peak { fill: #bd0026; }
 svg.plot .dot { fill: #bd0026; }
 nav ul { list-style: none; padding: 0; display: flex; gap: 1em; flex-wrap: wrap; }
 @media print {
-  .controls, .hint, details summary { display: none; }
+  .controls, .hint, details summary, button.findrow { display: none; }
   table.layers tr.hidden { display: table-row; }
   table.layers tr.opened td.num span { visibility: visible; color: #777; }
   .svgwrap { max-height: none; overflow: visible; border: 0; }
@@ -620,6 +627,9 @@ JS = r"""
           ev.preventDefault(); select(r.getAttribute("data-index"), false);
         }
       });
+    });
+    sec.querySelectorAll("button.findrow").forEach(function (b) {
+      b.addEventListener("click", function () { select(b.getAttribute("data-index"), true); });
     });
     if (svg) {
       svg.querySelectorAll("g.node, g.cluster").forEach(function (g) {

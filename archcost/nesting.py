@@ -148,7 +148,7 @@ def at_depth(net: Network, depth: int) -> list[dict]:
 
     Each record: ``name`` (full id), ``label`` (relative to the parent), ``type``, ``level``
     (indentation), ``parent`` (index of the parent's record), ``group`` (a row, not a single
-    primitive), ``atomic`` (no rows below it: a primitive row with its bn/act), ``open`` (True when its children follow: then its own cost fields are 0 and
+    primitive), ``atomic`` (no rows below it: a primitive row with its bn/act), ``train_only``, ``open`` (True when its children follow: then its own cost fields are 0 and
     ``subtotal`` holds the group's sums), ``output`` shape and the cost sums of its nodes.
     The costs of the records add up to the network's totals, whatever the depth.
     """
@@ -164,7 +164,7 @@ def at_depth(net: Network, depth: int) -> list[dict]:
             rec = {"name": item.id, "label": item.label, "type": item.type, "level": level,
                    "open": opened, "output": list(out.shape) if out is not None else [],
                    "nodes": [n.id for n in item.nodes], "parent": up, "group": True,
-                   "atomic": atomic}  # fmt: skip
+                   "atomic": atomic, "train_only": _train_only(item.nodes[0])}  # fmt: skip
             _put_costs(rec, sums, zero=opened)
             here = len(records)
             records.append(rec)
@@ -175,7 +175,8 @@ def at_depth(net: Network, depth: int) -> list[dict]:
             sums = sum_costs([item])
             rec = {"name": item.id, "label": _node_label(item, parent), "type": item.op,
                    "level": level, "open": False, "output": list(item.shape),
-                   "nodes": [item.id], "parent": up, "group": False, "atomic": True}  # fmt: skip
+                   "nodes": [item.id], "parent": up, "group": False, "atomic": True,
+                   "train_only": _train_only(item)}  # fmt: skip
             _put_costs(rec, sums, zero=False)
             records.append(rec)
 
@@ -188,6 +189,11 @@ def at_depth(net: Network, depth: int) -> list[dict]:
         if id(node) not in covered:
             emit(node, 0, None, None)
     return records
+
+
+def _train_only(node) -> bool:
+    """Whether the node belongs to a training-only row (GoogLeNet's auxiliary heads)."""
+    return bool(node.row is not None and node.row.train_only)
 
 
 def _put_costs(rec, sums, zero):

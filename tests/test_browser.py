@@ -212,3 +212,34 @@ def test_several_networks_keep_their_own_selection(browser, tmp_path):
     for path in shots(tmp_path, "report-zoo.png"):
         page.screenshot(path=str(path))
     page.close()
+
+
+def test_the_memory_peak_is_found_in_table_and_graph(browser, tmp_path):
+    from archcost.memory import inference
+    from archcost.spec import build
+
+    out = tmp_path / "vgg16.html"
+    assert run_cli("report", "vgg16", "--no-formulas", "-o", str(out), timeout=300).returncode == 0
+    page, problems, _ = open_page(browser, out)
+    page.click("#n0 button.findrow")
+    row = page.locator("#n0-layers tr.selected")
+    peak = inference(build("vgg16")).peak_node.id
+    assert row.count() == 1 and row.is_visible()
+    assert row.get_attribute("data-name") in (peak, peak.rsplit("/", 1)[0])
+    assert page.locator("#n0 .svgwrap g.selected").count() == 1
+    assert problems == []
+    page.close()
+
+
+def test_training_only_rows_are_marked(browser, tmp_path):
+    out = tmp_path / "train.html"
+    result = run_cli("report", "googlenet", "--train", "--no-formulas", "-o", str(out),
+                     timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    page, problems, _ = open_page(browser, out)
+    # GoogLeNet's two auxiliary classifiers (Szegedy et al. 2014, Sec. 5) are training-only
+    train = page.locator("#n0-layers tbody tr.train[data-level='0']")
+    assert train.count() == 2
+    assert train.first.locator("td.name").text_content().endswith(" (train)")
+    assert problems == []
+    page.close()
