@@ -462,6 +462,7 @@ button.findrow { font: inherit; margin-left: 0.5em; }
 tr.selected, tr.selected:hover { background: var(--sel) !important; outline: 2px solid #b8860b; }
 tr:focus { outline: 2px solid var(--accent); }
 tr.total th, tr.total td { font-weight: 700; border-top: 2px solid var(--line); }
+table.check td:first-child { white-space: nowrap; }
 tr.st-erratum td { background: #fff7d6; }
 tr.st-mismatch td { background: #ffd9d9; }
 details summary { cursor: pointer; color: var(--accent); }
