@@ -34,6 +34,8 @@ COMMANDS = {
     "calibrate": "archcost.commands.calibrate",
     "import": "archcost.commands.import_cmd",
     "layers": "archcost.commands.layers",
+    "graph": "archcost.commands.graph",
+    "report": "archcost.commands.report",
 }
 
 BUG_REPORT = "please report it with the command line and the spec file"

@@ -151,7 +151,8 @@ def merge_orders(orders) -> list:
 
 
 def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
-                 convention: str | None = None, units: str = "exact") -> str:
+                 convention: str | None = None, units: str = "exact",
+                 columns_text: str | None = None) -> str:
     data = network_json(net, batch, dtype, expand, convention)
     conv = data.get("convention")
     block_headers = merge_orders(list(rec["columns"]) for rec in data["layers"])
@@ -165,10 +166,15 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
     count_column = Column("count", conv["label"]) if conv else Column("macs", "MACs")
     columns += [Column("params", "params"), count_column, Column("ops", "other ops"),
                 Column("activations", "activations")]  # fmt: skip
+    if columns_text is not None:  # --columns (archcost.views)
+        from ..views import resolve_columns, select_columns
+
+        columns = select_columns(columns, resolve_columns(columns_text, block_headers))
     rows = []
     for rec in data["layers"]:
         row = dict(rec)
         row["out"] = fmt_shape(tuple(rec["output"]), rec.get("layout"))
+        row["flops"] = 2 * rec["macs"]
         for h in block_headers:
             row["col:" + h] = rec["columns"].get(h)
         if rec["train_only"]:
@@ -180,6 +186,7 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
     total = data["total"]
     footer = {"label": "total", "params": total["params"], "macs": total["macs"],
               "ops": total["ops"], "activations": total["activations"]}  # fmt: skip
+    footer.update({k: total[k] for k in ("weights", "buffers", "flops", "activation_bytes")})
     if conv:
         footer["count"] = "?" if total["count"] is None else total["count"]
     paper_notes = []
@@ -234,9 +241,15 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
               show_default=True, help="paper: params and MACs in the units, rounding and "
               "counting of the network's published table (GoogLeNet: weights in K = 1024, MACs "
               "in M).")  # fmt: skip
+@click.option("--depth", type=click.IntRange(0, 64), default=None, metavar="N",
+              help="Rows down to depth N of the block nesting, indented (0 = the spec's rows).")
+@click.option("--by", "by", type=click.Choice(["type"]), default=None,
+              help="Totals by primitive type with shares of params, MACs, activations.")
+@click.option("--columns", metavar="A,B,...", default=None,
+              help="Columns to show, in order (layer,type,output,params,MACs,FLOPs,...).")
 @output_option
 def command(spec, fmt, batch, dtype, train, sets, fold_bn, expand, symbolic, bars, plot_file,
-            convention, units, output):  # fmt: skip
+            convention, units, depth, by, columns, output):  # fmt: skip
     """Per-layer output shape, params, MACs, other ops and activations of SPEC.
 
     One row per row of the spec (which follows the paper's table); --expand shows every
@@ -264,6 +277,9 @@ def command(spec, fmt, batch, dtype, train, sets, fold_bn, expand, symbolic, bar
 
         emit(render_formulas(net, fmt), output)
         return
+    if depth is not None or by is not None:
+        emit(_view(net, fmt, batch, dtype, depth, by, expand, convention, columns), output)
+        return
     with gc_paused():  # a large network's records are many small objects that all stay alive
         if fmt == "json":
             data = network_json(net, batch, dtype, expand, convention)
@@ -273,5 +289,24 @@ def command(spec, fmt, batch, dtype, train, sets, fold_bn, expand, symbolic, bar
                 paper_json(net.name, data)
             text = to_json(data)
         else:
-            text = render_table(net, fmt, batch, dtype, expand, convention, units)
+            text = render_table(net, fmt, batch, dtype, expand, convention, units, columns)
     emit(text, output)
+
+
+def _view(net, fmt, batch, dtype, depth, by, expand, convention, columns) -> str:
+    """--depth N and --by type (archcost.views)."""
+    from .. import views
+
+    if depth is not None and (by is not None or expand):
+        raise click.UsageError("--depth, --by and --expand are different views; give one")
+    if convention:
+        raise click.UsageError("--convention applies to the plain table, not --depth or --by")
+    nbytes = DTYPE_BYTES[dtype]
+    keys = views.resolve_columns(columns)
+    if by == "type":
+        if fmt == "json":
+            return to_json(views.by_type_data(net, batch, nbytes))
+        return views.render_by_type(net, fmt, batch, nbytes, keys)
+    if fmt == "json":
+        return to_json(views.depth_data(net, depth, batch, nbytes))
+    return views.render_depth(net, depth, fmt, batch, nbytes, keys)

@@ -76,6 +76,7 @@ class _Expander:
         self.rows: list[Row] = []
         self.row = None  # the top-level row being expanded
         self.calls: list = []  # `call:` of the rows being expanded, innermost last
+        self.spans: list = []  # (id, type, first node index, end index): rows at every depth
         if self.static.blocks is not None:
             self.blocks = self.static.blocks
             return
@@ -279,6 +280,7 @@ class _Expander:
             if "call" in fields:
                 self.calls.append(_call_style(fields["call"], fields.key_file("call", file),
                                               fields.key_line("call")))  # fmt: skip
+            start = end = len(self.nodes)
             for r in range(repeat):
                 this = fields
                 if r == 0 and first:
@@ -296,8 +298,12 @@ class _Expander:
                 node_id = prefix + row_id + (f".{r + 1}" if repeat > 1 else "")
                 out = [self.expand_one(type_name, this, out, node_id, env, file, line, depth,
                                        row if r == 0 else None)]  # fmt: skip
+                rstart, end = end, len(self.nodes)
+                if repeat > 1:
+                    self.spans.append((node_id, type_name, rstart, end))
             if "call" in fields:
                 self.calls.pop()
+            self.spans.append((prefix + row_id, type_name, start, end))
             scope[row_id] = out[0]
             if row is not None:
                 row.output = out[0]
@@ -790,6 +796,7 @@ def build_doc(doc, name, params=None, train=False, evaluator=evaluate, symbolic=
     meta["variants"] = sorted((doc.get("variants") or {}).keys())
     meta["params"] = dict(doc.get("params") or {})
     meta["expanded_rows"] = ex.expanded
+    meta["spans"] = (ex.spans, ex.nodes)  # the block nesting (archcost.nesting reads it)
     # the work of this build, for callers that build many networks (a table file)
     meta["work"] = (ex.expanded + len(ex.nodes) + ex.values_read + len(env) + len(ex.blocks)
                     + len(ex.defaults) + len(doc.get("variants") or {}))  # fmt: skip
