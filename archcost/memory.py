@@ -320,12 +320,36 @@ def inference(network, batch: int = 1, dtype: str = "float32", device: str = "cu
                     network.total("params") * nb, network.total("buffers") * nb)  # fmt: skip
 
 
-def peak_activations(network) -> tuple[int, str]:
-    """(elements, node id) of the largest set of tensors alive at once at inference, per sample.
+DEFAULT_DEVICE = "cuda"  # what `table`, `compare`, `memory` and `sweep` assume unless told
 
-    Graph tensors only (the network input, every output a node writes, views and in-place
-    activations sharing their input's storage, see :func:`inference`); no transient buffers, no
-    allocator rounding. :func:`inference` gives bytes at a batch size, dtype and device.
+
+def peak_assumptions(device: str = DEFAULT_DEVICE) -> str:
+    """The assumptions behind the one inference peak, in words, as every command prints them."""
+    rounding = ("every tensor rounded up to the CUDA caching allocator's 512-byte blocks"
+                if device == "cuda" else "exact bytes; oneDNN's reorder copies of each "
+                "convolution's tensors included")  # fmt: skip
+    return (f"peak: torch eager inference on {device}, each tensor freed after its last reader, "
+            f"in-place activations where safe, the input held throughout, transient buffers "
+            f"(max-pool indices, LRN temporaries) included, {rounding}")
+
+
+def peak_activations(network, batch: int = 1, dtype: str = "float32",
+                     device: str = DEFAULT_DEVICE) -> tuple[int, str]:
+    """(bytes, row) of the inference peak: the one number every command shows.
+
+    This is :func:`inference`'s peak (see :func:`peak_assumptions`); ``table``, ``compare``,
+    ``memory`` and ``sweep`` all call it with the same defaults, so they cannot disagree.
+    """
+    live = inference(network, batch, dtype, device)
+    return live.peak_bytes, live.peak_layer
+
+
+def peak_elements(network) -> tuple[int, str]:
+    """(elements, node id) of the graph's largest set of tensors alive at once, per sample.
+
+    Graph tensors only: no transient buffers and no allocator rounding, so it is a property of
+    the architecture (it does not depend on dtype or device). The bytes the commands print come
+    from :func:`peak_activations`.
     """
     live = inference(network, 1, "int8", "cpu", transients=False)
     return live.peak_bytes, live.peak_node.id

@@ -46,7 +46,7 @@ def test_branching_graph_liveness_by_hand():
     ]
     assert [r.live_bytes for r in live.nodes] == expected
     assert [r.in_place for r in live.nodes] == [False, True] + [False] * 6
-    assert M.peak_activations(net) == (2560, "cat")
+    assert M.peak_elements(net) == (2560, "cat")
 
 
 def test_branching_graph_transients_and_cuda_blocks():
@@ -93,7 +93,7 @@ def test_residual_block_liveness_by_hand():
         128 + 128,  # input, add (relu in place)
     ]
     assert [r.in_place for r in live.nodes] == [False, False, True, False, False, False, True]
-    assert M.peak_activations(net) == (384, "conv1/bn")
+    assert M.peak_elements(net) == (384, "conv1/bn")
 
 
 def test_inplace_is_refused_when_the_input_has_another_reader(tmp_path):

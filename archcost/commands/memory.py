@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..layers import fmt_shape
-from ..memory import DEVICES, OPTIMIZER_COPIES, inference, training
+from ..memory import DEFAULT_DEVICE, DEVICES, OPTIMIZER_COPIES, inference, training
 from ..options import (
     DTYPE_BYTES,
     batch_option,
@@ -168,7 +168,7 @@ def render_memory(data, fmt) -> str:
 @click.option("--optimizer", type=click.Choice(sorted(OPTIMIZER_COPIES)), default="adam",
               show_default=True, help="Optimizer state with --train: sgd 0, momentum 1, adam 2 "
               "copies of the parameters.")  # fmt: skip
-@click.option("--device", type=click.Choice(DEVICES), default="cuda", show_default=True,
+@click.option("--device", type=click.Choice(DEVICES), default=DEFAULT_DEVICE, show_default=True,
               help="Whose allocations to model: cuda (512-byte blocks) or cpu (oneDNN "
               "convolutions hold a reordered copy).")  # fmt: skip
 @click.option("--expand", is_flag=True, help="One row per primitive layer.")
