@@ -64,10 +64,14 @@ def test_roofline_by_hand_compute_bound(tmp_path):
     pred = LT.predict(build(MLP), LT.load_profile(write_profile(tmp_path, text)), 4, "float32")
     assert [t.bound for t in pred.layers] == ["compute", "memory", "compute"]
     assert pred.seconds == pytest.approx((4.096 + 1.024 + 2.048 + 3) * 1e-6)
-    # a cuda profile overlaps the overhead with the kernel: max(roofline, overhead)
+    # a cuda profile queues kernels asynchronously: the host issues layer i at i us (1 us each),
+    # the device starts it at max(end of the previous layer, i us): fc1 waits 1 us for its
+    # launch and runs 1-5.096 us; relu and fc2 were issued at 2 and 3 us, long before the
+    # device is free, so they follow back to back: 5.096 + 1.024 + 2.048 = 8.168 us
     cuda = LT.load_profile(write_profile(tmp_path, text.replace("kind: cpu", "kind: cuda")))
-    assert LT.predict(build(MLP), cuda, 4, "float32").seconds == \
-        pytest.approx((4.096 + 1.024 + 2.048) * 1e-6)  # fmt: skip
+    pred = LT.predict(build(MLP), cuda, 4, "float32")
+    assert pred.seconds == pytest.approx(8.168e-6)
+    assert [t.idle_s for t in pred.layers] == pytest.approx([1e-6, 0, 0])
 
 
 def test_efficiency_and_window_ops(tmp_path):
