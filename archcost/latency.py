@@ -116,10 +116,13 @@ def _lookup(table, op_class: str, dtype: str, default: float = 1.0) -> float:
     """efficiency[class][dtype] with fallbacks: a number for all, ``"*"`` for the rest."""
     if isinstance(table, (int, float)):
         return float(table)
-    entry = table.get(op_class, table.get(ANY, default))
-    if isinstance(entry, dict):
-        return float(entry.get(dtype, entry.get(ANY, default)))
-    return float(entry)
+    for key in (op_class, ANY):  # the class's entry, then the table's fallback
+        entry = table.get(key)
+        if isinstance(entry, dict):
+            entry = entry.get(dtype, entry.get(ANY))
+        if entry is not None:
+            return float(entry)
+    return default
 
 
 @dataclass
