@@ -20,7 +20,9 @@ kernel launch) issues the node's kernels, and the device runs them. Per node at 
   compute = MACs x B / (peak MAC/s[dtype] x efficiency.compute[class, dtype]);
   memory = bytes / (bandwidth x efficiency.memory[class]). Layers without MACs have no
   compute time, except that a profile may set ``window_ops_per_s`` for pooling and LRN (a
-  CPU's windowed reductions are slower than its memory).
+  CPU's windowed reductions are slower than its memory). On a CPU, a new output tensor larger
+  than ``fresh_pages.threshold_bytes`` (glibc hands out fresh mmap'd pages for it, and the
+  kernel zero-fills each page on first touch) is written at ``fresh_pages.bandwidth``.
 * **host time** = module_s (one module call, eager only) + kernels x kernel_s, where
   ``kernels`` is how many kernels the node launches (:data:`KERNELS`; a conv with a bias on a
   GPU launches two, cuDNN's convolution and the bias add; LRN seven; a view none).
@@ -62,6 +64,7 @@ the safe loader of :mod:`archcost.yamlio` and validated with file:line errors::
     host: {module_s: 1.5e-5, kernel_s: 5.0e-6, compiled_kernel_s: 3.0e-6}   # optional
     layer_overhead_s: 0         # optional: the older name of host.module_s
     window_ops_per_s: 3.0e+8    # optional: pooling/LRN ops per second
+    fresh_pages: {threshold_bytes: 33554432, bandwidth: 1.0e+9}   # optional (CPU)
     sources: {efficiency: ..., host: ...}   # optional, free-form: where each number is from
     measured: {...}             # optional, free-form (what calibrate measured)
 
@@ -84,7 +87,7 @@ WINDOW_OPS = ("maxpool", "avgpool", "lrn")  # sliding-window layers: limited by 
 KINDS = ("cuda", "cpu")
 PROFILE_KEYS = {"name", "title", "kind", "source", "notes", "peak_macs_per_s",
                 "linear_peak_macs_per_s", "grouped_peak_macs_per_s", "memory_bandwidth",
-                "window_ops_per_s", "efficiency", "host", "sources",
+                "window_ops_per_s", "efficiency", "host", "sources", "fresh_pages",
                 "layer_overhead_s", "measured"}  # fmt: skip
 REQUIRED_KEYS = ("kind", "peak_macs_per_s", "memory_bandwidth")
 PROFILE_DTYPES = ("float32", "bfloat16", "float16", "float64", "int8")
@@ -145,6 +148,8 @@ class Profile:
     file: str | None = None
     measured: dict = field(default_factory=dict)
     sources: dict = field(default_factory=dict)
+    fresh_threshold: float | None = None  # bytes: a new tensor above this is written to new pages
+    fresh_bandwidth: float | None = None  # bytes/s of writing those pages (page faults included)
 
     def peak_macs_per_s(self, dtype: str, op: str, grouped: bool = False) -> float:
         """The data-sheet (or calibrated) peak for this dtype and kind of layer."""
@@ -339,6 +344,16 @@ def parse_profile(doc, file: str, default_name: str = "") -> Profile:
     if doc.get("window_ops_per_s") is not None:
         ops_rate = _number(doc["window_ops_per_s"], "window_ops_per_s", file,
                            _line(doc, "window_ops_per_s"))
+    fresh = _mapping_of(doc, "fresh_pages", file, "threshold_bytes, bandwidth")
+    for key in fresh:
+        if key not in ("threshold_bytes", "bandwidth"):
+            raise SpecError(f"fresh_pages: unknown key '{key}' (threshold_bytes, bandwidth)",
+                            file, _line(fresh, key))  # fmt: skip
+    if fresh and set(fresh) != {"threshold_bytes", "bandwidth"}:
+        raise SpecError("fresh_pages needs both threshold_bytes and bandwidth", file,
+                        _line(doc, "fresh_pages"))  # fmt: skip
+    fresh_values = {k: _number(v, f"fresh_pages.{k}", file, _line(fresh, k))
+                    for k, v in fresh.items()}  # fmt: skip
     measured = _mapping_of(doc, "measured", file, "free-form")
     sources = _mapping_of(doc, "sources", file, "what each number is from")
     name = str(doc.get("name") or default_name)
@@ -352,7 +367,8 @@ def parse_profile(doc, file: str, default_name: str = "") -> Profile:
                    kernel_overhead=seconds.get("kernel_s", 0.0),
                    compiled_kernel_overhead=seconds.get("compiled_kernel_s"),
                    ops_rate=ops_rate, file=file, measured=dict(measured),
-                   sources=dict(sources))  # fmt: skip
+                   sources=dict(sources), fresh_threshold=fresh_values.get("threshold_bytes"),
+                   fresh_bandwidth=fresh_values.get("bandwidth"))  # fmt: skip
 
 
 def load_profile(arg: str) -> Profile:
@@ -585,6 +601,11 @@ def predict(network, profile: Profile, batch: int = 1, dtype: str = "float32",
         else:
             compute = 0.0
         memory = moved / profile.bytes_per_s_for(cls)
+        written = elements(node.shape) * batch * out_bytes
+        if (profile.fresh_threshold is not None and cls != "view" and not node.inplace
+                and written > profile.fresh_threshold):  # fmt: skip
+            # a new tensor this large is new pages: its write runs at the fresh-page rate
+            memory += written / profile.fresh_bandwidth - written / profile.bytes_per_s_for(cls)
         host = (module_s if cls != "view" or not compile else 0.0) + n_kernels * kernel_s
         layers.append(LayerTime(node, macs, moved, compute, memory, 0.0, host, n_kernels, cls))
         previous = node
@@ -661,6 +682,9 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
       (``torch.relu`` into a new tensor), norm (an eval-mode BatchNorm2d), copy (``torch.cat``
       of two halves); 8 x 64 x 56 x 56 float32 each (16 x 64 x 112 x 112 on GPU).
     * window_ops_per_s: max pooling 3x3/1 (8 comparisons per output) on 8 x 64 x 56 x 56.
+    * fresh_pages (CPU): clones of 64 and 96 MiB, whose destination is new pages; the time
+      left after reading the source at the copy rate is the write's (threshold 32 MiB,
+      glibc's largest mmap threshold).
     * host.kernel_s: one ATen op (``torch.relu``) on a 1-element tensor; host.module_s: an
       ``nn.ReLU`` module call on it minus the op (Python's module machinery and hooks).
     ``quick`` uses small sizes (for tests; the numbers are then rough). ``clock="cpu"`` times
@@ -734,6 +758,22 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
     bandwidth = 2 * sum(sizes) / copy_seconds
     if progress:
         progress(f"copy: {bandwidth / 1e9:.1f} GB/s")
+    fresh = None
+    if dev.type == "cpu":
+        # clones of 64 and 96 MiB: read at the copy rate, write to new pages; the write's rate
+        # is what is left of the time after the read
+        big = [8 << 20, 12 << 20] if quick else [64 << 20, 96 << 20]
+        seconds = 0.0
+        for size in big:
+            src = torch.empty(size, dtype=torch.uint8).fill_(1)
+            seconds += timed(lambda src=src: src.clone())
+            del src
+        write = seconds - sum(big) / bandwidth
+        if write > 0:
+            fresh = {"threshold_bytes": 32 << 20,
+                     "bandwidth": float(f"{sum(big) / write:.4g}")}  # fmt: skip
+            if progress:
+                progress(f"writes to fresh pages: {fresh['bandwidth'] / 1e9:.2f} GB/s")
     shape = (2, 16, 56, 56) if quick else ((16, 64, 112, 112) if dev.type == "cuda"
                                            else (8, 64, 56, 56))  # fmt: skip
     x = torch.randn(*shape, device=dev)
@@ -778,6 +818,7 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
         "peak_macs_per_s": peaks,
         "memory_bandwidth": float(f"{bandwidth:.4g}"),
         "window_ops_per_s": float(f"{ops_rate:.4g}"),
+        **({"fresh_pages": fresh} if fresh else {}),
         "efficiency": {"compute": compute_eff, "memory": memory_eff},
         "host": {"module_s": float(f"{module_s:.3g}"), "kernel_s": float(f"{kernel_s:.3g}")},
         "sources": {"peak_macs_per_s": what, "efficiency": what, "memory_bandwidth": what,

@@ -401,3 +401,16 @@ def test_predict_breakdown_cli(tmp_path):
     assert [r["bound"] for r in data["layers"]] == ["memory", "host"]
     bad = invoke("predict", MLP, "--profile", prof, "--autocast")
     assert bad.exit_code == 2 and "--autocast needs --dtype" in bad.output
+
+
+def test_fresh_pages_slow_large_new_tensors_by_hand(tmp_path):
+    # fc1 of mem_mlp at batch 4 writes 512 B; with a 256-byte threshold at 0.1 GB/s, those
+    # 512 B take 5.12 us instead of 0.512 us at 1 GB/s: memory 2.944 - 0.512 + 5.12 = 7.552 us.
+    # The in-place relu allocates nothing; fc2 writes 128 B, under the threshold.
+    text = SIMPLE.replace("PEAK", "1.0e+9") + \
+        "fresh_pages: {threshold_bytes: 256, bandwidth: 1.0e+8}\n"  # fmt: skip
+    pred = LT.predict(build(MLP), LT.load_profile(write_profile(tmp_path, text)), 4, "float32")
+    assert [t.memory_s for t in pred.layers] == pytest.approx([7.552e-6, 1.024e-6, 1.696e-6])
+    with pytest.raises(SpecError, match="needs both"):
+        LT.load_profile(write_profile(tmp_path, SIMPLE.replace("PEAK", "1.0e+9")
+                                      + "fresh_pages: {bandwidth: 1.0e+8}\n", "f.yaml"))
