@@ -131,6 +131,10 @@ def render_predict(data, fmt, breakdown=False) -> str:
             "(bandwidth x efficiency)) per layer; host time = module call + kernels x launch "
             "overhead; see `archcost.latency` for the rules. Profile: " + data["sources"]["profile"],
         ]
+        if not data["host_ms"] and data["sources"].get("efficiency", "").startswith("none"):
+            notes.append("this profile has data-sheet peaks and no host overhead: the time is a "
+                         "lower bound; `archcost calibrate --device cuda -o gpu.yaml` on the GPU "
+                         "measures both (microbenchmarks) for --profile gpu.yaml")  # fmt: skip
     title = f"{data['title']} ({data['network']}) on {data['profile']}"
     return render(columns, rows, fmt, title=title, footer=footer, notes=[n for n in notes if n])
 
