@@ -131,9 +131,9 @@ def measure(net, quantities) -> dict:
     out = net.totals()
     out["flops"] = 2 * out["macs"]
     if "peak_activations" in quantities:
-        from .memory import peak_activations
+        from .memory import peak_elements
 
-        out["peak_activations"] = peak_activations(net)[0]
+        out["peak_activations"] = peak_elements(net)[0]
     return {q: out[q] for q in quantities}
 
 

@@ -1,30 +1,47 @@
-"""Roofline latency: per-layer arithmetic intensity and predicted time on a device profile.
+"""Latency: host overhead, achievable device throughput and their overlap, per layer.
 
 Static (no torch) except :func:`calibrate`, which imports torch when it is called.
 
-Per node at batch B and element size b bytes:
+Each node of the network is one step of eager PyTorch: the host (Python, the dispatcher, the
+kernel launch) issues the node's kernels, and the device runs them. Per node at batch B:
 
-* **bytes moved** = what the layer's kernel(s) read and write: input(s) + output + parameters
-  (+ BN running statistics) at the dtype. Elementwise activations read and write their tensor
-  (in place or not); ``concat`` reads its inputs and writes its output; ``flatten`` and
-  ``slice`` are views and inference-mode ``dropout`` returns its input (0 bytes). Max pooling
-  also writes its int64 indices (torch computes them in ``max_pool2d``). LRN is what
-  ``F.local_response_norm`` runs: seven elementwise/pooling kernels, about 15 passes over the
-  tensor (8 reads + 7 writes; the channel padding adds ``size - 1`` channels to two of them).
-* **arithmetic intensity** = MACs / bytes moved (MAC per byte).
-* compute time = MACs * B / (peak MAC/s for the dtype * compute efficiency);
-  memory time = bytes / (bandwidth * memory efficiency); roofline time = max of the two.
-  A layer is *memory-bound* when its memory time is the larger; layers without MACs (pooling,
-  BN, activations, add, concat) always are, except that a profile may set
-  ``window_ops_per_s``: pooling and LRN then take max(memory time, other ops / that rate), and
-  are compute-bound when the ops are slower (a CPU's windowed reductions are; GPUs' are not,
-  so the data-sheet profiles leave it out).
-* **per-layer overhead** (the profile's ``layer_overhead_s``: framework dispatch and kernel
-  launch): on a CPU profile (``kind: cpu``, synchronous) it is added to every layer; on a GPU
-  profile (``kind: cuda``, kernels queued asynchronously) a layer takes at least that long:
-  max(roofline, overhead). Every node is one module call in the torch backend, so each pays it
-  (a flatten too).
-* total = sum over nodes (layers run one after another; no overlap, no fusion).
+* **op class** (:func:`op_class`): ``conv`` (dense convolution), ``depthwise`` (groups equal to
+  the input channels), ``grouped_conv``, ``gemm`` (linear, matmul, recurrent layers),
+  ``attention``, and for layers without MACs ``elementwise`` (activations, add, mul, softmax),
+  ``norm`` (batch/layer/group norm), ``pool`` (pooling, LRN), ``copy`` (concat, pad) and
+  ``view`` (flatten, reshape, inference dropout: no kernel, no bytes).
+* **bytes moved** (:func:`bytes_moved`) = what the node's kernels read and write: inputs +
+  output + parameters (+ BN running statistics), each at its element size. Elementwise
+  activations read and write their tensor (in place or not); ``concat`` reads its inputs and
+  writes its output; views move nothing. Max pooling also writes its int64 indices (torch
+  computes them in ``max_pool2d``). LRN is what ``F.local_response_norm`` runs: seven
+  elementwise/pooling kernels, about 15 passes over the tensor.
+* **device time** = max(compute, memory) (the roofline), with *achievable*, not peak, rates:
+  compute = MACs x B / (peak MAC/s[dtype] x efficiency.compute[class, dtype]);
+  memory = bytes / (bandwidth x efficiency.memory[class]). Layers without MACs have no
+  compute time, except that a profile may set ``window_ops_per_s`` for pooling and LRN (a
+  CPU's windowed reductions are slower than its memory). On a CPU, a new output tensor larger
+  than ``fresh_pages.threshold_bytes`` (glibc hands out fresh mmap'd pages for it, and the
+  kernel zero-fills each page on first touch) is written at ``fresh_pages.bandwidth``.
+* **host time** = module_s (one module call, eager only) + kernels x kernel_s, where
+  ``kernels`` is how many kernels the node launches (:data:`KERNELS`; a conv with a bias on a
+  GPU launches two, cuDNN's convolution and the bias add; LRN seven; a view none).
+* **overlap** (stated once, here): a CPU runs host and device work one after the other, so
+  total = sum over nodes of (host_i + device_i). A GPU's kernels are queued asynchronously in
+  one in-order stream: node i's kernels start at start_i = max(end_{i-1}, H_i) where
+  H_i = host_1 + ... + host_i is when the host has issued them, and end_i = start_i + device_i;
+  total = end_n, i.e. total = max over k of (H_k + device_k + ... + device_n). At batch 1 the
+  host dominates (the device waits: ``idle``), at large batches the device does, and in between
+  the two overlap.
+
+Modelled options (mirroring ``bench``): ``autocast`` (weights stay float32; convolutions,
+linear layers and attention run at the low-precision dtype and read a low-precision copy of
+their weights, made by one cast kernel per weight tensor that reads 4 and writes 2 bytes per
+parameter; layer/group norm and softmax run in float32; other layers keep their input's type),
+``channels_last`` (convolutions use ``efficiency.channels_last`` where the profile gives it),
+``compile`` (no module calls; ``compiled_kernel_s`` per kernel; each chain of elementwise and
+norm layers that reads only the previous layer's output is one fused kernel that reads its
+input once and writes its output once).
 
 Profiles are YAML (``specs/profiles/NAME.yaml`` for built-in names, or a path), loaded with
 the safe loader of :mod:`archcost.yamlio` and validated with file:line errors::
@@ -40,9 +57,15 @@ the safe loader of :mod:`archcost.yamlio` and validated with file:line errors::
     grouped_peak_macs_per_s:    # optional: grouped/depthwise convolutions (groups > 1)
       float32: 1.0e+10
     memory_bandwidth: 3.35e+12  # bytes/s
-    efficiency: {compute: 1.0, memory: 1.0}   # optional, in (0, 1]
-    layer_overhead_s: 0         # optional
+    efficiency:                 # optional, each in (0, 1]; a number or a mapping
+      compute: {conv: 0.3, gemm: {float32: 0.8, bfloat16: 0.6}, "*": 0.5}
+      memory: {elementwise: 0.8, "*": 0.75}
+      channels_last: {conv: 0.35}
+    host: {module_s: 1.5e-5, kernel_s: 5.0e-6, compiled_kernel_s: 3.0e-6}   # optional
+    layer_overhead_s: 0         # optional: the older name of host.module_s
     window_ops_per_s: 3.0e+8    # optional: pooling/LRN ops per second
+    fresh_pages: {threshold_bytes: 33554432, bandwidth: 1.0e+9}   # optional (CPU)
+    sources: {efficiency: ..., host: ...}   # optional, free-form: where each number is from
     measured: {...}             # optional, free-form (what calibrate measured)
 
 Numbers are YAML numbers or strings that Python's float() reads ("494.5e12": YAML 1.1 reads
@@ -64,13 +87,45 @@ WINDOW_OPS = ("maxpool", "avgpool", "lrn")  # sliding-window layers: limited by 
 KINDS = ("cuda", "cpu")
 PROFILE_KEYS = {"name", "title", "kind", "source", "notes", "peak_macs_per_s",
                 "linear_peak_macs_per_s", "grouped_peak_macs_per_s", "memory_bandwidth",
-                "window_ops_per_s", "efficiency",
+                "window_ops_per_s", "efficiency", "host", "sources", "fresh_pages",
                 "layer_overhead_s", "measured"}  # fmt: skip
 REQUIRED_KEYS = ("kind", "peak_macs_per_s", "memory_bandwidth")
 PROFILE_DTYPES = ("float32", "bfloat16", "float16", "float64", "int8")
+COMPUTE_CLASSES = ("conv", "depthwise", "grouped_conv", "gemm", "attention")
+MEMORY_CLASSES = ("elementwise", "norm", "pool", "copy")
+OP_CLASSES = (*COMPUTE_CLASSES, *MEMORY_CLASSES, "view")
+EFFICIENCY_KEYS = ("compute", "memory", "channels_last")
+HOST_KEYS = ("module_s", "kernel_s", "compiled_kernel_s")
+ANY = "*"  # an efficiency mapping's fallback entry
+
+# ops by class, for the layers without MACs (any op with MACs is a conv, gemm or attention)
+VIEW_OPS = frozenset({"flatten", "slice", "dropout", "reshape", "view", "drop_path",
+                      "identity", "unsqueeze", "squeeze"})  # fmt: skip
+NORM_OPS = frozenset({"bn", "layernorm", "groupnorm", "rmsnorm", "instancenorm"})
+POOL_OPS = frozenset({"maxpool", "avgpool", "adaptive_avgpool", "global_avgpool", "lrn",
+                      "adaptive_maxpool"})  # fmt: skip
+COPY_OPS = frozenset({"concat", "zero_pad", "pad", "channel_shuffle", "transpose", "permute",
+                      "patchify", "split", "chunk"})  # fmt: skip
+# kernels one node launches in eager PyTorch where it is not one (views: none)
+KERNELS = {"lrn": 7, "attention": 8, "window_attention": 9}
+# autocast (torch.autocast on CUDA): these run in float32 whatever their input's type
+AUTOCAST_FP32_OPS = frozenset({"layernorm", "groupnorm", "rmsnorm", "softmax", "softplus"})
 
 
 # ---------------------------------------------------------------- profiles
+
+
+def _lookup(table, op_class: str, dtype: str, default: float = 1.0) -> float:
+    """efficiency[class][dtype] with fallbacks: a number for all, ``"*"`` for the rest."""
+    if isinstance(table, (int, float)):
+        return float(table)
+    for key in (op_class, ANY):  # the class's entry, then the table's fallback
+        entry = table.get(key)
+        if isinstance(entry, dict):
+            entry = entry.get(dtype, entry.get(ANY))
+        if entry is not None:
+            return float(entry)
+    return default
 
 
 @dataclass
@@ -83,14 +138,21 @@ class Profile:
     linear_peak_macs: dict  # dtype -> MAC/s (overrides peak_macs for linear layers)
     bandwidth: float  # bytes/s
     grouped_peak_macs: dict = field(default_factory=dict)  # dtype -> MAC/s (convs, groups > 1)
-    compute_efficiency: float = 1.0
-    memory_efficiency: float = 1.0
-    layer_overhead: float = 0.0  # seconds
+    compute_efficiency: object = 1.0  # a number, or class -> number | {dtype: number}
+    memory_efficiency: object = 1.0  # a number, or class -> number
+    channels_last_efficiency: dict = field(default_factory=dict)  # class -> number | {dtype: n}
+    layer_overhead: float = 0.0  # seconds per module call (host.module_s)
+    kernel_overhead: float = 0.0  # seconds per kernel launched (host.kernel_s)
+    compiled_kernel_overhead: float | None = None  # host.compiled_kernel_s (None: kernel_s)
     ops_rate: float | None = None  # window_ops_per_s: pooling/LRN ops per second (None: no limit)
     file: str | None = None
     measured: dict = field(default_factory=dict)
+    sources: dict = field(default_factory=dict)
+    fresh_threshold: float | None = None  # bytes: a new tensor above this is written to new pages
+    fresh_bandwidth: float | None = None  # bytes/s of writing those pages (page faults included)
 
-    def macs_per_s(self, dtype: str, op: str, grouped: bool = False) -> float:
+    def peak_macs_per_s(self, dtype: str, op: str, grouped: bool = False) -> float:
+        """The data-sheet (or calibrated) peak for this dtype and kind of layer."""
         table = self.peak_macs
         if op == "linear" and dtype in self.linear_peak_macs:
             table = self.linear_peak_macs
@@ -100,11 +162,29 @@ class Profile:
             have = ", ".join(sorted(self.peak_macs)) or "none"
             raise SpecError(f"profile '{self.name}' has no peak for dtype {dtype} "
                             f"(it has: {have})", self.file)  # fmt: skip
-        return table[dtype] * self.compute_efficiency
+        return table[dtype]
+
+    def efficiency(self, op_class: str, dtype: str, channels_last: bool = False) -> float:
+        if channels_last and op_class in self.channels_last_efficiency:
+            return _lookup(self.channels_last_efficiency, op_class, dtype)
+        return _lookup(self.compute_efficiency, op_class, dtype)
+
+    def macs_per_s(self, dtype: str, op: str, grouped: bool = False,
+                   op_class: str | None = None, channels_last: bool = False) -> float:  # fmt: skip
+        """Achievable MAC/s: the peak times the efficiency of the layer's op class."""
+        if op_class is None:
+            op_class = "gemm" if op in ("linear", "matmul") else (
+                "grouped_conv" if grouped else "conv")
+        return (self.peak_macs_per_s(dtype, op, grouped)
+                * self.efficiency(op_class, dtype, channels_last))  # fmt: skip
+
+    def bytes_per_s_for(self, op_class: str) -> float:
+        return self.bandwidth * _lookup(self.memory_efficiency, op_class, "")
 
     @property
     def bytes_per_s(self) -> float:
-        return self.bandwidth * self.memory_efficiency
+        """Achievable bandwidth of elementwise layers (the usual memory-bound case)."""
+        return self.bytes_per_s_for("elementwise")
 
 
 def profiles_dir() -> str:
@@ -170,6 +250,44 @@ def _peaks(doc, key, file):
     return out
 
 
+def _fraction(value, what, file, line) -> float:
+    x = _number(value, what, file, line)
+    if x > 1:
+        raise SpecError(f"{what} must be in (0, 1], got {x}", file, line)
+    return x
+
+
+def _efficiency(value, what, file, line, classes, by_dtype=True):
+    """A number in (0, 1], or a mapping class -> number (or -> {dtype: number})."""
+    if not isinstance(value, dict):
+        return _fraction(value, what, file, line)
+    out = {}
+    for key, entry in value.items():
+        kline = _line(value, key) or line
+        if key != ANY and key not in classes:
+            raise SpecError(f"{what}: unknown op class {key!r} (one of: {', '.join(classes)}, "
+                            f"or \"{ANY}\" for the rest)", file, kline)  # fmt: skip
+        if isinstance(entry, dict) and by_dtype:
+            per = {}
+            for dtype, x in entry.items():
+                dline = _line(entry, dtype) or kline
+                if dtype != ANY and dtype not in PROFILE_DTYPES:
+                    raise SpecError(f"{what}.{key}: unknown dtype {dtype!r} (one of: "
+                                    f"{', '.join(PROFILE_DTYPES)})", file, dline)  # fmt: skip
+                per[dtype] = _fraction(x, f"{what}.{key}.{dtype}", file, dline)
+            out[key] = per
+        else:
+            out[key] = _fraction(entry, f"{what}.{key}", file, kline)
+    return out
+
+
+def _mapping_of(doc, key, file, what):
+    value = doc.get(key) or {}
+    if not isinstance(value, dict):
+        raise SpecError(f"{key} must be a mapping ({what})", file, _line(doc, key))
+    return value
+
+
 def parse_profile(doc, file: str, default_name: str = "") -> Profile:
     """Validate a loaded profile document; every error names the file and line."""
     if not isinstance(doc, dict):
@@ -196,35 +314,61 @@ def parse_profile(doc, file: str, default_name: str = "") -> Profile:
         else {}  # fmt: skip
     bandwidth = _number(doc["memory_bandwidth"], "memory_bandwidth", file,
                         _line(doc, "memory_bandwidth"))  # fmt: skip
-    eff = doc.get("efficiency") or {}
-    if not isinstance(eff, dict):
-        raise SpecError("efficiency must be a mapping {compute: x, memory: y}", file,
-                        _line(doc, "efficiency"))  # fmt: skip
+    eff = _mapping_of(doc, "efficiency", file, "compute, memory, channels_last")
     factors = {}
     for key, value in eff.items():
         line = _line(eff, key)
-        if key not in ("compute", "memory"):
-            raise SpecError(f"efficiency: unknown key '{key}' (compute, memory)", file, line)
-        x = _number(value, f"efficiency.{key}", file, line)
-        if x > 1:
-            raise SpecError(f"efficiency.{key} must be in (0, 1], got {x}", file, line)
-        factors[key] = x
-    overhead = _number(doc.get("layer_overhead_s", 0), "layer_overhead_s", file,
-                       _line(doc, "layer_overhead_s"), positive=False)  # fmt: skip
+        if key not in EFFICIENCY_KEYS:
+            raise SpecError(f"efficiency: unknown key '{key}' ({', '.join(EFFICIENCY_KEYS)})",
+                            file, line)  # fmt: skip
+        classes = MEMORY_CLASSES if key == "memory" else COMPUTE_CLASSES
+        factors[key] = _efficiency(value, f"efficiency.{key}", file, line, classes,
+                                   by_dtype=key != "memory")  # fmt: skip
+    if not isinstance(factors.get("channels_last", {}), dict):
+        raise SpecError("efficiency.channels_last must be a mapping of op class: efficiency",
+                        file, _line(eff, "channels_last"))  # fmt: skip
+    host = _mapping_of(doc, "host", file, ", ".join(HOST_KEYS))
+    seconds = {}
+    for key, value in host.items():
+        if key not in HOST_KEYS:
+            raise SpecError(f"host: unknown key '{key}' ({', '.join(HOST_KEYS)})", file,
+                            _line(host, key))  # fmt: skip
+        seconds[key] = _number(value, f"host.{key}", file, _line(host, key), positive=False)
+    if "layer_overhead_s" in doc:
+        if "module_s" in seconds:
+            raise SpecError("give host.module_s or layer_overhead_s (its older name), not both",
+                            file, _line(doc, "layer_overhead_s"))  # fmt: skip
+        seconds["module_s"] = _number(doc["layer_overhead_s"], "layer_overhead_s", file,
+                                      _line(doc, "layer_overhead_s"), positive=False)  # fmt: skip
     ops_rate = None
     if doc.get("window_ops_per_s") is not None:
         ops_rate = _number(doc["window_ops_per_s"], "window_ops_per_s", file,
                            _line(doc, "window_ops_per_s"))
-    measured = doc.get("measured") or {}
-    if not isinstance(measured, dict):
-        raise SpecError("measured must be a mapping", file, _line(doc, "measured"))
+    fresh = _mapping_of(doc, "fresh_pages", file, "threshold_bytes, bandwidth")
+    for key in fresh:
+        if key not in ("threshold_bytes", "bandwidth"):
+            raise SpecError(f"fresh_pages: unknown key '{key}' (threshold_bytes, bandwidth)",
+                            file, _line(fresh, key))  # fmt: skip
+    if fresh and set(fresh) != {"threshold_bytes", "bandwidth"}:
+        raise SpecError("fresh_pages needs both threshold_bytes and bandwidth", file,
+                        _line(doc, "fresh_pages"))  # fmt: skip
+    fresh_values = {k: _number(v, f"fresh_pages.{k}", file, _line(fresh, k))
+                    for k, v in fresh.items()}  # fmt: skip
+    measured = _mapping_of(doc, "measured", file, "free-form")
+    sources = _mapping_of(doc, "sources", file, "what each number is from")
     name = str(doc.get("name") or default_name)
     return Profile(name=name, title=str(doc.get("title") or name), kind=kind,
                    source=str(doc.get("source") or ""), peak_macs=peak, linear_peak_macs=linear,
-                   grouped_peak_macs=grouped,
-                   bandwidth=bandwidth, compute_efficiency=factors.get("compute", 1.0),
-                   memory_efficiency=factors.get("memory", 1.0), layer_overhead=overhead,
-                   ops_rate=ops_rate, file=file, measured=dict(measured))  # fmt: skip
+                   grouped_peak_macs=grouped, bandwidth=bandwidth,
+                   compute_efficiency=factors.get("compute", 1.0),
+                   memory_efficiency=factors.get("memory", 1.0),
+                   channels_last_efficiency=factors.get("channels_last", {}),
+                   layer_overhead=seconds.get("module_s", 0.0),
+                   kernel_overhead=seconds.get("kernel_s", 0.0),
+                   compiled_kernel_overhead=seconds.get("compiled_kernel_s"),
+                   ops_rate=ops_rate, file=file, measured=dict(measured),
+                   sources=dict(sources), fresh_threshold=fresh_values.get("threshold_bytes"),
+                   fresh_bandwidth=fresh_values.get("bandwidth"))  # fmt: skip
 
 
 def load_profile(arg: str) -> Profile:
@@ -243,23 +387,63 @@ def load_profile(arg: str) -> Profile:
 # ---------------------------------------------------------------- per-layer cost
 
 
-def bytes_moved(node, batch: int, nbytes: int) -> int:
-    """Bytes a node's kernels read and write (see the module docstring)."""
+def op_class(node) -> str:
+    """The class whose efficiency a node runs at (see the module docstring)."""
+    op = node.op
+    if op.startswith("conv"):
+        groups = node.fields.get("g", 1) or 1
+        if groups == 1:
+            return "conv"
+        c_in = node.inputs[0].shape[0] if node.inputs and node.inputs[0].shape else None
+        return "depthwise" if groups == c_in else "grouped_conv"
+    if node.macs:
+        return "attention" if "attention" in op else "gemm"
+    if op in VIEW_OPS:
+        return "view"
+    if op in NORM_OPS or op.endswith("norm"):
+        return "norm"
+    if op in POOL_OPS or "pool" in op:
+        return "pool"
+    if op in COPY_OPS:
+        return "copy"
+    return "elementwise"
+
+
+def kernels(node, kind: str) -> int:
+    """Kernels a node launches in eager PyTorch: views none, LRN seven, attention built from
+    its projections and matmuls eight, a biased convolution on a GPU two (cuDNN adds the bias
+    in a second kernel; oneDNN fuses it on CPU), everything else one."""
+    cls = op_class(node)
+    if cls == "view":
+        return 0
+    if cls in ("conv", "depthwise", "grouped_conv") and kind == "cuda" and node.bias:
+        return 2
+    return KERNELS.get(node.op, 1)
+
+
+def bytes_moved(node, batch: int, nbytes: int, in_bytes=None, weight_bytes=None) -> int:
+    """Bytes a node's kernels read and write (see the module docstring).
+
+    ``nbytes`` is the output's element size; ``in_bytes`` the inputs' (default: the same) and
+    ``weight_bytes`` the parameters' (default: the same).
+    """
     op = node.op
     out = elements(node.shape) * batch
-    ins = sum(elements(x.shape) for x in node.inputs) * batch
-    weights = (node.params + node.buffers) * nbytes
-    if op in ("flatten", "slice", "dropout"):  # views; dropout is the identity at inference
+    if in_bytes is None:
+        in_bytes = [nbytes] * len(node.inputs)
+    ins = sum(elements(x.shape) * batch * b for x, b in zip(node.inputs, in_bytes, strict=True))
+    weights = (node.params + node.buffers) * (nbytes if weight_bytes is None else weight_bytes)
+    if op_class(node) == "view":  # views; dropout is the identity at inference
         return 0
     if op in ACTIVATIONS:
-        return 2 * out * nbytes
+        return out * nbytes + ins
     if op == "maxpool":
-        return (ins + out) * nbytes + out * INDEX_BYTES
+        return ins + out * nbytes + out * INDEX_BYTES
     if op == "lrn":
         c, h, w = node.inputs[0].shape
         padded = (c + node.fields["size"] - 1) * h * w * batch
         return (13 * out + 2 * padded) * nbytes
-    return (ins + out) * nbytes + weights
+    return ins + out * nbytes + weights
 
 
 @dataclass
@@ -269,10 +453,21 @@ class LayerTime:
     bytes: int
     compute_s: float
     memory_s: float
-    seconds: float
+    seconds: float  # what this layer adds to the total (device time plus the device's wait)
+    host_s: float = 0.0
+    kernels: int = 0
+    op_class: str = ""
+    idle_s: float = 0.0  # GPU: time the device waited for the host before this layer
+
+    @property
+    def device_s(self) -> float:
+        return max(self.compute_s, self.memory_s)
 
     @property
     def bound(self) -> str:
+        """What limits this layer: the host (launching it), compute or memory."""
+        if self.host_s > self.device_s:
+            return "host"
         return "compute" if self.compute_s > self.memory_s else "memory"
 
     @property
@@ -287,10 +482,19 @@ class Prediction:
     batch: int
     dtype: str
     layers: list[LayerTime]
+    options: dict = field(default_factory=dict)
 
     @property
     def seconds(self) -> float:
         return sum(t.seconds for t in self.layers)
+
+    @property
+    def host_seconds(self) -> float:
+        return sum(t.host_s for t in self.layers)
+
+    @property
+    def device_seconds(self) -> float:
+        return sum(t.device_s for t in self.layers)
 
     @property
     def macs(self) -> int:
@@ -307,44 +511,117 @@ class Prediction:
     def rows(self) -> list[dict]:
         """Per spec row: summed times, MACs and bytes; bound = the larger summed component."""
         rows: dict = {}
+        keys = ("macs", "bytes", "kernels", "compute_s", "memory_s", "host_s", "idle_s",
+                "seconds", "device_s")  # fmt: skip
         for t in self.layers:
             row = t.node.row
             key = row.id if row is not None else t.node.id
-            rec = rows.setdefault(key, {"name": key, "row": row, "macs": 0, "bytes": 0,
-                                        "compute_s": 0.0, "memory_s": 0.0, "seconds": 0.0})  # fmt: skip
-            rec["macs"] += t.macs
-            rec["bytes"] += t.bytes
-            rec["compute_s"] += t.compute_s
-            rec["memory_s"] += t.memory_s
-            rec["seconds"] += t.seconds
+            rec = rows.get(key)
+            if rec is None:
+                rec = rows[key] = {"name": key, "row": row, **dict.fromkeys(keys, 0)}
+            for k in keys:
+                rec[k] += getattr(t, k)
         for rec in rows.values():
-            rec["bound"] = "compute" if rec["compute_s"] > rec["memory_s"] else "memory"
+            rec["bound"] = ("host" if rec["host_s"] > rec["device_s"] else
+                            "compute" if rec["compute_s"] > rec["memory_s"] else "memory")
             rec["intensity"] = rec["macs"] / rec["bytes"] if rec["bytes"] else None
         return list(rows.values())
 
 
-def predict(network, profile: Profile, batch: int = 1, dtype: str = "float32") -> Prediction:
+def _fusable(node) -> bool:
+    return op_class(node) in ("elementwise", "norm")
+
+
+def predict(network, profile: Profile, batch: int = 1, dtype: str = "float32",
+            autocast: bool = False, channels_last: bool = False,
+            compile: bool = False) -> Prediction:  # noqa: A002 (mirrors bench --compile)
+    """Predicted forward time of ``network`` on ``profile`` (see the module docstring)."""
     nbytes = DTYPE_BYTES[dtype]
-    bw = profile.bytes_per_s
+    kind = profile.kind
+    nodes = network.nodes
+    readers: dict = {}
+    for node in nodes:
+        for x in node.inputs:
+            readers[id(x)] = readers.get(id(x), 0) + 1
+    # element size of each tensor: autocast keeps float32 outside its low-precision ops
+    size = {id(network.input): 4 if autocast else nbytes}
+    fused_into_next = set()  # nodes whose output a fused follower reads in registers
+    if compile:
+        for prev, node in zip(nodes, nodes[1:]):
+            if (_fusable(node) and _fusable(prev) and node.inputs and node.inputs[0] is prev
+                    and readers.get(id(prev), 0) == 1):  # fmt: skip
+                fused_into_next.add(id(prev))
+    module_s = 0.0 if compile else profile.layer_overhead
+    kernel_s = (profile.compiled_kernel_overhead if compile and
+                profile.compiled_kernel_overhead is not None else profile.kernel_overhead)
     layers = []
-    for node in network.nodes:
+    host_clock = device_clock = 0.0
+    previous = None
+    for node in nodes:
+        cls = op_class(node)
+        low_precision = autocast and cls in COMPUTE_CLASSES
+        in_bytes = [size.get(id(x), nbytes) for x in node.inputs]
+        if not autocast:
+            out_bytes = nbytes
+        elif low_precision:
+            out_bytes = nbytes
+        elif node.op in AUTOCAST_FP32_OPS:
+            out_bytes = 4
+        else:
+            out_bytes = max(in_bytes, default=4)
+        size[id(node)] = out_bytes
+        n_kernels = kernels(node, kind)
+        if low_precision:
+            # weights: one cast kernel per weight tensor (4 -> 2 bytes), then read at 2 bytes;
+            # a float32 input is cast too
+            casts = (1 if node.params - node.bias else 0) + (1 if node.bias else 0)
+            casts += sum(1 for b in in_bytes if b != nbytes)
+            n_kernels += casts
+            moved = bytes_moved(node, batch, nbytes, [nbytes] * len(in_bytes), nbytes)
+            moved += node.params * (4 + nbytes)
+            moved += sum(elements(x.shape) * batch * (b + nbytes)
+                         for x, b in zip(node.inputs, in_bytes, strict=True) if b != nbytes)
+        else:
+            moved = bytes_moved(node, batch, out_bytes, in_bytes, 4 if autocast else nbytes)
+        if compile and previous is not None and id(previous) in fused_into_next:
+            # fused into the previous layer's kernel: the input is not read from memory
+            # (and the previous layer's output is not written)
+            moved -= elements(previous.shape) * batch * size[id(previous)]
+            layers[-1].bytes -= elements(previous.shape) * batch * size[id(previous)]
+            layers[-1].memory_s = layers[-1].bytes / profile.bytes_per_s_for(layers[-1].op_class)
+            n_kernels = 0
         macs = node.macs * batch
-        moved = bytes_moved(node, batch, nbytes)
         if macs:
-            grouped = node.op == "conv" and node.fields.get("g", 1) != 1
-            compute = macs / profile.macs_per_s(dtype, node.op, grouped)
+            grouped = cls in ("depthwise", "grouped_conv")
+            rate = profile.peak_macs_per_s(dtype, node.op, grouped) * profile.efficiency(
+                cls, dtype, channels_last and cls in ("conv", "depthwise", "grouped_conv"))
+            compute = macs / rate
         elif profile.ops_rate and node.op in WINDOW_OPS:
             compute = node.ops * batch / profile.ops_rate
         else:
             compute = 0.0
-        memory = moved / bw
-        roof = max(compute, memory)
-        if profile.kind == "cpu":
-            seconds = roof + profile.layer_overhead
+        memory = moved / profile.bytes_per_s_for(cls)
+        written = elements(node.shape) * batch * out_bytes
+        if (profile.fresh_threshold is not None and cls != "view" and not node.inplace
+                and written > profile.fresh_threshold):  # fmt: skip
+            # a new tensor this large is new pages: its write runs at the fresh-page rate
+            memory += written / profile.fresh_bandwidth - written / profile.bytes_per_s_for(cls)
+        host = (module_s if cls != "view" or not compile else 0.0) + n_kernels * kernel_s
+        layers.append(LayerTime(node, macs, moved, compute, memory, 0.0, host, n_kernels, cls))
+        previous = node
+    # overlap: recompute with the final device times (fusion may have changed the previous one)
+    for t in layers:
+        device = t.device_s
+        if kind == "cpu":
+            t.seconds = t.host_s + device
         else:
-            seconds = max(roof, profile.layer_overhead)
-        layers.append(LayerTime(node, macs, moved, compute, memory, seconds))
-    return Prediction(network, profile, batch, dtype, layers)
+            host_clock += t.host_s
+            start = max(device_clock, host_clock)
+            t.idle_s = start - device_clock
+            t.seconds = t.idle_s + device
+            device_clock = start + device
+    options = {"autocast": autocast, "channels_last": channels_last, "compile": compile}
+    return Prediction(network, profile, batch, dtype, layers, options)
 
 
 # ---------------------------------------------------------------- calibration (torch)
@@ -385,27 +662,30 @@ def _median_time(torch, fn, dev, repeat, warmup=2, clock="wall"):
 
 def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), quick=False,
               progress=None, clock="wall") -> dict:  # fmt: skip
-    """Measure this machine with torch and return a profile document.
+    """Measure this machine with torch microbenchmarks and return a profile document.
 
-    * peak MAC/s per dtype: the best of a GEMM (n x n @ n x n, n = 2048 on CPU, 8192 on GPU,
-      n^3 MACs) and a mid-network 3x3 convolution (128 -> 128 channels, 28 x 28, batch 8),
-      each the median of several timed runs after warm-up; oneDNN's convolutions can beat
-      ``torch.mm`` on CPU, and a CNN's MACs are convolutions. Both rates are kept under
-      ``measured``. A dtype the device cannot run, or runs below 1% of float32's rate
-      (emulated), is left out.
-    * grouped_peak_macs_per_s: a depthwise 3x3 convolution (144 channels, 56 x 56, batch 8),
-      which runs far below the dense rate (it is used for convolutions with groups > 1).
-    * memory bandwidth: copies into new tensors (``x.clone()``, 2 x size bytes), as a layer
-      writes its output: on CPU 4, 8, 16 and 24 MiB, total bytes over total time (a layer's
-      activations at a small batch). A CPU's bandwidth depends on the size: caches below;
-      from 32 MiB (glibc's largest mmap threshold) every fresh tensor is new pages and a
-      clone runs at a fifth of the speed (page faults), which this profile leaves out.
-      1 GiB on GPU.
-    * window_ops_per_s: max pooling 3x3/1 (8 comparisons per output) on 8 x 64 x 56 x 56
-      float32, in other ops per second; pooling and LRN layers take
-      max(bytes / bandwidth, ops / this rate) (a CPU runs windowed reductions far below its
-      memory bandwidth; elementwise layers stay memory-bound).
-    * layer_overhead_s: the median time of a module call on a 1-element tensor.
+    Every number comes from a synthetic layer timed alone (the median of several runs after
+    warm-up), never from a network that is then predicted:
+
+    * peak MAC/s per dtype: the best of a GEMM (n x n @ n x n, n = 2048 on CPU, 8192 on GPU)
+      and a mid-network 3x3 convolution (128 -> 128 channels, 28 x 28, batch 8).
+    * efficiency.compute per op class and dtype = the class's microbenchmark rate / that peak:
+      conv (the 3x3 convolution), gemm (the GEMM), depthwise (a depthwise 3x3 convolution,
+      144 channels, 56 x 56, batch 8), grouped_conv (a 3x3 convolution with 32 groups, 128
+      channels, 28 x 28, batch 8) and attention (batched matmuls of 12 heads, 197 tokens, 64
+      per head: QK^T and AV, batch 8).
+    * memory bandwidth: copies into new tensors (``x.clone()``, 2 x size bytes): on CPU 4, 8,
+      16 and 24 MiB (a layer's activations at a small batch; from 32 MiB every fresh tensor is
+      new pages and a clone runs at a fifth of the speed), 1 GiB on GPU.
+      efficiency.memory per class = the class's bytes per second / the copy's: elementwise
+      (``torch.relu`` into a new tensor), norm (an eval-mode BatchNorm2d), copy (``torch.cat``
+      of two halves); 8 x 64 x 56 x 56 float32 each (16 x 64 x 112 x 112 on GPU).
+    * window_ops_per_s: max pooling 3x3/1 (8 comparisons per output) on 8 x 64 x 56 x 56.
+    * fresh_pages (CPU): clones of 64 and 96 MiB, whose destination is new pages; the time
+      left after reading the source at the copy rate is the write's (threshold 32 MiB,
+      glibc's largest mmap threshold).
+    * host.kernel_s: one ATen op (``torch.relu``) on a 1-element tensor; host.module_s: an
+      ``nn.ReLU`` module call on it minus the op (Python's module machinery and hooks).
     ``quick`` uses small sizes (for tests; the numbers are then rough). ``clock="cpu"`` times
     with the process's CPU time instead of the wall clock: on a shared machine with one torch
     thread it leaves out the time other processes took (compare with CPU-time latencies).
@@ -420,11 +700,18 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
     n = (256 if quick else 2048) if dev.type == "cpu" else (2048 if quick else 8192)
     repeat = 3 if quick else 9
     batch = 1 if quick else 8
+
+    def timed(fn):
+        def run():
+            with torch.inference_mode():
+                fn()
+            sync()
+
+        return _median_time(torch, run, dev, repeat, clock=clock)
+
     peaks = {}
+    compute_eff = {}
     measured = {"gemm_n": n}
-    conv_macs = batch * 128 * 128 * 9 * 28 * 28
-    dw_macs = batch * 144 * 9 * 56 * 56
-    grouped = {}
     for name in dtypes:
         dt = getattr(torch, name)
         try:
@@ -432,40 +719,32 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
             b = torch.randn(n, n, device=dev).to(dt)
             conv = torch.nn.Conv2d(128, 128, 3, padding=1, bias=False).to(dev, dt).eval()
             xc = torch.randn(batch, 128, 28, 28, device=dev).to(dt)
-            dw = torch.nn.Conv2d(144, 144, 3, padding=1, groups=144, bias=False).to(dev, dt).eval()
+            dw = torch.nn.Conv2d(144, 144, 3, padding=1, groups=144, bias=False).to(dev, dt)
             xd = torch.randn(batch, 144, 56, 56, device=dev).to(dt)
-
-            def gemm(a=a, b=b):
-                torch.mm(a, b)
-                sync()
-
-            def run_conv(conv=conv, xc=xc):
-                with torch.inference_mode():
-                    conv(xc)
-                sync()
-
-            def run_dw(dw=dw, xd=xd):
-                with torch.inference_mode():
-                    dw(xd)
-                sync()
-
-            gemm_rate = n**3 / _median_time(torch, gemm, dev, repeat, clock=clock)
-            conv_rate = conv_macs / _median_time(torch, run_conv, dev, repeat, clock=clock)
-            dw_rate = dw_macs / _median_time(torch, run_dw, dev, repeat, clock=clock)
+            gc = torch.nn.Conv2d(128, 128, 3, padding=1, groups=32, bias=False).to(dev, dt)
+            q = torch.randn(batch * 12, 197, 64, device=dev).to(dt)
+            rates = {
+                "gemm": n**3 / timed(lambda a=a, b=b: torch.mm(a, b)),
+                "conv": batch * 128 * 128 * 9 * 28 * 28 / timed(lambda c=conv, x=xc: c(x)),
+                "depthwise": batch * 144 * 9 * 56 * 56 / timed(lambda c=dw, x=xd: c(x)),
+                "grouped_conv": batch * 128 * 4 * 9 * 28 * 28 / timed(lambda c=gc, x=xc: c(x)),
+                "attention": 2 * batch * 12 * 197 * 197 * 64 / timed(
+                    lambda q=q: torch.bmm(torch.bmm(q, q.transpose(1, 2)), q)),
+            }
         except (RuntimeError, TypeError) as err:
             measured[f"skipped_{name}"] = str(err).splitlines()[0][:120]
             continue
-        rate = max(gemm_rate, conv_rate)
+        rate = max(rates["gemm"], rates["conv"])
         if "float32" in peaks and rate < peaks["float32"] / 100:
             measured[f"skipped_{name}"] = f"{rate / 1e9:.2f} GMAC/s (emulated?)"
             continue
         peaks[name] = float(f"{rate:.4g}")
-        grouped[name] = float(f"{min(dw_rate, rate):.4g}")
-        measured[f"gemm_macs_per_s_{name}"] = float(f"{gemm_rate:.4g}")
-        measured[f"conv3x3_macs_per_s_{name}"] = float(f"{conv_rate:.4g}")
+        for cls, r in rates.items():
+            compute_eff.setdefault(cls, {})[name] = float(f"{min(1.0, r / rate):.3g}")
+            measured[f"{cls}_macs_per_s_{name}"] = float(f"{r:.4g}")
         if progress:
-            progress(f"{name}: gemm {gemm_rate / 1e9:.1f}, conv {conv_rate / 1e9:.1f}, "
-                     f"depthwise conv {dw_rate / 1e9:.1f} GMAC/s")
+            progress(f"{name}: " + ", ".join(f"{cls} {r / 1e9:.1f}" for cls, r in rates.items())
+                     + " GMAC/s")  # fmt: skip
     if dev.type == "cuda":
         sizes = [(64 if quick else 1024) << 20]
     else:
@@ -473,42 +752,62 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
     copy_seconds = 0.0
     for size in sizes:
         src = torch.empty(size, dtype=torch.uint8, device=dev).fill_(1)
-
-        def copy(src=src):
-            with torch.inference_mode():
-                src.clone()
-            sync()
-
-        copy_seconds += _median_time(torch, copy, dev, repeat, clock=clock)
-        del src, copy
+        copy_seconds += timed(lambda src=src: src.clone())
+        del src
     bandwidth = 2 * sum(sizes) / copy_seconds
     if progress:
         progress(f"copy: {bandwidth / 1e9:.1f} GB/s")
+    fresh = None
+    if dev.type == "cpu":
+        # clones of 64 and 96 MiB: read at the copy rate, write to new pages; the write's rate
+        # is what is left of the time after the read
+        big = [8 << 20, 12 << 20] if quick else [64 << 20, 96 << 20]
+        seconds = 0.0
+        for size in big:
+            src = torch.empty(size, dtype=torch.uint8).fill_(1)
+            seconds += timed(lambda src=src: src.clone())
+            del src
+        write = seconds - sum(big) / bandwidth
+        if write > 0:
+            fresh = {"threshold_bytes": 32 << 20,
+                     "bandwidth": float(f"{sum(big) / write:.4g}")}  # fmt: skip
+            if progress:
+                progress(f"writes to fresh pages: {fresh['bandwidth'] / 1e9:.2f} GB/s")
+    shape = (2, 16, 56, 56) if quick else ((16, 64, 112, 112) if dev.type == "cuda"
+                                           else (8, 64, 56, 56))  # fmt: skip
+    x = torch.randn(*shape, device=dev)
+    nbytes = x.numel() * 4
+    bn = torch.nn.BatchNorm2d(shape[1]).to(dev).eval()
+    halves = (x[:, : shape[1] // 2].contiguous(), x[:, shape[1] // 2 :].contiguous())
+    memory_eff = {
+        "elementwise": 2 * nbytes / timed(lambda x=x: torch.relu(x)),
+        "norm": 2 * nbytes / timed(lambda x=x: bn(x)),
+        "copy": 2 * nbytes / timed(lambda h=halves: torch.cat(h, 1)),
+    }
+    memory_eff = {k: float(f"{min(1.0, v / bandwidth):.3g}") for k, v in memory_eff.items()}
     pool = torch.nn.MaxPool2d(3, 1, 1)
-    xp = torch.randn(batch, 64, 56, 56, device=dev)
-
-    def run_pool(xp=xp):
-        with torch.inference_mode():
-            pool(xp)
-        sync()
-
-    ops_rate = 8 * xp.numel() / _median_time(torch, run_pool, dev, repeat, clock=clock)
-    del xp, run_pool
+    ops_rate = 8 * x.numel() / timed(lambda x=x: pool(x))
+    del x, halves
     tiny = torch.nn.ReLU().to(dev)
-    x = torch.ones(1, device=dev)
+    one = torch.ones(1, device=dev)
 
-    def call():
-        with torch.inference_mode():
+    def calls(fn):
+        def run():
             for _ in range(100):
-                tiny(x)
-        sync()
+                fn(one)
 
-    overhead = _median_time(torch, call, dev, repeat, clock=clock) / 100
+        return timed(run) / 100
+
+    kernel_s = calls(torch.relu)
+    module_s = max(0.0, calls(tiny) - kernel_s)
     if progress:
-        progress(f"other ops: {ops_rate / 1e9:.2f} G/s; layer overhead {overhead * 1e6:.1f} us")
+        progress(f"memory efficiency {memory_eff}; other ops: {ops_rate / 1e9:.2f} G/s; "
+                 f"host: {kernel_s * 1e6:.1f} us per op, {module_s * 1e6:.1f} us per module "
+                 "call")  # fmt: skip
     title = torch.cuda.get_device_name(dev) if dev.type == "cuda" else _cpu_name()
     measured.update(torch=str(torch.__version__), threads=torch.get_num_threads(),
                     python=platform.python_version(), clock=clock, copy_bytes=sizes)  # fmt: skip
+    what = "archcost calibrate microbenchmarks on this machine (see archcost.latency.calibrate)"
     return {
         "name": "calibrated-" + dev.type,
         "title": f"{title} (calibrated)",
@@ -516,11 +815,13 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
         "source": "archcost calibrate: measured on this machine with torch "
                   f"{torch.__version__}, {torch.get_num_threads()} threads",
         "peak_macs_per_s": peaks,
-        "grouped_peak_macs_per_s": grouped,
         "memory_bandwidth": float(f"{bandwidth:.4g}"),
         "window_ops_per_s": float(f"{ops_rate:.4g}"),
-        "efficiency": {"compute": 1.0, "memory": 1.0},
-        "layer_overhead_s": float(f"{overhead:.3g}"),
+        **({"fresh_pages": fresh} if fresh else {}),
+        "efficiency": {"compute": compute_eff, "memory": memory_eff},
+        "host": {"module_s": float(f"{module_s:.3g}"), "kernel_s": float(f"{kernel_s:.3g}")},
+        "sources": {"peak_macs_per_s": what, "efficiency": what, "memory_bandwidth": what,
+                    "host": what},
         "measured": measured,
     }
 

@@ -227,6 +227,35 @@ def _transient(node, size, device, training) -> int:
     return 0
 
 
+def largest_parameter(network) -> int:
+    """Elements of the largest parameter tensor (a layer's weight, or its bias)."""
+    return max((max(n.params - n.bias, n.bias) for n in network.nodes), default=0)
+
+
+def adam_step_bytes(network, nbytes: int, device: str) -> int:
+    """Temporaries of ``torch.optim.Adam``'s default step: on CUDA the foreach implementation
+    makes ``sqrt(exp_avg_sq)`` for every parameter at once (one copy of the parameters); on CPU
+    the default is the single-tensor loop, where ``exp_avg_sq.sqrt() / bias_correction2_sqrt``
+    holds two temporaries of one parameter's size at a time: two copies of the largest."""
+    if device == "cuda":
+        return network.total("params") * nbytes
+    return 2 * largest_parameter(network) * nbytes
+
+
+def _workspace(node, size) -> int:
+    """cuDNN's fastest float32 NCHW algorithms for k x k convolutions (FFT, Winograd) work in a
+    transformed domain: a workspace of about the input plus the output (VGG-16 at batch 64 was
+    measured at twice the model without it, issue 18). A bound, not cuDNN's exact choice."""
+    if node.op != "conv" or all(k == 1 for k in _kernel(node)):
+        return 0
+    return size(elements(node.inputs[0].shape)) + size(elements(node.shape))
+
+
+def _kernel(node) -> tuple:
+    k = node.fields.get("k", 1)
+    return tuple(k) if isinstance(k, (list, tuple)) else (k,)
+
+
 # ---------------------------------------------------------------- inference
 
 
@@ -279,17 +308,96 @@ class Liveness:
         return out
 
 
+def _module_groups(nodes) -> dict:
+    """Nested modules as ``{prefix: (first, last)}`` node indices.
+
+    A nested module is a node-id prefix that ends at a ``/`` (a block instance ``conv2_x.1``,
+    a conv with its bn and activation ``conv1``). Labels may contain ``/`` themselves
+    (``max pool 3x3/2``), so a prefix counts only when it is at least its row's id and its
+    nodes are one contiguous run of one row, as the expander emits a block.
+    """
+    spans: dict = {}
+    for i, node in enumerate(nodes):
+        row = node.row
+        start = len(row.id) if row is not None else 0
+        k = node.id.find("/", start)
+        while k != -1:
+            prefix = node.id[:k]
+            span = spans.get(prefix)
+            if span is None:
+                spans[prefix] = [i, i, 1, row]
+            else:
+                span[1] = i
+                span[2] += 1
+                if span[3] is not row:
+                    span[3] = False
+            k = node.id.find("/", k + 1)
+    # the module's own first node (``conv1``, whose id is the prefix) belongs to it too
+    index = {node.id: i for i, node in enumerate(nodes)}
+    groups = {}
+    for prefix, (first, last, count, row) in spans.items():
+        if prefix in index and index[prefix] == first - 1:
+            first, count = first - 1, count + 1
+        if row is not False and last - first + 1 == count:
+            groups[prefix] = (first, last)
+    return groups
+
+
+def _hold_block_inputs(nodes, store) -> None:
+    """Eager PyTorch keeps a module's input alive until the module returns: the caller's frame
+    (``x = self.block(x)``, ``nn.Sequential``'s loop) holds it. Each input that a node of a
+    nested module (:func:`_module_groups`) reads from outside the module lives until the
+    module's last node. Not modelled: a stage written as one ``nn.Sequential`` of blocks
+    (torchvision's ResNet ``layer1``..``layer4``) also holds the stage's input for the whole
+    stage, where a flat list of blocks (MobileNetV2's ``features``) does not; the spec does not
+    say which. O(nodes x nesting depth)."""
+    groups = _module_groups(nodes)
+    position = {id(node): i for i, node in enumerate(nodes)}
+    for i, node in enumerate(nodes):
+        for x in node.inputs:
+            made = position.get(id(x), -1)
+            end = -1
+            k = node.id.find("/")
+            while k != -1:
+                span = groups.get(node.id[:k])
+                if span is not None and span[0] <= i and not span[0] <= made <= span[1]:
+                    end = max(end, span[1])
+                k = node.id.find("/", k + 1)
+            span = groups.get(node.id)
+            if span is not None and not span[0] <= made <= span[1]:
+                end = max(end, span[1])
+            if end > i:
+                sx = store[id(x)]
+                sx.end = max(sx.end, end)
+
+
+FRAMEWORKS = ("torch-eager", "ideal")
+WORKSPACES = ("none", "cudnn")
+
+
 def inference(network, batch: int = 1, dtype: str = "float32", device: str = "cuda",
-              transients: bool = True) -> Liveness:  # fmt: skip
-    """Live activation bytes at every node of ``network`` run in inference mode."""
+              transients: bool = True, framework: str = "torch-eager", autocast: bool = False,
+              workspace: str = "none") -> Liveness:  # fmt: skip
+    """Live activation bytes at every node of ``network`` run in inference mode.
+
+    ``framework="torch-eager"`` (the default) holds each nested module's input until the
+    module returns (:func:`_hold_block_inputs`), as eager PyTorch does when a network is
+    written as modules; ``"ideal"`` frees every tensor after its last reader, as archcost's own
+    torch backend (one flat module per node) does.
+    """
     if device not in DEVICES:
         raise ValueError(device)
+    if framework not in FRAMEWORKS:
+        raise ValueError(framework)
+    if workspace not in WORKSPACES:
+        raise ValueError(workspace)
     nb = dtype_bytes(dtype)
     size = _sizer(batch, nb, device)
     g = _Graph(network)
     n = len(g.nodes)
     end = n  # alive after the last node: held by the caller
-    inp = _Storage(size(elements(network.input.shape)), -1, network.input, "input", end)
+    in_bytes = 4 if autocast else nb  # autocast's input stays float32
+    inp = _Storage(size(elements(network.input.shape), in_bytes), -1, network.input, "input", end)
     store = {id(network.input): inp}
     storages = [inp]
     in_place = []
@@ -297,8 +405,12 @@ def inference(network, batch: int = 1, dtype: str = "float32", device: str = "cu
         alias = g.aliases_input(node, training=False)
         _place(node, i, alias, store, storages, size)
         in_place.append(alias)
+        if autocast and node.macs and node.params:  # the cast cache's weight copy
+            storages.append(_Storage(size(node.params, batched=False), i, node, "cast", end))
     for out in g.outputs:
         store[id(out)].end = end
+    if framework == "torch-eager":
+        _hold_block_inputs(g.nodes, store)
     delta = [0] * (n + 2)
     for s in storages:
         lo = max(s.start, 0)
@@ -310,24 +422,52 @@ def inference(network, batch: int = 1, dtype: str = "float32", device: str = "cu
     for i, node in enumerate(g.nodes):
         live += delta[i]
         extra = _transient(node, size, device, False) if transients else 0
+        if workspace == "cudnn" and device == "cuda" and nb == 4:
+            extra += _workspace(node, size)
         here = live + extra
         alloc = 0 if in_place[i] else store[id(node)].bytes
         records.append(NodeLive(node, alloc, extra, here, in_place[i]))
         if here > peak:
             peak, peak_i = here, i
     out_bytes = sum({id(store[id(o)]): store[id(o)].bytes for o in g.outputs}.values())
+    wb = 4 if autocast else nb
     return Liveness(network, batch, dtype, device, records, peak, peak_i, inp.bytes, out_bytes,
-                    network.total("params") * nb, network.total("buffers") * nb)  # fmt: skip
+                    network.total("params") * wb, network.total("buffers") * wb)  # fmt: skip
 
 
-def peak_activations(network) -> tuple[int, str]:
-    """(elements, node id) of the largest set of tensors alive at once at inference, per sample.
+DEFAULT_DEVICE = "cuda"  # what `table`, `compare`, `memory` and `sweep` assume unless told
 
-    Graph tensors only (the network input, every output a node writes, views and in-place
-    activations sharing their input's storage, see :func:`inference`); no transient buffers, no
-    allocator rounding. :func:`inference` gives bytes at a batch size, dtype and device.
+
+def peak_assumptions(device: str = DEFAULT_DEVICE) -> str:
+    """The assumptions behind the one inference peak, in words, as every command prints them."""
+    rounding = ("every tensor rounded up to the CUDA caching allocator's 512-byte blocks"
+                if device == "cuda" else "exact bytes; oneDNN's reorder copies of each "
+                "convolution's tensors included")  # fmt: skip
+    return (f"peak: torch eager inference on {device}, each tensor freed after its last reader "
+            f"and a module's input held until the module returns, in-place activations where "
+            f"safe, the input held throughout, transient buffers (max-pool indices, LRN "
+            f"temporaries) included, {rounding}")
+
+
+def peak_activations(network, batch: int = 1, dtype: str = "float32",
+                     device: str = DEFAULT_DEVICE) -> tuple[int, str]:
+    """(bytes, row) of the inference peak: the one number every command shows.
+
+    This is :func:`inference`'s peak (see :func:`peak_assumptions`); ``table``, ``compare``,
+    ``memory`` and ``sweep`` all call it with the same defaults, so they cannot disagree.
     """
-    live = inference(network, 1, "int8", "cpu", transients=False)
+    live = inference(network, batch, dtype, device)
+    return live.peak_bytes, live.peak_layer
+
+
+def peak_elements(network) -> tuple[int, str]:
+    """(elements, node id) of the graph's largest set of tensors alive at once, per sample.
+
+    Graph tensors only, each freed after its last reader (the ideal liveness): no transient
+    buffers, no allocator rounding and no framework, so it is a property of the architecture (it does not depend on dtype or device). The bytes the commands print come
+    from :func:`peak_activations`.
+    """
+    live = inference(network, 1, "int8", "cpu", transients=False, framework="ideal")
     return live.peak_bytes, live.peak_node.id
 
 
@@ -529,7 +669,7 @@ def training(network, batch: int = 1, dtype: str = "float32", device: str = "cud
     weights = network.total("params") * nb
     buffers = network.total("buffers") * nb
     state = OPTIMIZER_COPIES[optimizer] * weights
-    temp = weights if optimizer == "adam" else 0
+    temp = adam_step_bytes(network, nb, device) if optimizer == "adam" else 0
     persistent = weights + buffers + state
     act = 0
     pgrads = 0

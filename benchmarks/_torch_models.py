@@ -140,8 +140,20 @@ def resnet18():
     return ResNet(BasicBlock, [2, 2, 2, 2])
 
 
+def resnet34():
+    return ResNet(BasicBlock, [3, 4, 6, 3])
+
+
 def resnet50():
     return ResNet(Bottleneck, [3, 4, 6, 3])
+
+
+def resnet101():
+    return ResNet(Bottleneck, [3, 4, 23, 3])
+
+
+def resnext50_32x4d():
+    return ResNet(Bottleneck, [3, 4, 6, 3], groups=32, width_per_group=4)
 
 
 # ---------------------------------------------------------------- GoogLeNet (googlenet.py)
@@ -305,6 +317,85 @@ class VGG(nn.Module):
 
 def vgg16():
     return VGG(make_layers(VGG16_CFG))
+
+
+def vgg11():
+    return VGG(make_layers([64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]))
+
+
+# ---------------------------------------------------------------- AlexNet (alexnet.py)
+
+
+class AlexNet(nn.Module):
+    def __init__(self, num_classes=1000, dropout=0.5):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2), nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(64, 192, kernel_size=5, padding=2), nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(192, 384, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(256, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+        )  # fmt: skip
+        self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
+        self.classifier = nn.Sequential(
+            nn.Dropout(p=dropout), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True),
+            nn.Dropout(p=dropout), nn.Linear(4096, 4096), nn.ReLU(inplace=True),
+            nn.Linear(4096, num_classes),
+        )  # fmt: skip
+
+    def forward(self, x):
+        x = self.avgpool(self.features(x))
+        return self.classifier(torch.flatten(x, 1))
+
+
+def alexnet():
+    return AlexNet()
+
+
+# ---------------------------------------------------------------- SqueezeNet 1.1 (squeezenet.py)
+
+
+class Fire(nn.Module):
+    def __init__(self, inplanes, squeeze_planes, expand1x1_planes, expand3x3_planes):
+        super().__init__()
+        self.squeeze = nn.Conv2d(inplanes, squeeze_planes, kernel_size=1)
+        self.squeeze_activation = nn.ReLU(inplace=True)
+        self.expand1x1 = nn.Conv2d(squeeze_planes, expand1x1_planes, kernel_size=1)
+        self.expand1x1_activation = nn.ReLU(inplace=True)
+        self.expand3x3 = nn.Conv2d(squeeze_planes, expand3x3_planes, kernel_size=3, padding=1)
+        self.expand3x3_activation = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        x = self.squeeze_activation(self.squeeze(x))
+        return torch.cat([self.expand1x1_activation(self.expand1x1(x)),
+                          self.expand3x3_activation(self.expand3x3(x))], 1)  # fmt: skip
+
+
+class SqueezeNet11(nn.Module):
+    def __init__(self, num_classes=1000, dropout=0.5):
+        super().__init__()
+        pool = lambda: nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)  # noqa: E731
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 64, kernel_size=3, stride=2), nn.ReLU(inplace=True), pool(),
+            Fire(64, 16, 64, 64), Fire(128, 16, 64, 64), pool(),
+            Fire(128, 32, 128, 128), Fire(256, 32, 128, 128), pool(),
+            Fire(256, 48, 192, 192), Fire(384, 48, 192, 192), Fire(384, 64, 256, 256),
+            Fire(512, 64, 256, 256),
+        )  # fmt: skip
+        self.classifier = nn.Sequential(
+            nn.Dropout(p=dropout), nn.Conv2d(512, num_classes, kernel_size=1),
+            nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d((1, 1)),
+        )  # fmt: skip
+
+    def forward(self, x):
+        return torch.flatten(self.classifier(self.features(x)), 1)
+
+
+def squeezenet1_1():
+    return SqueezeNet11()
 
 
 # ---------------------------------------------------------------- MobileNetV2 (mobilenetv2.py)
@@ -485,7 +576,13 @@ class DeepStack(nn.Module):
 
 BUILDERS = {
     "resnet18": resnet18,
+    "resnet34": resnet34,
     "resnet50": resnet50,
+    "resnet101": resnet101,
+    "resnext50_32x4d": resnext50_32x4d,
+    "vgg11": vgg11,
+    "alexnet": alexnet,
+    "squeezenet1_1": squeezenet1_1,
     "googlenet": googlenet,
     "vgg16": vgg16,
     "mobilenet_v2": mobilenet_v2,

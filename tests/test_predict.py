@@ -64,10 +64,14 @@ def test_roofline_by_hand_compute_bound(tmp_path):
     pred = LT.predict(build(MLP), LT.load_profile(write_profile(tmp_path, text)), 4, "float32")
     assert [t.bound for t in pred.layers] == ["compute", "memory", "compute"]
     assert pred.seconds == pytest.approx((4.096 + 1.024 + 2.048 + 3) * 1e-6)
-    # a cuda profile overlaps the overhead with the kernel: max(roofline, overhead)
+    # a cuda profile queues kernels asynchronously: the host issues layer i at i us (1 us each),
+    # the device starts it at max(end of the previous layer, i us): fc1 waits 1 us for its
+    # launch and runs 1-5.096 us; relu and fc2 were issued at 2 and 3 us, long before the
+    # device is free, so they follow back to back: 5.096 + 1.024 + 2.048 = 8.168 us
     cuda = LT.load_profile(write_profile(tmp_path, text.replace("kind: cpu", "kind: cuda")))
-    assert LT.predict(build(MLP), cuda, 4, "float32").seconds == \
-        pytest.approx((4.096 + 1.024 + 2.048) * 1e-6)  # fmt: skip
+    pred = LT.predict(build(MLP), cuda, 4, "float32")
+    assert pred.seconds == pytest.approx(8.168e-6)
+    assert [t.idle_s for t in pred.layers] == pytest.approx([1e-6, 0, 0])
 
 
 def test_efficiency_and_window_ops(tmp_path):
@@ -276,3 +280,144 @@ def test_cpu_prediction_vs_measurement_smoke():
     assert LT.predict(net, prof, 4, "float32").seconds >= predicted
     error = bench.err(predicted, measured)
     assert error == pytest.approx(predicted / measured - 1)  # > 0: predicted too slow
+
+
+# ---------------------------------------------------------------- issue 18: the fuller model
+
+
+CLASSES = SIMPLE.replace("PEAK", "1.0e+9") + """efficiency:
+  compute: {gemm: {float32: 0.5}, "*": 0.25}
+  memory: {elementwise: 0.5, "*": 0.8}
+host: {module_s: 1.0e-6, kernel_s: 2.0e-6, compiled_kernel_s: 0.5e-6}
+sources: {efficiency: written by hand for this test}
+"""
+
+
+def test_efficiency_by_op_class_and_host_time_by_hand(tmp_path):
+    # mem_mlp at batch 4 (see above): fc1 2048 MACs / (1e9 x 0.5 gemm) = 4.096 us; bytes 2944
+    # at 0.8 GB/s = 3.68 us -> compute-bound 4.096 us. relu: 1024 B at 0.5 GB/s = 2.048 us.
+    # fc2: 1024 / 0.5e9 = 2.048 us vs 1696 / 0.8e9 = 2.12 us -> memory-bound 2.12 us.
+    # Host: each layer is one module call (1 us) launching one kernel (2 us) = 3 us.
+    # CPU: host and device in turn: 3 x 3 + 4.096 + 2.048 + 2.12 = 17.264 us.
+    prof = LT.load_profile(write_profile(tmp_path, CLASSES))
+    pred = LT.predict(build(MLP), prof, 4, "float32")
+    assert [t.op_class for t in pred.layers] == ["gemm", "elementwise", "gemm"]
+    assert [t.kernels for t in pred.layers] == [1, 1, 1]
+    assert [t.host_s for t in pred.layers] == pytest.approx([3e-6] * 3)
+    assert [t.device_s for t in pred.layers] == pytest.approx([4.096e-6, 2.048e-6, 2.12e-6])
+    # bound: fc1 compute (4.096 > 3 us host); relu and fc2 take longer to launch than to run
+    assert [t.bound for t in pred.layers] == ["compute", "host", "host"]
+    assert pred.seconds == pytest.approx(17.264e-6)
+    assert prof.sources == {"efficiency": "written by hand for this test"}
+
+
+def test_gpu_overlap_queue_by_hand(tmp_path):
+    # the same on a cuda profile: issued at 3, 6, 9 us; fc1 runs 3-7.096, relu 7.096-9.144,
+    # fc2 (issued at 9 us, the device busy until 9.144) runs 9.144-11.264. Total 11.264 us = max over k of (H_k + device_k + ... + device_n):
+    # k=1: 3 + 8.264 = 11.264; k=2: 6 + 4.168 = 10.168; k=3: 9 + 2.12 = 11.12
+    prof = LT.load_profile(write_profile(tmp_path, CLASSES.replace("kind: cpu", "kind: cuda")))
+    pred = LT.predict(build(MLP), prof, 4, "float32")
+    assert pred.seconds == pytest.approx(11.264e-6)
+    assert [t.idle_s for t in pred.layers] == pytest.approx([3e-6, 0, 0])
+    # a slow host: 1 ms per kernel; the device waits before every layer: 3 ms + fc2's time
+    slow = LT.load_profile(write_profile(
+        tmp_path, CLASSES.replace("kind: cpu", "kind: cuda").replace("kernel_s: 2.0e-6",
+                                                                     "kernel_s: 1.0e-3"), "s.yaml"))
+    pred = LT.predict(build(MLP), slow, 4, "float32")
+    assert pred.seconds == pytest.approx(3 * 1.001e-3 + 2.12e-6)
+    assert [t.bound for t in pred.layers] == ["host", "host", "host"]
+
+
+def test_compile_fuses_elementwise_chains_by_hand(tmp_path):
+    # --compile on mem_branch-like chain: conv -> bn -> relu, each with one reader.
+    # bn and relu fuse into one pointwise kernel: bn reads the conv's output (it must: the conv
+    # is not fused), relu reads nothing from memory and bn writes nothing; kernels: conv 1,
+    # bn 1, relu 0; no module calls, 0.5 us per kernel.
+    path = tmp_path / "cbr.yaml"
+    path.write_text("input: [2, 4, 4]\nlayers:\n  - c: {type: conv, out: 2, k: 1, bias: false}\n"
+                    "  - b: {type: bn}\n  - r: {type: relu}\n")
+    prof = LT.load_profile(write_profile(tmp_path, CLASSES))
+    eager = LT.predict(build(str(path)), prof, 1, "float32")
+    fused = LT.predict(build(str(path)), prof, 1, "float32", compile=True)
+    t = 2 * 4 * 4 * 4  # bytes of one 2x4x4 float32 tensor = 128
+    # eager: conv reads 128 + writes 128 + 4 weights x 4 B; bn reads 128, writes 128, 4 params
+    # and 4 buffers (16 B + 16 B... 8 x 4 = 32 B); relu reads and writes 128
+    assert [x.bytes for x in eager.layers] == [2 * t + 16, 2 * t + 32, 2 * t]
+    assert [x.bytes for x in fused.layers] == [2 * t + 16, t + 32, t]
+    assert [x.kernels for x in fused.layers] == [1, 1, 0]
+    assert [x.host_s for x in fused.layers] == pytest.approx([0.5e-6, 0.5e-6, 0])
+
+
+def test_autocast_weight_casts_and_types_by_hand(tmp_path):
+    # --autocast --dtype bfloat16 on mem_mlp, batch 4: fc1 casts its float32 input (64 values:
+    # read 4 + write 2 bytes each) and its weight and bias (544 params: 4 + 2 bytes each): three
+    # cast kernels; then reads the bf16 input (128 B) and weights (1088 B), writes 128 x 2 B.
+    # relu keeps its input's type (bf16): 2 x 256 B. fc2 casts weight and bias (264 x 6 B).
+    text = CLASSES.replace("peak_macs_per_s: {float32: 1.0e+9}",
+                           "peak_macs_per_s: {float32: 1.0e+9, bfloat16: 4.0e+9}")
+    prof = LT.load_profile(write_profile(tmp_path, text))
+    pred = LT.predict(build(MLP), prof, 4, "bfloat16", autocast=True)
+    assert [t.kernels for t in pred.layers] == [4, 1, 3]
+    assert pred.layers[0].bytes == 64 * 6 + 544 * 6 + 128 + 1088 + 256
+    assert pred.layers[1].bytes == 2 * 256
+    assert pred.layers[2].bytes == 264 * 6 + 256 + 528 + 64
+    # compute at the bf16 peak x the "*" efficiency (gemm has only a float32 entry): 1e9
+    assert pred.layers[0].compute_s == pytest.approx(2048 / 1e9)
+
+
+def test_channels_last_efficiency(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("input: [4, 8, 8]\nlayers:\n  - c: {type: conv, out: 4, k: 3, p: 1}\n")
+    prof = LT.load_profile(write_profile(tmp_path, CLASSES.replace(
+        'memory: {elementwise: 0.5, "*": 0.8}\n',
+        'memory: {elementwise: 0.5, "*": 0.8}\n  channels_last: {conv: 0.125}\n')))
+    macs = 4 * 4 * 9 * 64
+    nchw = LT.predict(build(str(path)), prof, 1, "float32").layers[0]
+    nhwc = LT.predict(build(str(path)), prof, 1, "float32", channels_last=True).layers[0]
+    assert nchw.compute_s == pytest.approx(macs / (1e9 * 0.25))
+    assert nhwc.compute_s == pytest.approx(macs / (1e9 * 0.125))
+
+
+@pytest.mark.parametrize("text,line,message", [
+    ("efficiency:\n  compute: {dense: 0.5}\n", 6, "unknown op class 'dense'"),
+    ("efficiency:\n  compute: {conv: {fp8: 0.5}}\n", 6, "unknown dtype 'fp8'"),
+    ("efficiency:\n  memory: {elementwise: 2}\n", 6, "must be in (0, 1]"),
+    ("host: {module: 1}\n", 5, "host: unknown key 'module'"),
+    ("host: {module_s: -1}\n", 5, "must not be negative"),
+    ("host: {module_s: 1}\nlayer_overhead_s: 1\n", 6, "not both"),
+])
+def test_new_profile_keys_errors(tmp_path, text, line, message):
+    path = write_profile(tmp_path, SIMPLE.replace("PEAK", "1.0e+9") + text)
+    with pytest.raises(SpecError) as err:
+        LT.load_profile(path)
+    assert message in err.value.message
+    assert err.value.line == line
+
+
+def test_predict_breakdown_cli(tmp_path):
+    prof = write_profile(tmp_path, CLASSES)
+    out = invoke("predict", MLP, "--profile", prof, "--batch", "4", "--breakdown")
+    assert out.exit_code == 0, out.output
+    assert "host ms" in out.output and "kernels" in out.output and "host-bound" in out.output
+    data = json.loads(invoke("predict", MLP, "--profile", prof, "--batch", "4", "--format",
+                             "json").output)
+    assert data["host_ms"] == pytest.approx(9e-3)
+    assert data["total_ms"] == pytest.approx(17.264e-3)
+    # rows: fc1 with its relu (host 6 us < device 6.144 us; memory 5.728 > compute 4.096 us),
+    # fc2 (host 3 us > device 2.12 us)
+    assert [r["bound"] for r in data["layers"]] == ["memory", "host"]
+    bad = invoke("predict", MLP, "--profile", prof, "--autocast")
+    assert bad.exit_code == 2 and "--autocast needs --dtype" in bad.output
+
+
+def test_fresh_pages_slow_large_new_tensors_by_hand(tmp_path):
+    # fc1 of mem_mlp at batch 4 writes 512 B; with a 256-byte threshold at 0.1 GB/s, those
+    # 512 B take 5.12 us instead of 0.512 us at 1 GB/s: memory 2.944 - 0.512 + 5.12 = 7.552 us.
+    # The in-place relu allocates nothing; fc2 writes 128 B, under the threshold.
+    text = SIMPLE.replace("PEAK", "1.0e+9") + \
+        "fresh_pages: {threshold_bytes: 256, bandwidth: 1.0e+8}\n"  # fmt: skip
+    pred = LT.predict(build(MLP), LT.load_profile(write_profile(tmp_path, text)), 4, "float32")
+    assert [t.memory_s for t in pred.layers] == pytest.approx([7.552e-6, 1.024e-6, 1.696e-6])
+    with pytest.raises(SpecError, match="needs both"):
+        LT.load_profile(write_profile(tmp_path, SIMPLE.replace("PEAK", "1.0e+9")
+                                      + "fresh_pages: {bandwidth: 1.0e+8}\n", "f.yaml"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..memory import peak_activations
+from ..memory import DEFAULT_DEVICE, peak_activations, peak_assumptions, peak_elements
 from ..netargs import assign_labels, find_label, parse_networks, variadic_settings
 from ..options import (
     DTYPE_BYTES,
@@ -29,7 +29,7 @@ COLUMNS = {
     "flops": ("FLOPs", "count"),
     "activations": ("activations", "count"),
     "activation_bytes": ("act. memory", "bytes"),
-    "peak_activations": ("peak act.", "count"),
+    "peak_activations": ("peak tensors", "count"),
     "peak_activation_bytes": ("peak act. memory", "bytes"),
     "peak_at": ("peak at", "text"),
     "weight_layers": ("weight layers", "int"),
@@ -56,9 +56,9 @@ NOTES = (
     "params: trainable weights + biases; MACs: multiply-accumulates of conv and linear layers; "
     "FLOPs = 2 x MACs; activations: elements written per sample (in-place layers add none); "
     "act. memory = activations x batch x bytes per element; peak act. memory: the most "
-    "activation memory alive at once, running the layers in order (a tensor lives from its "
-    "layer to its last reader; in-place layers allocate nothing; the input, held by the caller, "
-    "counts); "
+    "activation memory alive at once, the same number as table and memory ("
+    + peak_assumptions(DEFAULT_DEVICE) + "); peak tensors: elements per sample of the graph's "
+    "largest set of live tensors (no transients, no rounding); "
     "weight layers: conv + linear; MACs/param: MACs per parameter (reuse of each weight)."
 )
 
@@ -71,10 +71,11 @@ def resolve_column(name: str) -> str:
     return key
 
 
-def network_record(net, batch: int, nbytes: int) -> dict:
+def network_record(net, batch: int, nbytes: int, dtype: str = "float32") -> dict:
     """One network's totals as plain data (exact integers)."""
     totals = net.totals()
-    peak, peak_at = peak_activations(net)
+    peak, _ = peak_elements(net)
+    peak_bytes, peak_at = peak_activations(net, batch, dtype)
     params, macs = totals["params"], totals["macs"]
     return {
         "network": net.name,
@@ -90,7 +91,7 @@ def network_record(net, batch: int, nbytes: int) -> dict:
         "activations": totals["activations"],
         "activation_bytes": totals["activations"] * batch * nbytes,
         "peak_activations": peak,
-        "peak_activation_bytes": peak * batch * nbytes,
+        "peak_activation_bytes": peak_bytes,
         "peak_at": peak_at,
         "weight_layers": net.weight_layers,
         "macs_per_param": macs / params if params else None,
@@ -124,7 +125,7 @@ def compare_records(words, batch=1, dtype="float32", train=False, baseline=None,
     nbytes = DTYPE_BYTES[dtype]
     records = []
     for narg, net in zip(nargs, nets, strict=True):
-        rec = network_record(net, batch, nbytes)
+        rec = network_record(net, batch, nbytes, dtype)
         rec["network"] = narg.label
         rec["spec"] = narg.spec
         rec["set"] = dict(narg.sets)

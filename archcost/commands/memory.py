@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 
 from ..layers import fmt_shape
-from ..memory import DEVICES, OPTIMIZER_COPIES, inference, training
+from ..memory import (
+    DEVICES,
+    FRAMEWORKS,
+    OPTIMIZER_COPIES,
+    WORKSPACES,
+    inference,
+    peak_assumptions,
+    training,
+)
 from ..options import (
     DTYPE_BYTES,
     batch_option,
@@ -25,14 +33,16 @@ from ..shapes import layout_record
 from ..spec import build
 
 NOT_MODELLED = (
-    "not modelled: convolution workspaces (cuDNN/oneDNN scratch), the CUDA context, cached but "
-    "free allocator blocks and fragmentation; CUDA sizes are rounded up to the caching "
-    "allocator's 512-byte blocks"
+    "not modelled: the CUDA context, cached but free allocator blocks and fragmentation; "
+    "cuDNN workspaces only with --workspace cudnn (oneDNN's CPU reorder copies are modelled); "
+    "CUDA sizes are rounded up to the caching allocator's 512-byte blocks"
 )
 
 
-def memory_json(net, batch, dtype, device, optimizer, expand) -> dict:
-    live = inference(net, batch, dtype, device)
+def memory_json(net, batch, dtype, device, optimizer, expand, framework="torch-eager",
+                autocast=False, workspace="none") -> dict:
+    live = inference(net, batch, dtype, device, framework=framework, autocast=autocast,
+                     workspace=workspace)  # fmt: skip
     train = training(net, batch, dtype, device, optimizer)
     nbytes = DTYPE_BYTES[dtype]
     records = []
@@ -79,6 +89,10 @@ def memory_json(net, batch, dtype, device, optimizer, expand) -> dict:
         "batch": batch,
         "dtype": dtype,
         "device": device,
+        "framework": framework,
+        "autocast": autocast,
+        "workspace": workspace,
+        "peak_assumptions": peak_assumptions(device),
         "train": net.train,
         "params": net.total("params"),
         "weights_bytes": live.weights_bytes,
@@ -177,18 +191,32 @@ def render_memory(data, fmt) -> str:
               "copies of the parameters.")  # fmt: skip
 @device_option(DEVICES, help="Whose allocations to model: cpu (oneDNN convolutions hold a "
                "reordered copy) or cuda (512-byte blocks).")  # fmt: skip
+@click.option("--framework", type=click.Choice(FRAMEWORKS), default="torch-eager",
+              show_default=True, help="torch-eager: a module's input lives until the module "
+              "returns (how eager PyTorch runs nested modules); ideal: every tensor freed after "
+              "its last reader.")  # fmt: skip
+@click.option("--autocast", is_flag=True,
+              help="torch.autocast to --dtype: float32 weights, plus the cast cache's "
+              "low-precision copy of each conv/linear weight for the whole pass.")  # fmt: skip
+@click.option("--workspace", type=click.Choice(WORKSPACES), default="none", show_default=True,
+              help="cudnn: add a workspace of input + output bytes to float32 k x k "
+              "convolutions on CUDA (FFT/Winograd algorithms; a bound).")  # fmt: skip
 @click.option("--expand", is_flag=True, help="One row per primitive layer.")
 @set_option
 @resolution_option
 @fold_bn_option
 @output_option
-def command(spec, fmt, batch, dtype, train, optimizer, device, expand, sets, fold_bn, output):
+def command(spec, fmt, batch, dtype, train, optimizer, device, framework, autocast, workspace,
+            expand, sets, fold_bn, output):  # fmt: skip
     """Activation memory of SPEC: bytes per layer, live bytes at each layer, the inference
     peak (weights + peak activations) and, with --train, training memory (weights, gradients,
     optimizer state, tensors saved for backward, peak during backward) and backward MACs.
     """
     net = maybe_fold(build(spec, params=parse_sets(sets) or None, train=train), fold_bn)
-    data = memory_json(net, batch, dtype, device, optimizer, expand)
+    if autocast and dtype not in ("bfloat16", "float16"):
+        raise click.UsageError("--autocast needs --dtype bfloat16 or float16")
+    data = memory_json(net, batch, dtype, device, optimizer, expand, framework, autocast,
+                       workspace)  # fmt: skip
     if fmt == "json":
         emit(to_json(data), output)
         return

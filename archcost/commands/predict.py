@@ -25,18 +25,24 @@ def _ms(seconds: float) -> float:
     return seconds * 1e3
 
 
-def predict_json(net, profile, batch, dtype, expand) -> dict:
-    pred = predict(net, profile, batch, dtype)
+def _layer(name, kind, op_cls, rec) -> dict:
+    return {"name": name, "type": kind, "class": op_cls, "macs": rec["macs"],
+            "bytes": rec["bytes"], "intensity": rec["intensity"], "kernels": rec["kernels"],
+            "host_ms": _ms(rec["host_s"]), "compute_ms": _ms(rec["compute_s"]),
+            "memory_ms": _ms(rec["memory_s"]), "device_ms": _ms(rec["device_s"]),
+            "idle_ms": _ms(rec["idle_s"]), "ms": _ms(rec["seconds"]), "bound": rec["bound"]}
+
+
+def predict_json(net, profile, batch, dtype, expand, autocast=False, channels_last=False,
+                 compile=False) -> dict:  # noqa: A002
+    pred = predict(net, profile, batch, dtype, autocast, channels_last, compile)
     if expand:
-        layers = [{"name": t.node.id, "type": t.node.op, "macs": t.macs, "bytes": t.bytes,
-                   "intensity": t.intensity, "compute_ms": _ms(t.compute_s),
-                   "memory_ms": _ms(t.memory_s), "ms": _ms(t.seconds), "bound": t.bound}
+        keys = ("macs", "bytes", "intensity", "kernels", "host_s", "compute_s", "memory_s",
+                "device_s", "idle_s", "seconds", "bound")  # fmt: skip
+        layers = [_layer(t.node.id, t.node.op, t.op_class, {k: getattr(t, k) for k in keys})
                   for t in pred.layers]  # fmt: skip
     else:
-        layers = [{"name": r["name"], "type": r["row"].type if r["row"] else None,
-                   "macs": r["macs"], "bytes": r["bytes"], "intensity": r["intensity"],
-                   "compute_ms": _ms(r["compute_s"]), "memory_ms": _ms(r["memory_s"]),
-                   "ms": _ms(r["seconds"]), "bound": r["bound"]}
+        layers = [_layer(r["name"], r["row"].type if r["row"] else None, None, r)
                   for r in pred.rows()]  # fmt: skip
     total = pred.seconds
     memory_bound = [t for t in pred.layers if t.bound == "memory" and t.seconds > 0]
@@ -48,12 +54,20 @@ def predict_json(net, profile, batch, dtype, expand) -> dict:
         "device_kind": profile.kind,
         "batch": batch,
         "dtype": dtype,
+        "options": pred.options,
         "total_ms": _ms(total),
+        "host_ms": _ms(pred.host_seconds),
+        "device_ms": _ms(pred.device_seconds),
+        "idle_ms": _ms(sum(t.idle_s for t in pred.layers)),
+        "kernels": sum(t.kernels for t in pred.layers),
+        "host_bound_layers": sum(1 for t in pred.layers if t.bound == "host"),
+        "sources": {"profile": profile.source, **{str(k): str(v)
+                                                  for k, v in profile.sources.items()}},
         "throughput_per_s": batch / total if total else None,
         "macs": pred.macs,
         "bytes": sum(t.bytes for t in pred.layers),
         "tflops": pred.tflops,
-        "peak_tflops": 2 * profile.macs_per_s(dtype, "conv") / 1e12,
+        "peak_tflops": 2 * profile.peak_macs_per_s(dtype, "conv") / 1e12,
         "ridge_macs_per_byte": profile.macs_per_s(dtype, "conv") / profile.bytes_per_s,
         "memory_bound_ms": _ms(sum(t.seconds for t in memory_bound)),
         "memory_bound_layers": len(memory_bound),
@@ -66,13 +80,18 @@ def _flops(tflops: float) -> str:
     return f"{tflops:.1f} TFLOP/s" if tflops >= 1 else f"{tflops * 1e3:.1f} GFLOP/s"
 
 
-def render_predict(data, fmt) -> str:
+def render_predict(data, fmt, breakdown=False) -> str:
     exact = fmt == "csv"
     num = (lambda v: v) if exact else human
     columns = [Column("name", "layer", numeric=False), Column("macs", "MACs"),
-               Column("bytes", "bytes moved"), Column("ai", "MAC/byte"),
-               Column("cms", "compute ms"), Column("mms", "memory ms"), Column("ms", "ms"),
-               Column("bound", "bound", numeric=False)]  # fmt: skip
+               Column("bytes", "bytes moved"), Column("ai", "MAC/byte")]  # fmt: skip
+    if breakdown:
+        columns += [Column("cls", "class", numeric=False), Column("kernels", "kernels"),
+                    Column("hms", "host ms")]  # fmt: skip
+    columns += [Column("cms", "compute ms"), Column("mms", "memory ms")]
+    if breakdown:
+        columns.append(Column("ims", "device idle ms"))
+    columns += [Column("ms", "ms"), Column("bound", "bound", numeric=False)]
 
     def ms(v):
         return v if exact else f"{v:.4f}"
@@ -82,26 +101,43 @@ def render_predict(data, fmt) -> str:
         ai = rec["intensity"]
         rows.append({"name": rec["name"], "macs": num(rec["macs"]), "bytes": num(rec["bytes"]),
                      "ai": (ai if exact else f"{ai:.1f}") if ai is not None else None,
+                     "cls": rec["class"] or rec["type"], "kernels": rec["kernels"],
+                     "hms": ms(rec["host_ms"]), "ims": ms(rec["idle_ms"]),
                      "cms": ms(rec["compute_ms"]), "mms": ms(rec["memory_ms"]),
                      "ms": ms(rec["ms"]), "bound": rec["bound"],
-                     "_style": "yellow" if rec["bound"] == "memory" and rec["ms"] else None})  # fmt: skip
+                     "_style": {"memory": "yellow", "host": "magenta"}.get(rec["bound"])
+                     if rec["ms"] else None})  # fmt: skip
     footer = {"name": "total", "macs": num(data["macs"]), "bytes": num(data["bytes"]),
-              "ms": ms(data["total_ms"])}  # fmt: skip
+              "kernels": data["kernels"], "hms": ms(data["host_ms"]),
+              "ims": ms(data["idle_ms"]), "ms": ms(data["total_ms"])}  # fmt: skip
     notes = []
     if fmt in ("text", "md"):
+        opts = [k.replace("_", "-") for k, v in data["options"].items() if v]
+        overlap = ("host and device in turn: total = sum of host + device per layer"
+                   if data["device_kind"] == "cpu" else
+                   "kernels queued asynchronously: layer i starts at max(end of layer i-1, "
+                   "host time to issue layers 1..i); the device waited "
+                   f"{data['idle_ms']:.3f} ms for the host")  # fmt: skip
         notes = [
-            f"{data['title']} on {data['profile_title']}: batch {data['batch']}, {data['dtype']}: "
+            f"{data['title']} on {data['profile_title']}: batch {data['batch']}, {data['dtype']}"
+            f"{' (' + ', '.join(opts) + ')' if opts else ''}: "
             f"{data['total_ms']:.3f} ms per batch, {data['throughput_per_s']:,.1f} samples/s, "
             f"{_flops(data['tflops'])} achieved of {_flops(data['peak_tflops'])} peak",
+            f"host {data['host_ms']:.3f} ms ({data['kernels']} kernels, "
+            f"{data['host_bound_layers']} host-bound layers), device {data['device_ms']:.3f} ms; "
+            + overlap,
             f"memory-bound: {data['memory_bound_layers']} layers, "
             f"{data['memory_bound_ms']:.3f} ms ({100 * data['memory_bound_ms'] / data['total_ms']:.0f}% "
             f"of the time); ridge point {data['ridge_macs_per_byte']:.0f} MAC/byte "
             "(layers below it are memory-bound)" if data["total_ms"] else "",
-            "roofline: time = max(MACs / peak MAC/s, bytes moved / bandwidth) per layer, summed "
-            "(+ the profile's per-layer overhead); layers without MACs are memory-bound (pooling "
-            "and LRN are limited by window_ops_per_s where the profile sets it); no fusion, no "
-            "overlap between layers.",
+            "model: device time = max(MACs / (peak x efficiency[op class, dtype]), bytes / "
+            "(bandwidth x efficiency)) per layer; host time = module call + kernels x launch "
+            "overhead; see `archcost.latency` for the rules. Profile: " + data["sources"]["profile"],
         ]
+        if not data["host_ms"] and data["sources"].get("efficiency", "").startswith("none"):
+            notes.append("this profile has data-sheet peaks and no host overhead: the time is a "
+                         "lower bound; `archcost calibrate --device cuda -o gpu.yaml` on the GPU "
+                         "measures both (microbenchmarks) for --profile gpu.yaml")  # fmt: skip
     title = f"{data['title']} ({data['network']}) on {data['profile']}"
     return render(columns, rows, fmt, title=title, footer=footer, notes=[n for n in notes if n])
 
@@ -109,7 +145,7 @@ def render_predict(data, fmt) -> str:
 @click.command("predict")
 @click.argument("spec")
 @click.option("--profile", default="h100", show_default=True,
-              help="Device profile: a built-in name (h100, a100) or a profile YAML file "
+              help="Device profile: a built-in name (h100, a100, cpu) or a profile YAML file "
               "(e.g. from `archcost calibrate`).")  # fmt: skip
 @format_option()
 @batch_option
@@ -119,14 +155,34 @@ def render_predict(data, fmt) -> str:
 @resolution_option
 @fold_bn_option
 @click.option("--expand", is_flag=True, help="One row per primitive layer.")
+@click.option("--breakdown", is_flag=True,
+              help="Show each layer's op class, kernels, host time and the device's wait.")
+@click.option("--autocast", is_flag=True,
+              help="Model torch.autocast: float32 weights, convolutions/linear/attention at "
+              "--dtype with a weight cast per call, norms and softmax in float32.")  # fmt: skip
+@click.option("--channels-last", "channels_last", is_flag=True,
+              help="Model channels-last convolutions (the profile's efficiency.channels_last).")
+@click.option("--compile", "compiled", is_flag=True,
+              help="Model torch.compile: no module calls, fused elementwise/norm chains.")
 @output_option
-def command(spec, profile, fmt, batch, dtype, train, sets, fold_bn, expand, output):
-    """Predicted forward time of SPEC on a device profile (roofline per layer): which layers are
-    memory-bound, the total, and the achievable TFLOP/s."""
+def command(spec, profile, fmt, batch, dtype, train, sets, fold_bn, expand, breakdown, autocast,
+            channels_last, compiled, output):  # fmt: skip
+    """Predicted forward time of SPEC on a device profile: host overhead, compute and memory
+    time per layer, their overlap, which layers are host-, compute- or memory-bound, the total
+    and the achieved TFLOP/s.
+
+    \b
+    Examples:
+      archcost predict resnet50 --profile h100 --batch 64 --dtype bfloat16 --autocast
+      archcost predict googlenet --profile h100 --breakdown
+    """
+    if autocast and dtype not in ("bfloat16", "float16"):
+        raise click.UsageError("--autocast needs --dtype bfloat16 or float16 (the dtype it "
+                               "casts to)")  # fmt: skip
     prof = load_profile(profile)
     net = maybe_fold(build(spec, params=parse_sets(sets) or None, train=train), fold_bn)
-    data = predict_json(net, prof, batch, dtype, expand)
+    data = predict_json(net, prof, batch, dtype, expand, autocast, channels_last, compiled)
     if fmt == "json":
         emit(to_json(data), output)
         return
-    emit(render_predict(data, fmt), output)
+    emit(render_predict(data, fmt, breakdown), output)

@@ -7,7 +7,7 @@ import click
 from .. import conventions
 from ..graph import Network
 from ..layers import fmt_shape
-from ..memory import inference
+from ..memory import peak_activations, peak_assumptions
 from ..options import (
     DTYPE_BYTES,
     batch_option,
@@ -93,8 +93,9 @@ def network_json(net: Network, batch: int, dtype: str, expand: bool,
     totals["flops"] = 2 * totals["macs"]
     totals["activation_bytes"] = totals["activations"] * batch * nbytes
     totals["weight_bytes"] = totals["params"] * nbytes
-    live = inference(net, batch, dtype)  # liveness peak (archcost memory has the details)
-    totals["peak_activation_bytes"] = live.peak_bytes
+    # the one inference peak (memory.peak_activations): compare and memory show the same number
+    peak_bytes, peak_layer = peak_activations(net, batch, dtype)
+    totals["peak_activation_bytes"] = peak_bytes
     extra = {}
     if convention is not None:
         counted = conventions.count(net, convention)
@@ -117,8 +118,9 @@ def network_json(net: Network, batch: int, dtype: str, expand: bool,
         "params_values": {k: _plain(v) for k, v in net.params.items()},
         "layers": records,
         "total": totals,
-        "peak_activation_bytes": live.peak_bytes,
-        "peak_layer": live.peak_layer,
+        "peak_activation_bytes": peak_bytes,
+        "peak_layer": peak_layer,
+        "peak_assumptions": peak_assumptions(),
         "conventions": CONVENTIONS,
         **extra,
     }
@@ -206,6 +208,7 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
             f"weights {human_bytes(total['weight_bytes'])}; peak live activations "
             f"{human_bytes(total['peak_activation_bytes'])} at '{data['peak_layer']}' "
             "(`archcost memory` shows where)",
+            peak_assumptions(),
             CONVENTIONS,
         ]
         if conv:
