@@ -32,6 +32,13 @@ def row_formulas(net, row_id: str | None) -> list[dict]:
             hint = f"did you mean '{close[0]}'?" if close else "rows: " + ", ".join(ids)
             raise SpecError(f"--row {row_id!r}: no such row; {hint}")
         rows = [row]
+    from ..errors import SpecError
+    from ..limits import MAX_SYMBOLIC_NODES
+
+    costed_layers = sum(1 for r in rows for n in r.nodes if n.params or n.macs)
+    if costed_layers > MAX_SYMBOLIC_NODES:  # sympy takes a few ms a formula
+        raise SpecError(f"formula shows at most {MAX_SYMBOLIC_NODES:,} layers with a cost "
+                        f"(MAX_SYMBOLIC_NODES); {net.name} has {costed_layers:,}")  # fmt: skip
     records = []
     for row in rows:
         costed = [n for n in row.nodes if n.params or n.macs]
