@@ -12,6 +12,7 @@ import json
 import sys
 from dataclasses import dataclass
 
+from . import safeio
 from .limits import MAX_RICH_ROWS
 
 FORMATS = ("text", "json", "csv", "md", "latex")
@@ -54,11 +55,7 @@ def human_bytes(n: int) -> str:
 def printable(text: str, keep_newlines: bool = False) -> str:
     """Text from a spec, safe for a terminal: control characters (escape sequences that clear
     the screen, set the title or the clipboard) are shown escaped, as \\x1b."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() or (keep_newlines and ch == "\n")
-                   else " " if ch in "\n\t" else ch.encode("unicode_escape").decode("ascii")
-                   for ch in text)  # fmt: skip
+    return safeio.terminal(text, keep_newlines)
 
 
 def _cell_text(value, fmt: str) -> str:
@@ -72,12 +69,7 @@ def _cell_text(value, fmt: str) -> str:
 
 
 def _latex_escape(text: str) -> str:
-    out = text
-    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"),
-                 ("#", r"\#"), ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("~", r"\textasciitilde{}"),
-                 ("^", r"\textasciicircum{}"), ("×", r"$\times$")):  # fmt: skip
-        out = out.replace(a, b) if a != "\\" else out.replace(a, "\x00")
-    return out.replace("\x00", r"\textbackslash{}")
+    return safeio.latex(text)
 
 
 def render(columns, rows, fmt, title=None, footer=None, notes=()) -> str:
@@ -89,18 +81,18 @@ def render(columns, rows, fmt, title=None, footer=None, notes=()) -> str:
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow([c.header for c in columns])
+        writer.writerow([safeio.csv_cell(c.header) for c in columns])
         for row in every:
-            writer.writerow([_cell_text(row.get(c.key), "csv") for c in columns])
+            writer.writerow([safeio.csv_cell(_cell_text(row.get(c.key), "csv")) for c in columns])
         return buf.getvalue()
     if fmt == "md":
         lines = []
         if title:
-            lines += [f"**{title}**", ""]
-        lines.append("| " + " | ".join(c.header for c in columns) + " |")
+            lines += [f"**{safeio.markdown(title)}**", ""]
+        lines.append("| " + " | ".join(safeio.markdown(c.header) for c in columns) + " |")
         lines.append("|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|")
         for row in every:
-            cells = [_cell_text(row.get(c.key), "md").replace("|", "\\|") for c in columns]
+            cells = [safeio.markdown(_cell_text(row.get(c.key), "md")) for c in columns]
             if row is footer:
                 cells = [f"**{x}**" if x not in ("", "-") else x for x in cells]
             lines.append("| " + " | ".join(cells) + " |")

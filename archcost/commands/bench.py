@@ -16,6 +16,7 @@ import json
 import click
 
 from ..options import format_option, parse_sets, set_option
+from ..safeio import rich_markup
 from ._common import Command, parse_batches, torch_backend
 
 RESULT_KEYS = ("network", "device", "dtype", "batch", "median_ms", "min_ms", "p90_ms",
@@ -36,7 +37,7 @@ def print_text(out):
 
     console = Console(highlight=False)
     env = out["environment"]
-    console.print(f"[bold]{out['network']}[/bold]: {out['macs']:,} MACs per image, "
+    console.print(f"[bold]{rich_markup(out['network'])}[/bold]: {out['macs']:,} MACs per image, "
                   f"{out['params']:,} params")  # fmt: skip
     console.print(f"device: {env['device_name']}; torch {env['torch']}; {env['threads']} threads; "
                   f"{out['dtype']}{', channels_last' if out['channels_last'] else ''}"
@@ -48,6 +49,7 @@ def print_text(out):
         table.add_column(name, justify="right")
     for r in out["results"]:
         status = r["status"] if r["status"] != "error" else f"error: {r.get('error', '')}"
+        status = rich_markup(status)
         table.add_row(str(r["batch"]), _num(r["median_ms"], ".2f"), _num(r["min_ms"], ".2f"),
                       _num(r["p90_ms"], ".2f"), _num(r["throughput"], ",.1f"),
                       _num(r["tflops"], ".4f"), _mib(r["peak_memory_bytes"]), status)  # fmt: skip

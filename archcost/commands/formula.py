@@ -103,8 +103,10 @@ def render_rows(net, records, fmt: str, row_id) -> str:
 def _latex_rows(columns, rows, title) -> str:
     """booktabs tabular with math cells kept as math (render() would escape the $)."""
     from ..report import _latex_escape
+    from ..safeio import terminal
 
-    lines = [f"% {title}", "\\begin{tabular}{" + "".join("r" if c.numeric else "l" for c in columns)
+    spec = "".join("r" if c.numeric else "l" for c in columns)
+    lines = [f"% {terminal(title)}", "\\begin{tabular}{" + spec
              + "}", "\\toprule", " & ".join(_latex_escape(c.header) for c in columns) + " \\\\",
              "\\midrule"]  # fmt: skip
     for row in rows:
@@ -182,8 +184,10 @@ def render_network_formula(data: dict, fmt: str) -> str:
                       for k, v in data["point"].items())  # fmt: skip
     fixed = ", ".join(f"{k}={v}" for k, v in data["fixed"].items())
     kind = "continuous: rounding dropped" if data["continuous"] else "exact"
-    head = (f"{data['title']} ({data['network']}): costs as functions of "
-            f"{', '.join(data['in'])} ({kind})")  # fmt: skip
+    from ..safeio import terminal
+
+    head = terminal(f"{data['title']} ({data['network']}): costs as functions of "
+                    f"{', '.join(data['in'])} ({kind})")  # fmt: skip
     names = (("params", "params"), ("macs", "MACs"))
     if fmt == "latex":
         lines = [f"% {head}", f"% decision point: {point}" + (f"; fixed: {fixed}" if fixed else "")]
@@ -193,7 +197,7 @@ def render_network_formula(data: dict, fmt: str) -> str:
         body = [f"\\text{{{label}}} &= {data[key]['latex']}" for key, label in names]
         lines.append(" \\\\\n".join(body))
         lines.append("\\end{align*}")
-        return "\n".join(lines) + "\n"
+        return "\n".join(terminal(line) for line in lines) + "\n"
     lines = [head, f"decision point: {point}" + (f"; other parameters fixed at {fixed}" if fixed
                                                  else "")]  # fmt: skip
     for key, label in names:
@@ -226,7 +230,7 @@ def render_network_formula(data: dict, fmt: str) -> str:
     if not data["continuous"]:
         lines.append("floor/ceiling are the engine's integer rounding; --continuous drops it "
                      "and shows the polynomial.")  # fmt: skip
-    return "\n".join(lines) + "\n"
+    return "\n".join(terminal(line) for line in lines) + "\n"
 
 
 @click.command("formula")

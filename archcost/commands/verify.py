@@ -14,6 +14,7 @@ import click
 
 from ..errors import SpecError
 from ..options import format_option, parse_sets, set_option, train_option
+from ..safeio import rich_markup
 from ._common import Command, jsonable, shape_text, torch_backend
 
 
@@ -87,7 +88,7 @@ def _rows_table(title, rows, show_all):
             continue
         shown += 1
         s, t = row["static"], row["torch"] or {}
-        table.add_row(row["node"], row["op"], _cell(s["params"], t.get("params")),
+        table.add_row(rich_markup(row["node"]), row["op"], _cell(s["params"], t.get("params")),
                       _cell(s["buffers"], t.get("buffers")), _cell(s["macs"], t.get("macs")),
                       _cell(s["shape"], t.get("shape"), shape_text),
                       "[green]ok[/green]" if row["ok"] else "[red]DIFF[/red]")  # fmt: skip
@@ -113,11 +114,11 @@ def print_text(out, note, show_all):
 
     console = Console(highlight=False)
     train = ", with training-only rows" if out["train"] else ""
-    console.print(f"[bold]{out['network']}[/bold]: static vs torch {out['torch_version']} "
+    console.print(f"[bold]{rich_markup(out['network'])}[/bold]: static vs torch {out['torch_version']} "
                   f"({out['device']}, batch 1, input {shape_text(out['input'])}{train}, "
                   f"{out['nodes']} nodes)")  # fmt: skip
     if note:
-        console.print(f"[yellow]note:[/yellow] {note}")
+        console.print(f"[yellow]note:[/yellow] {rich_markup(note)}")
     table, shown = _rows_table("nodes that differ" if not show_all else "all nodes",
                                out["rows"], show_all)  # fmt: skip
     if shown:
