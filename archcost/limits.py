@@ -39,3 +39,9 @@ MAX_RICH_ROWS = 2_000  # longer text tables are laid out without rich (~0.7 ms a
 MAX_PLOT_ROWS = 500  # rows drawn by `table --plot` (the figure grows with them)
 MAX_PLOT_LABEL_CHARS = 60  # characters of one label in a figure (longer ones are cut)
 MAX_MESSAGE_CHARS = 1_000  # characters of an error line (a label may be megabytes long)
+
+# device profiles (archcost/latency.py): every product and quotient of these stays finite
+MIN_PROFILE_RATE = 1.0  # peak MAC/s, bytes/s and window ops/s: at least this
+MAX_PROFILE_RATE = 1e30  # ... and at most this
+MIN_EFFICIENCY = 1e-6  # efficiency.compute and efficiency.memory: in [MIN_EFFICIENCY, 1]
+MAX_LAYER_OVERHEAD_S = 1.0  # layer_overhead_s: in [0, 1] second

@@ -198,12 +198,8 @@ def _scalar(value):
     if isinstance(value, int):
         return int.__repr__(value)
     if isinstance(value, float):
-        if value != value:
-            return "NaN"
-        if value == float("inf"):
-            return "Infinity"
-        if value == -float("inf"):
-            return "-Infinity"
+        if value != value or value in (float("inf"), -float("inf")):
+            return "null"  # NaN and Infinity are not JSON (issue 14): unknown, never a number
         return float.__repr__(value)
     return None
 
@@ -291,10 +287,12 @@ def write_atomic(path: str, write, binary: bool = False) -> None:
 
     mode = "wb" if binary else "w"
     encoding = None if binary else "utf-8"
-    target = os.path.realpath(path)
+    from .safeio import output_target
+
+    target, direct = output_target(path)
     try:
-        if os.path.exists(target) and not os.path.isfile(target):
-            with open(target, mode, encoding=encoding) as handle:
+        if direct is not None:  # a device, a pipe, /dev/stdout: written in place
+            with os.fdopen(direct, mode, encoding=encoding) as handle:
                 write(handle)
             return
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".archcost-",

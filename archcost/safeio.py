@@ -112,3 +112,53 @@ def finite(value, what: str):
         raise SpecError(f"{what} is not a finite number ({value}); check the inputs that "
                         "produce it")  # fmt: skip
     return value
+
+
+# ---------------------------------------------------------------- where -o writes
+
+
+def output_target(path: str):
+    """Where ``-o PATH`` writes: ``(real_path, None)`` for a regular file, to be replaced
+    atomically, or ``(path, fd)`` with a descriptor open for writing when PATH is a device,
+    a pipe or a descriptor of this process (``/dev/null``, a fifo, ``/dev/stdout``).
+
+    Refused, as the user's error: a file this command has read (``-o`` naming the input spec
+    overwrote it), a fifo that no process reads (opening it blocked forever), a directory.
+    """
+    import errno
+    import fcntl
+    import os
+    import stat
+
+    from .yamlio import was_read
+
+    if "\0" in path:
+        raise SpecError("-o: a file name cannot contain a NUL character")
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as err:
+        raise SpecError(f"cannot write {terminal(path)}: {err.strerror or err}") from None
+    if info is not None and was_read(info):
+        raise SpecError(f"-o {terminal(path)} is a file this command reads; archcost does not "
+                        "overwrite its own input (write to another file)")  # fmt: skip
+    real = os.path.realpath(path)
+    if info is None or (stat.S_ISREG(info.st_mode) and not real.startswith(("/proc/", "/dev/"))):
+        return real, None
+    if stat.S_ISDIR(info.st_mode):
+        raise SpecError(f"cannot write {terminal(path)}: is a directory")
+    # a device, a pipe, or /dev/stdout and the like: write to it in place, never replace it;
+    # O_NONBLOCK makes opening a fifo without a reader fail (ENXIO) instead of waiting forever
+    flags = os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+    if stat.S_ISREG(info.st_mode):
+        flags |= os.O_APPEND  # stdout redirected to a file: after what is there, as a shell would
+    try:
+        fd = os.open(path, flags)
+    except OSError as err:
+        if err.errno == errno.ENXIO:
+            raise SpecError(f"cannot write {terminal(path)}: a pipe that no process reads "
+                            "(archcost does not wait for a reader)") from None  # fmt: skip
+        raise SpecError(f"cannot write {terminal(path)}: {err.strerror or err}") from None
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    return path, fd
