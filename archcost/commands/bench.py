@@ -18,6 +18,7 @@ import click
 from ..options import format_option, parse_sets, set_option
 from ..safeio import rich_markup
 from ._common import Command, parse_batches, torch_backend
+from ._memguard import check_memory, max_memory_option
 
 RESULT_KEYS = ("network", "device", "dtype", "batch", "median_ms", "min_ms", "p90_ms",
                "throughput", "tflops", "peak_memory_bytes")  # fmt: skip
@@ -71,7 +72,9 @@ def print_text(out):
 @click.option("--repeat", type=click.IntRange(1), default=10, show_default=True)
 @set_option
 @format_option(("text", "json"))
-def command(spec, device, batch, dtype, channels_last, compile_, warmup, repeat, sets, fmt):
+@max_memory_option
+def command(spec, device, batch, dtype, channels_last, compile_, warmup, repeat, sets, fmt,
+            max_memory):  # fmt: skip
     """Time SPEC's forward pass in torch (inference mode) at each batch size.
 
     JSON: {network, macs, params, environment: {device_name, torch, threads, memory_method,
@@ -87,6 +90,7 @@ def command(spec, device, batch, dtype, channels_last, compile_, warmup, repeat,
     batches = parse_batches(batch)
     backend.device(device)  # a SpecError for --device cuda without a GPU
     net = build(spec, params=parse_sets(sets) or None)
+    check_memory(net, max(batches), 4 if dtype == "float32" else 2, max_memory)
     per_config = warmup + repeat
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=Console(stderr=True), transient=True) as bar:  # fmt: skip

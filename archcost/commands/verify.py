@@ -16,6 +16,7 @@ from ..errors import SpecError
 from ..options import format_option, parse_sets, set_option, train_option
 from ..safeio import rich_markup
 from ._common import Command, jsonable, shape_text, torch_backend
+from ._memguard import check_memory, max_memory_option
 
 
 def load_network(spec, sets, train=False, resolution=None):
@@ -176,7 +177,8 @@ def print_text(out, note, show_all):
     is_flag=True,
     help="Also fold BN into conv/linear weights and check outputs and folded counts.",
 )
-def command(spec, device, fmt, show_all, train, sets, resolution, fold_bn):
+@max_memory_option
+def command(spec, device, fmt, show_all, train, sets, resolution, fold_bn, max_memory):
     """Check SPEC's static params, MACs and shapes against a real torch module.
 
     Per node and in total: params = sum of parameter numel; BN buffers = running mean and
@@ -187,6 +189,7 @@ def command(spec, device, fmt, show_all, train, sets, resolution, fold_bn):
     """
     torch_backend()  # fail early, before building, when torch is missing
     net, note = load_network(spec, parse_sets(sets), train, resolution)
+    check_memory(net, 1, 4, max_memory, copies=2 if fold_bn else 1)
     out = run_verify(net, device, fold_bn)
     out["note"] = note
     if not show_all:
