@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from .errors import SpecError
-from .limits import MAX_PLOT_LABEL_CHARS, MAX_PLOT_ROWS
+from .limits import MAX_PLOT_LABEL_CHARS, MAX_PLOT_ROWS, MAX_RICH_ROWS
 from .report import write_atomic
 from .safeio import mathtext, rich_markup
 
@@ -168,6 +168,9 @@ def mac_bars(net, width: int | None = None) -> str:
     from .report import human
 
     rows = list(net.rows)
+    if len(rows) > MAX_RICH_ROWS:  # rich lays out every bar: 50,000 rows ran for minutes
+        raise SpecError(f"--bars draws at most {MAX_RICH_ROWS:,} rows (MAX_RICH_ROWS); "
+                        f"{rich_markup(net.name)} has {len(rows):,}")  # fmt: skip
     total = net.total("macs") or 1
     largest = max((r.macs for r in rows), default=0) or 1
     tty = sys.stdout.isatty()

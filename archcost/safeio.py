@@ -162,3 +162,34 @@ def output_target(path: str):
         raise SpecError(f"cannot write {terminal(path)}: {err.strerror or err}") from None
     fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
     return path, fd
+
+
+# ---------------------------------------------------------------- files a file may name
+
+
+def confined_path(name: str, folder: str, what: str) -> str:
+    """The path of ``name``, a ``.yaml`` file in ``folder`` or below it: what ``extends:`` and
+    a table's ``network:`` may name. Refused with a SpecError (the caller adds file and line):
+    an absolute path, a ``..`` component, a NUL, and a path whose real location (symlinks
+    followed) is outside ``folder``: a spec must not make archcost read ``/proc/self/environ``
+    and quote it back in an error.
+    """
+    import os
+
+    shown = terminal(name[:80])
+    if "\0" in name or os.path.isabs(name) or name.startswith("~"):
+        raise SpecError(f"{what} {shown!r}: a file is named relative to this file's folder "
+                        "(no absolute path)")  # fmt: skip
+    parts = name.replace(os.sep, "/").split("/")
+    if ".." in parts:
+        raise SpecError(f"{what} {shown!r}: a file must be in this file's folder or below it "
+                        "(no '..')")  # fmt: skip
+    candidate = os.path.join(folder, name)
+    root = os.path.realpath(folder)
+    real = os.path.realpath(candidate)
+    if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
+        raise SpecError(f"{what} {shown!r}: a symbolic link to a file outside this file's "
+                        "folder")  # fmt: skip
+    if not os.path.isfile(real):
+        raise SpecError(f"{what} {shown!r}: no such file next to this one")
+    return candidate
