@@ -54,9 +54,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from .errors import TORCH_MISSING, SpecError
+from .errors import TORCH_MISSING, SpecError, brief, did_you_mean
 from .layers import ACTIVATIONS, elements
+from .limits import (
+    MAX_LABEL_CHARS,
+    MAX_LAYER_OVERHEAD_S,
+    MAX_PROFILE_RATE,
+    MIN_EFFICIENCY,
+    MIN_PROFILE_RATE,
+)
 from .options import DTYPE_BYTES
+from .safeio import number_text
 from .yamlio import LineDict, load_file
 
 INDEX_BYTES = 8
@@ -89,6 +97,7 @@ class Profile:
     ops_rate: float | None = None  # window_ops_per_s: pooling/LRN ops per second (None: no limit)
     file: str | None = None
     measured: dict = field(default_factory=dict)
+    line: int | None = None  # of peak_macs_per_s, for "no peak for dtype X"
 
     def macs_per_s(self, dtype: str, op: str, grouped: bool = False) -> float:
         table = self.peak_macs
@@ -99,7 +108,7 @@ class Profile:
         if dtype not in table:
             have = ", ".join(sorted(self.peak_macs)) or "none"
             raise SpecError(f"profile '{self.name}' has no peak for dtype {dtype} "
-                            f"(it has: {have})", self.file)  # fmt: skip
+                            f"(it has: {have})", self.file, self.line)  # fmt: skip
         return table[dtype] * self.compute_efficiency
 
     @property
@@ -134,22 +143,47 @@ def resolve_profile(arg: str) -> str:
     raise SpecError(f"unknown device profile '{arg}'{hint}")
 
 
-def _number(value, what, file, line, positive=True):
+def _number(value, what, file, line, positive=True, low=None, high=None):
+    """A finite float from a profile. Rates lie in [MIN_PROFILE_RATE, MAX_PROFILE_RATE] unless
+    ``low``/``high`` say otherwise, so no product or quotient of them under- or overflows
+    (``efficiency x peak`` of 1e-320 x 1e-10 was 0, and times came out ``inf``)."""
     if isinstance(value, bool):
-        raise SpecError(f"{what}: expected a number, got {value!r}", file, line)
+        raise SpecError(f"{what}: expected a number, got {brief(value)}", file, line)
     if isinstance(value, str):
         try:
-            value = float(value.replace("_", ""))
+            value = float(number_text(value, what).replace("_", ""))
         except ValueError:
-            raise SpecError(f"{what}: expected a number, got {value!r}", file, line) from None
+            raise SpecError(f"{what}: expected a number, got {brief(value)}", file, line) from None
+        except SpecError as err:
+            raise err.located(file, line) from None
     if not isinstance(value, (int, float)) or value != value or value in (float("inf"),
                                                                            float("-inf")):
-        raise SpecError(f"{what}: expected a number, got {value!r}", file, line)
+        raise SpecError(f"{what}: expected a number, got {brief(value)}", file, line)
+    value = float(value)
     if positive and value <= 0:
-        raise SpecError(f"{what} must be greater than 0, got {value}", file, line)
+        raise SpecError(f"{what} must be greater than 0, got {value:g}", file, line)
     if not positive and value < 0:
-        raise SpecError(f"{what} must not be negative, got {value}", file, line)
-    return float(value)
+        raise SpecError(f"{what} must not be negative, got {value:g}", file, line)
+    low = MIN_PROFILE_RATE if low is None and positive else low
+    high = MAX_PROFILE_RATE if high is None else high
+    if (low is not None and value < low) or value > high:
+        raise SpecError(f"{what} = {value:g} is outside [{low or 0:g}, {high:g}] (profile limits "
+                        "in archcost/limits.py)", file, line)  # fmt: skip
+    return value
+
+
+def _text(doc, key, file, default=""):
+    """A descriptive profile field: text of at most MAX_LABEL_CHARS, never str() of a value
+    (an aliased list made str() grow to gigabytes)."""
+    value = doc.get(key)
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str):
+        raise SpecError(f"{key}: expected text, got {brief(value)}", file, _line(doc, key))
+    if len(value) > MAX_LABEL_CHARS:
+        raise SpecError(f"{key}: {len(value):,} characters; the limit is {MAX_LABEL_CHARS:,}",
+                        file, _line(doc, key))  # fmt: skip
+    return value
 
 
 def _line(doc, key):
@@ -164,7 +198,7 @@ def _peaks(doc, key, file):
     for dtype, value in table.items():
         line = _line(table, dtype)
         if dtype not in PROFILE_DTYPES:
-            raise SpecError(f"{key}: unknown dtype {dtype!r} (one of: "
+            raise SpecError(f"{key}: unknown dtype {brief(dtype)} (one of: "
                             f"{', '.join(PROFILE_DTYPES)})", file, line)  # fmt: skip
         out[dtype] = _number(value, f"{key}.{dtype}", file, line)
     return out
@@ -177,17 +211,15 @@ def parse_profile(doc, file: str, default_name: str = "") -> Profile:
                         "memory_bandwidth, ...)", file, getattr(doc, "line", 1))  # fmt: skip
     for key in doc:
         if key not in PROFILE_KEYS:
-            import difflib
 
-            close = difflib.get_close_matches(str(key), sorted(PROFILE_KEYS), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise SpecError(f"unknown profile key '{key}'{hint}", file, _line(doc, key))
+            hint = did_you_mean(key, sorted(PROFILE_KEYS))
+            raise SpecError(f"unknown profile key {brief(key)}{hint}", file, _line(doc, key))
     for key in REQUIRED_KEYS:
         if key not in doc:
             raise SpecError(f"the profile needs '{key}'", file, getattr(doc, "line", 1))
     kind = doc["kind"]
     if kind not in KINDS:
-        raise SpecError(f"kind: expected one of {', '.join(KINDS)}, got {kind!r}", file,
+        raise SpecError(f"kind: expected one of {', '.join(KINDS)}, got {brief(kind)}", file,
                         _line(doc, "kind"))  # fmt: skip
     peak = _peaks(doc, "peak_macs_per_s", file)
     linear = _peaks(doc, "linear_peak_macs_per_s", file) if "linear_peak_macs_per_s" in doc \
@@ -204,13 +236,14 @@ def parse_profile(doc, file: str, default_name: str = "") -> Profile:
     for key, value in eff.items():
         line = _line(eff, key)
         if key not in ("compute", "memory"):
-            raise SpecError(f"efficiency: unknown key '{key}' (compute, memory)", file, line)
-        x = _number(value, f"efficiency.{key}", file, line)
+            raise SpecError(f"efficiency: unknown key {brief(key)} (compute, memory)", file, line)
+        x = _number(value, f"efficiency.{key}", file, line, low=MIN_EFFICIENCY, high=float("inf"))
         if x > 1:
             raise SpecError(f"efficiency.{key} must be in (0, 1], got {x}", file, line)
         factors[key] = x
     overhead = _number(doc.get("layer_overhead_s", 0), "layer_overhead_s", file,
-                       _line(doc, "layer_overhead_s"), positive=False)  # fmt: skip
+                       _line(doc, "layer_overhead_s"), positive=False,
+                       high=MAX_LAYER_OVERHEAD_S)  # fmt: skip
     ops_rate = None
     if doc.get("window_ops_per_s") is not None:
         ops_rate = _number(doc["window_ops_per_s"], "window_ops_per_s", file,
@@ -218,13 +251,14 @@ def parse_profile(doc, file: str, default_name: str = "") -> Profile:
     measured = doc.get("measured") or {}
     if not isinstance(measured, dict):
         raise SpecError("measured must be a mapping", file, _line(doc, "measured"))
-    name = str(doc.get("name") or default_name)
-    return Profile(name=name, title=str(doc.get("title") or name), kind=kind,
-                   source=str(doc.get("source") or ""), peak_macs=peak, linear_peak_macs=linear,
+    name = _text(doc, "name", file, default_name)
+    return Profile(name=name, title=_text(doc, "title", file, name), kind=kind,
+                   source=_text(doc, "source", file), peak_macs=peak, linear_peak_macs=linear,
                    grouped_peak_macs=grouped,
                    bandwidth=bandwidth, compute_efficiency=factors.get("compute", 1.0),
                    memory_efficiency=factors.get("memory", 1.0), layer_overhead=overhead,
-                   ops_rate=ops_rate, file=file, measured=dict(measured))  # fmt: skip
+                   ops_rate=ops_rate, file=file, measured=dict(measured),
+                   line=_line(doc, "peak_macs_per_s"))  # fmt: skip
 
 
 def load_profile(arg: str) -> Profile:

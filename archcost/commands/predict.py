@@ -92,7 +92,9 @@ def render_predict(data, fmt) -> str:
         notes = [
             f"{data['title']} on {data['profile_title']}: batch {data['batch']}, {data['dtype']}: "
             f"{data['total_ms']:.3f} ms per batch, {data['throughput_per_s']:,.1f} samples/s, "
-            f"{_flops(data['tflops'])} achieved of {_flops(data['peak_tflops'])} peak",
+            f"{_flops(data['tflops'])} achieved of {_flops(data['peak_tflops'])} peak"
+            if data["total_ms"] else f"{data['title']} on {data['profile_title']}: no layer "
+            "takes time (views and identities only): 0 ms per batch",
             f"memory-bound: {data['memory_bound_layers']} layers, "
             f"{data['memory_bound_ms']:.3f} ms ({100 * data['memory_bound_ms'] / data['total_ms']:.0f}% "
             f"of the time); ridge point {data['ridge_macs_per_byte']:.0f} MAC/byte "
