@@ -32,7 +32,9 @@ PARALLEL_MIN_POINTS = 2000  # below this, starting workers costs more than it sa
 
 def parse_number(text: str, what: str) -> int | Fraction:
     """An exact number from the command line: '0.25' -> 1/4, '3/4', '224', '1e3'."""
-    text = text.strip()
+    from .safeio import number_text
+
+    text = number_text(text.strip(), what)
     try:
         value = Fraction(text)
     except (ValueError, ZeroDivisionError):

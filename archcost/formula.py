@@ -35,6 +35,7 @@ import sympy
 
 from . import expr as E
 from .errors import SpecError
+from .limits import MAX_FORMULA_TERMS, MAX_SYMBOLIC_NODES
 from .spec import build_doc, param_values
 
 # ---------------------------------------------------------------- numbers and symbols
@@ -343,12 +344,15 @@ def network_formula(doc, name: str, names: list[str], sets: dict | None = None,
     env = dict(values)
     env.update({n: s for n, s in zip(names, symbols, strict=True)})
     log = DecisionLog(point)
+    numeric_net = build_doc(doc, name, params=values, train=train)
+    if len(numeric_net.nodes) > MAX_SYMBOLIC_NODES:  # sympy takes a few ms a layer
+        raise SpecError(f"--in handles at most {MAX_SYMBOLIC_NODES:,} layers "
+                        f"(MAX_SYMBOLIC_NODES); {name} has {len(numeric_net.nodes):,}")  # fmt: skip
     net = build_doc(doc, name, params=env, train=train, evaluator=SympyEvaluator(log),
                     symbolic=True)  # fmt: skip
     params = sympy.Add(*[to_sympy(n.params) for n in net.nodes])
     macs = sympy.Add(*[to_sympy(n.macs) for n in net.nodes])
     acts = sympy.Add(*[to_sympy(n.activations) for n in net.nodes])
-    numeric_net = build_doc(doc, name, params=values, train=train)
     numeric = {"params": numeric_net.total("params"), "macs": numeric_net.total("macs"),
                "activations": numeric_net.total("activations")}  # fmt: skip
     if continuous is True:
@@ -411,15 +415,67 @@ def drop_rounding(expr, log: DecisionLog, mode: str = "relaxed"):
     out = expr.replace(sympy.Max, choose("max")).replace(sympy.Min, choose("min"))
     for fn in (sympy.floor, sympy.ceiling, round_half_even, make_divisible):
         out = out.replace(fn, keep(fn))
+    bound = term_bound(out, MAX_FORMULA_TERMS)
+    if bound > MAX_FORMULA_TERMS:
+        raise SpecError(f"--continuous: the expanded formula would have up to {bound:,} terms "
+                        f"(limit MAX_FORMULA_TERMS = {MAX_FORMULA_TERMS:,}); take fewer --in "
+                        "parameters")  # fmt: skip
     return sympy.expand(out)
 
 
+def term_bound(expr, cap: int) -> int:
+    """An upper bound on the terms of ``sympy.expand(expr)``, saturating just above ``cap``.
+
+    A sum has at most the sum of its parts' terms, a product the product, a power ``t**n`` of a
+    t-term base at most C(t + |n| - 1, |n|) (the monomials of degree n in t variables). Each
+    distinct subexpression is bounded once, so the walk is linear in the expression's size.
+    """
+    from math import comb
+
+    memo: dict = {}
+
+    def walk(e) -> int:
+        known = memo.get(e)
+        if known is not None:
+            return known
+        if e.is_Atom:
+            n = 1
+        elif e.is_Add:
+            n = min(cap + 1, sum(walk(a) for a in e.args))
+        elif e.is_Mul:
+            n = 1
+            for a in e.args:
+                n = min(cap + 1, n * walk(a))
+        elif e.is_Pow and e.exp.is_Integer:
+            t, k = walk(e.base), abs(int(e.exp))
+            n = 1 if t == 1 else cap + 1 if k > cap else min(cap + 1, comb(t + k - 1, k))
+        else:
+            n = min(cap + 1, sum(walk(a) for a in e.args) or 1)
+        memo[e] = n
+        return n
+
+    try:
+        return walk(expr)
+    except RecursionError:
+        return cap + 1
+
+
 def growth(expr, symbols) -> dict:
-    """Degree of a polynomial in each symbol (how cost grows), None when not polynomial."""
-    out = {}
-    for s in symbols:
-        try:
-            out[str(s)] = int(sympy.degree(expr, s))
-        except (sympy.PolynomialError, TypeError, ValueError):
-            out[str(s)] = None
-    return out
+    """Degree of a polynomial in each symbol (how cost grows), None when not polynomial.
+
+    One pass over the terms (``sympy.degree`` per symbol rebuilt a polynomial each time:
+    40 parameters took minutes).
+    """
+    degrees = {s: 0 for s in symbols}
+    wanted = set(symbols)
+    odd: set = set()
+    for term in sympy.Add.make_args(expr):
+        for base, exp in term.as_powers_dict().items():
+            hits = base.free_symbols & wanted
+            if not hits:
+                continue
+            if base in degrees and exp.is_Integer and exp >= 0:
+                degrees[base] = max(degrees[base], int(exp))
+            else:
+                odd |= hits
+    return {str(s): None if s in odd else degrees[s] for s in symbols}

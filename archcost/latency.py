@@ -77,9 +77,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from .errors import TORCH_MISSING, SpecError
+from .errors import TORCH_MISSING, SpecError, brief, did_you_mean
 from .layers import ACTIVATIONS, elements
+from .limits import (
+    MAX_LABEL_CHARS,
+    MAX_LAYER_OVERHEAD_S,
+    MAX_PROFILE_RATE,
+    MIN_EFFICIENCY,
+    MIN_PROFILE_RATE,
+)
 from .options import DTYPE_BYTES
+from .safeio import number_text
 from .yamlio import LineDict, load_file
 
 INDEX_BYTES = 8
@@ -150,6 +158,7 @@ class Profile:
     sources: dict = field(default_factory=dict)
     fresh_threshold: float | None = None  # bytes: a new tensor above this is written to new pages
     fresh_bandwidth: float | None = None  # bytes/s of writing those pages (page faults included)
+    line: int | None = None  # of peak_macs_per_s, for "no peak for dtype X"
 
     def peak_macs_per_s(self, dtype: str, op: str, grouped: bool = False) -> float:
         """The data-sheet (or calibrated) peak for this dtype and kind of layer."""
@@ -161,7 +170,7 @@ class Profile:
         if dtype not in table:
             have = ", ".join(sorted(self.peak_macs)) or "none"
             raise SpecError(f"profile '{self.name}' has no peak for dtype {dtype} "
-                            f"(it has: {have})", self.file)  # fmt: skip
+                            f"(it has: {have})", self.file, self.line)  # fmt: skip
         return table[dtype]
 
     def efficiency(self, op_class: str, dtype: str, channels_last: bool = False) -> float:
@@ -214,22 +223,47 @@ def resolve_profile(arg: str) -> str:
     raise SpecError(f"unknown device profile '{arg}'{hint}")
 
 
-def _number(value, what, file, line, positive=True):
+def _number(value, what, file, line, positive=True, low=None, high=None):
+    """A finite float from a profile. Rates lie in [MIN_PROFILE_RATE, MAX_PROFILE_RATE] unless
+    ``low``/``high`` say otherwise, so no product or quotient of them under- or overflows
+    (``efficiency x peak`` of 1e-320 x 1e-10 was 0, and times came out ``inf``)."""
     if isinstance(value, bool):
-        raise SpecError(f"{what}: expected a number, got {value!r}", file, line)
+        raise SpecError(f"{what}: expected a number, got {brief(value)}", file, line)
     if isinstance(value, str):
         try:
-            value = float(value.replace("_", ""))
+            value = float(number_text(value, what).replace("_", ""))
         except ValueError:
-            raise SpecError(f"{what}: expected a number, got {value!r}", file, line) from None
+            raise SpecError(f"{what}: expected a number, got {brief(value)}", file, line) from None
+        except SpecError as err:
+            raise err.located(file, line) from None
     if not isinstance(value, (int, float)) or value != value or value in (float("inf"),
                                                                            float("-inf")):
-        raise SpecError(f"{what}: expected a number, got {value!r}", file, line)
+        raise SpecError(f"{what}: expected a number, got {brief(value)}", file, line)
+    value = float(value)
     if positive and value <= 0:
-        raise SpecError(f"{what} must be greater than 0, got {value}", file, line)
+        raise SpecError(f"{what} must be greater than 0, got {value:g}", file, line)
     if not positive and value < 0:
-        raise SpecError(f"{what} must not be negative, got {value}", file, line)
-    return float(value)
+        raise SpecError(f"{what} must not be negative, got {value:g}", file, line)
+    low = MIN_PROFILE_RATE if low is None and positive else low
+    high = MAX_PROFILE_RATE if high is None else high
+    if (low is not None and value < low) or value > high:
+        raise SpecError(f"{what} = {value:g} is outside [{low or 0:g}, {high:g}] (profile limits "
+                        "in archcost/limits.py)", file, line)  # fmt: skip
+    return value
+
+
+def _text(doc, key, file, default=""):
+    """A descriptive profile field: text of at most MAX_LABEL_CHARS, never str() of a value
+    (an aliased list made str() grow to gigabytes)."""
+    value = doc.get(key)
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str):
+        raise SpecError(f"{key}: expected text, got {brief(value)}", file, _line(doc, key))
+    if len(value) > MAX_LABEL_CHARS:
+        raise SpecError(f"{key}: {len(value):,} characters; the limit is {MAX_LABEL_CHARS:,}",
+                        file, _line(doc, key))  # fmt: skip
+    return value
 
 
 def _line(doc, key):
@@ -244,14 +278,14 @@ def _peaks(doc, key, file):
     for dtype, value in table.items():
         line = _line(table, dtype)
         if dtype not in PROFILE_DTYPES:
-            raise SpecError(f"{key}: unknown dtype {dtype!r} (one of: "
+            raise SpecError(f"{key}: unknown dtype {brief(dtype)} (one of: "
                             f"{', '.join(PROFILE_DTYPES)})", file, line)  # fmt: skip
         out[dtype] = _number(value, f"{key}.{dtype}", file, line)
     return out
 
 
 def _fraction(value, what, file, line) -> float:
-    x = _number(value, what, file, line)
+    x = _number(value, what, file, line, low=MIN_EFFICIENCY, high=float("inf"))
     if x > 1:
         raise SpecError(f"{what} must be in (0, 1], got {x}", file, line)
     return x
@@ -265,14 +299,14 @@ def _efficiency(value, what, file, line, classes, by_dtype=True):
     for key, entry in value.items():
         kline = _line(value, key) or line
         if key != ANY and key not in classes:
-            raise SpecError(f"{what}: unknown op class {key!r} (one of: {', '.join(classes)}, "
+            raise SpecError(f"{what}: unknown op class {brief(key)} (one of: {', '.join(classes)}, "
                             f"or \"{ANY}\" for the rest)", file, kline)  # fmt: skip
         if isinstance(entry, dict) and by_dtype:
             per = {}
             for dtype, x in entry.items():
                 dline = _line(entry, dtype) or kline
                 if dtype != ANY and dtype not in PROFILE_DTYPES:
-                    raise SpecError(f"{what}.{key}: unknown dtype {dtype!r} (one of: "
+                    raise SpecError(f"{what}.{key}: unknown dtype {brief(dtype)} (one of: "
                                     f"{', '.join(PROFILE_DTYPES)})", file, dline)  # fmt: skip
                 per[dtype] = _fraction(x, f"{what}.{key}.{dtype}", file, dline)
             out[key] = per
@@ -297,15 +331,18 @@ def parse_profile(doc, file: str, default_name: str = "") -> Profile:
         if key not in PROFILE_KEYS:
             import difflib
 
-            close = difflib.get_close_matches(str(key), sorted(PROFILE_KEYS), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise SpecError(f"unknown profile key '{key}'{hint}", file, _line(doc, key))
+            # a profile key is one of a dozen names: a looser match than layer types get
+            # (where a wrong suggestion names a different layer) helps here
+            close = difflib.get_close_matches(str(key)[:MAX_LABEL_CHARS], sorted(PROFILE_KEYS),
+                                              n=1)  # fmt: skip
+            hint = f"; did you mean '{close[0]}'?" if close else did_you_mean(key, [])
+            raise SpecError(f"unknown profile key {brief(key)}{hint}", file, _line(doc, key))
     for key in REQUIRED_KEYS:
         if key not in doc:
             raise SpecError(f"the profile needs '{key}'", file, getattr(doc, "line", 1))
     kind = doc["kind"]
     if kind not in KINDS:
-        raise SpecError(f"kind: expected one of {', '.join(KINDS)}, got {kind!r}", file,
+        raise SpecError(f"kind: expected one of {', '.join(KINDS)}, got {brief(kind)}", file,
                         _line(doc, "kind"))  # fmt: skip
     peak = _peaks(doc, "peak_macs_per_s", file)
     linear = _peaks(doc, "linear_peak_macs_per_s", file) if "linear_peak_macs_per_s" in doc \
@@ -319,7 +356,7 @@ def parse_profile(doc, file: str, default_name: str = "") -> Profile:
     for key, value in eff.items():
         line = _line(eff, key)
         if key not in EFFICIENCY_KEYS:
-            raise SpecError(f"efficiency: unknown key '{key}' ({', '.join(EFFICIENCY_KEYS)})",
+            raise SpecError(f"efficiency: unknown key {brief(key)} ({', '.join(EFFICIENCY_KEYS)})",
                             file, line)  # fmt: skip
         classes = MEMORY_CLASSES if key == "memory" else COMPUTE_CLASSES
         factors[key] = _efficiency(value, f"efficiency.{key}", file, line, classes,
@@ -331,15 +368,17 @@ def parse_profile(doc, file: str, default_name: str = "") -> Profile:
     seconds = {}
     for key, value in host.items():
         if key not in HOST_KEYS:
-            raise SpecError(f"host: unknown key '{key}' ({', '.join(HOST_KEYS)})", file,
+            raise SpecError(f"host: unknown key {brief(key)} ({', '.join(HOST_KEYS)})", file,
                             _line(host, key))  # fmt: skip
-        seconds[key] = _number(value, f"host.{key}", file, _line(host, key), positive=False)
+        seconds[key] = _number(value, f"host.{key}", file, _line(host, key), positive=False,
+                               high=MAX_LAYER_OVERHEAD_S)  # fmt: skip
     if "layer_overhead_s" in doc:
         if "module_s" in seconds:
             raise SpecError("give host.module_s or layer_overhead_s (its older name), not both",
                             file, _line(doc, "layer_overhead_s"))  # fmt: skip
         seconds["module_s"] = _number(doc["layer_overhead_s"], "layer_overhead_s", file,
-                                      _line(doc, "layer_overhead_s"), positive=False)  # fmt: skip
+                                      _line(doc, "layer_overhead_s"), positive=False,
+                                      high=MAX_LAYER_OVERHEAD_S)  # fmt: skip
     ops_rate = None
     if doc.get("window_ops_per_s") is not None:
         ops_rate = _number(doc["window_ops_per_s"], "window_ops_per_s", file,
@@ -347,7 +386,7 @@ def parse_profile(doc, file: str, default_name: str = "") -> Profile:
     fresh = _mapping_of(doc, "fresh_pages", file, "threshold_bytes, bandwidth")
     for key in fresh:
         if key not in ("threshold_bytes", "bandwidth"):
-            raise SpecError(f"fresh_pages: unknown key '{key}' (threshold_bytes, bandwidth)",
+            raise SpecError(f"fresh_pages: unknown key {brief(key)} (threshold_bytes, bandwidth)",
                             file, _line(fresh, key))  # fmt: skip
     if fresh and set(fresh) != {"threshold_bytes", "bandwidth"}:
         raise SpecError("fresh_pages needs both threshold_bytes and bandwidth", file,
@@ -355,10 +394,16 @@ def parse_profile(doc, file: str, default_name: str = "") -> Profile:
     fresh_values = {k: _number(v, f"fresh_pages.{k}", file, _line(fresh, k))
                     for k, v in fresh.items()}  # fmt: skip
     measured = _mapping_of(doc, "measured", file, "free-form")
-    sources = _mapping_of(doc, "sources", file, "what each number is from")
-    name = str(doc.get("name") or default_name)
-    return Profile(name=name, title=str(doc.get("title") or name), kind=kind,
-                   source=str(doc.get("source") or ""), peak_macs=peak, linear_peak_macs=linear,
+    raw_sources = _mapping_of(doc, "sources", file, "what each number is from")
+    sources = {}
+    for key in raw_sources:
+        if not isinstance(key, str) or len(key) > MAX_LABEL_CHARS:
+            raise SpecError(f"sources: key {brief(key)} must be short text", file,
+                            _line(raw_sources, key))  # fmt: skip
+        sources[key] = _text(raw_sources, key, file)
+    name = _text(doc, "name", file, default_name)
+    return Profile(name=name, title=_text(doc, "title", file, name), kind=kind,
+                   source=_text(doc, "source", file), peak_macs=peak, linear_peak_macs=linear,
                    grouped_peak_macs=grouped, bandwidth=bandwidth,
                    compute_efficiency=factors.get("compute", 1.0),
                    memory_efficiency=factors.get("memory", 1.0),
@@ -368,7 +413,8 @@ def parse_profile(doc, file: str, default_name: str = "") -> Profile:
                    compiled_kernel_overhead=seconds.get("compiled_kernel_s"),
                    ops_rate=ops_rate, file=file, measured=dict(measured),
                    sources=dict(sources), fresh_threshold=fresh_values.get("threshold_bytes"),
-                   fresh_bandwidth=fresh_values.get("bandwidth"))  # fmt: skip
+                   fresh_bandwidth=fresh_values.get("bandwidth"),
+                   line=_line(doc, "peak_macs_per_s"))  # fmt: skip
 
 
 def load_profile(arg: str) -> Profile:

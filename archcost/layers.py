@@ -373,7 +373,13 @@ def bn(x, eps):
     params = 2*C (gamma, beta); buffers = 2*C (running mean, var).
 
     other ops = 2 per element at inference (scale and shift).
+    eps must lie in (0, 1]: checked here, once, for the static path and the torch backend alike
+    (a negative eps was accepted statically and refused by torch).
     """
+    if isinstance(eps, (int, Fraction)) and not (0 < eps <= 1 and float(eps) > 0):
+        shown = f"{float(eps):g}" if abs(eps) <= 10**6 else "more than 10**6"
+        raise SpecError(f"bn: eps must be a small positive number in (0, 1], e.g. 1e-5; got "
+                        f"{shown}")  # fmt: skip
     c = need(x, "bn", "CHW", "CL", "CDHW", "N")[0]
     return Cost(x, params=2 * c, buffers=2 * c, ops=2 * elements(x))
 

@@ -90,7 +90,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .layers import ACTIVATIONS, elements
-from .options import DTYPE_BYTES
+from .options import DEFAULT_DEVICE, DTYPE_BYTES  # the one --device default: table, compare, memory
 
 INDEX_BYTES = 8  # int64 max-pool indices
 CUDA_BLOCK = 512  # the CUDA caching allocator rounds every block up to this many bytes
@@ -147,16 +147,32 @@ class _Graph:
     def inplace_safe(self, node) -> bool:
         """Overwriting ``node``'s input is safe iff nothing else reads that storage: walking
         back through ops that may alias their input, each tensor has one reader, is not an
-        output, and the walk does not reach the network input (the caller's tensor)."""
+        output, and the walk does not reach the network input (the caller's tensor).
+
+        Every tensor on one walk has the same answer, so each is remembered: a chain of n
+        in-place activations costs O(n) in all, not O(n**2) (issue 14)."""
+        memo = self.__dict__.setdefault("_safe", {})
         cur = node.inputs[0]
+        walked = []
         while True:
+            known = memo.get(id(cur))
+            if known is not None:
+                answer = known
+                break
+            walked.append(id(cur))
             if cur is self.net.input:
-                return False
+                answer = False
+                break
             if len(self.readers[id(cur)]) != 1 or id(cur) in self.output_ids:
-                return False
+                answer = False
+                break
             if cur.op not in _MAY_ALIAS:
-                return True
+                answer = True
+                break
             cur = cur.inputs[0]
+        for key in walked:
+            memo[key] = answer
+        return answer
 
     def aliases_input(self, node, training: bool) -> bool:
         """True when torch's output of ``node`` is its input's storage (no allocation)."""
@@ -435,7 +451,6 @@ def inference(network, batch: int = 1, dtype: str = "float32", device: str = "cu
                     network.total("params") * wb, network.total("buffers") * wb)  # fmt: skip
 
 
-DEFAULT_DEVICE = "cuda"  # what `table`, `compare`, `memory` and `sweep` assume unless told
 
 
 def peak_assumptions(device: str = DEFAULT_DEVICE) -> str:

@@ -9,7 +9,9 @@ import sys
 import click
 
 from .errors import SpecError
+from .limits import MAX_EXPR_CHARS
 from .report import FORMATS
+from .safeio import number_text
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1,
                "fp32": 4, "fp16": 2, "bf16": 2}  # fmt: skip
@@ -208,7 +210,7 @@ def parse_sets(sets) -> dict:
             raise SpecError(f"--set {item!r}: expected KEY=VALUE, e.g. --set alpha=0.5")
         if not key.isidentifier():
             raise SpecError(f"--set {item!r}: {key!r} is not a parameter name")
-        values[key] = value
+        values[key] = number_text(value, f"--set {key}", MAX_EXPR_CHARS)
     return values
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 
 from .errors import SpecError
+from .limits import MAX_PLOT_LABEL_CHARS, MAX_PLOT_ROWS, MAX_RICH_ROWS
 from .report import write_atomic
+from .safeio import mathtext, rich_markup
 
 PLOT_FORMATS = ("png", "svg", "pdf")
 MISSING = "matplotlib is not installed; pip install 'archcost[plot]'"
@@ -48,9 +50,24 @@ def _figure(width=7.0, height=4.5, ncols=1):
 def save(fig, path: str, ext: str | None = None) -> None:
     """Write the figure atomically (nothing half-written on error)."""
     ext = ext or check_plot_file(path)
+    import warnings
+
     metadata = {"Date": None} if ext in ("svg", "pdf") else None
-    write_atomic(path, lambda handle: fig.savefig(handle, format=ext, metadata=metadata, dpi=120),
-                 binary=True)  # fmt: skip
+    # matplotlib warns (UserWarning on stderr) when long labels leave no room for the axes and
+    # when a font lacks a glyph; the figure is still written, and a CLI prints no warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        write_atomic(path, lambda handle: fig.savefig(handle, format=ext, metadata=metadata,
+                                                      dpi=120), binary=True)  # fmt: skip
+
+
+def label(text) -> str:
+    """A label from a spec as matplotlib text: escaped (no mathtext) and cut to
+    MAX_PLOT_LABEL_CHARS characters."""
+    text = str(text)
+    if len(text) > MAX_PLOT_LABEL_CHARS:
+        text = text[: MAX_PLOT_LABEL_CHARS - 3] + "..."
+    return mathtext(text)
 
 
 def _log_if_wide(ax, xs, ys):
@@ -69,7 +86,7 @@ def plot_compare(records, path: str, ext: str | None = None) -> None:
     ys = [r["macs"] for r in records]
     ax.scatter(xs, ys, zorder=3)
     for rec, x, y in zip(records, xs, ys, strict=True):
-        ax.annotate(rec["network"], (x, y), textcoords="offset points", xytext=(5, 4),
+        ax.annotate(label(rec["network"]), (x, y), textcoords="offset points", xytext=(5, 4),
                     fontsize=8)  # fmt: skip
     _log_if_wide(ax, xs, ys)
     ax.set_xlabel("parameters")
@@ -94,25 +111,28 @@ def plot_sweep(points, axes: list[str], path: str, ext: str | None = None,
     for key, pts in groups.items():
         pts.sort(key=lambda p: p["set"][x_name])
         xs = [float(p["set"][x_name]) for p in pts]
-        label = ", ".join(f"{a}={_num(v)}" for a, v in key) or None
-        ax_p.plot(xs, [p["params"] for p in pts], marker="o", markersize=3, label=label)
-        ax_m.plot(xs, [p["macs"] for p in pts], marker="o", markersize=3, label=label)
+        name = label(", ".join(f"{a}={_num(v)}" for a, v in key)) or None
+        ax_p.plot(xs, [p["params"] for p in pts], marker="o", markersize=3, label=name)
+        ax_m.plot(xs, [p["macs"] for p in pts], marker="o", markersize=3, label=name)
     for ax, what in ((ax_p, "parameters"), (ax_m, "MACs")):
-        ax.set_xlabel(x_name)
+        ax.set_xlabel(label(x_name))
         ax.set_ylabel(what)
         ax.grid(True, alpha=0.3)
         if len(groups) > 1 and len(groups) <= 12:
             ax.legend(fontsize=7)
-    fig.suptitle(f"{spec}: sweep over {', '.join(axes)}" if spec else "sweep")
+    fig.suptitle(label(f"{spec}: sweep over {', '.join(axes)}" if spec else "sweep"))
     save(fig, path, ext)
 
 
 def plot_table(net, path: str, ext: str | None = None, batch: int = 1, nbytes: int = 4) -> None:
     """Per-row bars: MACs and activation memory, in the spec's row order (top to bottom)."""
     rows = list(net.rows)
+    if len(rows) > MAX_PLOT_ROWS:  # the figure grows with the rows: 20,000 rows took 4 GB
+        raise SpecError(f"--plot draws at most {MAX_PLOT_ROWS:,} rows (MAX_PLOT_ROWS); "
+                        f"{label(net.name)} has {len(rows):,}")  # fmt: skip
     height = max(3.0, 0.22 * len(rows) + 1.2)
     fig, (ax_m, ax_a) = _figure(width=11.0, height=height, ncols=2)
-    labels = [r.id + (" (train)" if r.train_only else "") for r in rows]
+    labels = [label(r.id + (" (train)" if r.train_only else "")) for r in rows]
     pos = list(range(len(rows)))
     ax_m.barh(pos, [r.macs for r in rows], color="tab:blue")
     ax_a.barh(pos, [r.activations * batch * nbytes / 2**20 for r in rows], color="tab:orange")
@@ -123,7 +143,7 @@ def plot_table(net, path: str, ext: str | None = None, batch: int = 1, nbytes: i
         ax.grid(True, axis="x", alpha=0.3)
     ax_m.set_xlabel("MACs")
     ax_a.set_xlabel(f"activation memory (MiB, batch {batch}, {nbytes} B/element)")
-    fig.suptitle(f"{net.title} ({net.name}): per layer")
+    fig.suptitle(label(f"{net.title} ({net.name}): per layer"))
     save(fig, path, ext)
 
 
@@ -148,19 +168,22 @@ def mac_bars(net, width: int | None = None) -> str:
     from .report import human
 
     rows = list(net.rows)
+    if len(rows) > MAX_RICH_ROWS:  # rich lays out every bar: 50,000 rows ran for minutes
+        raise SpecError(f"--bars draws at most {MAX_RICH_ROWS:,} rows (MAX_RICH_ROWS); "
+                        f"{rich_markup(net.name)} has {len(rows):,}")  # fmt: skip
     total = net.total("macs") or 1
     largest = max((r.macs for r in rows), default=0) or 1
     tty = sys.stdout.isatty()
     console = Console(file=io.StringIO(), width=width or (None if tty else 120),
                       force_terminal=tty, color_system="auto" if tty else None)  # fmt: skip
-    table = Table(title=f"{net.title} ({net.name}): MACs per layer", box=box.SIMPLE_HEAD,
+    table = Table(title=rich_markup(f"{net.title} ({net.name}): MACs per layer"), box=box.SIMPLE_HEAD,
                   title_justify="left", header_style="bold")  # fmt: skip
     table.add_column("layer")
     table.add_column("MACs", justify="right")
     table.add_column("share", justify="right")
     table.add_column("", ratio=1, min_width=10)
     for r in rows:
-        table.add_row(r.id + (" (train)" if r.train_only else ""), human(r.macs),
+        table.add_row(rich_markup(r.id + (" (train)" if r.train_only else "")), human(r.macs),
                       f"{100 * r.macs / total:.1f}%",
                       Bar(largest, 0, r.macs, color="cyan"))  # fmt: skip
     table.add_row("total", human(net.total("macs")), "100.0%", "", style="bold")

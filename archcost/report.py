@@ -12,6 +12,7 @@ import json
 import sys
 from dataclasses import dataclass
 
+from . import safeio
 from .limits import MAX_RICH_ROWS
 
 FORMATS = ("text", "json", "csv", "md", "latex")
@@ -54,11 +55,7 @@ def human_bytes(n: int) -> str:
 def printable(text: str, keep_newlines: bool = False) -> str:
     """Text from a spec, safe for a terminal: control characters (escape sequences that clear
     the screen, set the title or the clipboard) are shown escaped, as \\x1b."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() or (keep_newlines and ch == "\n")
-                   else " " if ch in "\n\t" else ch.encode("unicode_escape").decode("ascii")
-                   for ch in text)  # fmt: skip
+    return safeio.terminal(text, keep_newlines)
 
 
 def _cell_text(value, fmt: str) -> str:
@@ -72,24 +69,13 @@ def _cell_text(value, fmt: str) -> str:
 
 
 def csv_safe(text: str) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (OWASP "CSV injection"): text that
-    begins with = + - @, a tab or a carriage return gets a leading apostrophe. Numbers,
-    negative ones included, are left alone."""
-    if text and text[0] in "=+-@\t\r":
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text
-    return text
+    """A CSV cell a spreadsheet will not run as a formula (OWASP "CSV injection"): see
+    :func:`archcost.safeio.csv_cell`, the one place this rule lives."""
+    return safeio.csv_cell(text)
 
 
 def _latex_escape(text: str) -> str:
-    out = text
-    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"),
-                 ("#", r"\#"), ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("~", r"\textasciitilde{}"),
-                 ("^", r"\textasciicircum{}"), ("×", r"$\times$")):  # fmt: skip
-        out = out.replace(a, b) if a != "\\" else out.replace(a, "\x00")
-    return out.replace("\x00", r"\textbackslash{}")
+    return safeio.latex(text)
 
 
 def render(columns, rows, fmt, title=None, footer=None, notes=()) -> str:
@@ -101,18 +87,18 @@ def render(columns, rows, fmt, title=None, footer=None, notes=()) -> str:
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow([csv_safe(c.header) for c in columns])
+        writer.writerow([safeio.csv_cell(c.header) for c in columns])
         for row in every:
-            writer.writerow([csv_safe(_cell_text(row.get(c.key), "csv")) for c in columns])
+            writer.writerow([safeio.csv_cell(_cell_text(row.get(c.key), "csv")) for c in columns])
         return buf.getvalue()
     if fmt == "md":
         lines = []
         if title:
-            lines += [f"**{title}**", ""]
-        lines.append("| " + " | ".join(c.header for c in columns) + " |")
+            lines += [f"**{safeio.markdown(title)}**", ""]
+        lines.append("| " + " | ".join(safeio.markdown(c.header) for c in columns) + " |")
         lines.append("|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|")
         for row in every:
-            cells = [_cell_text(row.get(c.key), "md").replace("|", "\\|") for c in columns]
+            cells = [safeio.markdown(_cell_text(row.get(c.key), "md")) for c in columns]
             if row is footer:
                 cells = [f"**{x}**" if x not in ("", "-") else x for x in cells]
             lines.append("| " + " | ".join(cells) + " |")
@@ -218,12 +204,8 @@ def _scalar(value):
     if isinstance(value, int):
         return int.__repr__(value)
     if isinstance(value, float):
-        if value != value:
-            return "NaN"
-        if value == float("inf"):
-            return "Infinity"
-        if value == -float("inf"):
-            return "-Infinity"
+        if value != value or value in (float("inf"), -float("inf")):
+            return "null"  # NaN and Infinity are not JSON (issue 14): unknown, never a number
         return float.__repr__(value)
     return None
 
@@ -311,10 +293,12 @@ def write_atomic(path: str, write, binary: bool = False) -> None:
 
     mode = "wb" if binary else "w"
     encoding = None if binary else "utf-8"
-    target = os.path.realpath(path)
+    from .safeio import output_target
+
+    target, direct = output_target(path)
     try:
-        if os.path.exists(target) and not os.path.isfile(target):
-            with open(target, mode, encoding=encoding) as handle:
+        if direct is not None:  # a device, a pipe, /dev/stdout: written in place
+            with os.fdopen(direct, mode, encoding=encoding) as handle:
                 write(handle)
             return
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".archcost-",

@@ -644,7 +644,15 @@ def check_table(path: str) -> TableResult:
         if not isinstance(net_name, str):
             raise SpecError("a table row needs a network (or a table-level 'network')", file, line)
         base = net_name.split(":")[0]
-        if not base.endswith((".yaml", ".yml")) and (
+        if base.endswith((".yaml", ".yml")):  # relative to the table file, confined to its folder
+            from .safeio import confined_path
+
+            try:
+                where = confined_path(base, os.path.dirname(path), "network")
+            except SpecError as err:
+                raise err.located(file, line) from None
+            net_name = where + net_name[len(base):]
+        elif (
             "/" in base or os.sep in base or "\0" in base or os.path.exists(base)
         ):
             # like extends: a table file must not make archcost read /etc/passwd or a device

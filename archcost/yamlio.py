@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import stat
 from contextlib import contextmanager
 
@@ -35,6 +36,13 @@ from .errors import SpecError, brief
 from .limits import MAX_FILE_BYTES, MAX_NUMBER_CHARS, MAX_YAML_DEPTH, MAX_YAML_NODES
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_READ: set = set()  # (device, inode) of every file read in this process (see was_read)
+
+
+def was_read(info) -> bool:
+    """True when ``info`` (an ``os.stat`` result) is a file this process has read as a spec,
+    table or profile: ``-o`` must never replace a command's own input."""
+    return (info.st_dev, info.st_ino) in _READ
 _MERGE = "tag:yaml.org,2002:merge"
 
 
@@ -167,8 +175,25 @@ def _construct_number(original):
                             line=_line(node))  # fmt: skip
         try:
             return original(loader, node)
-        except (ValueError, OverflowError):
-            raise SpecError(f"{node.value[:40]!r} is not a valid number", line=_line(node)) from None
+        except (ValueError, OverflowError, IndexError, KeyError, TypeError):
+            # an explicit tag on odd text (!!int '', !!float _) reaches PyYAML's converter,
+            # which assumes the resolver already checked the text
+            raise SpecError(f"{brief(node.value)} is not a valid number", line=_line(node)) from None
+
+    return construct
+
+
+def _construct_exact(original, tag):
+    """bool and null: an explicit ``!!bool`` or ``!!null`` must be on text that means one
+    (``!!bool maybe`` raised KeyError; ``!!null x`` silently became null)."""
+
+    def construct(loader, node):
+        if not isinstance(node.value, str) or _Base.resolve(
+                loader, yaml.ScalarNode, node.value, (True, False)) != tag:  # fmt: skip
+            kind = tag.rsplit(":", 1)[-1]
+            raise SpecError(f"{brief(node.value)} is not a valid {kind} (explicit !!{kind} tag)",
+                            line=_line(node))  # fmt: skip
+        return original(loader, node)
 
     return construct
 
@@ -187,9 +212,11 @@ def _refuse_tag(loader, node):
 _Loader.yaml_constructors = {}  # start from nothing: only what is registered below is allowed
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
-for _tag in ("str", "bool", "null"):
+_STR = "tag:yaml.org,2002:str"
+_Loader.add_constructor(_STR, _Base.yaml_constructors[_STR])
+for _tag in ("bool", "null"):
     _full = f"tag:yaml.org,2002:{_tag}"
-    _Loader.add_constructor(_full, _Base.yaml_constructors[_full])
+    _Loader.add_constructor(_full, _construct_exact(_Base.yaml_constructors[_full], _full))
 for _tag in ("int", "float"):
     _full = f"tag:yaml.org,2002:{_tag}"
     _Loader.add_constructor(_full, _construct_number(_Base.yaml_constructors[_full]))
@@ -275,6 +302,7 @@ def read_text(path: str, display: str | None = None) -> str:
     except (OSError, ValueError) as err:
         raise SpecError(f"cannot read file: {getattr(err, 'strerror', None) or err}", shown) from None
     info = os.fstat(fd)
+    _READ.add((info.st_dev, info.st_ino))
     problem = None
     if stat.S_ISDIR(info.st_mode):
         problem = "is a directory, not a spec file"
@@ -292,11 +320,31 @@ def read_text(path: str, display: str | None = None) -> str:
             raise SpecError(f"cannot read file: {err.strerror}", shown) from None
     if len(data) > MAX_FILE_BYTES:
         raise SpecError(f"file is larger than the limit of {MAX_FILE_BYTES:,} bytes", shown)
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or _looks_utf16(data):
+        raise SpecError("file is UTF-16 text; save it as UTF-8", shown, 1)
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise SpecError("file is not UTF-8 text", shown, line) from None
+    bad = _NOT_YAML.search(text)
+    if bad:  # libyaml's reader says which character, but not on which line
+        line = text.count("\n", 0, bad.start()) + 1
+        raise SpecError(f"character U+{ord(bad.group()):04X} is not allowed in a YAML file "
+                        "(control characters other than tab and newline)", shown, line)  # fmt: skip
+    return text
+
+
+# what YAML 1.1 allows in a stream (section 5.1), besides the BOM
+_NOT_YAML = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _looks_utf16(data: bytes) -> bool:
+    """UTF-16 without a byte-order mark: NUL in every other byte of the first line's ASCII."""
+    head = data[:64]
+    if len(head) < 4:
+        return False
+    return head[1::2].count(0) >= len(head) // 2 - 1 or head[0::2].count(0) >= len(head) // 2 - 1
 
 
 def load_file(path: str, display: str | None = None):

@@ -199,4 +199,4 @@ def test_every_limit_is_documented():
     assert len(names) >= 15
     for name in names:
         value = getattr(limits, name)
-        assert re.search(rf"`{name}`\s*\|\s*{value:,}\b", doc), f"{name} = {value:,} not in docs/limits.md"
+        assert re.search(rf"`{name}`\s*\|\s*{re.escape(f'{value:,}')}\b", doc), f"{name} = {value:,} not in docs/limits.md"

@@ -9,6 +9,7 @@ from fractions import Fraction
 import click
 
 from ..errors import TORCH_MISSING, SpecError
+from ..limits import MAX_DIM
 
 
 def torch_backend():
@@ -46,8 +47,9 @@ def parse_batches(text: str) -> list[int]:
     except ValueError:
         raise click.BadParameter(f"expected sizes like 1,8,64, got {text!r}",
                                  param_hint="'--batch'") from None  # fmt: skip
-    if not batches or any(b < 1 for b in batches):
-        raise click.BadParameter(f"batch sizes must be positive whole numbers, got {text!r}",
+    if not batches or any(b < 1 or b > MAX_DIM for b in batches):
+        raise click.BadParameter(f"batch sizes must be whole numbers from 1 to {MAX_DIM:,}, "
+                                 f"got {text[:40]!r}",
                                  param_hint="'--batch'")  # fmt: skip
     return batches
 

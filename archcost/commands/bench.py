@@ -19,7 +19,9 @@ import json
 import click
 
 from ..options import device_option, dtype_choice, parse_sets, printed_output, set_option
+from ..safeio import rich_markup
 from ._common import Command, parse_batches, torch_backend
+from ._memguard import check_memory, max_memory_option
 
 RESULT_KEYS = ("network", "device", "dtype", "batch", "median_ms", "min_ms", "p90_ms",
                "throughput", "tflops", "peak_memory_bytes")  # fmt: skip
@@ -39,7 +41,7 @@ def print_text(out):
 
     console = Console(highlight=False)
     env = out["environment"]
-    console.print(f"[bold]{out['network']}[/bold]: {out['macs']:,} MACs per image, "
+    console.print(f"[bold]{rich_markup(out['network'])}[/bold]: {out['macs']:,} MACs per image, "
                   f"{out['params']:,} params")  # fmt: skip
     console.print(f"device: {env['device_name']}; torch {env['torch']}; {env['threads']} threads; "
                   f"{out['dtype']}{', channels_last' if out['channels_last'] else ''}"
@@ -51,6 +53,7 @@ def print_text(out):
         table.add_column(name, justify="right")
     for r in out["results"]:
         status = r["status"] if r["status"] != "error" else f"error: {r.get('error', '')}"
+        status = rich_markup(status)
         table.add_row(str(r["batch"]), _num(r["median_ms"], ".2f"), _num(r["min_ms"], ".2f"),
                       _num(r["p90_ms"], ".2f"), _num(r["throughput"], ",.1f"),
                       _num(r["tflops"], ".4f"), _mib(r["peak_memory_bytes"]), status)  # fmt: skip
@@ -86,8 +89,9 @@ def print_text(out):
                    "[default: 45 on cpu, none on cuda].")  # fmt: skip
 @set_option
 @printed_output(native=("text", "json"), records="results")
+@max_memory_option
 def command(spec, device, batch, dtype, channels_last, compile_, warmup, repeat, budget, sets,
-            fmt):  # fmt: skip
+            fmt, max_memory):  # fmt: skip
     """Time SPEC's forward pass in torch (inference mode) at each batch size.
 
     JSON: {network, macs, params, environment: {device_name, torch, threads, memory_method,
@@ -109,6 +113,7 @@ def command(spec, device, batch, dtype, channels_last, compile_, warmup, repeat,
     budget = budget if budget is not None else (45.0 if cpu else None)
     backend.device(device)  # a SpecError for --device cuda without a GPU
     net = build(spec, params=parse_sets(sets) or None)
+    check_memory(net, max(batches), 4 if dtype == "float32" else 2, max_memory)
     per_config = warmup + repeat
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=Console(stderr=True), transient=True) as bar:  # fmt: skip

@@ -32,6 +32,13 @@ def row_formulas(net, row_id: str | None) -> list[dict]:
             hint = f"did you mean '{close[0]}'?" if close else "rows: " + ", ".join(ids)
             raise SpecError(f"--row {row_id!r}: no such row; {hint}")
         rows = [row]
+    from ..errors import SpecError
+    from ..limits import MAX_SYMBOLIC_NODES
+
+    costed_layers = sum(1 for r in rows for n in r.nodes if n.params or n.macs)
+    if costed_layers > MAX_SYMBOLIC_NODES:  # sympy takes a few ms a formula
+        raise SpecError(f"formula shows at most {MAX_SYMBOLIC_NODES:,} layers with a cost "
+                        f"(MAX_SYMBOLIC_NODES); {net.name} has {costed_layers:,}")  # fmt: skip
     records = []
     for row in rows:
         costed = [n for n in row.nodes if n.params or n.macs]
@@ -96,8 +103,10 @@ def render_rows(net, records, fmt: str, row_id) -> str:
 def _latex_rows(columns, rows, title) -> str:
     """booktabs tabular with math cells kept as math (render() would escape the $)."""
     from ..report import _latex_escape
+    from ..safeio import terminal
 
-    lines = [f"% {title}", "\\begin{tabular}{" + "".join("r" if c.numeric else "l" for c in columns)
+    spec = "".join("r" if c.numeric else "l" for c in columns)
+    lines = [f"% {terminal(title)}", "\\begin{tabular}{" + spec
              + "}", "\\toprule", " & ".join(_latex_escape(c.header) for c in columns) + " \\\\",
              "\\midrule"]  # fmt: skip
     for row in rows:
@@ -205,8 +214,10 @@ def render_network_formula(data: dict, fmt: str) -> str:
             "piecewise": "continuous, piecewise: every rounding R(x) replaced by x plus its "
                          "offset at the decision point; exact there and wherever the offsets "
                          "are the same"}.get(data["continuous"], "exact")  # fmt: skip
-    head = (f"{data['title']} ({data['network']}): costs as functions of "
-            f"{', '.join(data['in'])} ({kind})")  # fmt: skip
+    from ..safeio import terminal
+
+    head = terminal(f"{data['title']} ({data['network']}): costs as functions of "
+                    f"{', '.join(data['in'])} ({kind})")  # fmt: skip
     names = (("params", "params"), ("macs", "MACs"))
     if fmt == "latex":
         lines = [f"% {head}", f"% decision point: {point}" + (f"; fixed: {fixed}" if fixed else "")]
@@ -216,7 +227,7 @@ def render_network_formula(data: dict, fmt: str) -> str:
         body = [f"\\text{{{label}}} &= {data[key]['latex']}" for key, label in names]
         lines.append(" \\\\\n".join(body))
         lines.append("\\end{align*}")
-        return "\n".join(lines) + "\n"
+        return "\n".join(terminal(line) for line in lines) + "\n"
     lines = [head, f"decision point: {point}" + (f"; other parameters fixed at {fixed}" if fixed
                                                  else "")]  # fmt: skip
     for key, label in names:
@@ -259,7 +270,7 @@ def render_network_formula(data: dict, fmt: str) -> str:
         lines.append("floor/ceiling are the engine's integer rounding; --continuous gives a "
                      "polynomial exact at the decision point (piecewise), --continuous relaxed "
                      "one with the rounding dropped.")  # fmt: skip
-    return "\n".join(lines) + "\n"
+    return "\n".join(terminal(line) for line in lines) + "\n"
 
 
 @click.command("formula")

@@ -122,7 +122,9 @@ def render_predict(data, fmt, breakdown=False) -> str:
             f"{data['title']} on {data['profile_title']}: batch {data['batch']}, {data['dtype']}"
             f"{' (' + ', '.join(opts) + ')' if opts else ''}: "
             f"{data['total_ms']:.3f} ms per batch, {data['throughput_per_s']:,.1f} samples/s, "
-            f"{_flops(data['tflops'])} achieved of {_flops(data['peak_tflops'])} peak",
+            f"{_flops(data['tflops'])} achieved of {_flops(data['peak_tflops'])} peak"
+            if data["total_ms"] else f"{data['title']} on {data['profile_title']}: no layer "
+            "takes time (views and identities only): 0 ms per batch",
             f"host {data['host_ms']:.3f} ms ({data['kernels']} kernels, "
             f"{data['host_bound_layers']} host-bound layers), device {data['device_ms']:.3f} ms; "
             + overlap,

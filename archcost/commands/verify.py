@@ -17,7 +17,9 @@ import click
 
 from ..errors import SpecError
 from ..options import device_option, parse_sets, printed_output, set_option, train_option
+from ..safeio import rich_markup
 from ._common import Command, jsonable, shape_text, torch_backend
+from ._memguard import check_memory, max_memory_option
 
 
 def load_network(spec, sets, train=False, resolution=None):
@@ -86,7 +88,6 @@ def _cell(static, real, fmt=lambda v: f"{v:,}"):
 
 
 def _rows_table(title, rows, show_all):
-    from rich.markup import escape as rich_escape
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
@@ -103,10 +104,10 @@ def _rows_table(title, rows, show_all):
         if not row["ok"] and "params" not in t:  # torch failed here, or never got here
             what = t.get("error") or ", ".join(row["differs"])
             shape = _cell(s["shape"], t.get("shape"), shape_text) if "shape" in t else "-"
-            table.add_row(row["node"], row["op"], "-", "-", "-", shape,
-                          f"[red]{rich_escape(what)}[/red]")
+            table.add_row(rich_markup(row["node"]), row["op"], "-", "-", "-", shape,
+                          f"[red]{rich_markup(what)}[/red]")
             continue
-        table.add_row(row["node"], row["op"], _cell(s["params"], t.get("params")),
+        table.add_row(rich_markup(row["node"]), row["op"], _cell(s["params"], t.get("params")),
                       _cell(s["buffers"], t.get("buffers")), _cell(s["macs"], t.get("macs")),
                       _cell(s["shape"], t.get("shape"), shape_text),
                       "[green]ok[/green]" if row["ok"] else "[red]DIFF[/red]")  # fmt: skip
@@ -134,11 +135,11 @@ def print_text(out, note, show_all):
 
     console = Console(highlight=False)
     train = ", with training-only rows" if out["train"] else ""
-    console.print(f"[bold]{out['network']}[/bold]: static vs torch {out['torch_version']} "
+    console.print(f"[bold]{rich_markup(out['network'])}[/bold]: static vs torch {out['torch_version']} "
                   f"({out['device']}, batch 1, input {shape_text(out['input'])}{train}, "
                   f"{out['nodes']} nodes)")  # fmt: skip
     if note:
-        console.print(f"[yellow]note:[/yellow] {note}")
+        console.print(f"[yellow]note:[/yellow] {rich_markup(note)}")
     table, shown = _rows_table("nodes that differ" if not show_all else "all nodes",
                                out["rows"], show_all)  # fmt: skip
     if shown:
@@ -207,7 +208,9 @@ def print_text(out, note, show_all):
               help="Compare with a model archcost did not build: package.module:factory, "
                    "file.py:Class or model.onnx (totals and weight layers in order).")
 @click.option("--kwargs", "kwargs_text", default=None, help="JSON object for --against's factory.")
-def command(spec, device, fmt, show_all, train, sets, resolution, fold_bn, against, kwargs_text):
+@max_memory_option
+def command(spec, device, fmt, show_all, train, sets, resolution, fold_bn, against, kwargs_text,
+            max_memory):  # fmt: skip
     """Check SPEC's static params, MACs and shapes against a real torch module.
 
     Per node and in total: params = sum of parameter numel; BN buffers = running mean and
@@ -222,6 +225,7 @@ def command(spec, device, fmt, show_all, train, sets, resolution, fold_bn, again
         return run_command(spec, against, kwargs_text, parse_sets(sets), train, fmt)
     torch_backend()  # fail early, before building, when torch is missing
     net, note = load_network(spec, parse_sets(sets), train, resolution)
+    check_memory(net, 1, 4, max_memory, copies=2 if fold_bn else 1)
     out = run_verify(net, device, fold_bn)
     out["note"] = note
     if not show_all:

@@ -545,9 +545,12 @@ def _resolve_extends(base_arg: str, path: str, file: str, line) -> tuple[str, st
     if not name.strip():
         raise SpecError("'extends' names a network (NAME, NAME:VARIANT or FILE.yaml)", file, line)
     if name.endswith((".yaml", ".yml")):
-        base_path = os.path.join(os.path.dirname(path), name)
-        if not os.path.isfile(base_path):
-            raise SpecError(f"extends {brief(name)}: no such file next to this one", file, line)
+        from ..safeio import confined_path
+
+        try:
+            base_path = confined_path(name, os.path.dirname(path), "extends")
+        except SpecError as err:
+            raise err.located(file, line) from None
     elif "/" in name or os.sep in name or "\0" in name:
         raise SpecError(f"extends {brief(name)}: name a built-in network or a .yaml file",
                         file, line)  # fmt: skip

@@ -77,6 +77,7 @@ class _Expander:
         self.row = None  # the top-level row being expanded
         self.calls: list = []  # `call:` of the rows being expanded, innermost last
         self.spans: list = []  # (id, type, first node index, end index): rows at every depth
+        self.ids: dict = {}  # node id -> (op, file, line): explicit and generated ids are unique
         if self.static.blocks is not None:
             self.blocks = self.static.blocks
             return
@@ -564,6 +565,11 @@ class _Expander:
             raise SpecError(f"row '{node_id}': output dimension {dim:,} exceeds the "
                             f"limit {MAX_DIM:,}", file, line)  # fmt: skip
         owner = row if row is not None else self.row
+        first = self.ids.setdefault(node_id, (op, file, line))
+        if len(self.ids) <= len(self.nodes):  # setdefault found the id taken
+            raise SpecError(f"id '{node_id}' of this {op} layer is also the id of a {first[0]} "
+                            f"layer at {first[1]}:{first[2]} (an explicit `id:` may not equal "
+                            "an id archcost generates, such as 'c/bn' or 'block/x')", file, line)
         node = Node(node_id, op, tuple(inputs), values, cost, owner, line)
         if self.calls:  # the innermost row that says `call:`, else `defaults: {op: {call:}}`
             node.call = self.calls[-1]
