@@ -324,67 +324,49 @@ class Liveness:
         return out
 
 
-def _module_groups(nodes) -> dict:
-    """Nested modules as ``{prefix: (first, last)}`` node indices.
+def _module_groups(network) -> list:
+    """Nested modules as ``(first, end)`` node-index intervals (end exclusive), outermost first.
 
-    A nested module is a node-id prefix that ends at a ``/`` (a block instance ``conv2_x.1``,
-    a conv with its bn and activation ``conv1``). Labels may contain ``/`` themselves
-    (``max pool 3x3/2``), so a prefix counts only when it is at least its row's id and its
-    nodes are one contiguous run of one row, as the expander emits a block.
+    The expander records every row at every depth as an interval of nodes
+    (:func:`archcost.nesting._spans`): a block instance (``conv2_x.1``), a row inside a block,
+    a conv with its bn and activation. Each is a module in eager PyTorch, as torchvision writes
+    them. A repeated row as a whole (the stage ``conv2_x``) is left out: torchvision writes
+    some stages as one ``nn.Sequential`` (ResNet's ``layer1``) and others as part of a flat one
+    (MobileNetV2's ``features``), and the spec does not say which.
     """
-    spans: dict = {}
-    for i, node in enumerate(nodes):
-        row = node.row
-        start = len(row.id) if row is not None else 0
-        k = node.id.find("/", start)
-        while k != -1:
-            prefix = node.id[:k]
-            span = spans.get(prefix)
-            if span is None:
-                spans[prefix] = [i, i, 1, row]
-            else:
-                span[1] = i
-                span[2] += 1
-                if span[3] is not row:
-                    span[3] = False
-            k = node.id.find("/", k + 1)
-    # the module's own first node (``conv1``, whose id is the prefix) belongs to it too
-    index = {node.id: i for i, node in enumerate(nodes)}
-    groups = {}
-    for prefix, (first, last, count, row) in spans.items():
-        if prefix in index and index[prefix] == first - 1:
-            first, count = first - 1, count + 1
-        if row is not False and last - first + 1 == count:
-            groups[prefix] = (first, last)
-    return groups
+    from .nesting import _spans
+
+    spans = _spans(network)
+    repeated = {sid[:-2] for sid, _, _, _ in spans if sid.endswith(".1")}
+    groups = {(start, end) for sid, _, start, end in spans
+              if end - start > 1 and sid not in repeated}  # fmt: skip
+    return sorted(groups, key=lambda g: (g[0], -g[1]))
 
 
-def _hold_block_inputs(nodes, store) -> None:
+def _hold_block_inputs(network, nodes, store) -> None:
     """Eager PyTorch keeps a module's input alive until the module returns: the caller's frame
     (``x = self.block(x)``, ``nn.Sequential``'s loop) holds it. Each input that a node of a
     nested module (:func:`_module_groups`) reads from outside the module lives until the
-    module's last node. Not modelled: a stage written as one ``nn.Sequential`` of blocks
-    (torchvision's ResNet ``layer1``..``layer4``) also holds the stage's input for the whole
-    stage, where a flat list of blocks (MobileNetV2's ``features``) does not; the spec does not
-    say which. O(nodes x nesting depth)."""
-    groups = _module_groups(nodes)
+    module's last node. One sweep over the nodes with the stack of modules that contain the
+    current one: O(nodes x nesting depth)."""
+    groups = _module_groups(network)
     position = {id(node): i for i, node in enumerate(nodes)}
+    stack: list = []
+    g = 0
     for i, node in enumerate(nodes):
+        while stack and stack[-1][1] <= i:
+            stack.pop()
+        while g < len(groups) and groups[g][0] <= i:
+            if groups[g][1] > i:
+                stack.append(groups[g])
+            g += 1
         for x in node.inputs:
             made = position.get(id(x), -1)
-            end = -1
-            k = node.id.find("/")
-            while k != -1:
-                span = groups.get(node.id[:k])
-                if span is not None and span[0] <= i and not span[0] <= made <= span[1]:
-                    end = max(end, span[1])
-                k = node.id.find("/", k + 1)
-            span = groups.get(node.id)
-            if span is not None and not span[0] <= made <= span[1]:
-                end = max(end, span[1])
-            if end > i:
-                sx = store[id(x)]
-                sx.end = max(sx.end, end)
+            for first, end in stack:  # outermost first: the one that ends last
+                if not first <= made < end:
+                    sx = store[id(x)]
+                    sx.end = max(sx.end, end - 1)
+                    break
 
 
 FRAMEWORKS = ("torch-eager", "ideal")
@@ -426,7 +408,7 @@ def inference(network, batch: int = 1, dtype: str = "float32", device: str = "cu
     for out in g.outputs:
         store[id(out)].end = end
     if framework == "torch-eager":
-        _hold_block_inputs(g.nodes, store)
+        _hold_block_inputs(network, g.nodes, store)
     delta = [0] * (n + 2)
     for s in storages:
         lo = max(s.start, 0)
