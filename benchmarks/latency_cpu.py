@@ -17,7 +17,6 @@ with more threads always wall clock.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -30,6 +29,7 @@ for path in (ROOT, HERE):
         sys.path.insert(0, path)
 
 import _torch_models as TM  # noqa: E402
+from _measure import write_results  # noqa: E402
 
 from archcost import latency as LT  # noqa: E402
 from archcost.spec import build  # noqa: E402
@@ -109,8 +109,6 @@ def main(argv=None) -> int:
                "within_target": sum(e <= TARGET for e in errors), "target": TARGET,
                "load_average": list(os.getloadavg()), "cpu": LT._cpu_name(),
                "torch": str(torch.__version__)}  # fmt: skip
-    with open(args.out + ".json", "w", encoding="utf-8") as f:
-        json.dump({"summary": summary, "profiles": profiles, "rows": rows}, f, indent=1)
     lines = [
         "# CPU latency: archcost predict vs torch, models written apart from archcost",
         "",
@@ -133,9 +131,7 @@ def main(argv=None) -> int:
         lines.append(f"| {r['network']} | {r['threads']} | {r['batch']} | "
                      f"{r['measured_ms']:.2f} | {r['predicted_ms']:.2f} | "
                      f"{100 * r['error']:+.1f} % |")  # fmt: skip
-    with open(args.out + ".md", "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results(args.out, {"summary": summary, "profiles": profiles, "rows": rows}, lines)
     return 0
 
 

@@ -14,7 +14,6 @@ and .json (issue 18; target within +-20 %).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -26,27 +25,13 @@ for path in (ROOT, HERE):
         sys.path.insert(0, path)
 
 import _torch_models as TM  # noqa: E402
+from _measure import alloc_peak, write_results  # noqa: E402
 from latency_cpu import NETWORKS, spec_name  # noqa: E402
 
 from archcost import memory as M  # noqa: E402
 from archcost.spec import build  # noqa: E402
 
 MIB = 1 << 20
-
-
-def alloc_peak(torch, model, x) -> int:
-    from torch.profiler import ProfilerActivity, profile
-
-    with torch.inference_mode():
-        model(x)
-        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-            model(x)
-    live = peak = 0
-    events = prof.profiler.kineto_results.events()
-    for _, nbytes in sorted((e.start_ns(), e.nbytes()) for e in events if e.name() == "[memory]"):
-        live += nbytes
-        peak = max(peak, live)
-    return peak
 
 
 def main(argv=None) -> int:
@@ -76,9 +61,6 @@ def main(argv=None) -> int:
                   f"{100 * rec['ideal_error']:+6.1f} %", file=sys.stderr)  # fmt: skip
     summary = {f: statistics.median(abs(r[f + "_error"]) for r in rows) for f in M.FRAMEWORKS}
     within = {f: sum(abs(r[f + "_error"]) <= 0.2 for r in rows) for f in M.FRAMEWORKS}
-    with open(args.out + ".json", "w", encoding="utf-8") as f:
-        json.dump({"median_abs_error": summary, "within_20pct": within, "rows": rows}, f,
-                  indent=1)  # fmt: skip
     lines = [
         "# CPU inference peak: archcost memory vs torch's allocation record",
         "",
@@ -96,9 +78,8 @@ def main(argv=None) -> int:
         lines.append(f"| {r['network']} | {r['batch']} | {r['measured'] / MIB:.2f} MiB | "
                      f"{r['torch-eager'] / MIB:.2f} MiB | {100 * r['torch-eager_error']:+.1f} % | "
                      f"{r['ideal'] / MIB:.2f} MiB | {100 * r['ideal_error']:+.1f} % |")  # fmt: skip
-    with open(args.out + ".md", "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results(args.out, {"median_abs_error": summary, "within_20pct": within, "rows": rows},
+                  lines)  # fmt: skip
     return 0
 
 

@@ -244,6 +244,17 @@ def test_memory_cli_subprocess():
 # ---------------------------------------------------------------- against torch
 
 
+def _measure():
+    """benchmarks/_measure.py: torch's allocation record, shared with the benchmarks."""
+    import importlib.util
+
+    path = os.path.join(ROOT, "benchmarks", "_measure.py")
+    specm = importlib.util.spec_from_file_location("archcost_bench_measure", path)
+    mod = importlib.util.module_from_spec(specm)
+    specm.loader.exec_module(mod)
+    return mod
+
+
 def _builder():
     torch = require_torch()
     import importlib.util
@@ -264,38 +275,11 @@ def test_inference_peak_equals_torch_cpu_allocations(name):
     buffer than the model's input copy + weights. (Tiny networks are no oracle: there
     oneDNN's few-KiB scratch dominates.)"""
     torch, bench = _builder()
-    from torch.profiler import ProfilerActivity, profile
-
     net = build(name)
     model, _ = bench.build_module(net)
-    model.eval()
-    with torch.inference_mode():
-        x = torch.randn(2, *net.input.shape)
-        model(x)
-        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-            model(x)
-    events = prof.profiler.kineto_results.events()
-    live = peak = 0
-    for _, nbytes in sorted((e.start_ns(), e.nbytes()) for e in events if e.name() == "[memory]"):
-        live += nbytes
-        peak = max(peak, live)
+    peak = _measure().alloc_peak(torch, model.eval(), torch.randn(2, *net.input.shape))
     pred = M.inference(net, 2, "float32", "cpu", framework="ideal")  # the backend is flat
     assert peak == pytest.approx(pred.peak_bytes - pred.input_bytes, rel=0.03)
-
-
-def _alloc_peak(torch, model, x) -> int:
-    from torch.profiler import ProfilerActivity, profile
-
-    with torch.inference_mode():
-        model(x)
-        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-            model(x)
-    live = peak = 0
-    events = prof.profiler.kineto_results.events()
-    for _, nbytes in sorted((e.start_ns(), e.nbytes()) for e in events if e.name() == "[memory]"):
-        live += nbytes
-        peak = max(peak, live)
-    return peak
 
 
 @pytest.mark.parametrize("name,spec_name,rel", [
@@ -320,7 +304,7 @@ def test_eager_liveness_against_independent_torch_models(name, spec_name, rel):
         sys.path.pop(0)
     torch.set_num_threads(1)
     net = build(spec_name)
-    peak = _alloc_peak(torch, TM.build(name), torch.randn(2, *net.input.shape))
+    peak = _measure().alloc_peak(torch, TM.build(name), torch.randn(2, *net.input.shape))
     eager = M.inference(net, 2, "float32", "cpu")
     assert peak == pytest.approx(eager.peak_bytes - eager.input_bytes, rel=rel)
     if name == "mobilenet_v2":
@@ -391,11 +375,7 @@ def test_cpu_adam_step_temporaries_against_torch():
             opt.step()
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         opt.step()
-    live = peak = 0
-    events = prof.profiler.kineto_results.events()
-    for _, nbytes in sorted((e.start_ns(), e.nbytes()) for e in events if e.name() == "[memory]"):
-        live += nbytes
-        peak = max(peak, live)
+    peak = _measure().record_peak(prof)
     predicted = M.adam_step_bytes(spec("mem_mlp"), 4, "cpu")
     assert predicted == 4096
     assert predicted <= peak <= predicted + 64
