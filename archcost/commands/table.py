@@ -9,6 +9,7 @@ from ..graph import Network
 from ..layers import fmt_shape
 from ..memory import inference
 from ..options import (
+    DEFAULT_DEVICE,
     DTYPE_BYTES,
     batch_option,
     convention_option,
@@ -90,7 +91,8 @@ def network_json(net: Network, batch: int, dtype: str, expand: bool,
     totals["flops"] = 2 * totals["macs"]
     totals["activation_bytes"] = totals["activations"] * batch * nbytes
     totals["weight_bytes"] = totals["params"] * nbytes
-    live = inference(net, batch, dtype)  # liveness peak (archcost memory has the details)
+    # liveness peak (archcost memory has the details), on the one default device as memory
+    live = inference(net, batch, dtype, DEFAULT_DEVICE)
     totals["peak_activation_bytes"] = live.peak_bytes
     extra = {}
     if convention is not None:
