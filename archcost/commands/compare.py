@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from ..memory import peak_activations
+from ..memory import inference, peak_activations
 from ..netargs import assign_labels, find_label, parse_networks, variadic_settings
 from ..options import (
+    DEFAULT_DEVICE,
     DTYPE_BYTES,
     batch_option,
     convention_option,
@@ -56,9 +57,11 @@ NOTES = (
     "params: trainable weights + biases; MACs: multiply-accumulates of conv and linear layers; "
     "FLOPs = 2 x MACs; activations: elements written per sample (in-place layers add none); "
     "act. memory = activations x batch x bytes per element; peak act. memory: the most "
-    "activation memory alive at once, running the layers in order (a tensor lives from its "
-    "layer to its last reader; in-place layers allocate nothing; the input, held by the caller, "
-    "counts); "
+    "activation memory alive at once, running the layers in order, as table and memory show it "
+    "(a tensor lives from its layer to its last reader; in-place layers allocate nothing; the "
+    "input, held by the caller, counts; plus what a layer allocates while it runs: max-pool "
+    "indices, LRN scratch, the CPU convolution's reordered copies; cpu allocator, --device in "
+    "archcost memory); peak act.: graph tensors only, in elements; "
     "weight layers: conv + linear; MACs/param: MACs per parameter (reuse of each weight)."
 )
 
@@ -71,10 +74,16 @@ def resolve_column(name: str) -> str:
     return key
 
 
-def network_record(net, batch: int, nbytes: int) -> dict:
-    """One network's totals as plain data (exact integers)."""
+def network_record(net, batch: int, nbytes: int, dtype: str = "float32") -> dict:
+    """One network's totals as plain data (exact integers).
+
+    The peak activation memory is the number ``table`` and ``memory`` show, from the same
+    function (archcost.memory.inference, on the one default device); ``peak_activations`` is
+    the graph tensors alone, in elements per sample.
+    """
     totals = net.totals()
-    peak, peak_at = peak_activations(net)
+    peak, _ = peak_activations(net)
+    live = inference(net, batch, dtype, DEFAULT_DEVICE)
     params, macs = totals["params"], totals["macs"]
     return {
         "network": net.name,
@@ -90,8 +99,8 @@ def network_record(net, batch: int, nbytes: int) -> dict:
         "activations": totals["activations"],
         "activation_bytes": totals["activations"] * batch * nbytes,
         "peak_activations": peak,
-        "peak_activation_bytes": peak * batch * nbytes,
-        "peak_at": peak_at,
+        "peak_activation_bytes": live.peak_bytes,
+        "peak_at": live.peak_layer,
         "weight_layers": net.weight_layers,
         "macs_per_param": macs / params if params else None,
     }
@@ -124,7 +133,7 @@ def compare_records(words, batch=1, dtype="float32", train=False, baseline=None,
     nbytes = DTYPE_BYTES[dtype]
     records = []
     for narg, net in zip(nargs, nets, strict=True):
-        rec = network_record(net, batch, nbytes)
+        rec = network_record(net, batch, nbytes, dtype)
         rec["network"] = narg.label
         rec["spec"] = narg.spec
         rec["set"] = dict(narg.sets)
