@@ -439,3 +439,9 @@ def test_one_peak_for_one_network(name):
     assert (table["total"]["peak_activation_bytes"] == memory["peak_activation_bytes"]
             == compare["peak_activation_bytes"])  # fmt: skip
     assert compare["peak_at"] == memory["peak_layer"]
+
+
+def test_else_without_when_is_an_error(tmp_path):
+    message = _error(tmp_path, "input: [8, 4, 4]\nlayers:\n"
+                               "  - c: {type: conv, out: 8, k: 1, else: identity}\n")  # fmt: skip
+    assert "'else' says what stands in for the row when its 'when' is false" in message
