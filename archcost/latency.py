@@ -682,6 +682,23 @@ def _torch():
     return torch
 
 
+# relative spread (slowest / fastest - 1) of each _median_time since calibrate() began
+_SPREADS: list = []
+# above this, calibrate warns: when the fastest and slowest runs of one measurement differ by
+# more than a quarter, their median is a rough number (a busy or frequency-scaling machine)
+TRUSTED_SPREAD = 0.25
+
+
+def spread_warning(spreads) -> str | None:
+    """A warning when the timed runs of some measurement varied more than TRUSTED_SPREAD."""
+    worst = max(spreads, default=0.0)
+    if worst <= TRUSTED_SPREAD:
+        return None
+    return (f"warning: the timed runs of one measurement varied by {worst:.0%} (slowest / "
+            f"fastest - 1, more than {TRUSTED_SPREAD:.0%}): this profile is rough; measure on "
+            "an idle machine, or with --clock cpu --threads 1 on a shared one")
+
+
 def _median_time(torch, fn, dev, repeat, warmup=2, clock="wall"):
     import statistics
     import time
@@ -703,6 +720,8 @@ def _median_time(torch, fn, dev, repeat, warmup=2, clock="wall"):
             t0 = tick()
             fn()
             times.append(tick() - t0)
+    if min(times) > 0:
+        _SPREADS.append(max(times) / min(times) - 1)
     return statistics.median(times)
 
 
@@ -739,6 +758,7 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
     torch = _torch()
     import platform
 
+    _SPREADS.clear()
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise SpecError("--device cuda: torch sees no CUDA GPU")
@@ -850,6 +870,10 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
         progress(f"memory efficiency {memory_eff}; other ops: {ops_rate / 1e9:.2f} G/s; "
                  f"host: {kernel_s * 1e6:.1f} us per op, {module_s * 1e6:.1f} us per module "
                  "call")  # fmt: skip
+    warning = spread_warning(_SPREADS)
+    measured["max_spread"] = round(max(_SPREADS, default=0.0), 3)
+    if warning and progress:
+        progress(warning)
     title = torch.cuda.get_device_name(dev) if dev.type == "cuda" else _cpu_name()
     measured.update(torch=str(torch.__version__), threads=torch.get_num_threads(),
                     python=platform.python_version(), clock=clock, copy_bytes=sizes)  # fmt: skip

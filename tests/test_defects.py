@@ -423,3 +423,46 @@ def test_call_style_is_a_property_of_the_layer(tmp_path):
     assert conventions.totals(net, "ptflops")["count"] == 1024 + 256 + 256 + 512 + 256
     bad = text.replace("call: module", "call: lambda")
     assert "'call' is module or functional, got 'lambda'" in _error(tmp_path, bad)
+
+
+@pytest.mark.parametrize("name", ["googlenet", "vgg11:lrn", "alexnet", "squeezenet1_0"])
+def test_one_peak_for_one_network(name):
+    # before: table/memory and compare disagreed by up to 2x (googlenet 10,235,904 vs
+    # 5,419,008 bytes): compare left out what a layer allocates while it runs
+    import json
+
+    from .conftest import invoke_ok
+
+    table = json.loads(invoke_ok("table", name, "--format", "json"))
+    memory = json.loads(invoke_ok("memory", name, "--format", "json"))
+    compare = json.loads(invoke_ok("compare", name, "--format", "json"))["networks"][0]
+    assert (table["total"]["peak_activation_bytes"] == memory["peak_activation_bytes"]
+            == compare["peak_activation_bytes"])  # fmt: skip
+    assert compare["peak_at"] == memory["peak_layer"]
+
+
+def test_else_without_when_is_an_error(tmp_path):
+    message = _error(tmp_path, "input: [8, 4, 4]\nlayers:\n"
+                               "  - c: {type: conv, out: 8, k: 1, else: identity}\n")  # fmt: skip
+    assert "'else' says what stands in for the row when its 'when' is false" in message
+
+
+def test_calibrate_warns_when_its_timings_vary():
+    from archcost import latency
+
+    assert latency.spread_warning([0.02, 0.10]) is None
+    warning = latency.spread_warning([0.05, 0.60])
+    assert warning.startswith("warning: the timed runs of one measurement varied by 60%")
+    # the spread is measured on the timed runs themselves: alternate fast and slow runs
+    import time
+
+    calls = iter(range(100))
+
+    def uneven():
+        time.sleep(0.002 if next(calls) % 2 else 0.02)
+
+    latency._SPREADS.clear()
+    dev = type("Dev", (), {"type": "cpu"})()
+    latency._median_time(None, uneven, dev, repeat=4, warmup=0)
+    assert latency._SPREADS[-1] > 2  # about 0.02 / 0.002 - 1 = 9
+    assert latency.spread_warning(latency._SPREADS) is not None

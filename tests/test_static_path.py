@@ -35,6 +35,9 @@ STATIC = [
     ("predict", "resnet50", "--profile", "h100", "--batch", "256", "--dtype", "bfloat16"),
     ("sweep", "mobilenet", "--set", "alpha=0.25:1.0:0.25"),
     ("table", "resnet50", "--fold-bn", "--format", "json"),
+    ("layers",),
+    ("layers", "conv", "--format", "json"),
+    ("table", "mobilenet", "--resolution", "160", "--exact", "--format", "latex"),
 ]
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from ..memory import DEFAULT_DEVICE, peak_activations, peak_assumptions, peak_elements
+from ..memory import peak_activations, peak_assumptions, peak_elements
 from ..netargs import assign_labels, find_label, parse_networks, variadic_settings
 from ..options import (
+    DEFAULT_DEVICE,
     DTYPE_BYTES,
     batch_option,
     convention_option,
@@ -72,7 +73,12 @@ def resolve_column(name: str) -> str:
 
 
 def network_record(net, batch: int, nbytes: int, dtype: str = "float32") -> dict:
-    """One network's totals as plain data (exact integers)."""
+    """One network's totals as plain data (exact integers).
+
+    The peak activation memory is the number ``table`` and ``memory`` show, from the same
+    function (archcost.memory.peak_activations, on the one default device); ``peak_activations``
+    is the graph tensors alone, in elements per sample.
+    """
     totals = net.totals()
     peak, _ = peak_elements(net)
     peak_bytes, peak_at = peak_activations(net, batch, dtype)

@@ -246,6 +246,10 @@ class _Expander:
                 scope[row_id] = None  # referencing it at inference is an error
                 continue
             inputs = self._inputs(fields, scope, current, file, line, row_id)
+            if "else" in fields and "when" not in fields:
+                raise SpecError(f"row '{row_id}': 'else' says what stands in for the row when "
+                                "its 'when' is false; this row has no 'when'",
+                                fields.key_file("else", file), fields.key_line("else"))  # fmt: skip
             if "when" in fields:
                 wfile = fields.key_file("when", file)
                 cond = self.value(fields["when"], env, wfile, fields.key_line("when"), "when")
