@@ -15,7 +15,6 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from archcost import safeio
 from archcost.cli import cli
 from archcost.commands.diff import match_rows
 from archcost.errors import SpecError
@@ -284,6 +283,8 @@ LABEL = "c \x1b]52;c;SGVsbG8=\x07 [/x] $\\undefinedcmd$ & _ % [red]r"
 
 
 def test_one_escaping_function_per_format():
+    from archcost import safeio
+
     assert safeio.terminal("a\x1b[2Jb\x07\n") == "a\\x1b[2Jb\\x07 "
     assert safeio.latex("50% of $x_1$ & {y} ~ #2 ^ \\") == (
         r"50\% of \$x\_1\$ \& \{y\} \textasciitilde{} \#2 \textasciicircum{} \textbackslash{}")
@@ -423,6 +424,8 @@ def test_rich_markup_in_verify_and_bench_labels(tmp_path):
 
 
 def test_safeio_number_text():
+    from archcost import safeio
+
     with pytest.raises(SpecError, match="MAX_EXPONENT"):
         safeio.number_text("2*1e65", "--set x")
     assert safeio.number_text("1e64", "--set x") == "1e64"
