@@ -222,3 +222,19 @@ def test_max_extends_depth(tmp_path):
             "extends: googlenet\n"  # fmt: skip
         (tmp_path / f"f{i}.yaml").write_text(base + f"title: level {i}\n")
     run_bounded("table", str(tmp_path / "f0.yaml"))
+
+
+def test_max_torch_nodes(tmp_path):
+    pytest.importorskip("torch")
+    # a chain of in-place ReLUs at the limit: the in-place walk of the torch backend was
+    # quadratic too (20,000 took about a minute)
+    path = tmp_path / "chain.yaml"
+    path.write_text(f"input: [3, 8, 8]\nlayers:\n  - r: {{type: relu, repeat: "
+                    f"{limits.MAX_TORCH_NODES}}}\n")
+    rc, _out, _err = run_bounded("verify", str(path), allowed=(0,))
+    over = tmp_path / "over.yaml"
+    over.write_text(f"input: [3, 8, 8]\nlayers:\n  - r: {{type: relu, repeat: "
+                    f"{limits.MAX_TORCH_NODES + 1}}}\n")
+    for command in ("verify", "bench"):
+        _rc, _out, err = run_bounded(command, str(over), allowed=(2,))
+        assert "MAX_TORCH_NODES" in err
