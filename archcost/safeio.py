@@ -176,20 +176,22 @@ def confined_path(name: str, folder: str, what: str) -> str:
     """
     import os
 
-    shown = terminal(name[:80])
-    if "\0" in name or os.path.isabs(name) or name.startswith("~"):
-        raise SpecError(f"{what} {shown!r}: a file is named relative to this file's folder "
+    shown = "'" + terminal(name[:80]) + "'"
+    if "\0" in name:
+        raise SpecError(f"{what} {shown}: no such file (a file name cannot hold a NUL)")
+    if os.path.isabs(name) or name.startswith("~"):
+        raise SpecError(f"{what} {shown}: a file is named relative to this file's folder "
                         "(no absolute path)")  # fmt: skip
     parts = name.replace(os.sep, "/").split("/")
     if ".." in parts:
-        raise SpecError(f"{what} {shown!r}: a file must be in this file's folder or below it "
+        raise SpecError(f"{what} {shown}: a file must be in this file's folder or below it "
                         "(no '..')")  # fmt: skip
     candidate = os.path.join(folder, name)
     root = os.path.realpath(folder)
     real = os.path.realpath(candidate)
     if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
-        raise SpecError(f"{what} {shown!r}: a symbolic link to a file outside this file's "
+        raise SpecError(f"{what} {shown}: a symbolic link to a file outside this file's "
                         "folder")  # fmt: skip
     if not os.path.isfile(real):
-        raise SpecError(f"{what} {shown!r}: no such file next to this one")
+        raise SpecError(f"{what} {shown}: no such file next to this one")
     return candidate

@@ -110,15 +110,19 @@ class ArchcostNet(nn.Module):
         self.id_range = min(vocabs) if vocabs else None
         values = {-1: torch.empty((1, *self.input_shape), device="meta",
                                   dtype=torch.long if self.id_range else torch.float32)}
+        suffix: dict = {}  # base -> next suffix to try: n names sharing one base stay linear
+        safe_memo: dict = {}  # see _inplace_safe: linear in a chain of in-place layers
         for node in network.nodes:
             name = base = sanitise(node.id)
-            n = 2
+            n = suffix.get(base, 2)
             while name in taken:
                 name = f"{base}_{n}"
                 n += 1
+            suffix[base] = n
             taken.add(name)
             prim = L.PRIMITIVES[node.op]
-            inplace = prim.inplace and _inplace_safe(node, network, consumers, outputs, aliasing)
+            inplace = prim.inplace and _inplace_safe(node, network, consumers, outputs, aliasing,
+                                                     safe_memo)  # fmt: skip
             inputs = [values[index[id(x)]] for x in node.inputs]
             module, values[index[id(node)]] = _build_node(node, inplace, inputs, self.shapes,
                                                           meta)  # fmt: skip
@@ -230,22 +234,39 @@ def _last_uses(plan, main, aux, with_aux):
     return free
 
 
-def _inplace_safe(node, network, consumers, outputs, aliasing) -> bool:
+def _inplace_safe(node, network, consumers, outputs, aliasing, memo=None) -> bool:
     """Overwriting ``node``'s input is safe iff nobody else reads that storage: walking back
     through ops that may alias their input (views, identity dropout, activations), every
     tensor on the way has this chain as its only reader, is not an output, and the chain
-    does not reach the network input (the caller's tensor)."""
+    does not reach the network input (the caller's tensor).
+
+    Every tensor on one walk has the same answer; with ``memo`` (a dict kept across the nodes
+    of one network) each is walked once, so a chain of n in-place layers is O(n), not O(n**2).
+    """
     if not node.inputs:  # a source (a learned tensor) writes nothing over anything
         return False
+    memo = {} if memo is None else memo
     cur = node.inputs[0]
+    walked = []
     while True:
+        known = memo.get(id(cur))
+        if known is not None:
+            answer = known
+            break
+        walked.append(id(cur))
         if cur is network.input or cur.op == "input" or not cur.inputs:
-            return False
+            answer = False
+            break
         if len(consumers[id(cur)]) != 1 or id(cur) in outputs:
-            return False
+            answer = False
+            break
         if cur.op not in aliasing:
-            return True
+            answer = True
+            break
         cur = cur.inputs[0]
+    for key in walked:
+        memo[key] = answer
+    return answer
 
 
 def build_module(network, device=None) -> ArchcostNet:

@@ -9,8 +9,12 @@ cut short, bytes that are not UTF-8 -- written to a temporary folder and given t
 
 What must hold for every case: exit code 0 or 2 (1 too for `check`: a mutated printed number is
 a legitimate mismatch), never a traceback nor 'internal error'; exactly one line on stderr, and
-nothing on stdout, when the code is 2; nothing on stderr when it is 0; and an answer within
-TIMEOUT seconds.
+nothing on stdout, when the code is 2; nothing on stderr when it is 0; no raw control character (ESC, BEL, NUL) in
+any output and no NaN/Infinity in JSON; and an answer within TIMEOUT seconds of CPU.
+
+Besides mutating the seeds, it writes hostile inputs from scratch (SCENARIOS, issue 14):
+numbers on the command line, device profiles, table files naming other files, ids colliding
+with generated ones, labels with control and markup characters, long chains of layers.
 
     PYTHONPATH=. python3 scripts/fuzz.py -n 5000 [--seed 1] [--subprocess-every 100]
 
@@ -39,7 +43,8 @@ from dataclasses import dataclass, field
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TIMEOUT = 10  # seconds per case, in-process (signal.alarm) or as a subprocess
+TIMEOUT = 10  # CPU seconds per case, in-process (ITIMER_PROF) or as a subprocess (RLIMIT_CPU)
+WALL_TIMEOUT = 120  # a subprocess that sleeps instead of computing (a blocking open) ends here
 
 # values a leaf may become: other types, extremes, expressions that must be refused
 EXTREMES = [
@@ -254,6 +259,207 @@ def arguments(choose: Chooser, seed: Seed, path: str) -> list[str]:
     return ["table", target, *extra]
 
 
+# ------------------------------------------------------------------------- hostile scenarios
+#
+# Round two (issue 14) found defects the mutator above could not reach: numbers on the command
+# line, device profiles, table files naming other files, ids that collide with generated ones,
+# labels carrying terminal escapes or markup, long chains of in-place layers. Each scenario
+# below writes one such input from scratch and names the command that reads it.
+
+CONTROL = ["\x1b]52;c;SGVsbG8=\x07", "\x1b[2J", "\x07", "\x9b31m", "\r", "\x00", "\u202e", "\x7f"]
+MARKUP = ["[/x]", "[bold]", "[link=http://x]y[/link]", ":smile:", "$\\undefinedcmd$", "$x^$",
+          "\\", "&", "%", "#", "_", "{", "}", "~", "^", "|", "*", "`", "<b>", "=cmd()", "@x",
+          "+1", "-x", '"', "'", ","]  # fmt: skip
+DIGITS = "0123456789"
+
+
+def _label(choose: Chooser) -> str:
+    parts = [choose.choice(["c", "conv 3x3", "layer", "x" * choose.integer(1, 1200), ""])]
+    for _ in range(choose.integer(0, 4)):
+        parts.append(choose.choice(CONTROL + MARKUP))
+    return " ".join(parts)
+
+
+def cli_number(choose: Chooser) -> str:
+    """A number as a user (or an attacker) might type it on the command line."""
+    kind = choose.integer(0, 5)
+    if kind == 0:
+        return choose.choice(["1e999999999", "1e5000", "1e-5000", "1E+99", "nan", "inf", "-inf",
+                              "1/0", "0x10", "1_0", "", " ", "--", "1e", ".e1", "9" * 5000,
+                              "0.5", "1", "3/4", "1e64", "1e-64", "1e65", "2**64",
+                              "10**10**10", "(1", "0.25:1.0:0.25", "1:0:1", "0:1:0", "1e-9:1:1e-9",
+                              "300M", "1e9G", "-1", "0"])  # fmt: skip
+    sign = choose.choice(["", "-", "+"])
+    digits = "".join(choose.choice(DIGITS) for _ in range(choose.integer(1, 120)))
+    frac = choose.choice(["", "." + "".join(choose.choice(DIGITS)
+                                             for _ in range(choose.integer(0, 30)))])  # fmt: skip
+    exp = ""
+    if choose.integer(0, 1):
+        exp = choose.choice("eE") + choose.choice(["", "-", "+"]) + "".join(
+            choose.choice(DIGITS) for _ in range(choose.integer(1, 12)))
+    return sign + digits + frac + exp + choose.choice(["", "", "K", "M", "G", "T"])
+
+
+def _cli_case(choose: Chooser, folder: str):
+    x = cli_number(choose)
+    args = choose.choice([
+        ["table", "mobilenet", "--set", f"alpha={x}"], ["sweep", "mobilenet", "--set", f"alpha={x}"],
+        ["sweep", "mobilenet", "--set", f"resolution={x}"],
+        ["solve", "mobilenet", "--for", "alpha", "--budget", f"macs={x}"],
+        ["solve", "mobilenet", "--for", "alpha", "--budget", "macs=300M", "--grid", x],
+        ["solve", "mobilenet", "--for", "alpha", "--budget", "macs=300M", "--min", x],
+        ["memory", "lenet5", "--batch", x], ["predict", "lenet5", "--batch", x],
+        ["formula", "mobilenet", "--set", f"alpha={x}"], ["compare", "lenet5", "--set", f"x={x}"],
+    ])  # fmt: skip
+    return args, b""
+
+
+PROFILE_VALUES = [1.0e12, 1.0e12, 1.0e12, 2.5e9, 1.0, 1.0e30, "1.0e+12", 1, 0, -1, 1.0e-320, 1.0e+308, 1.0e-300, "1e999999999",
+                  float("inf"), float("nan"), True, None, "", [1], {"a": 1}, "x" * 2000,
+                  "!!float _", "!!int ''", "!!bool maybe", 2**63, 1e30, 1.0e31, 1.0e-6, 1.0e-7]
+
+
+def _profile_case(choose: Chooser, folder: str):
+    # a valid profile, then zero to three hostile edits
+    doc = {"kind": choose.choice(["cuda", "cpu"]), "title": _label(choose),
+           "peak_macs_per_s": {"float32": 1.0e12, "float16": 2.0e12},
+           "memory_bandwidth": 1.0e12}  # fmt: skip
+    if choose.integer(0, 1):
+        doc["efficiency"] = {"compute": choose.choice([1.0, 0.5, 1.0e-6]), "memory": 0.8}
+    if choose.integer(0, 1):
+        doc["layer_overhead_s"] = choose.choice([0, 1.0e-6, 1.0])
+    for _ in range(choose.choice([0, 1, 1, 2, 3])):
+        where = choose.integer(0, 5)
+        if where == 0:
+            doc["peak_macs_per_s"][choose.choice(["float32", "float16", "int8", "float128"])] = \
+                choose.choice(PROFILE_VALUES)  # fmt: skip
+        elif where == 1:
+            doc["memory_bandwidth"] = choose.choice(PROFILE_VALUES)
+        elif where == 2:
+            doc["efficiency"] = {choose.choice(["compute", "memory", "x"]):
+                                 choose.choice(PROFILE_VALUES)}  # fmt: skip
+        elif where == 3:
+            doc[choose.choice(["layer_overhead_s", "window_ops_per_s", "linear_peak_macs_per_s",
+                               "kind", "bogus"])] = choose.choice(PROFILE_VALUES)  # fmt: skip
+        elif where == 4:
+            doc[choose.choice(["title", "name", "source"])] = choose.choice(
+                [_label(choose), 1, ["a"], None])
+        else:
+            doc.pop(choose.choice(list(doc)), None)
+    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    for tag in ("!!float _", "!!int ''", "!!bool maybe"):
+        text = text.replace(f"'{tag}'", tag)
+    if choose.integer(0, 4) == 0:  # an aliased list of 387,420,489 items where text belongs
+        levels = ["  a0: &a0 [1, 2, 3, 4, 5, 6, 7, 8, 9]"] + [
+            f"  a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+        text = "measured:\n" + "\n".join(levels) + "\n" + "\n".join(
+            line for line in text.splitlines() if not line.startswith("title")) + "\ntitle: *a8\n"
+    path = os.path.join(folder, "profile.yaml")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    args = ["predict", choose.choice(["lenet5", "googlenet", "mobilenet"]), "--profile", path,
+            "--dtype", choose.choice(["float32", "float16", "bfloat16", "int8"]),
+            "--format", choose.choice(["text", "json", "md", "csv"])]  # fmt: skip
+    if choose.integer(0, 3) == 0:
+        args += ["-o", choose.choice([path, os.devnull])]
+    return args, text.encode("utf-8")
+
+
+def _table_case(choose: Chooser, folder: str):
+    spec = os.path.join(folder, "net.yaml")
+    with open(spec, "w", encoding="utf-8") as handle:
+        handle.write("input: [3, 8, 8]\nlayers:\n  - c: {type: conv, out: 4, k: 3}\n")
+    sub = os.path.join(folder, "sub")
+    os.makedirs(sub, exist_ok=True)
+    link = os.path.join(folder, "link.yaml")
+    if not os.path.lexists(link):
+        os.symlink(choose.choice(["/proc/self/environ", "/etc/hostname", spec, "/dev/zero"]), link)
+    rows = []
+    for _ in range(choose.integer(1, 6)):
+        row = {"network": choose.choice(["lenet5", "lenet5", "net.yaml", "net.yaml", "./net.yaml",
+                                         "../net.yaml", "/etc/passwd.yaml", spec, "link.yaml",
+                                         "sub/../net.yaml", "mobilenet:nope", "net.yaml:v",
+                                         "/dev/zero", "nope", "", 1]),
+               "row": choose.choice(["total", "total", "c", "conv1", _label(choose), 1]),
+               "p": choose.choice([112, 112, 61706, 61706, 0, -1, 1.5, "1,0", "x", "9" * 40, None,
+                                   [1]])}  # fmt: skip
+        if choose.integer(0, 3) == 0:
+            row["set"] = {choose.choice(["alpha", "resolution", "x"]): cli_number(choose)[:50]}
+        rows.append(row)
+    doc = {"id": choose.choice(["t", _label(choose)]), "title": _label(choose),
+           "columns": {"p": {"quantity": choose.choice(["params", "params", "macs", "x"]),
+                             "unit": choose.choice([1, 1, 1, 1000, 0, -1, 1e30, 1e31])}},
+           "rows": rows}  # fmt: skip
+    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    path = os.path.join(folder, "table.yaml")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return ["check", path] + choose.choice([[], ["--format", "json"], ["--all"]]), text.encode()
+
+
+GENERATED = ["c/bn", "c/relu", "c/act", "r.1", "r.2", "b/y", "b/z", "c #2", "input", "c", "r"]
+
+
+def _ids_case(choose: Chooser, folder: str):
+    rows = ["  - c: {type: conv, out: 4, k: 3, p: 1, bn: true, act: relu}",
+            "  - r: {type: relu, repeat: 2}", "  - b: {type: blk}"]
+    for _ in range(choose.integer(1, 4)):
+        rows.insert(choose.integer(0, len(rows)), "  - x: {type: " + choose.choice(
+            ["relu", "conv, out: 4, k: 1", "bn", "dropout"]) + f", id: '{choose.choice(GENERATED)}'}}")
+    text = ("input: [4, 8, 8]\nblocks:\n  blk: {args: [], layers: [{y: {type: relu}}, "
+            "{z: {type: conv, out: 4, k: 1, bn: true}}]}\nlayers:\n" + "\n".join(rows) + "\n")
+    path = os.path.join(folder, "ids.yaml")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    args = choose.choice([["table", path, "--fold-bn"], ["table", path], ["memory", path],
+                          ["diff", path, path], ["predict", path], ["formula", path]])
+    return args, text.encode()
+
+
+def _labels_case(choose: Chooser, folder: str):
+    title = _label(choose)
+    rows = [f"  - {json.dumps(_label(choose) or 'c')}: {{type: conv, out: w, k: 1}}"
+            for _ in range(choose.integer(1, 4))]
+    text = (f"title: {json.dumps(title)}\ninput: [3, 8, 8]\nparams: {{w: 4}}\nlayers:\n"
+            + "\n".join(rows) + "\n  - relu\n")  # fmt: skip
+    path = os.path.join(folder, choose.choice(["net.yaml", "[b]net.yaml", "$x$.yaml"]))
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    args = choose.choice([["table", path, "--bars"], ["table", path, "--format", "latex"],
+                          ["table", path, "--format", "md"], ["table", path, "--format", "csv"],
+                          ["table", path], ["formula", path, "--format", "latex"],
+                          ["formula", path, "--in", "w", "--format", "latex"], ["formula", path],
+                          ["memory", path], ["predict", path], ["diff", path, "lenet5"],
+                          ["compare", path, "lenet5"], ["table", path, "--symbolic"],
+                          ["sweep", path, "--set", "w=2,4"]])  # fmt: skip
+    return args, text.encode("utf-8", "surrogatepass")
+
+
+def _chain_case(choose: Chooser, folder: str):
+    n = choose.choice([1000, 10_000, 50_000, 100_000, 100_000, 100_001])
+    op = choose.choice(["relu", "relu", "relu6", "dropout", "silu", "sigmoid", "flatten"])
+    text = f"input: [3, 8, 8]\nlayers:\n  - r: {{type: {op}, repeat: {n}}}\n"
+    if choose.integer(0, 1):
+        text += "  - s: {type: relu, in: input}\n  - a: {type: add, in: [r, s]}\n"
+    path = os.path.join(folder, "chain.yaml")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    args = choose.choice([["table", path], ["memory", path], ["memory", path, "--train"],
+                          ["compare", path, "lenet5"], ["predict", path], ["diff", path, path]])
+    return args, text.encode()
+
+
+SCENARIOS = {"cli numbers": _cli_case, "profiles": _profile_case, "table files": _table_case,
+             "ids": _ids_case, "labels": _labels_case, "long chains": _chain_case}
+
+
+def scenario_case(choose: Chooser, name: str, folder: str, subprocess_run: bool = False):
+    """One hostile input from scratch (see SCENARIOS); returns (args, data, outcome, problems)."""
+    args, data = SCENARIOS[name](choose, folder)
+    outcome = run_subprocess(args) if subprocess_run else run_in_process(args)
+    return args, data, outcome, problems(outcome, args[0])
+
+
 # ------------------------------------------------------------------------- running
 
 
@@ -278,8 +484,12 @@ def run_in_process(args: list[str], timeout: int = TIMEOUT) -> Outcome:
 
     out, err = io.StringIO(), io.StringIO()
     start = time.perf_counter()
-    old = signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(timeout)
+    # CPU time, not wall time (ITIMER_PROF): on a machine shared by many processes a case
+    # that takes 2 s of CPU can take 10 s of wall time, and that is no hang
+    old = signal.signal(signal.SIGPROF, _alarm)
+    old_wall = signal.signal(signal.SIGALRM, _alarm)  # and a wall bound, for a blocked call
+    signal.setitimer(signal.ITIMER_PROF, timeout)
+    signal.alarm(WALL_TIMEOUT)
     code: object = None
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -291,8 +501,10 @@ def run_in_process(args: list[str], timeout: int = TIMEOUT) -> Outcome:
     except BaseException as exc:  # noqa: BLE001 - a failure to report, with its type
         code = f"raised {type(exc).__name__}: {str(exc)[:200]}"
     finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
         signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
+        signal.signal(signal.SIGPROF, old)
+        signal.signal(signal.SIGALRM, old_wall)
     return Outcome(code, out.getvalue(), err.getvalue(), time.perf_counter() - start)
 
 
@@ -302,16 +514,25 @@ def run_subprocess(args: list[str], timeout: int = TIMEOUT) -> Outcome:
     start = time.perf_counter()
     try:
         proc = subprocess.run([sys.executable, "-m", "archcost", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=timeout,
-                              errors="replace")  # fmt: skip
+                              capture_output=True, text=True, timeout=WALL_TIMEOUT,
+                              errors="replace", preexec_fn=lambda: _cpu_limit(timeout))  # fmt: skip
     except subprocess.TimeoutExpired:
         return Outcome("timeout", "", "", time.perf_counter() - start)
+    if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+        return Outcome("timeout", proc.stdout, proc.stderr, time.perf_counter() - start)
     return Outcome(proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - start)
+
+
+def _cpu_limit(seconds: int) -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
 
 
 def problems(outcome: Outcome, command: str) -> list[str]:
     """What is wrong with an outcome (empty when it is fine)."""
-    allowed = (0, 1, 2) if command == "check" else (0, 2)
+    # 1 is a result for check (a cell differs) and solve (no value meets the budgets)
+    allowed = (0, 1, 2) if command in ("check", "solve") else (0, 2)
     found = []
     if outcome.code not in allowed:
         found.append(f"exit code {outcome.code!r}")
@@ -324,6 +545,14 @@ def problems(outcome: Outcome, command: str) -> list[str]:
             found.append("output on stdout with an error")
     if outcome.code == 0 and outcome.stderr:
         found.append(f"stderr on success: {outcome.stderr[:200]!r}")
+    for ch in ("\x1b", "\x07", "\x9b", "\x00"):  # raw control characters from a label
+        if ch in outcome.stdout or ch in outcome.stderr:
+            found.append(f"raw control character {ch!r} in the output")
+            break
+    if outcome.code == 0 and outcome.stdout.lstrip().startswith(("{", "[")):
+        for word in ("NaN", "Infinity"):
+            if word in outcome.stdout:
+                found.append(f"{word} in JSON output")
     return found
 
 
@@ -353,29 +582,39 @@ def main(argv=None) -> int:
     parser.add_argument("--subprocess-every", type=int, default=100,
                         help="run every Nth case as a subprocess (0: never)")
     parser.add_argument("--failures", default=os.path.join(ROOT, "fuzz-failures"))
+    parser.add_argument("--no-scenarios", dest="scenarios", action="store_false",
+                        help="mutate the seeds only (no hostile scenarios, issue 14)")
     opts = parser.parse_args(argv)
     sys.path.insert(0, ROOT)
     rng = random.Random(opts.seed)  # noqa: S311 - reproducible cases, not secrets
     choose = Chooser(rng)
     all_seeds = seeds()
     counts: dict = {}
+    by_source: dict = {}
     times: list[float] = []
     failures = 0
     work = tempfile.mkdtemp(prefix="archcost-fuzz-")
     started = time.perf_counter()
     try:
         for n in range(opts.cases):
-            seed = choose.choice(all_seeds)
             folder = os.path.join(work, str(n))
             os.mkdir(folder)
             as_subprocess = bool(opts.subprocess_every) and n % opts.subprocess_every == 0
-            args, data, outcome, found = one_case(choose, seed, folder, as_subprocess)
+            source = choose.choice(["mutation", *SCENARIOS] if opts.scenarios else ["mutation"])
+            if source == "mutation":
+                seed = choose.choice(all_seeds)
+                args, data, outcome, found = one_case(choose, seed, folder, as_subprocess)
+            else:
+                seed = Seed(source.replace(" ", "_"), "")
+                args, data, outcome, found = scenario_case(choose, source, folder, as_subprocess)
             counts[outcome.code] = counts.get(outcome.code, 0) + 1
+            by_source.setdefault(source, {})
+            by_source[source][outcome.code] = by_source[source].get(outcome.code, 0) + 1
             times.append(outcome.seconds)
             if found:
                 failures += 1
                 dest = os.path.join(opts.failures, f"case-{opts.seed}-{n}")
-                shutil.copytree(folder, dest, dirs_exist_ok=True)
+                shutil.copytree(folder, dest, dirs_exist_ok=True, symlinks=True)
                 with open(os.path.join(dest, "report.json"), "w", encoding="utf-8") as handle:
                     json.dump({"args": args, "problems": found, "code": str(outcome.code),
                                "stdout": outcome.stdout[-2000:], "stderr": outcome.stderr[-4000:],
@@ -390,6 +629,10 @@ def main(argv=None) -> int:
     times.sort()
     print(f"cases: {opts.cases}  seeds: {len(all_seeds)}  random seed: {opts.seed}")
     print("exit codes: " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items(), key=str)))
+    for source, codes in sorted(by_source.items()):
+        total = sum(codes.values())
+        print(f"  {source}: {total} cases; " + ", ".join(
+            f"exit {k}: {v}" for k, v in sorted(codes.items(), key=str)))
     if times:
         print(f"time per case: mean {sum(times) / len(times) * 1000:.1f} ms, "
               f"median {times[len(times) // 2] * 1000:.1f} ms, "

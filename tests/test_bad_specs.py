@@ -188,13 +188,13 @@ def test_table_work_is_bounded(tmp_path):
     spec.write_text("input: [3, 8, 8]\nparams: {" + ", ".join(f"{n}: 1" for n in names)
                     + "}\nlayers: [relu]\n")  # fmt: skip
     table = tmp_path / "table.yaml"
-    table.write_text(f"id: t\nnetwork: {spec}\ncolumns:\n  p: {{quantity: params}}\nrows:\n"
+    table.write_text("id: t\nnetwork: params.yaml\ncolumns:\n  p: {quantity: params}\nrows:\n"
                      "  - &r {row: total, p: 0, set: {" + ", ".join(f"{n}: 2" for n in names)
                      + "}}\n" + "  - *r\n" * 1_000)  # fmt: skip
     _both(["check", str(table)], f"error: {table}:", "steps (rows, cells, layers)")
     # more parameter sets than a table may build: rows start at line 6, the 65th is on line 70
     spec.write_text("input: [3, 8, 8]\nparams: {p0: 1}\nlayers: [relu]\n")
-    table.write_text(f"id: t\nnetwork: {spec}\ncolumns:\n  p: {{quantity: params}}\nrows:\n"
+    table.write_text("id: t\nnetwork: params.yaml\ncolumns:\n  p: {quantity: params}\nrows:\n"
                      + "".join(f"  - {{row: total, p: 0, set: {{p0: {i}}}}}\n" for i in range(100)))
     _both(["check", str(table)], f"error: {table}:70: ", "a table builds at most 64 networks")
 

@@ -34,7 +34,11 @@ def _make_deep_spec():
 
 
 def _stdlib_json(obj) -> str:
-    return json.dumps(obj, indent=2, default=_json_default) + "\n"
+    # NaN and infinities are written as null (issue 14: they are not JSON)
+    text = json.dumps(obj, indent=2, default=_json_default)
+    for word in ("NaN", "-Infinity", "Infinity"):
+        text = text.replace(f": {word}", ": null").replace(f"  {word}", "  null")
+    return text + "\n"
 
 
 ODD = {

@@ -20,6 +20,7 @@ import re
 import click
 
 from ..errors import SpecError
+from ..limits import MAX_TORCH_NODES
 from ..report import human_bytes
 from ..safeio import number_text
 
@@ -66,6 +67,9 @@ def needed_bytes(net, batch: int, nbytes: int, copies: int = 1) -> int:
 
 def check_memory(net, batch: int, nbytes: int, max_memory: str | None, copies: int = 1,
                  what: str = "the module") -> None:  # fmt: skip
+    if len(net.nodes) > MAX_TORCH_NODES:  # a torch module per layer: about 0.3 ms each
+        raise SpecError(f"{what} would have {len(net.nodes):,} layers; verify and bench build at "
+                        f"most {MAX_TORCH_NODES:,} (MAX_TORCH_NODES)")  # fmt: skip
     limit = parse_size(max_memory) if max_memory is not None else default_limit()
     need = needed_bytes(net, batch, nbytes, copies)
     if need > limit:

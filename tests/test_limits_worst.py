@@ -1,0 +1,240 @@
+"""Every documented limit, at its worst case, within 10 s of CPU and 1 GB (issue 14).
+
+Each test builds the input that pushes one limit of archcost/limits.py as far as it allows (or
+just past it, when refusing is the worst case) and runs the commands that read it, each as a
+child process under a kernel CPU limit (RLIMIT_CPU: the child is killed at 10 s of CPU) and
+with its peak resident memory read back from the kernel (``os.wait4``). CPU time, not wall
+time, so a busy machine does not make the test fail; a hang is also stopped by the wall bound.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+from archcost import limits
+
+from .conftest import ROOT
+
+CPU_S = 10
+RSS_BYTES = 1 << 30
+WALL_S = 300  # only a hang (a child that does not use CPU) could reach this
+
+
+def _limit_cpu():
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_S, CPU_S + 1))
+
+
+def run_bounded(*args, cwd=ROOT, allowed=(0, 2)):
+    """Run ``python -m archcost ARGS``; assert it ends with an allowed exit code inside the
+    CPU and memory bounds; return (exit code, stdout, stderr)."""
+    env = dict(os.environ, PYTHONPATH=ROOT, COLUMNS="200")
+    env.pop("ARCHCOST_DEBUG", None)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen([sys.executable, "-m", "archcost", *args], cwd=cwd, env=env,
+                                stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                preexec_fn=_limit_cpu)  # fmt: skip
+        start = time.monotonic()
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() - start > WALL_S:
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                pytest.fail(f"archcost {' '.join(args)} did not finish (hang)")
+            time.sleep(0.02)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+        stderr = err.read().decode("utf-8", "replace")
+    cpu = usage.ru_utime + usage.ru_stime
+    rss = usage.ru_maxrss * 1024  # kilobytes on Linux
+    what = f"archcost {' '.join(a[:60] for a in args)}"
+    assert proc.returncode != -9 and proc.returncode != -24, f"{what}: killed past {CPU_S} s CPU"
+    assert rss <= RSS_BYTES, f"{what}: {rss / 2**20:.0f} MiB"
+    assert cpu <= CPU_S, f"{what}: {cpu:.1f} s CPU"
+    assert proc.returncode in allowed, f"{what}: exit {proc.returncode}: {stderr[-500:]}"
+    return proc.returncode, stdout, stderr
+
+
+def _deep(tmp_path, layers, form):
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        import make_deep_spec as mk
+    finally:
+        sys.path.pop(0)
+    path = tmp_path / f"deep_{form}.yaml"
+    path.write_text(mk.make_spec(layers, form))
+    return str(path), mk
+
+
+HEAVY = (["table"], ["table", "--expand", "--format", "json"], ["memory", "--expand"],
+         ["memory", "--train"], ["predict", "--expand"], ["formula"], ["compare", "googlenet"])
+
+
+@pytest.mark.parametrize("command", HEAVY, ids=lambda c: " ".join(c))
+def test_max_nodes_every_command(tmp_path, command):
+    # the repeat form reaches MAX_NODES with a few lines of YAML
+    path, mk = _deep(tmp_path, limits.MAX_NODES, "repeat")
+    assert mk.layer_count(mk.units_for(limits.MAX_NODES)) <= limits.MAX_NODES
+    rc, _out, _err = run_bounded(command[0], path, *command[1:])
+    assert rc == 0
+
+
+@pytest.mark.parametrize("command", HEAVY, ids=lambda c: " ".join(c))
+def test_max_rows_every_command(tmp_path, command):
+    # one row per layer: the slowest form to read, at MAX_ROWS rows
+    path, mk = _deep(tmp_path, limits.MAX_ROWS, "flat")
+    rc, _out, err = run_bounded(command[0], path, *command[1:])
+    if command[0] == "formula":  # thousands of one-layer rows: past MAX_SYMBOLIC_NODES
+        assert rc == 2 and "MAX_SYMBOLIC_NODES" in err
+    else:
+        assert rc == 0
+
+
+def test_max_rows_diff_of_a_file_with_itself(tmp_path):
+    path, _mk = _deep(tmp_path, limits.MAX_ROWS, "flat")
+    run_bounded("diff", path, path, "--all")
+
+
+def test_max_nodes_is_refused_one_past(tmp_path):
+    path = tmp_path / "over.yaml"
+    path.write_text(f"input: [4, 2, 2]\nlayers:\n  - r: {{type: relu, repeat: "
+                    f"{limits.MAX_REPEAT}}}\n  - s: {{type: relu, repeat: {limits.MAX_REPEAT}}}\n")
+    if 2 * limits.MAX_REPEAT > limits.MAX_NODES:
+        _rc, _out, err = run_bounded("table", str(path), allowed=(2,))
+        assert f"more than {limits.MAX_NODES:,} layers" in err
+
+
+@pytest.mark.parametrize("command", [["table"], ["memory"], ["compare", "googlenet"],
+                                     ["predict"], ["memory", "--train"]],
+                         ids=lambda c: " ".join(c))  # fmt: skip
+def test_max_repeat_in_place_chain(tmp_path, command):
+    # three lines: MAX_REPEAT in-place ReLUs; the in-place walk was quadratic (minutes)
+    path = tmp_path / "chain.yaml"
+    path.write_text(f"input: [3, 8, 8]\nlayers:\n  - r: {{type: relu, repeat: "
+                    f"{limits.MAX_REPEAT}}}\n")
+    rc, _out, _err = run_bounded(command[0], str(path), *command[1:])
+    assert rc == 0
+
+
+def test_max_yaml_nodes_and_file_bytes(tmp_path):
+    # just under MAX_YAML_NODES scalars in one list, in a file near MAX_FILE_BYTES
+    count = limits.MAX_YAML_NODES - 100
+    pad = max(1, (limits.MAX_FILE_BYTES - 200) // count - 3)
+    path = tmp_path / "nodes.yaml"
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("input: [3, 8, 8]\nlayers: [relu]\nnotes: [")
+        handle.write(", ".join(["x" * pad] * count))
+        handle.write("]\n")
+    assert os.path.getsize(path) <= limits.MAX_FILE_BYTES
+    run_bounded("table", str(path))
+    run_bounded("check", str(path))
+
+
+@pytest.mark.parametrize("name", ["yaml_alias_bomb_rows.yaml", "yaml_alias_bomb_layers.yaml",
+                                  "yaml_alias_bomb_field.yaml", "yaml_alias_bomb_param.yaml"])
+def test_max_row_expansions_and_values_bombs(name):
+    path = os.path.join(ROOT, "tests", "bad_specs", name)
+    run_bounded("table", path, allowed=(2,))
+    run_bounded("memory", path, allowed=(2,))
+
+
+def test_max_symbolic_nodes(tmp_path):
+    n = limits.MAX_SYMBOLIC_NODES
+    path = tmp_path / "sym.yaml"
+    head = "input: [4, 4, 4]\nparams: {w: 4}\nlayers:\n"
+    path.write_text(head + "".join(f"  - c{i}: {{type: conv, out: w, k: 1}}\n" for i in range(n)))
+    run_bounded("table", str(path), "--symbolic")
+    run_bounded("formula", str(path))
+    run_bounded("formula", str(path), "--in", "w")
+    over = tmp_path / "over.yaml"
+    over.write_text(head + "".join(f"  - c{i}: {{type: conv, out: w, k: 1}}\n"
+                                   for i in range(n + 1)))  # fmt: skip
+    for args in (["formula"], ["formula", "--in", "w"], ["table", "--symbolic"]):
+        _rc, _out, err = run_bounded(args[0], str(over), *args[1:], allowed=(2,))
+        assert "MAX_SYMBOLIC_NODES" in err or f"{n:,}" in err
+
+
+def test_max_formula_terms(tmp_path):
+    names = [f"p{i}" for i in range(40)]
+    path = tmp_path / "many.yaml"
+    total = "+".join(names)
+    path.write_text("input: [3, 8, 8]\nparams: {" + ", ".join(f"{p}: 1" for p in names)
+                    + "}\nlayers:\n" + "".join(f"  - c{i}: {{type: conv, out: {total}, k: 3, "
+                                               "p: 1}\n" for i in range(4)))  # fmt: skip
+    run_bounded("formula", str(path), "--in", ",".join(names), "--continuous")
+    power = tmp_path / "power.yaml"
+    six = "+".join(names[:6])
+    power.write_text("input: [3, 8, 8]\nparams: {" + ", ".join(f"{p}: 1" for p in names[:6])
+                     + f"}}\nlayers:\n  - a: {{type: conv, out: ({six})**8, k: 1}}\n"
+                     f"  - b: {{type: conv, out: ({six})**8, k: 1}}\n")
+    _rc, _out, err = run_bounded("formula", str(power), "--in", ",".join(names[:6]),
+                                 "--continuous", allowed=(2,))  # fmt: skip
+    assert "MAX_FORMULA_TERMS" in err
+
+
+def test_max_rich_rows_and_labels(tmp_path):
+    # MAX_RICH_ROWS rows whose labels are MAX_LABEL_CHARS long, in rich's text table and bars
+    rows = limits.MAX_RICH_ROWS
+    label = "x" * (limits.MAX_LABEL_CHARS - 8)
+    path = tmp_path / "wide.yaml"
+    path.write_text("input: [3, 4, 4]\nlayers:\n" + "".join(f"  - {label}{i:06d}: {{type: relu}}\n"
+                                                         for i in range(rows)))  # fmt: skip
+    assert run_bounded("table", str(path))[0] == 0
+    assert run_bounded("table", str(path), "--bars")[0] == 0
+    _rc, _out, err = run_bounded("table", str(path), "--plot", str(tmp_path / "p.png"),
+                                 allowed=(2,))  # fmt: skip
+    assert "MAX_PLOT_ROWS" in err
+
+
+def test_max_plot_rows(tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "plot.yaml"
+    label = "y" * limits.MAX_LABEL_CHARS
+    path.write_text("input: [3, 4, 4]\nlayers:\n" + "".join(
+        f"  - {label[:-6]}{i:06d}: {{type: conv, out: 3, k: 1}}\n"
+        for i in range(limits.MAX_PLOT_ROWS)))  # fmt: skip
+    _rc, _out, err = run_bounded("table", str(path), "--plot", str(tmp_path / "p.png"))
+    assert err == ""  # no matplotlib warning about the layout
+
+
+def test_max_table_networks_and_work(tmp_path):
+    # MAX_TABLE_NETWORKS parameter sets of mobilenet, each a distinct build
+    rows = "".join(f"  - {{network: mobilenet, set: {{resolution: {32 + 8 * i}}}, row: total, "
+                   f"p: 1}}\n" for i in range(limits.MAX_TABLE_NETWORKS))  # fmt: skip
+    path = tmp_path / "t.yaml"
+    path.write_text("id: t\ncolumns: {p: {quantity: params}}\nrows:\n" + rows)
+    run_bounded("check", str(path), allowed=(0, 1))
+
+
+def test_max_extends_depth(tmp_path):
+    for i in range(limits.MAX_EXTENDS_DEPTH):
+        base = f"extends: f{i + 1}.yaml\n" if i + 1 < limits.MAX_EXTENDS_DEPTH else \
+            "extends: googlenet\n"  # fmt: skip
+        (tmp_path / f"f{i}.yaml").write_text(base + f"title: level {i}\n")
+    run_bounded("table", str(tmp_path / "f0.yaml"))
+
+
+def test_max_torch_nodes(tmp_path):
+    pytest.importorskip("torch")
+    # a chain of in-place ReLUs at the limit: the in-place walk of the torch backend was
+    # quadratic too (20,000 took about a minute)
+    path = tmp_path / "chain.yaml"
+    path.write_text(f"input: [3, 8, 8]\nlayers:\n  - r: {{type: relu, repeat: "
+                    f"{limits.MAX_TORCH_NODES}}}\n")
+    rc, _out, _err = run_bounded("verify", str(path), allowed=(0,))
+    over = tmp_path / "over.yaml"
+    over.write_text(f"input: [3, 8, 8]\nlayers:\n  - r: {{type: relu, repeat: "
+                    f"{limits.MAX_TORCH_NODES + 1}}}\n")
+    for command in ("verify", "bench"):
+        _rc, _out, err = run_bounded(command, str(over), allowed=(2,))
+        assert "MAX_TORCH_NODES" in err
