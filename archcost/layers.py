@@ -503,6 +503,9 @@ def add(*xs):
     """
     first = xs[0]
     for other in xs[1:]:
+        if len(other) == len(first) and layout_of(other) != layout_of(first):
+            raise SpecError("add: inputs differ in layout: " + ", ".join(describe(s) for s in xs)
+                            + " (a learned tensor takes layout:, a map permute or transpose)")
         if len(other) != len(first) and not _broadcasts(other, first):
             raise SpecError("add: inputs differ in shape: " + ", ".join(fmt_shape(s) for s in xs))
         if numeric(*other, *first) and tuple(other) != tuple(first) and \

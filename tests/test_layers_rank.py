@@ -302,3 +302,13 @@ def test_activations_written_per_primitive(tmp_path):
     assert acts["attn"] == L * D + 3 * L * D + 2 * 2 * L * L + L * D
     assert acts["half"] == 0 and acts["gelu"] == 0  # a view; in place
     assert acts["fc"] == 4
+
+
+def test_add_broadcasts_and_checks_layouts():
+    assert run("add", tok(197, 768), tok(197, 768)).ops == 197 * 768
+    assert run("add", tok(197, 768), (768,)).ops == 197 * 768  # a bias-like (D,) broadcasts
+    # a (197, 768) tensor without a layout is a 1-D map: adding it to tokens is a mistake
+    with pytest.raises(SpecError, match=r"differ in layout: tokens \(197, 768\), a 1-D map"):
+        run("add", tok(197, 768), (197, 768))
+    with pytest.raises(SpecError, match="differ in shape"):
+        run("add", tok(197, 768), (5,))
