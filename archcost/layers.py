@@ -54,6 +54,7 @@ class Field:
     choices: tuple = ()
     minimum: int = 1
     doc: str = ""
+    maximum: int | None = None  # None: limits.MAX_DIM (a dimension); counts allow more
 
 
 @dataclass(slots=True)
