@@ -649,8 +649,9 @@ def bench(network, dev="cpu", batches=(1,), dtype="float32", channels_last=False
     allocated). CPU: peak RSS growth, see _CpuPeak.
     An out-of-memory error marks that configuration "oom" and the next one runs.
     ``progress(advance)`` is called after each pass. ``budget`` (seconds, None: none): once
-    spent, warm-up stops, a configuration ends after the timed passes done (at least one) and
-    the configurations not started are "skipped"; ``passes`` says how many were timed.
+    spent, warm-up stops, a configuration ends after the timed passes done (at least one),
+    and the later configurations are "skipped" (the first always runs); ``passes`` says how
+    many passes were timed.
     """
     deadline = None if budget is None else time.monotonic() + budget
     dev = _device(dev)
@@ -673,8 +674,8 @@ def bench(network, dev="cpu", batches=(1,), dtype="float32", channels_last=False
         res = {"network": network.name, "device": dev.type, "dtype": dtype, "batch": batch,
                "median_ms": None, "min_ms": None, "p90_ms": None, "throughput": None,
                "tflops": None, "peak_memory_bytes": None, "status": "ok", "passes": 0}  # fmt: skip
-        if deadline is not None and time.monotonic() > deadline:
-            res["status"] = "skipped"  # the time budget is spent
+        if results and deadline is not None and time.monotonic() > deadline:
+            res["status"] = "skipped"  # the time budget is spent (the first always runs)
             if progress:
                 progress(None)
             results.append(res)
