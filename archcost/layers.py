@@ -358,6 +358,7 @@ def lrn(x, size, alpha, beta, k_const):
 
     other ops = (size + 3) per element: the sum of squares, then scale, power and divide.
     """
+    need(x, "lrn", "CHW", "CL", "CDHW")
     return Cost(x, ops=(size + 3) * elements(x))
 
 
@@ -489,7 +490,7 @@ def channel_slice(x, start, end):
 
     A view of its input (torch ``narrow``): no params, no ops, no new activation memory.
     """
-    c = x[0]
+    c = need(x, "slice", "CHW", "CL", "CDHW", "N")[0]
     if numeric(start, end, c) and not start < end <= c:
         raise SpecError(f"slice: channels [{start}, {end}) are not within the input's {c}")
     return Cost((end - start, *x[1:]))

@@ -312,3 +312,14 @@ def test_add_broadcasts_and_checks_layouts():
         run("add", tok(197, 768), (197, 768))
     with pytest.raises(SpecError, match="differ in shape"):
         run("add", tok(197, 768), (5,))
+
+
+@pytest.mark.parametrize("op,fields", [
+    ("lrn", {}), ("slice", {"start": 0, "end": 4}), ("maxpool", {"k": 2}),
+    ("global_avgpool", {}), ("zero_pad", {"c": 1}), ("adaptive_avgpool", {"size": 1}),
+    ("patchify", {"p": 2}), ("groupnorm", {"groups": 2}), ("upsample", {"scale": 2}),
+    ("conv1d", {"out": 4, "k": 3}), ("conv3d", {"out": 4, "k": 3}),
+])  # fmt: skip
+def test_channel_first_primitives_reject_tokens(op, fields):
+    with pytest.raises(SpecError, match=rf"{op} needs a .*; got tokens \(16, 8\)"):
+        run(op, tok(16, 8), **fields)
