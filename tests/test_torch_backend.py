@@ -495,18 +495,28 @@ def test_percentile_interpolates():
 # ---------------------------------------------------------------- every built-in spec
 
 SMALL_RESOLUTIONS = (32, 64, 96, 128, 160, 192, 224)
+# sequence lengths where length adds nothing to the check (every layer still runs)
+SMALL_LENGTHS = {"seq_len": 32, "steps": 20}
+# above this many params a real CPU module is gigabytes: verify on the meta device (torch's
+# shapes and FlopCounterMode's counts, nothing computed)
+META_ABOVE_PARAMS = 200_000_000
 
 
 def _small(arg, train):
-    """Build ``arg`` at the smallest listed resolution it accepts, when it has the parameter."""
+    """Build ``arg`` at the smallest listed resolution it accepts, when it has the parameter,
+    and with short sequences (SMALL_LENGTHS)."""
     net = build(arg, train=train)
-    if "resolution" not in (net.meta.get("params") or {}):
+    params = dict(net.meta.get("params") or {})
+    short = {k: v for k, v in SMALL_LENGTHS.items() if k in params and net.params[k] > v}
+    if short:
+        net = build(arg, params=short, train=train)
+    if "resolution" not in params:
         return net
     for res in SMALL_RESOLUTIONS:
         if res >= net.params["resolution"]:
             break
         try:
-            return build(arg, params={"resolution": res}, train=train)
+            return build(arg, params={**short, "resolution": res}, train=train)
         except SpecError:
             continue
     return net
@@ -534,8 +544,10 @@ def test_verify_every_builtin_spec(needs_torch, arg):
         net = _small(arg, train)
         if train and not any(r.train_only for r in net.rows):
             continue
+        device = "meta" if net.total("params") > META_ABOVE_PARAMS else "cpu"
         # networks with batch norm also fold it (once): outputs and folded counts must agree
-        out = run_verify(net, fold_bn=not train and any(n.op == "bn" for n in net.nodes))
+        fold = device == "cpu" and not train and any(n.op == "bn" for n in net.nodes)
+        out = run_verify(net, device, fold_bn=fold)
         rows = out["rows"] + out.get("fold_bn", {}).get("rows", [])
         bad = [(r["node"], r["differs"], r["static"], r["torch"]) for r in rows
                if not r["ok"]][:5]  # fmt: skip
