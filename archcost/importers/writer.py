@@ -323,7 +323,9 @@ class Writer:
         self.decide(root)
         lines = [f"# {h}" for h in header]
         lines.append(f"title: {json.dumps(self.title or self.imp.source or 'imported model')}")
-        lines.append("input: [" + ", ".join(str(d) for d in self.imp.input) + "]")
+        dims = "[" + ", ".join(str(d) for d in self.imp.input) + "]"
+        # a rank-2 input of a torch model is tokens (L, D): nn.Linear reads its last axis
+        lines.append(f"input: {{tokens: {dims}}}" if len(self.imp.input) == 2 else f"input: {dims}")
         if self.blocks:
             lines.append("blocks:")
             for name, (args, body, ext, out, doc) in self.blocks.items():
@@ -354,6 +356,8 @@ def _without_defaults(type_, fields) -> dict:
     out = {}
     for k, v in fields.items():
         f = prim.field_map.get(k)
+        if f is not None and isinstance(v, str) and v == f.default:
+            continue
         if f is not None and not isinstance(v, str):
             default = f.default
             if isinstance(default, str):
