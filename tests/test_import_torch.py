@@ -351,3 +351,23 @@ def test_hook_trace_unknown_op_names_the_line():
         trace(Odd(), (3, 4, 4), hooks_only=True)
     assert "sort" in str(err.value)
     assert f"test_import_torch.py:{Odd.forward.__code__.co_firstlineno + 1}" in str(err.value)
+
+
+def test_tied_linear_weights_are_counted_once(tmp_path):
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Linear(12, 12)
+            self.dec = nn.Linear(12, 12)
+            self.dec.weight = self.enc.weight  # tied, as an embedding and its output head
+
+        def forward(self, x):
+            return self.dec(torch.relu(self.enc(x.flatten(1))))
+
+    model = Tied()
+    (params, macs, _), text, _ = spec_totals(model, (3, 2, 2), tmp_path)
+    assert params == sum(p.numel() for p in model.parameters()) == 12 * 12 + 12 + 12
+    assert macs == 2 * 12 * 12  # the tied layer still multiplies
+    assert "- dec: {type: linear, out: 12, tied: true}" in text
+    _, imported = import_torch(model, input_shape=(3, 2, 2))
+    assert any("tied weights counted once: dec" in n for n in imported.notes)

@@ -167,15 +167,17 @@ class _Converter:
         return _T(op_id, shape, last)
 
     def module_params(self, mod, node):
+        """Parameter elements this call adds, each tensor counted once by identity; and the
+        names of those it shares with an earlier call (a module called twice, tied weights)."""
         total = 0
-        repeated = False
-        for p in mod.parameters(recurse=True):
+        repeated = []
+        for name, p in mod.named_parameters(recurse=True):
             if id(p) in self.param_ids:
-                repeated = True
+                repeated.append(name)
                 continue
             self.param_ids.add(id(p))
             total += p.numel()
-        if repeated:
+        if repeated and not (isinstance(mod, nn.Linear) and repeated == ["weight"]):
             self.shared.append((node.target, _source(node)))
         return total, repeated
 
@@ -220,7 +222,10 @@ class _Converter:
                 and mod.track_running_stats and len(x.shape) in (1, 3):  # fmt: skip
             return emit(node, "bn", _eps(mod.eps), [x], params=params)
         if isinstance(mod, nn.Linear) and (len(x.shape) == 1 or x.last):
-            return emit(node, "linear", _linear_fields(mod), [x], params=params)
+            fields = _linear_fields(mod)
+            if repeated == ["weight"]:
+                fields["tied"] = True  # the weight is an earlier layer's: counted there
+            return emit(node, "linear", fields, [x], params=params)
         if isinstance(mod, nn.Linear) and isinstance(x, _View):
             return emit(node, "linear", _linear_fields(mod), [self.materialize(node, x)],
                         params=params)  # fmt: skip
@@ -567,6 +572,10 @@ def trace(model, input_shape, allow_unknown=False, source="", hooks_only=False) 
     conv.run(input_shape)
     counts = model_counts(model, input_shape)
     for path, where in conv.shared:
-        notes.append(f"{path} ({where}) reuses parameters counted at their first use")
+        notes.append(f"{path} ({where}) reuses parameters counted at their first use; the "
+                     "spec counts them again (archcost ties only linear weights)")  # fmt: skip
+    tied = [op.path for op in conv.ops if op.fields.get("tied")]
+    if tied:
+        notes.append(f"tied weights counted once: {', '.join(tied)} (tied: true in the spec)")
     return Imported(conv.ops, tuple(input_shape), source, counts["params"], counts["macs"],
                     counts["buffers"], notes)  # fmt: skip
