@@ -5,13 +5,16 @@ Nothing on archcost's static path imports this module; commands import it lazily
 :func:`archcost.commands._torch.backend`, which turns a missing torch into a one-line error).
 
 * :func:`build_module` makes one torch submodule per primitive node, chosen by the registry
-  :data:`FACTORIES` (one small factory per primitive in :data:`archcost.layers.PRIMITIVES`) and
-  registered under a name derived from the node id. The forward pass walks ``network.nodes``
-  in order, feeding each node its inputs; nothing is written per network.
-* :func:`measure` runs one real forward pass and returns, per node, the parameter count
-  (``numel``), the BN running-stat buffers, MACs from ``FlopCounterMode`` (convolution and
-  matmul FLOPs / 2) and the output shape (forward hooks); :func:`compare` sets them beside the
-  static numbers.
+  :data:`archcost.torch_modules.FACTORIES` (one small factory per primitive in
+  :data:`archcost.layers.PRIMITIVES`) and registered under a name derived from the node id.
+  Factories see the spec's fields and the input shapes torch computed (a meta-device pass),
+  never archcost's static shapes or its padding rules, so ``verify`` does not share the code it
+  checks; a node torch cannot run is a :class:`BuildError`. The forward pass walks
+  ``network.nodes`` in order, feeding each node its inputs; nothing is written per network.
+* :func:`measure` runs one forward pass (real, or on the meta device) and returns, per node,
+  the parameter count (``numel``), the buffers, MACs from ``FlopCounterMode`` (convolution
+  and matmul FLOPs / 2) and the output shape and numel (forward hooks); :func:`compare` sets
+  them beside the static numbers (:func:`compare_failed` after a BuildError).
 * :func:`fold_module` folds batch norm into the preceding conv/linear weights, mirroring the
   static :func:`archcost.fold.fold_bn`.
 * :func:`bench` times forward passes (see its docstring for how peak memory is measured).
@@ -71,8 +74,6 @@ def sanitise(node_id: str) -> str:
 
 def is_train_only(node) -> bool:
     return node.row is not None and node.row.train_only
-
-
 
 
 class ArchcostNet(nn.Module):
