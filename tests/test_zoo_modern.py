@@ -353,3 +353,11 @@ def test_regnet_x_400mf_paper_and_torchvision_round_392_differently():
         return block(w, 160) + 11 * block(w, w) + 160 * w + 2 * w + w * 1000  # + the FC
 
     assert tv.total("params") - paper.total("params") == stage4(400) - stage4(384) == 338_464
+
+
+def test_efficientnet_phi_outside_the_published_table_is_an_error():
+    from archcost.errors import SpecError
+
+    for phi in (8, 1.5, -1):
+        with pytest.raises(SpecError, match="input must be at least 1"):
+            build("efficientnet_b0", {"phi": phi})
