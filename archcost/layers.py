@@ -4,17 +4,22 @@ Counting conventions (stated once; the README repeats them in the same words):
 
 * **params** are trainable weights and biases. Batch-norm running mean/variance are
   **buffers**, reported apart and never added to params.
-* **MACs** are the multiply-accumulates of convolution and linear layers, nothing else.
+* **MACs** are the multiply-accumulates of convolution and linear layers (and of the layers
+  built from them: attention's projections, recurrent cells) and of matrix products between
+  activations (attention's QK^T and AV, ``matmul``), nothing else.
   Wherever FLOPs are shown, FLOPs = 2 x MACs.
 * **other ops** is everything else, in its own column and never folded into MACs:
   bias additions (1 per output element of a layer with a bias), pooling (max: k_h*k_w - 1
   comparisons; average: k_h*k_w adds and divides, per output element), batch norm at
   inference (2 per element: scale and shift), activation functions (1 per element), LRN
   (size + 3 per element), elementwise add (inputs - 1 per element), elementwise scale
-  (1 per element), softmax (3 per element: exp, add, divide); concat and zero padding
-  copy or write zeros and count none.
+  (1 per element), softmax (3 per element: exp, add, divide), layer/group norm (5 per
+  element, fvcore's count), upsampling (bilinear 4 per output element); concat, reshapes
+  and zero padding copy or write zeros and count none.
 * **activations** are elements of the tensors a layer writes, per sample. In-place
-  primitives (activation functions, dropout) write over their input and add none.
+  primitives (activation functions, dropout, views such as ``chunk``) write over their input
+  and add none; a learned tensor (``parameter``) is not an activation; attention also
+  writes q, k, v, its scores and probabilities (``Cost.extra``).
 
 Each function takes the input shapes and the layer's fields and returns a :class:`Cost`.
 The arithmetic is plain ``+ * //`` so the same function gives exact Python integers for
