@@ -4,17 +4,22 @@ Counting conventions (stated once; the README repeats them in the same words):
 
 * **params** are trainable weights and biases. Batch-norm running mean/variance are
   **buffers**, reported apart and never added to params.
-* **MACs** are the multiply-accumulates of convolution and linear layers, nothing else.
+* **MACs** are the multiply-accumulates of convolution and linear layers (and of the layers
+  built from them: attention's projections, recurrent cells) and of matrix products between
+  activations (attention's QK^T and AV, ``matmul``), nothing else.
   Wherever FLOPs are shown, FLOPs = 2 x MACs.
 * **other ops** is everything else, in its own column and never folded into MACs:
   bias additions (1 per output element of a layer with a bias), pooling (max: k_h*k_w - 1
   comparisons; average: k_h*k_w adds and divides, per output element), batch norm at
   inference (2 per element: scale and shift), activation functions (1 per element), LRN
   (size + 3 per element), elementwise add (inputs - 1 per element), elementwise scale
-  (1 per element), softmax (3 per element: exp, add, divide); concat and zero padding
-  copy or write zeros and count none.
+  (1 per element), softmax (3 per element: exp, add, divide), layer/group norm (5 per
+  element, fvcore's count), upsampling (bilinear 4 per output element); concat, reshapes
+  and zero padding copy or write zeros and count none.
 * **activations** are elements of the tensors a layer writes, per sample. In-place
-  primitives (activation functions, dropout) write over their input and add none.
+  primitives (activation functions, dropout, views such as ``chunk``) write over their input
+  and add none; a learned tensor (``parameter``) is not an activation; attention also
+  writes q, k, v, its scores and probabilities (``Cost.extra``).
 
 Each function takes the input shapes and the layer's fields and returns a :class:`Cost`.
 The arithmetic is plain ``+ * //`` so the same function gives exact Python integers for
@@ -54,6 +59,7 @@ class Field:
     choices: tuple = ()
     minimum: int = 1
     doc: str = ""
+    maximum: int | None = None  # None: limits.MAX_DIM (a dimension); counts allow more
 
 
 @dataclass(slots=True)
@@ -363,6 +369,7 @@ def lrn(x, size, alpha, beta, k_const):
 
     other ops = (size + 3) per element: the sum of squares, then scale, power and divide.
     """
+    need(x, "lrn", "CHW", "CL", "CDHW")
     return Cost(x, ops=(size + 3) * elements(x))
 
 
@@ -500,7 +507,7 @@ def channel_slice(x, start, end):
 
     A view of its input (torch ``narrow``): no params, no ops, no new activation memory.
     """
-    c = x[0]
+    c = need(x, "slice", "CHW", "CL", "CDHW", "N")[0]
     if numeric(start, end, c) and not start < end <= c:
         raise SpecError(f"slice: channels [{start}, {end}) are not within the input's {c}")
     return Cost((end - start, *x[1:]))
@@ -515,6 +522,9 @@ def add(*xs):
     """
     first = xs[0]
     for other in xs[1:]:
+        if len(other) == len(first) and layout_of(other) != layout_of(first):
+            raise SpecError("add: inputs differ in layout: " + ", ".join(describe(s) for s in xs)
+                            + " (a learned tensor takes layout:, a map permute or transpose)")
         if len(other) != len(first) and not _broadcasts(other, first):
             raise SpecError("add: inputs differ in shape: " + ", ".join(fmt_shape(s) for s in xs))
         if numeric(*other, *first) and tuple(other) != tuple(first) and \

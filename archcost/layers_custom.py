@@ -11,16 +11,17 @@ from __future__ import annotations
 
 from .errors import SpecError
 from .layers import Cost, Field, numeric, primitive
+from .limits import MAX_COUNT
 from .shapes import parse_layout, shaped
 
 
 @primitive("custom",
            Field("shape", "ints", doc="output dimensions per sample"),
            Field("layout", "text", None, doc="layout of the output (default by rank)"),
-           Field("params", "int", 0, minimum=0, doc="trainable parameters"),
-           Field("macs", "int", 0, minimum=0, doc="multiply-accumulates"),
-           Field("ops", "int", 0, minimum=0, doc="other ops"),
-           Field("buffers", "int", 0, minimum=0, doc="buffers (not trainable)"),
+           Field("params", "int", 0, minimum=0, maximum=MAX_COUNT, doc="trainable parameters"),
+           Field("macs", "int", 0, minimum=0, maximum=MAX_COUNT, doc="multiply-accumulates"),
+           Field("ops", "int", 0, minimum=0, maximum=MAX_COUNT, doc="other ops"),
+           Field("buffers", "int", 0, minimum=0, maximum=MAX_COUNT, doc="buffers (not trainable)"),
            Field("name", "text", "custom", doc="the user primitive's name"),
            positional=("shape",), arity=-1)  # fmt: skip
 def custom(*inputs, shape, layout=None, params=0, macs=0, ops=0, buffers=0, name="custom"):

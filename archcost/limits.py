@@ -17,6 +17,7 @@ MAX_NUMBER_CHARS = 100  # characters of one number written in YAML
 
 # values and expressions (archcost/expr.py, archcost/spec/)
 MAX_DIM = 1 << 24  # channels, height, width, kernel, stride, ... (16,777,216)
+MAX_COUNT = 1 << 60  # params, MACs, ops or buffers a user-defined primitive declares for one row
 MAX_EXPR_CHARS = 400  # characters in one expression field
 MAX_EXPONENT = 64  # |exponent| of ** and |ndigits| of round() in an expression
 MAX_NUMBER_BITS = 256  # bit length of any intermediate value in an expression

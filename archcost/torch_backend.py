@@ -5,13 +5,16 @@ Nothing on archcost's static path imports this module; commands import it lazily
 :func:`archcost.commands._torch.backend`, which turns a missing torch into a one-line error).
 
 * :func:`build_module` makes one torch submodule per primitive node, chosen by the registry
-  :data:`FACTORIES` (one small factory per primitive in :data:`archcost.layers.PRIMITIVES`) and
-  registered under a name derived from the node id. The forward pass walks ``network.nodes``
-  in order, feeding each node its inputs; nothing is written per network.
-* :func:`measure` runs one real forward pass and returns, per node, the parameter count
-  (``numel``), the BN running-stat buffers, MACs from ``FlopCounterMode`` (convolution and
-  matmul FLOPs / 2) and the output shape (forward hooks); :func:`compare` sets them beside the
-  static numbers.
+  :data:`archcost.torch_modules.FACTORIES` (one small factory per primitive in
+  :data:`archcost.layers.PRIMITIVES`) and registered under a name derived from the node id.
+  Factories see the spec's fields and the input shapes torch computed (a meta-device pass),
+  never archcost's static shapes or its padding rules, so ``verify`` does not share the code it
+  checks; a node torch cannot run is a :class:`BuildError`. The forward pass walks
+  ``network.nodes`` in order, feeding each node its inputs; nothing is written per network.
+* :func:`measure` runs one forward pass (real, or on the meta device) and returns, per node,
+  the parameter count (``numel``), the buffers, MACs from ``FlopCounterMode`` (convolution
+  and matmul FLOPs / 2) and the output shape and numel (forward hooks); :func:`compare` sets
+  them beside the static numbers (:func:`compare_failed` after a BuildError).
 * :func:`fold_module` folds batch norm into the preceding conv/linear weights, mirroring the
   static :func:`archcost.fold.fold_bn`.
 * :func:`bench` times forward passes (see its docstring for how peak memory is measured).
@@ -71,8 +74,6 @@ def sanitise(node_id: str) -> str:
 
 def is_train_only(node) -> bool:
     return node.row is not None and node.row.train_only
-
-
 
 
 class ArchcostNet(nn.Module):
@@ -399,13 +400,21 @@ def static_row(node) -> dict:
             "macs": node.macs, "shape": list(node.shape), "numel": L.elements(node.shape)}  # fmt: skip
 
 
-def _static_totals(network) -> dict:
+# ops whose counts torch cannot measure: a user-defined primitive's are the spec's own
+# expressions (its torch stand-in has the declared shape and nothing else)
+UNCHECKED = ("custom",)
+
+
+def _static_totals(network, exclude=frozenset()) -> dict:
     """params, MACs, buffers, and the activations that are layer outputs: archcost's total
     activations less the intermediates it counts inside a node (attention's q, k, v and
-    scores: ``extra``), which torch's per-node outputs cannot show."""
+    scores: ``extra``), which torch's per-node outputs cannot show. Nodes in ``exclude``
+    (unchecked user primitives) are left out of params, MACs and buffers."""
     extra = sum(getattr(n, "extra", 0) or 0 for n in network.nodes)
-    return {"params": network.total("params"), "macs": network.total("macs"),
-            "buffers": network.total("buffers"),
+    skip = [n for n in network.nodes if n.id in exclude]
+    return {"params": network.total("params") - sum(n.params for n in skip),
+            "macs": network.total("macs") - sum(n.macs for n in skip),
+            "buffers": network.total("buffers") - sum(n.buffers for n in skip),
             "activations": network.total("activations") - extra}  # fmt: skip
 
 
@@ -428,9 +437,17 @@ def compare(network, measured) -> dict:
     is the static per-sample shape. Returns {"ok", "rows", "static", "torch"}.
     """
     rows = []
+    unchecked = []
     for node in network.nodes:
         got = measured["nodes"].get(node.id)
         static = static_row(node)
+        if node.op in UNCHECKED and got is not None:
+            unchecked.append(node.id)
+            rows.append({"node": node.id, "op": node.op, "module": got["module"],
+                         "row": node.row.id if node.row is not None else None,
+                         "static": static, "torch": None, "ok": True, "differs": [],
+                         "unchecked": True})  # fmt: skip
+            continue
         if got is None:
             real = None
             diff = ["missing"]
@@ -441,7 +458,7 @@ def compare(network, measured) -> dict:
         rows.append({"node": node.id, "op": node.op, "module": got and got["module"],
                      "row": node.row.id if node.row is not None else None,
                      "static": static, "torch": real, "ok": not diff, "differs": diff})  # fmt: skip
-    static_totals = _static_totals(network)
+    static_totals = _static_totals(network, exclude=set(unchecked))
     torch_totals = {"params": measured["params"], "macs": measured["macs"],
                     "buffers": measured["buffers"],
                     "activations": _torch_activations(network, measured),
@@ -449,7 +466,7 @@ def compare(network, measured) -> dict:
                     "other_flops": measured["other_flops"]}  # fmt: skip
     totals_ok = all(static_totals[k] == torch_totals[k] for k in static_totals)
     return {"ok": totals_ok and all(r["ok"] for r in rows), "rows": rows,
-            "static": static_totals, "torch": torch_totals}  # fmt: skip
+            "static": static_totals, "torch": torch_totals, "unchecked": unchecked}  # fmt: skip
 
 
 def compare_failed(network, err: BuildError) -> dict:
@@ -670,8 +687,9 @@ def bench(network, dev="cpu", batches=(1,), dtype="float32", channels_last=False
     allocated). CPU: peak RSS growth, see _CpuPeak.
     An out-of-memory error marks that configuration "oom" and the next one runs.
     ``progress(advance)`` is called after each pass. ``budget`` (seconds, None: none): once
-    spent, warm-up stops, a configuration ends after the timed passes done (at least one) and
-    the configurations not started are "skipped"; ``passes`` says how many were timed.
+    spent, warm-up stops, a configuration ends after the timed passes done (at least one),
+    and the later configurations are "skipped" (the first always runs); ``passes`` says how
+    many passes were timed.
     """
     deadline = None if budget is None else time.monotonic() + budget
     dev = _device(dev)
@@ -694,8 +712,8 @@ def bench(network, dev="cpu", batches=(1,), dtype="float32", channels_last=False
         res = {"network": network.name, "device": dev.type, "dtype": dtype, "batch": batch,
                "median_ms": None, "min_ms": None, "p90_ms": None, "throughput": None,
                "tflops": None, "peak_memory_bytes": None, "status": "ok", "passes": 0}  # fmt: skip
-        if deadline is not None and time.monotonic() > deadline:
-            res["status"] = "skipped"  # the time budget is spent
+        if results and deadline is not None and time.monotonic() > deadline:
+            res["status"] = "skipped"  # the time budget is spent (the first always runs)
             if progress:
                 progress(None)
             results.append(res)

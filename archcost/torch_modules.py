@@ -774,6 +774,21 @@ class SpaceToDepth(nn.Module):
         return t.reshape(b, hp // r, wp // r, r * r * c)
 
 
+class Declared(nn.Module):
+    """A user-defined primitive (``custom``): torch cannot know what it computes, so it
+    stands in with zeros of the declared shape and no parameters; ``verify`` leaves its counts
+    unchecked (they are the spec's own expressions) and says so."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, *xs):
+        batch = xs[0].shape[0] if xs else 1
+        device = xs[0].device if xs else None
+        return torch.zeros((batch, *self.shape), device=device)
+
+
 def _flatten(node, inplace, shapes):
     rank = len(shapes[0])
     a = _axis(node.fields.get("from", 0), rank)
@@ -834,6 +849,7 @@ FACTORIES: dict[str, Callable] = {
     "scale": lambda node, inplace, shapes: Scale(),
     "slice": lambda node, inplace, shapes: Slice(node.fields["start"], node.fields["end"]),
     "zero_pad": lambda node, inplace, shapes: ZeroPad(node.fields["c"], node.fields["p"]),
+    "custom": lambda node, inplace, shapes: Declared(node.fields["shape"]),
     "attention": _attention,
     "cross_attention": _attention,
     "window_attention": _window_attention,

@@ -35,7 +35,7 @@ def oracle(model, shape):
     stats = sum(b.numel() for n, b in model.named_buffers() if n.endswith(("running_mean",
                                                                           "running_var")))  # fmt: skip
     counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
+    with counter:  # autograd on: nn.MultiheadAttention's fast path hides its matmuls otherwise
         model(torch.zeros(1, *shape))
     return params, counter.get_total_flops() // 2, stats
 
@@ -82,6 +82,38 @@ class Branches(nn.Module):
         return y + torch.cat([x, x], 1)
 
 
+class EncoderBlock(nn.Module):
+    """A pre-norm transformer encoder block: LN, self-attention, residual; LN, MLP, residual."""
+
+    def __init__(self, d, heads):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(d)
+        self.attn = nn.MultiheadAttention(d, heads, batch_first=True)
+        self.ln2 = nn.LayerNorm(d, eps=1e-6)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(approximate="tanh"),
+                                 nn.Linear(4 * d, d))  # fmt: skip
+
+    def forward(self, x):
+        h = self.ln1(x)
+        x = x + self.attn(h, h, h)[0]
+        return x + self.mlp(self.ln2(x))
+
+
+class TinyViT(nn.Module):
+    """Patches by a strided conv, flattened and transposed to tokens (L, D), encoder blocks."""
+
+    def __init__(self, d=32, depth=3, heads=4):
+        super().__init__()
+        self.patch = nn.Conv2d(3, d, 4, 4)
+        self.blocks = nn.Sequential(*[EncoderBlock(d, heads) for _ in range(depth)])
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Linear(d * 16, 10)
+
+    def forward(self, x):
+        x = self.patch(x).flatten(2).transpose(1, 2)
+        return self.head(self.norm(self.blocks(x)).flatten(1))
+
+
 PRIMITIVE_MODULES = {
     "conv": (lambda: Seq(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.Conv2d(8, 8, (1, 3),
              padding=(0, 1), bias=False), nn.Conv2d(8, 16, 3, dilation=2, groups=4),
@@ -101,6 +133,7 @@ PRIMITIVE_MODULES = {
     "lrn": (lambda: Seq(nn.Conv2d(3, 8, 3), nn.LocalResponseNorm(5), nn.Conv2d(8, 4, 1)),
             (3, 9, 9)),  # fmt: skip
     "branches": (Branches, (8, 6, 6)),
+    "transformer": (TinyViT, (3, 16, 16)),
 }
 
 
@@ -141,6 +174,18 @@ def test_resnet50_reads_as_blocks(tmp_path):
     assert "- layer2.1: {type: bottleneck, conv1_out: 128, repeat: 3}" in layers
     assert "      - conv3: {type: conv, out: 4 * conv1_out, k: 1, bias: false}" in text
     assert text.count("\n    doc: ") == 3  # bottleneck, bottleneck_downsample, conv_bn
+
+
+def test_transformer_by_hand_and_as_blocks(tmp_path):
+    (params, macs, _), text, net = spec_totals(TinyViT(), (3, 16, 16), tmp_path)
+    d, L, depth = 32, 16, 3
+    block_params = 2 * 2 * d + (4 * d * d + 4 * d) + (d * 4 * d + 4 * d) + (4 * d * d + d)
+    assert params == (3 * 16 * d + d) + depth * block_params + 2 * d + (d * L * 10 + 10)
+    # projections 4*L*D^2, QK^T and AV 2*L^2*D, MLP 8*L*D^2 per block
+    block_macs = 4 * L * d * d + 2 * L * L * d + 8 * L * d * d
+    assert macs == 3 * 16 * d * L + depth * block_macs + d * L * 10
+    assert "- blocks.0: {type: encoder_block, repeat: 3}" in text
+    assert "- reshape: {shape: [16, 32], layout: tokens}" in text
 
 
 def test_googlenet_inception_modules_become_one_block(tmp_path):
@@ -306,3 +351,23 @@ def test_hook_trace_unknown_op_names_the_line():
         trace(Odd(), (3, 4, 4), hooks_only=True)
     assert "sort" in str(err.value)
     assert f"test_import_torch.py:{Odd.forward.__code__.co_firstlineno + 1}" in str(err.value)
+
+
+def test_tied_linear_weights_are_counted_once(tmp_path):
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Linear(12, 12)
+            self.dec = nn.Linear(12, 12)
+            self.dec.weight = self.enc.weight  # tied, as an embedding and its output head
+
+        def forward(self, x):
+            return self.dec(torch.relu(self.enc(x.flatten(1))))
+
+    model = Tied()
+    (params, macs, _), text, _ = spec_totals(model, (3, 2, 2), tmp_path)
+    assert params == sum(p.numel() for p in model.parameters()) == 12 * 12 + 12 + 12
+    assert macs == 2 * 12 * 12  # the tied layer still multiplies
+    assert "- dec: {type: linear, out: 12, tied: true}" in text
+    _, imported = import_torch(model, input_shape=(3, 2, 2))
+    assert any("tied weights counted once: dec" in n for n in imported.notes)

@@ -302,3 +302,24 @@ def test_activations_written_per_primitive(tmp_path):
     assert acts["attn"] == L * D + 3 * L * D + 2 * 2 * L * L + L * D
     assert acts["half"] == 0 and acts["gelu"] == 0  # a view; in place
     assert acts["fc"] == 4
+
+
+def test_add_broadcasts_and_checks_layouts():
+    assert run("add", tok(197, 768), tok(197, 768)).ops == 197 * 768
+    assert run("add", tok(197, 768), (768,)).ops == 197 * 768  # a bias-like (D,) broadcasts
+    # a (197, 768) tensor without a layout is a 1-D map: adding it to tokens is a mistake
+    with pytest.raises(SpecError, match=r"differ in layout: tokens \(197, 768\), a 1-D map"):
+        run("add", tok(197, 768), (197, 768))
+    with pytest.raises(SpecError, match="differ in shape"):
+        run("add", tok(197, 768), (5,))
+
+
+@pytest.mark.parametrize("op,fields", [
+    ("lrn", {}), ("slice", {"start": 0, "end": 4}), ("maxpool", {"k": 2}),
+    ("global_avgpool", {}), ("zero_pad", {"c": 1}), ("adaptive_avgpool", {"size": 1}),
+    ("patchify", {"p": 2}), ("groupnorm", {"groups": 2}), ("upsample", {"scale": 2}),
+    ("conv1d", {"out": 4, "k": 3}), ("conv3d", {"out": 4, "k": 3}),
+])  # fmt: skip
+def test_channel_first_primitives_reject_tokens(op, fields):
+    with pytest.raises(SpecError, match=rf"{op} needs a .*; got tokens \(16, 8\)"):
+        run(op, tok(16, 8), **fields)

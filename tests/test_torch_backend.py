@@ -496,18 +496,28 @@ def test_percentile_interpolates():
 # ---------------------------------------------------------------- every built-in spec
 
 SMALL_RESOLUTIONS = (32, 64, 96, 128, 160, 192, 224)
+# sequence lengths where length adds nothing to the check (every layer still runs)
+SMALL_LENGTHS = {"seq_len": 32, "steps": 20}
+# above this many params a real CPU module is gigabytes: verify on the meta device (torch's
+# shapes and FlopCounterMode's counts, nothing computed)
+META_ABOVE_PARAMS = 200_000_000
 
 
 def _small(arg, train):
-    """Build ``arg`` at the smallest listed resolution it accepts, when it has the parameter."""
+    """Build ``arg`` at the smallest listed resolution it accepts, when it has the parameter,
+    and with short sequences (SMALL_LENGTHS)."""
     net = build(arg, train=train)
-    if "resolution" not in (net.meta.get("params") or {}):
+    params = dict(net.meta.get("params") or {})
+    short = {k: v for k, v in SMALL_LENGTHS.items() if k in params and net.params[k] > v}
+    if short:
+        net = build(arg, params=short, train=train)
+    if "resolution" not in params:
         return net
     for res in SMALL_RESOLUTIONS:
         if res >= net.params["resolution"]:
             break
         try:
-            return build(arg, params={"resolution": res}, train=train)
+            return build(arg, params={**short, "resolution": res}, train=train)
         except SpecError:
             continue
     return net
@@ -535,8 +545,10 @@ def test_verify_every_builtin_spec(needs_torch, arg):
         net = _small(arg, train)
         if train and not any(r.train_only for r in net.rows):
             continue
+        device = "meta" if net.total("params") > META_ABOVE_PARAMS else "cpu"
         # networks with batch norm also fold it (once): outputs and folded counts must agree
-        out = run_verify(net, fold_bn=not train and any(n.op == "bn" for n in net.nodes))
+        fold = device == "cpu" and not train and any(n.op == "bn" for n in net.nodes)
+        out = run_verify(net, device, fold_bn=fold)
         rows = out["rows"] + out.get("fold_bn", {}).get("rows", [])
         bad = [(r["node"], r["differs"], r["static"], r["torch"]) for r in rows
                if not r["ok"]][:5]  # fmt: skip
@@ -565,3 +577,78 @@ def test_bench_cpu_defaults(needs_torch, tmp_path):
     out = json.loads(result.stdout)
     assert (out["warmup"], out["repeat"], out["budget_s"]) == (1, 5, 45.0)
     assert [(r["batch"], r["passes"]) for r in out["results"]] == [(1, 5), (8, 5)]
+
+
+USER_PRIM = """
+    input: [3, 8, 8]
+    primitives:
+      mystery:
+        args: [out]
+        shape: [out, in_h, in_w]
+        params: 1000
+        macs: 5000
+    layers:
+      - conv1: {type: conv, out: 4, k: 3, p: 1}     # 3*3*3*4 + 4 = 112 params; 108 * 64 MACs
+      - odd:   {type: mystery, out: 6}
+      - head:  {type: linear, out: 2}               # 6*8*8*2 + 2 = 770 params; 768 MACs
+"""
+
+
+def test_verify_leaves_user_primitives_unchecked_and_says_so(needs_torch, tmp_path):
+    from archcost.commands.verify import command
+
+    spec = write(tmp_path, "user", USER_PRIM)
+    result = CliRunner().invoke(command, [spec, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["unchecked"] == ["odd"]
+    # the declared 1,000 params and 5,000 MACs are left out of the compared totals
+    assert out["static"]["params"] == out["torch"]["params"] == 112 + 770
+    assert out["static"]["macs"] == out["torch"]["macs"] == 108 * 64 + 768
+    text = CliRunner().invoke(command, [spec])
+    assert text.exit_code == 0 and "not checked by torch" in text.stdout
+
+
+TOKENS = """
+    input: [3, 32, 32]
+    layers:
+      - patches: {type: patchify, p: 8}                 # (32/8)^2 = 16 tokens of 8*8*3 = 192
+      - embed:   {type: linear, out: 24}                # per token: 192*24 + 24 = 4,632 params
+      - cls:     {type: parameter, shape: [1, 24], layout: tokens}
+      - seq:     {type: concat, in: [cls, embed]}       # 17 tokens
+      - pos:     {type: parameter, shape: [17, 24], layout: tokens}
+      - x:       {type: add, in: [seq, pos]}
+      - ln:      {type: layernorm}                      # 2*24 = 48 params
+      - attn:    {type: attention, heads: 4}            # 4*24*24 + 4*24 = 2,400 params
+      - out:     {type: linear, out: 10}                # per token: 24*10 + 10 = 250
+"""
+# MACs by hand: embed 16*192*24 = 73,728; attention projections 4*17*24*24 = 39,168,
+# QK^T and AV 2*17*17*24 = 13,872; out 17*24*10 = 4,080
+TOKENS_MACS = 73728 + 39168 + 13872 + 4080
+TOKENS_PARAMS = 4632 + 24 + 17 * 24 + 48 + 2400 + 250
+
+
+def test_verify_tokens_attention_and_learned_tensors(needs_torch, tmp_path):
+    from archcost.commands.verify import run_verify
+
+    out = run_verify(build(write(tmp_path, "tokens", TOKENS)))
+    assert out["ok"], [r for r in out["rows"] if not r["ok"]]
+    assert out["torch"]["macs"] == TOKENS_MACS and out["torch"]["params"] == TOKENS_PARAMS
+    shapes = {r["node"]: r["torch"]["shape"] for r in out["rows"]}
+    assert shapes["seq"] == [17, 24] and shapes["attn"] == [17, 24]
+
+
+def test_attention_module_counts_every_mac(needs_torch):
+    """The explicit attention module against FlopCounterMode, by hand: projections
+    4*L*D^2 and QK^T + AV 2*L^2*D (nn.MultiheadAttention's fused path would show none)."""
+    torch = needs_torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from archcost.torch_modules import Attention
+
+    length, dim = 10, 16
+    mod = Attention(dim, dim, 4, dim, dim, dim, True, True, causal=True).eval()
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        mod(torch.randn(1, length, dim))
+    assert counter.get_total_flops() == 2 * (4 * length * dim * dim + 2 * length * length * dim)

@@ -152,3 +152,28 @@ def test_custom():
 
 
 ORACLES = {"custom": test_custom}
+
+
+def test_counts_beyond_a_dimension_limit(tmp_path):
+    # a count may exceed MAX_DIM (16,777,216), which bounds dimensions, up to MAX_COUNT
+    net = spec.build(write(tmp_path, """
+        params: {resolution: 64}
+        input: [3, resolution, resolution]
+        primitives:
+          big:
+            shape: [in_c, in_h, in_w]
+            macs: 10000 * in_c * in_h * in_w
+        layers:
+          - big
+          - known: {type: custom, shape: [10], params: 3000000000, macs: 5000000000}
+        """))
+    assert net.total("macs") == 10000 * 3 * 64 * 64 + 5_000_000_000
+    assert net.total("params") == 3_000_000_000
+    with pytest.raises(SpecError, match="exceeds the limit 1,152,921,504,606,846,976"):
+        spec.build(write(tmp_path, """
+            input: [3, 8, 8]
+            primitives:
+              huge: {shape: [in_c], macs: "10 ** 30"}
+            layers:
+              - huge
+            """, "huge.yaml"))

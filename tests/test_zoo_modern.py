@@ -41,7 +41,7 @@ TORCHVISION = [
     ("mnasnet1_3", 6_282_256, "0.526"),
     # torchvision/models/regnet.py (_ops 0.402, 0.414)
     ("regnet_y_400mf", 4_344_144, "0.402"),
-    ("regnet_x_400mf", 5_495_976, "0.414"),
+    ("regnet_x_400mf:torchvision", 5_495_976, "0.414"),  # stage 4: 400, not 384
     # torchvision/models/shufflenetv2.py (_ops 0.04, 0.145, 0.296, 0.583)
     ("shufflenet_v2_x0_5", 1_366_792, "0.04"),
     ("shufflenet_v2_x1_0", 2_278_604, "0.145"),
@@ -76,7 +76,8 @@ def test_torchvision_published_counts(name, params, gflops):
 @pytest.mark.parametrize("name", sorted({t[0].split(":")[0] for t in TORCHVISION}))
 def test_torchvision_variant_exists_and_keeps_the_params(name):
     net = build(name + ":torchvision")
-    assert net.total("params") == build(name).total("params")
+    if name != "regnet_x_400mf":  # the one whose torchvision layout differs (stage 4 width)
+        assert net.total("params") == build(name).total("params")
     assert net.meta.get("family")
 
 
@@ -336,3 +337,27 @@ def test_lstm_classifier_by_hand():
     macs = steps * (2 * 4 * (h * i + h * h) + 2 * 2 * 4 * (h * 2 * h + h * h)) + steps * 2 * h * 62
     assert net.total("macs") == macs
     assert net.rows[0].shape == (steps, 2 * h)
+
+
+def test_regnet_x_400mf_paper_and_torchvision_round_392_differently():
+    # pycls: round(392 / 16) * 16 = round(24.5) * 16 = 24 * 16 = 384 (ties to even);
+    # torchvision _make_divisible: int(392 + 8) // 16 * 16 = 400.
+    paper, tv = build("regnet_x_400mf"), build("regnet_x_400mf:torchvision")
+    assert paper.row("stage 4").shape == (384, 7, 7) and tv.row("stage 4").shape == (400, 7, 7)
+    # the difference is stage 4 and the head: 12 blocks of width 400 vs 384 (25 vs 24 groups of
+    # 16) plus the projection from 160 and the FC.
+    def block(w, c_in):  # 1x1 c_in -> w, 3x3 with 16 channels per group, 1x1 w -> w, 3 BNs
+        return c_in * w + 9 * 16 * w + w * w + 3 * 2 * w
+
+    def stage4(w):  # first block from 160 channels with its projection (+ BN), then 11 more
+        return block(w, 160) + 11 * block(w, w) + 160 * w + 2 * w + w * 1000  # + the FC
+
+    assert tv.total("params") - paper.total("params") == stage4(400) - stage4(384) == 338_464
+
+
+def test_efficientnet_phi_outside_the_published_table_is_an_error():
+    from archcost.errors import SpecError
+
+    for phi in (8, 1.5, -1):
+        with pytest.raises(SpecError, match="input must be at least 1"):
+            build("efficientnet_b0", {"phi": phi})

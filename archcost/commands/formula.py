@@ -96,7 +96,8 @@ def render_rows(net, records, fmt: str, row_id) -> str:
     notes = ()
     if fmt in ("text", "md"):
         notes = ("Symbols are each layer's own dimensions: C_in, H_in, W_in (input), C_out, "
-                 "k_h, k_w (kernel), s (stride), p (padding), g (groups), N_in (flat input). "
+                 "k_h, k_w (kernel), s (stride), p (padding), g (groups), N_in (flat input), "
+                 "L_in, D_in (tokens), D_in (depth of a 3-D map). "
                  "Rows of several layers show sums; --row ROW shows each layer.",)  # fmt: skip
     title = f"{net.title} ({net.name}): formulas per " + ("layer" if row_id else "row")
     if fmt == "latex":

@@ -65,7 +65,8 @@ def run_verify(net, device="cpu", fold_bn=False):
     measured = backend.measure(model, net, dev)
     result = backend.compare(net, measured)
     out = {**common, "ok": result["ok"], "static": result["static"], "torch": result["torch"],
-           "rows": result["rows"], "inplace_activations": sum(model.inplace.values())}
+           "rows": result["rows"], "inplace_activations": sum(model.inplace.values()),
+           "unchecked": result["unchecked"]}
     if fold_bn:
         backend.randomise_bn(model)
         folded_net, folded_model = backend.fold_module(model, net)
@@ -149,6 +150,12 @@ def print_text(out, note, show_all):
                       f"{rich_escape(out['error'])}")  # fmt: skip
         return
     console.print(_totals_table(out["static"], out["torch"]))
+    if out.get("unchecked"):
+        console.print(f"[yellow]not checked by torch[/yellow]: {len(out['unchecked'])} "
+                      "user-defined primitive node(s) (their counts are the spec's own "
+                      "expressions; left out of the totals above): "
+                      + rich_escape(", ".join(out["unchecked"][:5]))
+                      + (" ..." if len(out["unchecked"]) > 5 else ""))  # fmt: skip
     counters = out["torch"]["num_batches_tracked"]
     if counters:
         console.print(f"torch also holds {counters} BN num_batches_tracked counter(s) (int64 "

@@ -49,13 +49,23 @@ OWN_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 class _T:
-    """A tensor the graph holds: the op it equals (``src``) and its shape per sample."""
+    """A tensor the graph holds: the op it equals (``src``), its shape per sample, and whether
+    its features are on the last axis (tokens (L, D), as nn.Linear and nn.LayerNorm read
+    them) rather than first (the (C, H, W) maps of conv, BN and pools)."""
 
-    __slots__ = ("src", "shape")
+    __slots__ = ("src", "shape", "last")
 
-    def __init__(self, src, shape):
+    def __init__(self, src, shape, last=False):
         self.src = src
         self.shape = shape
+        self.last = last
+
+
+class _Pair:
+    """What nn.MultiheadAttention returns: (output, weights); only the output is followed."""
+
+    def __init__(self, first):
+        self.first = first
 
 
 class _Parts:
@@ -127,6 +137,8 @@ class _Converter:
 
     def tensor(self, arg, node, what) -> _T:
         value = self.env.get(arg) if isinstance(arg, fx.Node) else None
+        if isinstance(value, _View):
+            return self.materialize(node, value)
         if not isinstance(value, _T):
             self.fail(node, what)
         return value
@@ -136,10 +148,10 @@ class _Converter:
         path = node.target if node.op == "call_module" else (chain[-1].path if chain else "")
         raise unknown_op(what, path, _source(node))
 
-    def emit(self, node, type_, fields, inputs, name=None, shape=None, params=0):
+    def emit(self, node, type_, fields, inputs, name=None, shape=None, params=0, last=None):
         leaf = node.op == "call_module"
         chain = self.scope_chain(node, leaf)
-        if leaf:
+        if leaf and name != "reshape":
             path = node.target
             short = path.rsplit(".", 1)[-1]
         else:
@@ -150,18 +162,22 @@ class _Converter:
         op = Op(op_id, type_, fields, [t.src for t in inputs], shape, short, path, chain,
                 _source(node), params)  # fmt: skip
         self.ops.append(op)
-        return _T(op_id, shape)
+        if last is None:  # elementwise ops keep their input's layout
+            last = bool(inputs) and inputs[0].last and len(shape or ()) == len(inputs[0].shape)
+        return _T(op_id, shape, last)
 
     def module_params(self, mod, node):
+        """Parameter elements this call adds, each tensor counted once by identity; and the
+        names of those it shares with an earlier call (a module called twice, tied weights)."""
         total = 0
-        repeated = False
-        for p in mod.parameters(recurse=True):
+        repeated = []
+        for name, p in mod.named_parameters(recurse=True):
             if id(p) in self.param_ids:
-                repeated = True
+                repeated.append(name)
                 continue
             self.param_ids.add(id(p))
             total += p.numel()
-        if repeated:
+        if repeated and not (isinstance(mod, nn.Linear) and repeated == ["weight"]):
             self.shared.append((node.target, _source(node)))
         return total, repeated
 
@@ -173,7 +189,7 @@ class _Converter:
                 if self.env:
                     raise SpecError("import: the model's forward takes more than one input; "
                                     "archcost specs have one input")  # fmt: skip
-                self.env[node] = _T("input", tuple(input_shape))
+                self.env[node] = _T("input", tuple(input_shape), len(input_shape) == 2)
             elif node.op == "get_attr":
                 self.env[node] = None  # a parameter or buffer used directly: checked at use
             elif node.op == "call_module":
@@ -186,24 +202,47 @@ class _Converter:
 
     def call_module(self, node):
         mod = self.gm.get_submodule(node.target)
-        x = self.tensor(node.args[0], node, type(mod).__name__) if node.args else None
+        x = self.tensor_or_view(node.args[0], node, type(mod).__name__) if node.args else None
+        if isinstance(x, _View) and not isinstance(mod, (nn.Linear, nn.LayerNorm, nn.Flatten,
+                                                          nn.MultiheadAttention)):  # fmt: skip
+            x = self.materialize(node, x)
         cls = type(mod)
         params, repeated = self.module_params(mod, node)
         emit = self.emit
 
-        if cls in ACTIVATION_MODULES:
+        if cls in ACTIVATION_MODULES and cls is not nn.GELU:
             return emit(node, ACTIVATION_MODULES[cls], {}, [x])
         if isinstance(mod, nn.Identity):
             return x
         if isinstance(mod, (nn.Dropout, nn.Dropout2d)):
             return emit(node, "dropout", {"p": mod.p}, [x])
         if isinstance(mod, nn.Conv2d) and mod.padding_mode == "zeros":
-            return emit(node, "conv", _conv_fields(mod), [x], params=params)
+            return emit(node, "conv", _conv_fields(mod), [x], params=params, last=False)
         if isinstance(mod, (nn.BatchNorm2d, nn.BatchNorm1d)) and mod.affine \
                 and mod.track_running_stats and len(x.shape) in (1, 3):  # fmt: skip
             return emit(node, "bn", _eps(mod.eps), [x], params=params)
-        if isinstance(mod, nn.Linear) and len(x.shape) == 1:
-            return emit(node, "linear", _linear_fields(mod), [x], params=params)
+        if isinstance(mod, nn.Linear) and (len(x.shape) == 1 or x.last):
+            fields = _linear_fields(mod)
+            if repeated == ["weight"]:
+                fields["tied"] = True  # the weight is an earlier layer's: counted there
+            return emit(node, "linear", fields, [x], params=params)
+        if isinstance(mod, nn.Linear) and isinstance(x, _View):
+            return emit(node, "linear", _linear_fields(mod), [self.materialize(node, x)],
+                        params=params)  # fmt: skip
+        if isinstance(mod, nn.LayerNorm) and len(mod.normalized_shape) == 1:
+            x = self.materialize(node, x) if isinstance(x, _View) else x
+            if not (x.last or len(x.shape) == 1):
+                self.fail(node, "LayerNorm on the last axis of a channels-first map")
+            fields = {"eps": _number(mod.eps), "affine": mod.elementwise_affine,
+                      "bias": mod.bias is not None}  # fmt: skip
+            return emit(node, "layernorm", fields, [x], params=params)
+        if isinstance(mod, nn.GELU):
+            return emit(node, "gelu", {"approximate": mod.approximate}, [x])
+        if isinstance(mod, nn.MultiheadAttention):
+            return self.mha(node, mod, x, params)
+        if isinstance(mod, nn.GroupNorm) and len(x.shape) >= 2 and not x.last:
+            return emit(node, "groupnorm", {"groups": mod.num_groups, "eps": _number(mod.eps),
+                                            "affine": mod.affine}, [x], params=params)  # fmt: skip
         if isinstance(mod, nn.MaxPool2d) and _one(mod.dilation) and not mod.return_indices:
             return emit(node, "maxpool", _pool_fields(mod.kernel_size, mod.stride, mod.padding,
                                                        mod.ceil_mode), [x])  # fmt: skip
@@ -220,6 +259,31 @@ class _Converter:
             return emit(node, "lrn", {"size": mod.size, "alpha": mod.alpha, "beta": mod.beta,
                                       "k_const": mod.k}, [x])  # fmt: skip
         return self.unknown_module(node, mod)
+
+    def materialize(self, node, view):
+        """A reshape that a layer reads: archcost's ``reshape`` to the view's shape (a
+        transpose costs the same: nothing); rank 2 is tokens (L, D)."""
+        if view.real is None:
+            fields = {"shape": list(view.shape)}
+            if len(view.shape) == 2:
+                fields["layout"] = "tokens"
+            view.real = self.emit(view.node, "reshape", fields, [view.base], name="reshape",
+                                  shape=view.shape, last=len(view.shape) == 2)  # fmt: skip
+        return view.real
+
+    def mha(self, node, mod, x, params):
+        """nn.MultiheadAttention as self-attention on tokens: archcost's ``attention``."""
+        q, k, v = (list(node.args) + [node.kwargs.get(n) for n in ("query", "key", "value")])[:3]
+        if isinstance(x, _View):
+            x = self.materialize(node, x)
+        if not (mod.batch_first and q is k is v and mod._qkv_same_embed_dim and x.last
+                and mod.bias_k is None and not mod.add_zero_attn
+                and not node.kwargs.get("attn_mask") and len(node.args) <= 3):  # fmt: skip
+            self.fail(node, "MultiheadAttention other than batch-first self-attention")
+        fields = {"heads": mod.num_heads, "qkv_bias": mod.in_proj_bias is not None,
+                  "out_bias": mod.out_proj.bias is not None}  # fmt: skip
+        return _Pair(self.emit(node, "attention", fields, [x], params=params, last=True,
+                               shape=x.shape))  # fmt: skip
 
     def unknown_module(self, node, mod):
         self.fail(node, f"module {type(mod).__name__}")
@@ -242,8 +306,8 @@ class _Converter:
         if shape == base.shape:
             return base
         if len(shape) == 1 and len(base.shape) >= 1:
-            return self.emit(node, "flatten", {}, [base], name="flatten", shape=shape)
-        return _View(base, shape)
+            return self.emit(node, "flatten", {}, [base], name="flatten", shape=shape, last=False)
+        return _View(base, shape, node)
 
     def real(self, x):
         return x.base if isinstance(x, _View) else x
@@ -258,10 +322,6 @@ class _Converter:
             return None  # shapes as numbers: used by views, never a tensor
         if not any(isinstance(self.env.get(a), (_T, _View, _Parts)) for a in _flat_args(node)):
             return None  # arithmetic on sizes (c // 2)
-        first = self.env.get(args[0]) if args and isinstance(args[0], fx.Node) else None
-        if isinstance(first, _View) and not (target in VIEW_FUNCTIONS or
-                                             (node.op == "call_method" and target in VIEW_METHODS)):  # fmt: skip
-            self.fail(node, f"{name} on a {len(first.shape) + 1}-d view")
         if target in ACTIVATION_FUNCTIONS or (node.op == "call_method" and target in ACTIVATION_METHODS):
             kind = ACTIVATION_FUNCTIONS.get(target) or ACTIVATION_METHODS[target]
             return self.emit(node, kind, {}, [self.tensor(args[0], node, name)], name=kind)
@@ -378,6 +438,10 @@ class _Converter:
 
     def getitem(self, node):
         value = self.env.get(node.args[0])
+        if isinstance(value, _Pair):
+            if node.args[1] != 0:
+                self.fail(node, "the attention weights of MultiheadAttention")
+            return value.first
         if isinstance(value, _Parts):
             start, end = value.ranges[node.args[1]]
             if (start, end) == (0, value.shape[0]):
@@ -392,11 +456,13 @@ class _Converter:
 class _View:
     """A reshape in flight (a channel shuffle's 5-d view): only more views may read it."""
 
-    __slots__ = ("base", "shape")
+    __slots__ = ("base", "shape", "real", "node")
 
-    def __init__(self, base, shape):
+    def __init__(self, base, shape, node):
         self.base = base
         self.shape = shape
+        self.node = node  # the last view: the reshape is placed where it was made
+        self.real = None  # the reshape op, once a layer reads this view
 
 
 def _flat_args(node):
@@ -464,10 +530,10 @@ def model_counts(model, input_shape) -> dict:
     params = sum(p.numel() for p in model.parameters())
     buffers = sum(b.numel() for name, b in model.named_buffers()
                   if not name.endswith("num_batches_tracked"))  # fmt: skip
-    with torch.no_grad():
-        counter = FlopCounterMode(display=False)
-        with counter:
-            model(torch.zeros(1, *input_shape))
+    # with autograd on: nn.MultiheadAttention's inference fast path is invisible to the counter
+    counter = FlopCounterMode(display=False)
+    with counter:
+        model(torch.zeros(1, *input_shape))
     flops = counter.get_total_flops()
     return {"params": params, "buffers": buffers, "macs": flops // 2}
 
@@ -506,6 +572,10 @@ def trace(model, input_shape, allow_unknown=False, source="", hooks_only=False) 
     conv.run(input_shape)
     counts = model_counts(model, input_shape)
     for path, where in conv.shared:
-        notes.append(f"{path} ({where}) reuses parameters counted at their first use")
+        notes.append(f"{path} ({where}) reuses parameters counted at their first use; the "
+                     "spec counts them again (archcost ties only linear weights)")  # fmt: skip
+    tied = [op.path for op in conv.ops if op.fields.get("tied")]
+    if tied:
+        notes.append(f"tied weights counted once: {', '.join(tied)} (tied: true in the spec)")
     return Imported(conv.ops, tuple(input_shape), source, counts["params"], counts["macs"],
                     counts["buffers"], notes)  # fmt: skip

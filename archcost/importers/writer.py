@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from ..layers import PRIMITIVES
@@ -214,7 +214,10 @@ class Writer:
         if n:
             labels = {r.label for r in common[0].rows}
             extra = [r.label for r in first.rows if r.label not in labels]
-            base = f"{base}_{_ident(extra[0])}" if extra else f"{base}_2"
+            mine = {r.label for r in first.rows}
+            missing = [r.label for r in common[0].rows if r.label not in mine]
+            base = (f"{base}_{_ident(extra[0])}" if extra else
+                    f"{base}_without_{_ident(missing[0])}" if missing else f"{base}_2")  # fmt: skip
         if base in PRIMITIVES or base in RESERVED or not re.match(r"[a-z_]", base):
             base = f"{base}_block"
         name, k = base, 2
@@ -253,17 +256,22 @@ class Writer:
         for j, r in enumerate(template):
             fields = {f: exprs.get((j, f), v) for f, v in r.fields.items()}
             body.append(Row(r.label, r.type, fields, r.inputs, r.output))
-        for m in members:
-            values = {}
-            for arg, vector in bases:
-                if arg != "in_c":
-                    values[arg] = vector[members.index(m)]
-            m.block = (name, values)
+        # an argument with one value in more than 4 of 5 calls gets it as its default
+        defaults = {}
+        for arg, vector in bases:
+            if arg != "in_c":
+                value, count = Counter(vector).most_common(1)[0]
+                if count >= 3 and 5 * count > 4 * len(vector):
+                    defaults[arg] = value
+        for i, m in enumerate(members):  # every argument: the parent's structure compares them
+            m.block = (name, {arg: vector[i] for arg, vector in bases if arg != "in_c"})
+        args = [a for a in args if a not in defaults]
         paths = [m.scope.path for m in members]
         where = ", ".join(paths[:3]) + (f", ... ({len(paths)} calls)" if len(paths) > 3 else "")
         ext = self.external(members[0])
         out = self.output_of(members[0])
-        self.blocks[name] = (args, body, ext, out, f"torch module {members[0].scope.cls}: {where}")
+        self.blocks[name] = (args, body, ext, out, f"module {members[0].scope.cls}: {where}",
+                             defaults)  # fmt: skip
 
     # ------------------------------------------------------------ YAML
     def collapse(self, rows: list[Row]) -> list[Row]:
@@ -299,6 +307,9 @@ class Writer:
                 else:
                     refs.append(_ref_of(i, ids))
             fields = _without_defaults(r.type, r.fields)
+            if r.type in self.blocks:  # a block's call leaves out its arguments' defaults
+                defaults = self.blocks[r.type][5]
+                fields = {k: v for k, v in fields.items() if k not in defaults or defaults[k] != v}
             items = []
             if r.type != r.label:
                 items.append(("type", r.type))
@@ -323,13 +334,18 @@ class Writer:
         self.decide(root)
         lines = [f"# {h}" for h in header]
         lines.append(f"title: {json.dumps(self.title or self.imp.source or 'imported model')}")
-        lines.append("input: [" + ", ".join(str(d) for d in self.imp.input) + "]")
+        dims = "[" + ", ".join(str(d) for d in self.imp.input) + "]"
+        # a rank-2 input of a torch model is tokens (L, D): nn.Linear reads its last axis
+        lines.append(f"input: {{tokens: {dims}}}" if len(self.imp.input) == 2 else f"input: {dims}")
         if self.blocks:
             lines.append("blocks:")
-            for name, (args, body, ext, out, doc) in self.blocks.items():
+            for name, (args, body, ext, out, doc, defaults) in self.blocks.items():
                 lines.append(f"  {name}:")
                 lines.append(f"    doc: {json.dumps(doc)}")
                 lines.append("    args: [" + ", ".join(args) + "]")
+                if defaults:
+                    lines.append("    defaults: {" + ", ".join(f"{k}: {_value(v)}" for k, v
+                                                             in defaults.items()) + "}")  # fmt: skip
                 body = self.collapse(body)
                 if body and body[-1].output != out:
                     ids = {}
@@ -354,6 +370,8 @@ def _without_defaults(type_, fields) -> dict:
     out = {}
     for k, v in fields.items():
         f = prim.field_map.get(k)
+        if f is not None and isinstance(v, str) and v == f.default:
+            continue
         if f is not None and not isinstance(v, str):
             default = f.default
             if isinstance(default, str):

@@ -12,6 +12,7 @@ from ..graph import Network, Node, Row
 from ..limits import (
     MAX_BLOCK_DEPTH,
     MAX_COLUMNS,
+    MAX_COUNT,
     MAX_DIM,
     MAX_NODES,
     MAX_REPEAT,
@@ -147,7 +148,8 @@ class _Expander:
         if kind == "int":
             if isinstance(value, str) and _is_ident(value) and not self.symbolic:
                 raise SpecError(f"{what}: unknown name '{value}'", file, line)
-            return _to_int(value, what, file, line, fdef.minimum, self.symbolic)
+            return _to_int(value, what, file, line, fdef.minimum, self.symbolic,
+                           fdef.maximum or MAX_DIM)  # fmt: skip
         if kind in _SIZES:
             n = _SIZES[kind]
             if kind.startswith("padding") and isinstance(value, str) and \
@@ -696,12 +698,12 @@ def _user_primitive(self, name, pdef, benv, inputs, node_id, file, line, row):
     pfile = getattr(pdef, "file", None) or file
     owner = f"{name} '{node_id}'"
 
-    def number(key, raw, minimum):
+    def number(key, raw, minimum, maximum=MAX_DIM):
         kline = pdef.key_line(key) if hasattr(pdef, "key_line") else line
         value = self.value(raw, benv, pfile, kline, f"{owner}: {key}")
         if isinstance(value, str) and _is_ident(value) and not self.symbolic:
             raise SpecError(f"{owner}: {key}: unknown name '{value}'", pfile, kline)
-        return _to_int(value, f"{owner}: {key}", pfile, kline, minimum, self.symbolic)
+        return _to_int(value, f"{owner}: {key}", pfile, kline, minimum, self.symbolic, maximum)
 
     want = number("inputs", pdef.get("inputs", 1), 0)
     if want == 0:
@@ -713,7 +715,7 @@ def _user_primitive(self, name, pdef, benv, inputs, node_id, file, line, row):
     values = {"shape": [number("shape", v, 1) for v in pdef["shape"]],
               "layout": pdef.get("layout")}  # fmt: skip
     for key in ("params", "macs", "ops", "buffers"):
-        values[key] = number(key, pdef.get(key, 0), 0)
+        values[key] = number(key, pdef.get(key, 0), 0, MAX_COUNT)
     values["name"] = name
     layout = values["layout"]
     if layout is not None and not isinstance(layout, str):
