@@ -31,13 +31,32 @@ def _limit_cpu():
     resource.setrlimit(resource.RLIMIT_CPU, (CPU_S, CPU_S + 1))
 
 
+# The child's own peak memory: VmHWM of the process archcost runs in, read at exit. The
+# kernel's ru_maxrss of a forked child also keeps the high-water mark of the process it was
+# forked from (a pytest worker that ran torch tests holds 1.5 GB), so it cannot be used here.
+_HWM_MAIN = """
+import atexit, os, runpy, sys
+def _hwm():
+    with open("/proc/self/status", encoding="ascii") as f:
+        kb = next(int(x.split()[1]) for x in f if x.startswith("VmHWM:"))
+    with open(os.environ["ARCHCOST_TEST_HWM"], "w", encoding="ascii") as f:
+        f.write(str(kb * 1024))
+atexit.register(_hwm)
+sys.argv = ["archcost", *sys.argv[1:]]
+runpy.run_module("archcost", run_name="__main__")
+"""
+
+
 def run_bounded(*args, cwd=ROOT, allowed=(0, 2)):
     """Run ``python -m archcost ARGS``; assert it ends with an allowed exit code inside the
     CPU and memory bounds; return (exit code, stdout, stderr)."""
     env = dict(os.environ, PYTHONPATH=ROOT, COLUMNS="200")
     env.pop("ARCHCOST_DEBUG", None)
+    hwm_file = tempfile.NamedTemporaryFile(delete=False)  # noqa: SIM115
+    hwm_file.close()
+    env["ARCHCOST_TEST_HWM"] = hwm_file.name
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen([sys.executable, "-m", "archcost", *args], cwd=cwd, env=env,
+        proc = subprocess.Popen([sys.executable, "-c", _HWM_MAIN, *args], cwd=cwd, env=env,
                                 stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                 preexec_fn=_limit_cpu)  # fmt: skip
         start = time.monotonic()
@@ -56,7 +75,11 @@ def run_bounded(*args, cwd=ROOT, allowed=(0, 2)):
         stdout = out.read().decode("utf-8", "replace")
         stderr = err.read().decode("utf-8", "replace")
     cpu = usage.ru_utime + usage.ru_stime
-    rss = usage.ru_maxrss * 1024  # kilobytes on Linux
+    with open(hwm_file.name, encoding="ascii") as f:
+        written = f.read()
+    os.unlink(hwm_file.name)
+    # killed past the CPU limit, a child writes nothing: the CPU assertion below reports it
+    rss = int(written) if written else 0
     what = f"archcost {' '.join(a[:60] for a in args)}"
     assert proc.returncode != -9 and proc.returncode != -24, f"{what}: killed past {CPU_S} s CPU"
     assert rss <= RSS_BYTES, f"{what}: {rss / 2**20:.0f} MiB"
