@@ -17,8 +17,10 @@ from .writer import write_spec
 
 
 def _need(module: str, extra: str):
+    import importlib
+
     try:
-        __import__(module)
+        importlib.import_module(module)
     except ImportError:
         raise SpecError(f"{module} is not installed; pip install 'archcost[{extra}]'") from None
 
