@@ -50,7 +50,6 @@ class Imported:
     macs: int | None = None  # FlopCounterMode FLOPs / 2
     buffers: int | None = None
     notes: list = field(default_factory=list)
-    unknown: list = field(default_factory=list)
 
 
 def unknown_op(what: str, path: str, source: str) -> SpecError:

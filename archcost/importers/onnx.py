@@ -55,7 +55,7 @@ class _Reader:
         if not os.path.isfile(path):
             raise SpecError(f"{path}: no such file")
         try:
-            model = onnx.load(path)
+            model = onnx.load_model(path)  # a model file, not YAML: no spec reaches it
             model = shape_inference.infer_shapes(model)
         except Exception as err:  # noqa: BLE001 - a broken file is the user's to fix
             raise SpecError(f"{path}: not a readable ONNX model ({type(err).__name__}: {err})") from None

@@ -17,14 +17,15 @@ from .writer import write_spec
 
 
 def _need(module: str, extra: str):
+    import importlib
+
     try:
-        __import__(module)
+        importlib.import_module(module)
     except ImportError:
         raise SpecError(f"{module} is not installed; pip install 'archcost[{extra}]'") from None
 
 
-def import_torch(target, kwargs=None, input_shape=(3, 224, 224), flat=False,
-                 allow_unknown=False, title=None):  # fmt: skip
+def import_torch(target, kwargs=None, input_shape=(3, 224, 224), flat=False, title=None):
     """(spec text, Imported) for a factory ``pkg.mod:fn`` / ``file.py:Net`` or an nn.Module."""
     _need("torch", "torch")
     import torch
@@ -36,7 +37,7 @@ def import_torch(target, kwargs=None, input_shape=(3, 224, 224), flat=False,
         model, source = target.eval(), type(target).__name__
     else:
         model, source = build_model(target, kwargs), str(target)
-    imported = torch_fx.trace(model, tuple(input_shape), allow_unknown, source)
+    imported = torch_fx.trace(model, tuple(input_shape), source)
     header = [f"Imported by archcost from {source} (torch {torch.__version__}, torch.fx).",
               *_count_lines(imported, "sum of numel", "FlopCounterMode FLOPs / 2")]  # fmt: skip
     return write_spec(imported, flat, title or source.rsplit(":", 1)[-1], header), imported

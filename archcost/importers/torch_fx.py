@@ -102,14 +102,12 @@ def _source(node) -> str:
 
 
 class _Converter:
-    def __init__(self, gm, allow_unknown, model):
+    def __init__(self, gm, model):
         self.gm = gm
-        self.allow_unknown = allow_unknown
         self.ops: list[Op] = []
         self.env: dict = {}
         self.scopes: dict = {}
         self.param_ids: set = set()
-        self.unknown: list = []
         self.shared: list = []
         self.modules = dict(model.named_modules())
 
@@ -538,7 +536,7 @@ def model_counts(model, input_shape) -> dict:
     return {"params": params, "buffers": buffers, "macs": flops // 2}
 
 
-def trace(model, input_shape, allow_unknown=False, source="", hooks_only=False) -> Imported:
+def trace(model, input_shape, source="", hooks_only=False) -> Imported:
     """``model`` (an ``nn.Module``) as archcost ops, with its own counts to check against.
     ``hooks_only`` skips torch.fx and runs the hook trace (the fallback) directly."""
     model = model.eval()
@@ -568,7 +566,7 @@ def trace(model, input_shape, allow_unknown=False, source="", hooks_only=False) 
             except Exception as err:  # noqa: BLE001
                 raise SpecError(f"import: the model does not run on an input of shape "
                                 f"{list(input_shape)}: {type(err).__name__}: {err}") from None  # fmt: skip
-    conv = _Converter(gm, allow_unknown, model)
+    conv = _Converter(gm, model)
     conv.run(input_shape)
     counts = model_counts(model, input_shape)
     for path, where in conv.shared:
