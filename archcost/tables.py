@@ -465,7 +465,7 @@ def _column(name, cdef, file, line) -> ColumnDef:
     choices = {"rounding": ROUNDINGS, "precision": PRECISIONS, "count": COUNTS,
                "basis": ("exact", "shown"), "whole": COUNTS}  # fmt: skip
     for key, allowed in choices.items():
-        if key in cdef and cdef[key] not in allowed:
+        if key in cdef and not (isinstance(cdef[key], str) and cdef[key] in allowed):
             raise SpecError(f"column '{name}': {key} is one of {', '.join(allowed)}", file, line)
     quantity = cdef["quantity"]
     count = cdef.get("count", "all")
@@ -670,7 +670,7 @@ def check_table(path: str) -> TableResult:
         row_name = _text(entry["row"], "'row'", file, line)
         label = _text(entry.get("label", row_name), "'label'", file, line)
         row_count = entry.get("count")
-        if row_count is not None and row_count not in COUNTS:
+        if row_count is not None and not (isinstance(row_count, str) and row_count in COUNTS):
             raise SpecError(f"'count' is one of {', '.join(COUNTS)}", file, line)
         # every row's own work counts too: aliases let 250,000 rows share one big 'set'
         work += 1 + len(sets) + len(cdefs)

@@ -129,10 +129,18 @@ def seeds() -> list[Seed]:
         out.append(Seed("googlenet_inlined_blocks.yaml", yaml.safe_dump(doc, sort_keys=False)))
     tables_dir = os.path.join(ROOT, "specs", "tables")
     if os.path.isdir(tables_dir):
+        # a table may name a network file below its folder (nets/...): carry those along
+        nets = {}
+        nets_dir = os.path.join(tables_dir, "nets")
+        if os.path.isdir(nets_dir):
+            for fname in sorted(os.listdir(nets_dir)):
+                if fname.endswith(".yaml"):
+                    with open(os.path.join(nets_dir, fname), encoding="utf-8") as handle:
+                        nets["nets/" + fname] = handle.read()
         for fname in sorted(os.listdir(tables_dir)):
             if fname.endswith(".yaml"):
                 with open(os.path.join(tables_dir, fname), encoding="utf-8") as handle:
-                    out.append(Seed(fname, handle.read(), "check"))
+                    out.append(Seed(fname, handle.read(), "check", companions=dict(nets)))
     return out
 
 
@@ -558,6 +566,7 @@ def problems(outcome: Outcome, command: str) -> list[str]:
 
 def write_case(folder: str, seed: Seed, data: bytes) -> str:
     for name, text in seed.companions.items():
+        os.makedirs(os.path.dirname(os.path.join(folder, name)), exist_ok=True)
         with open(os.path.join(folder, name), "w", encoding="utf-8") as handle:
             handle.write(text)
     path = os.path.join(folder, seed.name)

@@ -3,9 +3,14 @@
 This is the test that fails (and so CI fails) the moment a printed cell stops reproducing.
 """
 
+import subprocess
+import sys
+
 import pytest
 
 from archcost.tables import check_table, table_files
+
+from .conftest import ROOT
 
 
 @pytest.mark.parametrize("path", table_files(), ids=lambda p: p.rsplit("/", 1)[-1][:-5])
@@ -286,3 +291,19 @@ def test_table_units_paper_json():
     assert rec["convolution 3x3/1"]["macs_paper"] == "360M"
     assert rec["inception (3a)"]["weights"] == 163_328  # the exact count stays beside it
     assert data["paper_units"]["params"]["table"] == "googlenet-table1"
+
+
+@pytest.mark.parametrize("where", ["row", "column"])
+def test_a_list_where_a_count_name_belongs_is_a_clean_error(tmp_path, where):
+    """Found by the fuzzer: `count: [depthwise]` made `check` fail with a traceback
+    (unhashable LineList) instead of exit 2 with the line."""
+    table = tmp_path / "t.yaml"
+    column_count = "[kernels]" if where == "column" else "kernels"
+    row_count = "[depthwise]" if where == "row" else "depthwise"
+    table.write_text("id: t\nnetwork: mobilenet\ncolumns:\n"
+                     f"  p: {{quantity: weights, count: {column_count}}}\nrows:\n"
+                     f"  - {{row: total, count: {row_count}, p: 1}}\n")  # fmt: skip
+    result = subprocess.run([sys.executable, "-m", "archcost", "check", str(table)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120)  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"error: {table}:") and "Traceback" not in result.stderr
