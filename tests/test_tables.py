@@ -215,7 +215,7 @@ def test_summary_all_heading_separators_and_networks():
     out = result.stdout
     assert "every cell" in out and "cells that differ" not in out
     assert "| 433,800 | 422,824 |" in out  # thousands separators, printed and computed
-    assert "resnet34:option_a" in out  # the network (variant) of each row
+    assert "resnet34:option\\_a" in out  # the network (variant) of each row, Markdown-escaped
 
 
 def test_every_erratum_names_its_convention_and_counts():
