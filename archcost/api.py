@@ -20,8 +20,6 @@ FLOPs = 2 x MACs; other work in ``ops``).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 
 QUANTITIES = ("params", "buffers", "macs", "ops", "activations")
@@ -129,16 +127,9 @@ def load(spec: str, train: bool = False, **params) -> Result:
 
 def from_text(text: str, name: str = "spec") -> Result:
     """Evaluate spec text (YAML) held in memory."""
-    from .spec import build
+    from .spec import build_text
 
-    fd, path = tempfile.mkstemp(suffix=".yaml", prefix=f"archcost-{name}-")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        net = build(path)
-    finally:
-        os.unlink(path)
-    return Result(net, spec_text=text)
+    return Result(build_text(text, prefix=f"archcost-{name}-"), spec_text=text)
 
 
 def import_torch(model, input=(3, 224, 224), kwargs=None, flat=False) -> Result:  # noqa: A002

@@ -38,14 +38,9 @@ REPORT = os.path.join(ROOT, "benchmarks", "results", "verify_full.md")
 
 
 def networks():
-    from archcost.spec import builtin_names, effective, resolve
+    from archcost.spec import builtin_variants
 
-    names = []
-    for name in builtin_names():
-        names.append(name)
-        path, _ = resolve(name)
-        names += [f"{name}:{v}" for v in sorted(effective(path, None).get("variants") or {})]
-    return names
+    return builtin_variants()
 
 
 def main(argv=None):

@@ -10,18 +10,13 @@ independent oracle: they are checked per primitive by the hand oracles of test_l
 
 import pytest
 
-from archcost.spec import build, builtin_names, effective, resolve
+from archcost.spec import build, builtin_variants
 
 from .conftest import static_totals, torch_totals
 
 
 def all_networks():
-    names = []
-    for name in builtin_names():
-        names.append(name)
-        path, _ = resolve(name)
-        names += [f"{name}:{v}" for v in sorted(effective(path, None).get("variants") or {})]
-    return names
+    return builtin_variants()
 
 
 NETWORKS = all_networks()

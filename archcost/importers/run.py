@@ -9,7 +9,6 @@ MatMul nodes from their inferred shapes), BN running statistics with the model's
 from __future__ import annotations
 
 import os
-import tempfile
 
 from ..errors import SpecError
 from .ir import Imported
@@ -65,15 +64,9 @@ def _count_lines(imp: Imported, params_how, macs_how):
 
 def round_trip(text: str, imported: Imported) -> dict:
     """Build the spec text and compare its totals with the model's: {quantity: (spec, model)}."""
-    from ..spec import build
+    from ..spec import build_text
 
-    fd, path = tempfile.mkstemp(suffix=".yaml", prefix="archcost-import-")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        net = build(path)
-    finally:
-        os.unlink(path)
+    net = build_text(text, prefix="archcost-import-")
     totals = net.totals()
     out = {"params": (totals["params"], imported.params), "macs": (totals["macs"], imported.macs),
            "buffers": (totals["buffers"], imported.buffers)}  # fmt: skip

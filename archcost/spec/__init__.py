@@ -30,6 +30,7 @@ from .documents import (
     _short,
     block_library,
     builtin_names,
+    builtin_variants,
     display_name,
     effective,
     load_raw,
@@ -38,10 +39,10 @@ from .documents import (
     row_key,
     specs_dir,
 )
-from .expand import _Expander, build, build_doc, load, param_values
+from .expand import _Expander, build, build_doc, build_text, load, param_values
 
 __all__ = [
-    "block_library", "build", "build_doc", "builtin_names", "display_name", "effective", "load",
+    "block_library", "build", "build_doc", "build_text", "builtin_names", "builtin_variants", "display_name", "effective", "load",
     "load_raw", "param_values", "resolve", "row_ids", "row_key", "specs_dir",
     "_Expander", "_RowIndex", "_load_cached", "_short",
 ]  # fmt: skip

@@ -52,6 +52,16 @@ def builtin_names() -> list[str]:
     return sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".yaml"))
 
 
+def builtin_variants() -> list[str]:
+    """Every built-in network and each of its variants: ``NAME`` then ``NAME:VARIANT``."""
+    names = []
+    for name in builtin_names():
+        names.append(name)
+        path, _ = resolve(name)
+        names += [f"{name}:{v}" for v in sorted(effective(path, None).get("variants") or {})]
+    return names
+
+
 def resolve(arg: str) -> tuple[str, str | None]:
     """``NAME``, ``NAME:VARIANT``, ``path.yaml`` or ``path.yaml:VARIANT`` -> (path, variant)."""
     base, variant = arg, None

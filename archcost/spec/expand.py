@@ -878,6 +878,21 @@ def load(arg: str) -> tuple[dict, str]:
     return effective(path, variant), display_name(path, variant)
 
 
+def build_text(text: str, prefix: str = "archcost-") -> Network:
+    """Evaluate spec text held in memory (the API, and import's round trip): written to a
+    temporary file so that errors carry a FILE:LINE like any spec's."""
+    import os
+    import tempfile
+
+    fd, path = tempfile.mkstemp(suffix=".yaml", prefix=prefix)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return build(path)
+    finally:
+        os.unlink(path)
+
+
 def build(arg: str, params: dict | None = None, train: bool = False) -> Network:
     """Evaluate a built-in name, ``NAME:VARIANT`` or a file path into a :class:`Network`."""
     doc, name = load(arg)
