@@ -261,3 +261,72 @@ def test_max_torch_nodes(tmp_path):
     for command in ("verify", "bench"):
         _rc, _out, err = run_bounded(command, str(over), allowed=(2,))
         assert "MAX_TORCH_NODES" in err
+
+
+# ---------------------------------------------------------------- the limits left (issue 14)
+
+
+def _rows_file(tmp_path, name, rows, head="input: [1]\nlayers:\n"):
+    path = tmp_path / name
+    path.write_text(head + "".join(rows))
+    assert os.path.getsize(path) <= limits.MAX_FILE_BYTES
+    return str(path)
+
+
+def test_max_expr_chars(tmp_path):
+    # as many rows as the file size allows, each with an expression of MAX_EXPR_CHARS
+    expr = "1" + "+0" * ((limits.MAX_EXPR_CHARS - 1) // 2)
+    assert len(expr) <= limits.MAX_EXPR_CHARS
+    count = min(limits.MAX_ROWS, limits.MAX_FILE_BYTES // (len(expr) + 40))
+    rows = [f"  - l{i}: {{type: linear, out: '{expr}'}}\n" for i in range(count)]
+    for command in (["table"], ["memory"], ["predict"]):
+        rc, _out, _err = run_bounded(command[0], _rows_file(tmp_path, "e.yaml", rows))
+        assert rc == 0
+    over = [f"  - l: {{type: linear, out: '{expr}+0'}}\n"]
+    _rc, _out, err = run_bounded("table", _rows_file(tmp_path, "o.yaml", over), allowed=(2,))
+    assert "MAX_EXPR_CHARS" in err or f"{limits.MAX_EXPR_CHARS}" in err
+
+
+def test_max_number_bits(tmp_path):
+    # 2**63 four times is 2**252: inside MAX_NUMBER_BITS; once more is past it
+    inside = " * ".join(["2**63"] * 4) + " // " + " // ".join(["2**63"] * 4)
+    rc, _out, _err = run_bounded("table", _rows_file(
+        tmp_path, "b.yaml", [f"  - l: {{type: linear, out: '{inside}'}}\n"]))
+    assert rc == 0
+    over = " * ".join(["2**63"] * 5)
+    _rc, _out, err = run_bounded("table", _rows_file(
+        tmp_path, "o.yaml", [f"  - l: {{type: linear, out: '{over}'}}\n"]), allowed=(2,))
+    assert "MAX_NUMBER_BITS" in err or "bits" in err
+
+
+def test_max_columns(tmp_path):
+    # a block showing MAX_COLUMNS columns, used on every row up to MAX_ROWS
+    columns = ", ".join(f"c{j}: a" for j in range(limits.MAX_COLUMNS))
+    head = (f"input: [4, 2, 2]\nblocks:\n  wide:\n    defaults: {{a: 1}}\n"
+            f"    columns: {{{columns}}}\n    layers: [relu]\nlayers:\n")  # fmt: skip
+    rows = [f"  - w{i}: {{type: wide}}\n" for i in range(limits.MAX_ROWS)]
+    path = _rows_file(tmp_path, "c.yaml", rows, head)
+    for command in (["table"], ["table", "--format", "csv"], ["table", "--format", "json"]):
+        rc, _out, _err = run_bounded(command[0], path, *command[1:])
+        assert rc == 0
+
+
+def test_max_type_words_and_label_chars(tmp_path):
+    # every label as long as MAX_LABEL_CHARS, made of one-letter words after the type: each
+    # row's type is found among its leading MAX_TYPE_WORDS words, never all of them
+    label = ("relu " + "a " * limits.MAX_LABEL_CHARS)[: limits.MAX_LABEL_CHARS - 8].strip()
+    count = min(limits.MAX_ROWS, limits.MAX_FILE_BYTES // (len(label) + 20))
+    rows = [f"  - {label} {i}\n" for i in range(count)]
+    path = _rows_file(tmp_path, "t.yaml", rows, "input: [4, 2, 2]\nlayers:\n")
+    rc, _out, _err = run_bounded("table", path)
+    assert rc == 0
+
+
+def test_max_printed_digits(tmp_path):
+    # a printed cell of MAX_PRINTED_DIGITS digits is read (and does not match: exit 1); one
+    # digit more is refused with its line (exit 2)
+    for digits, allowed in ((limits.MAX_PRINTED_DIGITS, (1,)), (limits.MAX_PRINTED_DIGITS + 1, (2,))):
+        table = tmp_path / f"d{digits}.yaml"
+        table.write_text("id: t\nnetwork: mobilenet\ncolumns: {p: {quantity: params}}\n"
+                         f"rows:\n  - {{row: total, p: {'9' * digits}}}\n")  # fmt: skip
+        run_bounded("check", str(table), allowed=allowed)
