@@ -38,6 +38,10 @@ COMMANDS = {
     "report": "archcost.commands.report",
 }
 
+# packages archcost depends on (pyproject.toml), by module: missing, they are a set-up error,
+# not a bug (torch, onnx and matplotlib are extras, with messages of their own where used)
+INSTALLABLE = {"rich": "rich", "sympy": "sympy", "yaml": "pyyaml", "click": "click",
+               "matplotlib": "matplotlib"}  # fmt: skip
 BUG_REPORT = "please report it with the command line and the spec file"
 
 
@@ -117,6 +121,12 @@ def _guarded(run, argv) -> None:
         _fail(f"error: {err.format_message()}", err.exit_code)
     except (BrokenPipeError, KeyboardInterrupt):
         sys.exit(130 if not isinstance(sys.exc_info()[1], BrokenPipeError) else 0)
+    except ModuleNotFoundError as exc:
+        if exc.name not in INSTALLABLE or debug:
+            raise
+        _fail(f"error: this command needs the {INSTALLABLE[exc.name]} package, which is not "
+              f"installed: pip install -e . (in the checkout), or pip install "
+              f"{INSTALLABLE[exc.name]}", 2)  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if debug:
             raise

@@ -276,6 +276,11 @@ class _Progress:
     def update(self, done):
         if self.mode is False:
             return
+        from .report import have_rich
+
+        if not have_rich():  # no bar without rich; the work goes on the same
+            self.mode = False
+            return
         if self.bar is None:
             if time.monotonic() - self.start < self.DELAY or done >= self.total:
                 return

@@ -126,7 +126,9 @@ def printed_output(native=("text", "json"), records="rows", progress=None):
             inner = fmt if fmt in native else "json"
             capture = output not in (None, "-") or inner != asked
             status = contextlib.nullcontext()
-            if progress and sys.stderr.isatty():
+            from .report import have_rich
+
+            if progress and sys.stderr.isatty() and have_rich():
                 from rich.console import Console
 
                 status = Console(stderr=True).status(progress)

@@ -7,6 +7,7 @@ rich is imported only when text output is asked for, so scripts that want JSON s
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import sys
@@ -121,10 +122,19 @@ def render(columns, rows, fmt, title=None, footer=None, notes=()) -> str:
         lines += ["\\bottomrule", "\\end{tabular}"]
         return "\n".join(lines) + "\n"
     if fmt == "text":
-        if len(rows) > MAX_RICH_ROWS:
+        if len(rows) > MAX_RICH_ROWS or not have_rich():
             return _plain_table(columns, rows, title, footer, notes)
         return _rich_table(columns, rows, title, footer, notes)
     raise ValueError(fmt)
+
+
+@functools.lru_cache(maxsize=1)
+def have_rich() -> bool:
+    """rich draws the text tables, bars and progress; without it (``python -m archcost`` from a
+    checkout with only click and PyYAML) every command still prints, as plain text."""
+    import importlib.util
+
+    return importlib.util.find_spec("rich") is not None
 
 
 def _rich_table(columns, rows, title, footer, notes) -> str:
@@ -157,7 +167,8 @@ def _rich_table(columns, rows, title, footer, notes) -> str:
 
 
 def _plain_table(columns, rows, title, footer, notes) -> str:
-    """The text table without rich, for tables too long for it (``--expand`` of a big net)."""
+    """The text table without rich: for tables too long for it (``--expand`` of a big net), and
+    where rich is not installed."""
     every = list(rows) + ([footer] if footer else [])
     cells = [[_cell_text(row.get(c.key), "text") for c in columns] for row in every]
     widths = [max([len(c.header)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
@@ -166,12 +177,12 @@ def _plain_table(columns, rows, title, footer, notes) -> str:
         return "  ".join(v.rjust(w) if c.numeric else v.ljust(w)
                          for v, w, c in zip(values, widths, columns)).rstrip()  # fmt: skip
 
-    out = [title] if title else []
+    out = [title, ""] if title else []
     out += [line([c.header for c in columns]), "  ".join("-" * w for w in widths)]
     out += [line(r) for r in cells[: len(rows)]]
     if footer:
         out += ["  ".join("-" * w for w in widths), line(cells[-1])]
-    return "\n".join(out + list(notes)) + "\n"
+    return "\n".join(out + ([""] + list(notes) if notes else [])) + "\n"
 
 
 def to_json(obj) -> str:

@@ -59,3 +59,35 @@ def test_static_commands_import_neither_torch_nor_sympy(args):
 def test_symbolic_output_imports_sympy_but_not_torch():
     mods = heavy_modules("table", "googlenet", "--symbolic", "--format", "json")
     assert "sympy" in mods and not any(m.startswith("torch") for m in mods)
+
+
+NO_RICH = """
+import sys
+sys.modules["rich"] = None  # as on a machine where only click and PyYAML are installed
+from archcost.cli import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("args", [
+    ("table", "specs/googlenet.yaml"), ("check",), ("compare", "vgg16", "googlenet", "mobilenet"),
+    ("table", "vit_b_16"), ("layers",), ("memory", "resnet50"), ("list",),
+])
+def test_the_static_commands_print_without_rich(args):
+    """`python -m archcost` from a checkout that was never installed (no rich) exited 3 with
+    "internal error: ModuleNotFoundError: No module named 'rich'": the text tables fall back to
+    plain columns."""
+    result = subprocess.run([sys.executable, "-c", NO_RICH, *args], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "internal error" not in result.stderr
+    assert "params" in result.stdout or "name" in result.stdout
+
+
+def test_a_command_that_needs_rich_says_how_to_install_it():
+    # --bars draws with rich: without it, one error line naming the package, exit 2
+    result = subprocess.run([sys.executable, "-c", NO_RICH, "table", "googlenet", "--bars"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: this command needs the rich package")
+    assert result.stderr.count("\n") == 1
