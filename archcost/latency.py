@@ -297,22 +297,23 @@ def _efficiency(value, what, file, line, classes, by_dtype=True):
         return _fraction(value, what, file, line)
     out = {}
     for key, entry in value.items():
-        kline = _line(value, key) or line
-        if key != ANY and key not in classes:
-            raise SpecError(f"{what}: unknown op class {brief(key)} (one of: {', '.join(classes)}, "
-                            f"or \"{ANY}\" for the rest)", file, kline)  # fmt: skip
+        kline = _known(value, key, classes, f"{what}: unknown op class", file, line)
         if isinstance(entry, dict) and by_dtype:
-            per = {}
-            for dtype, x in entry.items():
-                dline = _line(entry, dtype) or kline
-                if dtype != ANY and dtype not in PROFILE_DTYPES:
-                    raise SpecError(f"{what}.{key}: unknown dtype {brief(dtype)} (one of: "
-                                    f"{', '.join(PROFILE_DTYPES)})", file, dline)  # fmt: skip
-                per[dtype] = _fraction(x, f"{what}.{key}.{dtype}", file, dline)
-            out[key] = per
+            out[key] = {dtype: _fraction(x, f"{what}.{key}.{dtype}", file, _known(
+                entry, dtype, PROFILE_DTYPES, f"{what}.{key}: unknown dtype", file, kline))
+                for dtype, x in entry.items()}  # fmt: skip
         else:
             out[key] = _fraction(entry, f"{what}.{key}", file, kline)
     return out
+
+
+def _known(mapping, key, allowed, what, file, line):
+    """The line of ``key`` in ``mapping`` once it is one of ``allowed`` (or ``"*"``)."""
+    kline = _line(mapping, key) or line
+    if key != ANY and key not in allowed:
+        raise SpecError(f"{what} {brief(key)} (one of: {', '.join(allowed)}, or \"{ANY}\" for "
+                        "the rest)", file, kline)  # fmt: skip
+    return kline
 
 
 def _mapping_of(doc, key, file, what):
@@ -639,9 +640,9 @@ def predict(network, profile: Profile, batch: int = 1, dtype: str = "float32",
         macs = node.macs * batch
         if macs:
             grouped = cls in ("depthwise", "grouped_conv")
-            rate = profile.peak_macs_per_s(dtype, node.op, grouped) * profile.efficiency(
-                cls, dtype, channels_last and cls in ("conv", "depthwise", "grouped_conv"))
-            compute = macs / rate
+            compute = macs / profile.macs_per_s(
+                dtype, node.op, grouped, cls,
+                channels_last and cls in ("conv", "depthwise", "grouped_conv"))  # fmt: skip
         elif profile.ops_rate and node.op in WINDOW_OPS:
             compute = node.ops * batch / profile.ops_rate
         else:

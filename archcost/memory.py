@@ -328,15 +328,15 @@ def _module_groups(network) -> list:
     """Nested modules as ``(first, end)`` node-index intervals (end exclusive), outermost first.
 
     The expander records every row at every depth as an interval of nodes
-    (:func:`archcost.nesting._spans`): a block instance (``conv2_x.1``), a row inside a block,
+    (:func:`archcost.nesting.row_spans`): a block instance (``conv2_x.1``), a row inside a block,
     a conv with its bn and activation. Each is a module in eager PyTorch, as torchvision writes
     them. A repeated row as a whole (the stage ``conv2_x``) is left out: torchvision writes
     some stages as one ``nn.Sequential`` (ResNet's ``layer1``) and others as part of a flat one
     (MobileNetV2's ``features``), and the spec does not say which.
     """
-    from .nesting import _spans
+    from .nesting import row_spans
 
-    spans = _spans(network)
+    spans = row_spans(network)
     repeated = {sid[:-2] for sid, _, _, _ in spans if sid.endswith(".1")}
     groups = {(start, end) for sid, _, start, end in spans
               if end - start > 1 and sid not in repeated}  # fmt: skip

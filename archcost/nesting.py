@@ -53,7 +53,7 @@ class Group:
         return self.nodes[-1] if self.nodes else None
 
 
-def _spans(net: Network):
+def row_spans(net: Network):
     """(id, type, start, end) of every group, with indices into ``net.nodes``.
 
     A BN-folded network (archcost.fold) keeps the original build's spans: its intervals are
@@ -72,7 +72,7 @@ def _spans(net: Network):
 
 def tree(net: Network) -> list[Group]:
     """The top-level groups (the spec's rows), each with its subtree."""
-    spans = _spans(net)
+    spans = row_spans(net)
     order = sorted(range(len(spans)), key=lambda k: (spans[k][2], -spans[k][3], -k))
     roots: list[Group] = []
     stack: list[tuple[Group, int]] = []  # (group, end)

@@ -92,3 +92,16 @@ def golden(name, text):
         "tests/test_all_specs.py::test_totals_equal_torch_at_full_size) or the papers' "
         "tables (archcost check). Only when one of them shows the new number is right, "
         "accept it with ARCHCOST_UPDATE_GOLDEN=1")
+
+
+def load_script(*parts):
+    """A script of the repository (``benchmarks/_measure.py``, ``scripts/fuzz.py``) as a
+    module, loaded by path: the benchmarks and scripts are not a package."""
+    import importlib.util
+
+    path = os.path.join(ROOT, *parts)
+    name = "archcost_script_" + "_".join(p.replace(".py", "") for p in parts)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -11,7 +11,7 @@ from archcost import memory as M
 from archcost.cli import cli
 from archcost.spec import build
 
-from .conftest import ROOT, require_torch, run_cli
+from .conftest import ROOT, load_script, require_torch, run_cli
 
 SPECS = os.path.join(ROOT, "tests", "specs")
 
@@ -247,24 +247,11 @@ def test_memory_cli_subprocess():
 
 def _measure():
     """benchmarks/_measure.py: torch's allocation record, shared with the benchmarks."""
-    import importlib.util
-
-    path = os.path.join(ROOT, "benchmarks", "_measure.py")
-    specm = importlib.util.spec_from_file_location("archcost_bench_measure", path)
-    mod = importlib.util.module_from_spec(specm)
-    specm.loader.exec_module(mod)
-    return mod
+    return load_script("benchmarks", "_measure.py")
 
 
 def _builder():
-    torch = require_torch()
-    import importlib.util
-
-    path = os.path.join(ROOT, "benchmarks", "memory_latency.py")
-    specm = importlib.util.spec_from_file_location("memory_latency_bench", path)
-    mod = importlib.util.module_from_spec(specm)
-    specm.loader.exec_module(mod)
-    return torch, mod
+    return require_torch(), load_script("benchmarks", "memory_latency.py")
 
 
 @pytest.mark.parametrize("name", ["googlenet", "resnet50", "vgg16", "mobilenet_v2"])

@@ -14,7 +14,7 @@ from archcost.cli import cli
 from archcost.errors import TORCH_MISSING, SpecError
 from archcost.spec import build
 
-from .conftest import ROOT, require_torch, run_cli
+from .conftest import ROOT, load_script, require_torch, run_cli
 
 SPECS = os.path.join(ROOT, "tests", "specs")
 MLP = os.path.join(SPECS, "mem_mlp.yaml")
@@ -258,12 +258,7 @@ def test_cpu_prediction_vs_measurement_smoke():
     end and gives finite positive numbers. Nothing is asserted about speed or accuracy (the
     benchmark script reports those)."""
     torch = require_torch()
-    import importlib.util
-
-    path = os.path.join(ROOT, "benchmarks", "memory_latency.py")
-    specm = importlib.util.spec_from_file_location("memory_latency_bench", path)
-    bench = importlib.util.module_from_spec(specm)
-    specm.loader.exec_module(bench)
+    bench = load_script("benchmarks", "memory_latency.py")
     net = build(os.path.join(SPECS, "mem_residual.yaml"))
     prof = LT.parse_profile(LT.calibrate("cpu", dtypes=("float32",), quick=True), "<calibrated>")
     model, _ = bench.build_module(net)

@@ -9,7 +9,6 @@ deep-spec generator itself (hand-computed totals).
 from __future__ import annotations
 
 import gc
-import importlib.util
 import json
 import os
 from fractions import Fraction
@@ -22,15 +21,13 @@ from archcost.report import _json_default, to_json
 from archcost.spec import build
 from archcost.yamlio import gc_paused, load_text
 
+from .conftest import load_script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _make_deep_spec():
-    path = os.path.join(ROOT, "benchmarks", "make_deep_spec.py")
-    spec = importlib.util.spec_from_file_location("make_deep_spec", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks", "make_deep_spec.py")
 
 
 def _stdlib_json(obj) -> str:
