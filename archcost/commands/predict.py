@@ -147,7 +147,7 @@ def render_predict(data, fmt, breakdown=False) -> str:
 @click.command("predict")
 @click.argument("spec")
 @click.option("--profile", default="h100", show_default=True,
-              help="Device profile: a built-in name (h100, a100, cpu) or a profile YAML file "
+              help="Device profile: a built-in name (h100, a100) or a profile YAML file "
               "(e.g. from `archcost calibrate`).")  # fmt: skip
 @format_option()
 @batch_option
