@@ -18,7 +18,6 @@ import ast
 import math
 import warnings
 from fractions import Fraction
-from functools import lru_cache
 
 from .errors import SpecError, brief
 from .limits import MAX_EXPONENT, MAX_EXPR_CHARS, MAX_NUMBER_BITS
@@ -87,9 +86,9 @@ class ExprError(SpecError):
     """A field's expression is not allowed or cannot be evaluated."""
 
 
-@lru_cache(maxsize=8192)
-def compile_expr(text: str) -> ast.Expression:
-    """Parse and check an expression once; later evaluations reuse the tree."""
+def compile_expr(text: str) -> tuple[ast.expr, tuple, int]:
+    """Parse and check an expression: (its checked tree, the names it reads in a fixed order,
+    its operators and calls, at least 1). :class:`Evaluator` keeps what it compiles from it."""
     if len(text) > MAX_EXPR_CHARS:
         raise ExprError(f"expression longer than {MAX_EXPR_CHARS} characters")
     try:
@@ -100,7 +99,7 @@ def compile_expr(text: str) -> ast.Expression:
         raise ExprError(f"cannot parse expression {text!r}") from None
     except (ValueError, RecursionError, MemoryError):
         raise ExprError(f"expression {text[:40]!r} is not valid") from None
-    nodes = list(ast.walk(tree))
+    nodes = _all_nodes(tree)
     for node in nodes:  # first the kinds of node, so `__import__('os').system` names Attribute
         if not isinstance(node, _ALLOWED):
             what = type(node).__name__
@@ -127,7 +126,26 @@ def compile_expr(text: str) -> ast.Expression:
             raise ExprError(f"operator {type(node.op).__name__} is not allowed in {text!r}")
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Invert):
             raise ExprError(f"operator ~ is not allowed in {text!r}")
-    return tree
+    names = tuple(sorted({n.id for n in nodes if isinstance(n, ast.Name)}))
+    operators = max(1, sum(isinstance(n, _OPERATORS) for n in nodes))
+    return tree.body, names, operators
+
+
+def _all_nodes(tree) -> list:
+    """Every node of the tree, breadth first (what ``list(ast.walk(tree))`` gives, faster)."""
+    out = [tree]
+    for node in out:  # the list grows while it is read
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, ast.AST):
+                out.append(value)
+            elif isinstance(value, list):
+                out.extend(v for v in value if isinstance(v, ast.AST))
+    return out
+
+
+_MISSING = object()  # a name not in scope, in a memo key
+_OPERATORS = (ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp, ast.Call)
 
 
 def _symbolic(value) -> bool:
@@ -173,21 +191,52 @@ class Evaluator:
     the same fields thousands of times does not walk the tree every time.
     """
 
+    #: results kept per (text, values and types of the names it reads); an evaluator with
+    #: side effects (the symbolic one logs its decisions) turns this off
+    memoize = True
+    _MEMO_ENTRIES = 65_536
+    _COMPILED_CHARS = 50_000
+
     def __init__(self, functions=NUMERIC_FUNCTIONS, divide=None, power=None, compare=None):
         self.functions = functions
         self.divide = divide or _exact_divide
         self.power = power or _bounded_power
         self.compare = compare or globals()["compare"]
         self._compiled: dict = {}
+        self._compiled_chars = 0
+        self._memo: dict = {}
+        #: work so far: the characters of each expression compiled, plus the operators of
+        #: each evaluation (a remembered result costs nothing); a build compares it before
+        #: and after to bound its own work (limits.MAX_EXPR_WORK)
+        self.spent = 0
 
     def __call__(self, text: str, env: dict):
-        fn = self._compiled.get(text)
-        if fn is None:
-            fn = self._compile(compile_expr(text).body, text)
-            if len(self._compiled) < 8192:
-                self._compiled[text] = fn
+        entry = self._compiled.get(text)
+        if entry is None:
+            body, names, operators = compile_expr(text)
+            entry = (self._compile(body, text), names, operators)
+            self.spent += len(text)
+            # kept for the next evaluation, within a bound on the characters kept: each
+            # character is a few closures, and millions of live closures make every later
+            # garbage collection of the process slow
+            self._compiled_chars += len(text)
+            if self._compiled_chars > self._COMPILED_CHARS:
+                self._compiled.clear()
+                self._compiled_chars = len(text)
+            self._compiled[text] = entry
+        fn, names, cost = entry
+        key = None
+        if self.memoize:
+            values = tuple(env.get(n, _MISSING) for n in names)
+            key = (text, values, tuple(map(type, values)))
+            try:
+                if key in self._memo:
+                    return self._memo[key]
+            except TypeError:  # a list among the values: not remembered
+                key = None
+        self.spent += cost
         try:
-            return fn(env)
+            result = fn(env)
         except ExprError:
             raise
         except ZeroDivisionError:
@@ -196,6 +245,11 @@ class Evaluator:
             raise ExprError(f"cannot evaluate {text!r}: {exc}") from None
         except (RecursionError, MemoryError):
             raise ExprError(f"expression {text[:40]!r} is too complex") from None
+        if key is not None:
+            if len(self._memo) >= self._MEMO_ENTRIES:
+                self._memo.clear()
+            self._memo[key] = result
+        return result
 
     @staticmethod
     def _numeric(part, text):

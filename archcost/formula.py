@@ -193,6 +193,8 @@ class SympyEvaluator(E.Evaluator):
     and logged.
     """
 
+    memoize = False  # every evaluation may log a decision
+
     def __init__(self, log: DecisionLog):
         self.log = log
         self.current = ""

@@ -21,6 +21,7 @@ MAX_COUNT = 1 << 60  # params, MACs, ops or buffers a user-defined primitive dec
 MAX_EXPR_CHARS = 400  # characters in one expression field
 MAX_EXPONENT = 64  # |exponent| of ** and |ndigits| of round() in an expression
 MAX_NUMBER_BITS = 256  # bit length of any intermediate value in an expression
+MAX_EXPR_WORK = 250_000  # expression work in one build: characters compiled + operators evaluated
 
 # expansion (archcost/spec/)
 MAX_ROWS = 25_000  # rows in one list (a spec's or block's layers), and row edits in one variant
@@ -41,7 +42,7 @@ MAX_PRINTED_DIGITS = 30  # digits of a printed number in a table file
 MAX_SYMBOLIC_NODES = 1_000  # layers shown by `table --symbolic` and `formula` (sympy: ms a layer)
 MAX_FORMULA_TERMS = 20_000  # terms of the expanded polynomial of `formula --in ... --continuous`
 MAX_RICH_ROWS = 2_000  # longer text tables are laid out without rich (~0.7 ms a row)
-MAX_TORCH_NODES = 10_000  # layers of a network `verify` and `bench` build in torch
+MAX_TORCH_NODES = 5_000  # layers of a network `verify` and `bench` build in torch
 MAX_PLOT_ROWS = 500  # rows drawn by `table --plot` (the figure grows with them)
 MAX_PLOT_LABEL_CHARS = 60  # characters of one label in a figure (longer ones are cut)
 MAX_MESSAGE_CHARS = 1_000  # characters of an error line (a label may be megabytes long)

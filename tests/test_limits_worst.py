@@ -287,6 +287,35 @@ def test_max_expr_chars(tmp_path):
     assert "MAX_EXPR_CHARS" in err or f"{limits.MAX_EXPR_CHARS}" in err
 
 
+def _distinct_expressions(count):
+    """``count`` rows, each with a different expression of MAX_EXPR_CHARS characters: none is
+    compiled or evaluated twice; returns (rows, the expression work they take)."""
+    rows, work = [], 0
+    for i in range(count):
+        head = str(i + 1)
+        plus = (limits.MAX_EXPR_CHARS - len(head)) // 2
+        rows.append(f"  - l{i}: {{type: linear, out: '{head}{'+0' * plus}'}}\n")
+        work += len(head) + 2 * plus + plus  # its characters, then its operators
+    return rows, work
+
+
+def test_max_expr_work(tmp_path):
+    # the slowest expressions: all different and as long as allowed; just inside the budget
+    # the commands finish, and a file that takes more is refused naming the limit
+    per = limits.MAX_EXPR_CHARS * 3 // 2
+    rows, work = _distinct_expressions(limits.MAX_EXPR_WORK // per - 1)
+    assert work <= limits.MAX_EXPR_WORK
+    inside = _rows_file(tmp_path, "inside.yaml", rows)
+    for command in ("table", "memory"):
+        rc, _out, _err = run_bounded(command, inside)
+        assert rc == 0
+    count = min(limits.MAX_ROWS, limits.MAX_FILE_BYTES // (limits.MAX_EXPR_CHARS + 40))
+    rows, work = _distinct_expressions(count)
+    assert work > limits.MAX_EXPR_WORK
+    _rc, _out, err = run_bounded("table", _rows_file(tmp_path, "over.yaml", rows), allowed=(2,))
+    assert "MAX_EXPR_WORK" in err
+
+
 def test_max_number_bits(tmp_path):
     # 2**63 four times is 2**252: inside MAX_NUMBER_BITS; once more is past it
     inside = " * ".join(["2**63"] * 4) + " // " + " // ".join(["2**63"] * 4)

@@ -14,6 +14,7 @@ from ..limits import (
     MAX_COLUMNS,
     MAX_COUNT,
     MAX_DIM,
+    MAX_EXPR_WORK,
     MAX_NODES,
     MAX_REPEAT,
     MAX_ROW_EXPANSIONS,  # fmt: skip
@@ -72,6 +73,7 @@ class _Expander:
         self.env = env
         self.train = train
         self.evaluate = evaluator
+        self.work_before = getattr(evaluator, "spent", 0)  # see MAX_EXPR_WORK
         self.symbolic = symbolic
         self.nodes: list[Node] = []
         self.rows: list[Row] = []
@@ -122,9 +124,14 @@ class _Expander:
             if kind == "word":
                 return text
             try:
-                return self.evaluate(text, env)
+                result = self.evaluate(text, env)
             except SpecError as err:
                 raise SpecError(f"{what}: {err.message}", file, line) from None
+            if getattr(self.evaluate, "spent", 0) - self.work_before > MAX_EXPR_WORK:
+                raise SpecError(f"the network's expressions take more than {MAX_EXPR_WORK:,} "
+                                "units of work (characters compiled plus operators evaluated; "
+                                "MAX_EXPR_WORK)", file, line)  # fmt: skip
+            return result
         if isinstance(raw, float):
             if raw != raw or raw in (float("inf"), float("-inf")):
                 raise SpecError(f"{what}: {raw} is not a number", file, line)
