@@ -18,12 +18,13 @@ from fractions import Fraction
 
 from .errors import SpecError
 from .expr import evaluate
+from .limits import MAX_GRID_POINTS, MAX_SWEEP_WORK
 from .spec import build_doc, param_values
 
 QUANTITIES = ("params", "weights", "buffers", "macs", "flops", "ops", "activations",
               "peak_activations")  # fmt: skip
 SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-MAX_POINTS = 1_000_000
+POINT_WORK = 4  # what a point costs beyond its layers and expressions (a build's fixed part)
 PARALLEL_MIN_POINTS = 2000  # below this, starting workers costs more than it saves
 
 
@@ -73,8 +74,9 @@ def parse_axis(text: str) -> tuple[str, list]:
             if stop < start:
                 raise SpecError(f"--set {name}: the range {part} is empty (STOP < START)")
             count = math.floor((stop - start) / step) + 1
-            if count > MAX_POINTS:
-                raise SpecError(f"--set {name}: {count:,} values exceed the limit {MAX_POINTS:,}")
+            if count > MAX_GRID_POINTS:
+                raise SpecError(f"--set {name}: {count:,} values exceed the limit "
+                                f"{MAX_GRID_POINTS:,} (MAX_GRID_POINTS)")  # fmt: skip
             values += [_tidy(start + i * step) for i in range(count)]
         else:
             values.append(parse_number(part, f"--set {name}"))
@@ -155,6 +157,7 @@ class Runner:
         self.progress = progress
         self.label = label
         self.evaluations = 0
+        self.work = 0  # see MAX_SWEEP_WORK
         self.check({})
 
     def check(self, point: dict) -> None:
@@ -163,10 +166,32 @@ class Runner:
 
     def one(self, values: dict) -> dict:
         self.evaluations += 1
-        return _evaluate(self.doc, self.name, {**self.fixed, **values}, self.train,
-                         self.quantities)  # fmt: skip
+        self.spend(None)
+        result, work = _evaluate(self.doc, self.name, {**self.fixed, **values}, self.train,
+                                 self.quantities)  # fmt: skip
+        self.spend(work)
+        return result
+
+    def spend(self, work) -> None:
+        """Count the work of evaluated points (``None``: check only) and stop past
+        MAX_SWEEP_WORK: a point costs its layers, its expression work (see expr.Evaluator:
+        characters compiled, operators evaluated) and POINT_WORK."""
+        self.work += work or 0
+        if self.work > MAX_SWEEP_WORK:
+            raise SpecError(f"evaluating {self.evaluations:,} points built more than "
+                            f"{MAX_SWEEP_WORK:,} units of work (MAX_SWEEP_WORK: each point "
+                            "counts its layers, its expression work and "
+                            f"{POINT_WORK}); use a coarser grid or fewer values")
 
     def many(self, points: list[dict]) -> list[dict]:
+        if points:  # refuse at once what the first point says cannot fit
+            _result, work = _evaluate(self.doc, self.name, {**self.fixed, **points[0]},
+                                      self.train, self.quantities)  # fmt: skip
+            if self.work + work * len(points) > MAX_SWEEP_WORK:
+                raise SpecError(f"{len(points):,} points of about {work:,} units of work each "
+                                f"exceed MAX_SWEEP_WORK = {MAX_SWEEP_WORK:,} (a point counts its "
+                                f"layers, its expression work and {POINT_WORK}); use a coarser "
+                                "grid or fewer values")  # fmt: skip
         self.evaluations += len(points)
         jobs = self._jobs(len(points))
         bar = _Progress(len(points), self.label, self.progress)
@@ -187,16 +212,18 @@ class Runner:
         return min(jobs, max(1, count // 64))
 
 
-def _evaluate(doc, name, values, train, quantities) -> dict:
+def _evaluate(doc, name, values, train, quantities) -> tuple[dict, int]:
+    """(the point's result, its work: layers built + expression work + POINT_WORK)."""
+    before = evaluate.spent
     try:
         net = build_doc(doc, name, params=values, train=train)
     except SpecError as err:
-        return {"error": err.message}
+        return {"error": err.message}, evaluate.spent - before + POINT_WORK
     result = measure(net, quantities)
     for row in net.rows:  # break node <-> row cycles so the memory goes back at once
         row.nodes = []
         row.output = None
-    return result
+    return result, len(net.nodes) + evaluate.spent - before + POINT_WORK
 
 
 def _serial(runner, points, bar) -> list[dict]:
@@ -205,8 +232,10 @@ def _serial(runner, points, bar) -> list[dict]:
     gc.disable()  # the networks are freed by reference counting (no cycles left)
     try:
         for i, point in enumerate(points):
-            out.append(_evaluate(runner.doc, runner.name, {**runner.fixed, **point},
-                                 runner.train, runner.quantities))  # fmt: skip
+            result, work = _evaluate(runner.doc, runner.name, {**runner.fixed, **point},
+                                     runner.train, runner.quantities)  # fmt: skip
+            runner.spend(work)
+            out.append(result)
             if not i & 63:
                 bar.update(i)
     finally:
@@ -253,7 +282,8 @@ def _parallel(runner, points, jobs, bar) -> list[dict]:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             done = 0
             for lo, results in pool.imap_unordered(_work_chunk, bounds):
-                out[lo : lo + len(results)] = results
+                runner.spend(sum(work for _, work in results))  # past the limit: workers stop
+                out[lo : lo + len(results)] = [result for result, _ in results]
                 done += len(results)
                 bar.update(done)
     finally:
@@ -319,8 +349,9 @@ def grid_points(axes: list[tuple[str, list]]) -> list[dict]:
     total = 1
     for _, values in axes:
         total *= len(values)
-    if total > MAX_POINTS:
-        raise SpecError(f"the grid has {total:,} points; the limit is {MAX_POINTS:,}")
+    if total > MAX_GRID_POINTS:
+        raise SpecError(f"the grid has {total:,} points; the limit is {MAX_GRID_POINTS:,} "
+                        "(MAX_GRID_POINTS)")  # fmt: skip
     points = [{}]
     for name, values in axes:
         points = [{**p, name: v} for p in points for v in values]
@@ -347,9 +378,9 @@ def grid_values(lo, hi, step) -> list:
     if hi < lo:
         raise SpecError(f"--max {fmt_value(hi)} is below --min {fmt_value(lo)}")
     count = math.floor((hi - lo) / step) + 1
-    if count > MAX_POINTS:
-        raise SpecError(f"the grid has {count:,} values; the limit is {MAX_POINTS:,} "
-                        "(a coarser --grid or a narrower --min/--max)")  # fmt: skip
+    if count > MAX_GRID_POINTS:
+        raise SpecError(f"the grid has {count:,} values; the limit is {MAX_GRID_POINTS:,} "
+                        "(MAX_GRID_POINTS: a coarser --grid or a narrower --min/--max)")  # fmt: skip
     return [_tidy(Fraction(lo) + i * Fraction(step)) for i in range(count)]
 
 

@@ -44,12 +44,21 @@ def human(value, exact: bool = False) -> str:
     return str(value)
 
 
+_BYTE_UNITS = (("PiB", 1 << 50), ("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20),
+               ("KiB", 1 << 10))  # fmt: skip
+
+
 def human_bytes(n: int) -> str:
+    """Bytes in binary units with two decimals (1.50 GiB, 3.00 TiB); past 1024 PiB the count
+    of PiB grows (exact integer arithmetic, rounded as ``.2f`` rounds, with no float overflow for any size). None: '?'."""
     if n is None:
         return "?"
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+    for unit, scale in _BYTE_UNITS:
         if n >= scale:
-            return f"{n / scale:.2f} {unit}"
+            hundredths, rest = divmod(n * 100, scale)
+            if 2 * rest > scale or (2 * rest == scale and hundredths % 2):  # half to even,
+                hundredths += 1  # as f"{n / scale:.2f}" rounds
+            return f"{hundredths // 100}.{hundredths % 100:02d} {unit}"
     return f"{n} B"
 
 

@@ -247,6 +247,36 @@ def test_max_extends_depth(tmp_path):
     run_bounded("table", str(tmp_path / "f0.yaml"))
 
 
+def _mobilenet_point_work():
+    from archcost.explore import _evaluate
+    from archcost.spec import load
+
+    doc, name = load("mobilenet")
+    return _evaluate(doc, name, {"alpha": 1, "resolution": 224}, False, ("params",))[1]
+
+
+def test_max_sweep_work(tmp_path):
+    # a sweep as long as the work bound allows (MobileNet, the heaviest points per unit of
+    # work among the built-ins), on one process; then grids past it are refused before work
+    per = _mobilenet_point_work()
+    resolutions = limits.MAX_SWEEP_WORK // per * 9 // 10 // 100  # 100 alphas each
+    assert resolutions >= 2
+    axes = ["--set", "alpha=0.25:1.24:0.01", "--set", f"resolution=96:{95 + resolutions}:1"]
+    out = str(tmp_path / "s.json")
+    rc, _out, _err = run_bounded("sweep", "mobilenet", *axes, "--jobs", "1", "-o", out,
+                                 "--format", "json")  # fmt: skip
+    assert rc == 0
+    big = ["--set", "alpha=0.25:1.24:0.01", "--set", "resolution=96:595:1"]  # 50,000 points
+    _rc, _out, err = run_bounded("sweep", "mobilenet", *big, "--jobs", "1", allowed=(2,))
+    assert "MAX_SWEEP_WORK" in err
+    _rc, _out, err = run_bounded("sweep", "mobilenet", "--set", "resolution=1:100001:1",
+                                 allowed=(2,))  # fmt: skip
+    assert "MAX_GRID_POINTS" in err
+    _rc, _out, err = run_bounded("solve", "mobilenet", "--budget", "macs=300M", "--for",
+                                 "alpha", "--grid", "0.000001", allowed=(2,))  # fmt: skip
+    assert "MAX_GRID_POINTS" in err
+
+
 def test_max_torch_nodes(tmp_path):
     pytest.importorskip("torch")
     # a chain of in-place ReLUs at the limit: the in-place walk of the torch backend was
