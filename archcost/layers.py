@@ -143,7 +143,11 @@ def need(x, what, *layouts):
     if layout_of(x) in layouts:
         return x
     want = " or ".join(_WANT.get(lay, f"({', '.join(lay)})") for lay in layouts)
-    raise SpecError(f"{what} needs a {want} input; got {describe(x)}")
+    hint = ""
+    if "LC" in layouts and layout_of(x) == "CL":  # `input: [197, 768]` meant as tokens
+        hint = (f" (a 2-D shape is (C, L) by default; for tokens give the layout: "
+                f"`input: {{tokens: [{x[0]}, {x[1]}]}}` or `layout: tokens`)")
+    raise SpecError(f"{what} needs a {want} input; got {describe(x)}{hint}")
 
 
 def _spatial(x, what):

@@ -336,7 +336,12 @@ def _profile_case(choose: Chooser, folder: str):
         doc["efficiency"] = {"compute": choose.choice([1.0, 0.5, 1.0e-6]), "memory": 0.8}
     if choose.integer(0, 1):
         doc["layer_overhead_s"] = choose.choice([0, 1.0e-6, 1.0])
-    for _ in range(choose.choice([0, 1, 1, 2, 3])):
+    # half the cases stay valid (a label with control characters or markup is valid), so the
+    # paths that print a prediction are fuzzed too, not only the refusals
+    hostile = choose.integer(0, 1)
+    if not hostile and len(doc["title"]) > 1000:
+        doc["title"] = doc["title"][:1000]
+    for _ in range(choose.choice([1, 1, 2, 3]) if hostile else 0):
         where = choose.integer(0, 5)
         if where == 0:
             doc["peak_macs_per_s"][choose.choice(["float32", "float16", "int8", "float128"])] = \
@@ -357,7 +362,7 @@ def _profile_case(choose: Chooser, folder: str):
     text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
     for tag in ("!!float _", "!!int ''", "!!bool maybe"):
         text = text.replace(f"'{tag}'", tag)
-    if choose.integer(0, 4) == 0:  # an aliased list of 387,420,489 items where text belongs
+    if hostile and choose.integer(0, 4) == 0:  # an aliased list of 387,420,489 items
         levels = ["  a0: &a0 [1, 2, 3, 4, 5, 6, 7, 8, 9]"] + [
             f"  a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
         text = "measured:\n" + "\n".join(levels) + "\n" + "\n".join(
@@ -366,7 +371,8 @@ def _profile_case(choose: Chooser, folder: str):
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(text)
     args = ["predict", choose.choice(["lenet5", "googlenet", "mobilenet"]), "--profile", path,
-            "--dtype", choose.choice(["float32", "float16", "bfloat16", "int8"]),
+            "--dtype", choose.choice(["float32", "float16", "bfloat16", "int8"] if hostile
+                                     else ["float32", "float16"]),
             "--format", choose.choice(["text", "json", "md", "csv"])]  # fmt: skip
     if choose.integer(0, 3) == 0:
         args += ["-o", choose.choice([path, os.devnull])]
@@ -383,6 +389,21 @@ def _table_case(choose: Chooser, folder: str):
     if not os.path.lexists(link):
         os.symlink(choose.choice(["/proc/self/environ", "/etc/hostname", spec, "/dev/zero"]), link)
     rows = []
+    if not choose.integer(0, 1):  # a valid table: its cells match, or differ (exit 1)
+        for _ in range(choose.integer(1, 6)):
+            network, row, value = choose.choice([("lenet5", "total", 61706), ("net.yaml", "c", 112),
+                                                 ("net.yaml", "total", 112),
+                                                 ("mobilenet", "total", 4231976)])
+            rows.append({"network": network, "row": row,
+                         "p": value if choose.integer(0, 3) else value + 1})
+        doc = {"id": "t", "title": _label(choose)[:1000],
+               "columns": {"p": {"quantity": "params", "unit": 1}}, "rows": rows}
+        text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+        path = os.path.join(folder, "table.yaml")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return ["check", path] + choose.choice([[], ["--format", "json"], ["--all"]]), \
+            text.encode()  # fmt: skip
     for _ in range(choose.integer(1, 6)):
         row = {"network": choose.choice(["lenet5", "lenet5", "net.yaml", "net.yaml", "./net.yaml",
                                          "../net.yaml", "/etc/passwd.yaml", spec, "link.yaml",

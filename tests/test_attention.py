@@ -190,3 +190,9 @@ layers:
         assert result.macs.subs(r, size) == 8 * 8 * 3 * 64 * L + 4 * L * 64 * 64 + 2 * L * L * 64
     assert "resolution" in str(result.macs) and sympy.degree(
         result.macs.subs(sympy.floor(r / 8), r), r) == 4  # L^2 = (r/8)^4
+
+
+def test_a_two_d_list_meant_as_tokens_gets_the_layout_hint():
+    # `input: [197, 768]` is (C, L) by the documented default; the error says how to give tokens
+    with pytest.raises(SpecError, match=r"input: \{tokens: \[197, 768\]\}"):
+        run("attention", (197, 768), heads=12)
