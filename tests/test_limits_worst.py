@@ -389,3 +389,203 @@ def test_max_printed_digits(tmp_path):
         table.write_text("id: t\nnetwork: mobilenet\ncolumns: {p: {quantity: params}}\n"
                          f"rows:\n  - {{row: total, p: {'9' * digits}}}\n")  # fmt: skip
         run_bounded("check", str(table), allowed=allowed)
+
+
+# ---------------------------------------------------------------- every limit has a worst case
+
+
+def _nested_blocks(depth):
+    """Blocks nested ``depth`` deep, each using the next twice: 2**depth ReLUs."""
+    text = "input: [4, 2, 2]\nblocks:\n"
+    for i in range(depth):
+        inner = f"b{i + 1}" if i + 1 < depth else "relu"
+        text += f"  b{i}:\n    layers:\n      - x: {{type: {inner}}}\n      - y: {{type: {inner}}}\n"
+    return text + "layers:\n  - top: {type: b0}\n"
+
+
+def test_max_block_depth(tmp_path):
+    inside = tmp_path / "depth.yaml"
+    inside.write_text(_nested_blocks(limits.MAX_BLOCK_DEPTH))  # 65,536 layers
+    for command in ("table", "memory"):
+        rc, _out, _err = run_bounded(command, str(inside))
+        assert rc == 0
+    over = tmp_path / "over.yaml"
+    over.write_text(_nested_blocks(limits.MAX_BLOCK_DEPTH + 1))
+    _rc, _out, err = run_bounded("table", str(over), allowed=(2,))
+    assert f"nested deeper than {limits.MAX_BLOCK_DEPTH}" in err
+
+
+def test_max_row_expansions_with_skipped_rows(tmp_path):
+    # rows skipped by `when: false` emit no layer: MAX_NODES cannot stop them; three skipped
+    # rows and one ReLU per repeat reach MAX_ROW_EXPANSIONS with a quarter of MAX_NODES, and
+    # the values they read reach MAX_VALUES first: whichever binds, refused in bounds
+    skipped = "".join(f"      - s{j}: {{type: relu, when: false}}\n" for j in range(3))
+    repeat = (limits.MAX_ROW_EXPANSIONS - 1) // 4
+    path = tmp_path / "skipped.yaml"
+    path.write_text(f"input: [4, 2, 2]\nblocks:\n  b:\n    layers:\n{skipped}"
+                    f"      - r: {{type: relu}}\nlayers:\n  - u: {{type: b, repeat: {repeat}}}\n")
+    for command in ("table", "memory"):
+        _rc, _out, err = run_bounded(command, str(path), allowed=(2,))
+        assert (f"more than {limits.MAX_VALUES:,} values" in err
+                or f"more than {limits.MAX_ROW_EXPANSIONS:,} rows" in err)  # fmt: skip
+
+
+def test_max_dim_and_max_count(tmp_path):
+    # every dimension at MAX_DIM: costs are exact integers of 70+ digits, printed in PiB
+    m = limits.MAX_DIM
+    inside = tmp_path / "dim.yaml"
+    inside.write_text(f"input: [{m}, {m}, {m}]\nlayers:\n  - c: {{type: conv, out: {m}, k: 1}}\n"
+                      f"  - p: {{type: maxpool, k: {m}, s: {m}}}\n"
+                      f"  - f: {{type: linear, out: {m}}}\n")  # fmt: skip
+    for command in ("table", "memory", "predict"):
+        rc, out, _err = run_bounded(command, str(inside))
+        assert rc == 0 and "inf" not in out.split() and "nan" not in out.lower().split()
+    over = tmp_path / "over.yaml"
+    over.write_text(f"input: [3, 8, 8]\nlayers:\n  - c: {{type: conv, out: {m + 1}, k: 1}}\n")
+    _rc, _out, err = run_bounded("table", str(over), allowed=(2,))
+    assert f"{m:,}" in err or str(m) in err
+    # a user-defined primitive declaring counts at MAX_COUNT, on every row up to MAX_ROWS/10
+    head = ("input: [4, 2, 2]\nprimitives:\n  big:\n    shape: [in_c, in_h, in_w]\n"
+            f"    params: {limits.MAX_COUNT}\n    macs: {limits.MAX_COUNT}\nlayers:\n")
+    rows = [f"  - b{i}: {{type: big}}\n" for i in range(limits.MAX_ROWS // 10)]
+    rc, out, _err = run_bounded("table", _rows_file(tmp_path, "count.yaml", rows, head))
+    assert rc == 0
+    over_head = head.replace(f"params: {limits.MAX_COUNT}", f"params: {limits.MAX_COUNT + 1}")
+    _rc, _out, err = run_bounded("table", _rows_file(tmp_path, "c2.yaml", rows[:1], over_head),
+                                 allowed=(2,))  # fmt: skip
+    assert f"{limits.MAX_COUNT:,}" in err or str(limits.MAX_COUNT) in err
+
+
+def test_max_exponent(tmp_path):
+    e = limits.MAX_EXPONENT
+    inside = [f"  - l: {{type: linear, out: 'int(2**{e} / 2**{e - 4} + round(1/3, {e}))'}}\n"]
+    rc, _out, _err = run_bounded("table", _rows_file(tmp_path, "e.yaml", inside))
+    assert rc == 0
+    over = [f"  - l: {{type: linear, out: '2**{e + 1} // 2**{e}'}}\n"]
+    _rc, _out, err = run_bounded("table", _rows_file(tmp_path, "o.yaml", over), allowed=(2,))
+    assert f"exponent {e + 1} is larger than {e}" in err
+    _rc, _out, err = run_bounded("sweep", "mobilenet", "--set", f"alpha=1e{e + 1}",
+                                 allowed=(2,))  # fmt: skip
+    assert err.startswith("error:")
+
+
+def test_max_number_chars(tmp_path):
+    n = limits.MAX_NUMBER_CHARS
+    number = "0.5" + "0" * (n - 3)  # n characters
+    rc, _out, _err = run_bounded("table", _rows_file(
+        tmp_path, "n.yaml", [f"  - d: {{type: dropout, p: {number}}}\n"], "input: [4]\nlayers:\n"))
+    assert rc == 0
+    _rc, _out, err = run_bounded("table", _rows_file(
+        tmp_path, "o.yaml", [f"  - d: {{type: dropout, p: {number}0}}\n"],
+        "input: [4]\nlayers:\n"), allowed=(2,))  # fmt: skip
+    assert str(n) in err
+    rc, _out, _err = run_bounded("sweep", "mobilenet", "--set", f"alpha={number}",
+                                 "--set", "resolution=128,160")  # fmt: skip
+    assert rc == 0
+    _rc, _out, err = run_bounded("sweep", "mobilenet", "--set", f"alpha={number}0",
+                                 allowed=(2,))  # fmt: skip
+    assert str(n) in err
+
+
+def test_max_yaml_depth(tmp_path):
+    d = limits.MAX_YAML_DEPTH
+    for depth, fits in ((d, True), (d + 1, False)):
+        # `layers:` and its row list are two levels; the field's list holds the rest
+        inner = depth - 3
+        path = tmp_path / f"d{depth}.yaml"
+        path.write_text("input: [4, 2, 2]\nlayers:\n  - {type: relu, note: "
+                        + "[" * inner + "1" + "]" * inner + "}\n")  # fmt: skip
+        _rc, _out, err = run_bounded("table", str(path), allowed=(2,))
+        assert ("deeper than" in err) != fits, err
+
+
+def test_max_message_chars(tmp_path):
+    # an error quoting a 4 MB value is one line of at most a few MAX_MESSAGE_CHARS
+    path = tmp_path / "long.yaml"
+    path.write_text("input: [4, 2, 2]\nlayers:\n  - c: {type: conv, k: 1, out: '"
+                    + "x" * 4_000_000 + "'}\n")  # fmt: skip
+    _rc, out, err = run_bounded("table", str(path), allowed=(2,))
+    assert out == "" and err.count("\n") == 1
+    assert len(err) <= 4 * limits.MAX_MESSAGE_CHARS + 200
+
+
+PROFILE = """kind: cuda
+title: extreme but valid
+peak_macs_per_s: {{float32: {peak}}}
+memory_bandwidth: {bandwidth}
+efficiency: {{compute: {efficiency}, memory: {efficiency}}}
+layer_overhead_s: {overhead}
+"""
+
+
+@pytest.mark.parametrize("values", [
+    {"peak": limits.MIN_PROFILE_RATE, "bandwidth": limits.MIN_PROFILE_RATE,
+     "efficiency": limits.MIN_EFFICIENCY, "overhead": limits.MAX_LAYER_OVERHEAD_S},
+    {"peak": limits.MAX_PROFILE_RATE, "bandwidth": limits.MAX_PROFILE_RATE, "efficiency": 1,
+     "overhead": 0},
+], ids=["slowest", "fastest"])  # fmt: skip
+def test_profile_limits(tmp_path, values):
+    # a profile at the limits: every number predict prints or writes is finite
+    path = tmp_path / "p.yaml"
+    path.write_text(PROFILE.format(**values))
+    for fmt in ("text", "json"):
+        rc, out, _err = run_bounded("predict", "googlenet", "--profile", str(path),
+                                    "--format", fmt)  # fmt: skip
+        assert rc == 0
+        words = out.replace(",", " ").split()
+        assert not any(w.strip('"').lower() in ("inf", "infinity", "nan", "-inf") for w in words)
+    # one past each limit is refused naming the value's range
+    past = {"peak": values["peak"] / 2 if values["peak"] == limits.MIN_PROFILE_RATE
+            else values["peak"] * 10,
+            "efficiency": limits.MIN_EFFICIENCY / 10, "overhead": limits.MAX_LAYER_OVERHEAD_S * 2}
+    for key, bad in past.items():
+        path.write_text(PROFILE.format(**{**values, key: bad}))
+        _rc, _out, err = run_bounded("predict", "googlenet", "--profile", str(path),
+                                     allowed=(2,))  # fmt: skip
+        assert err.startswith("error:") and str(path.name) in err
+
+
+# Which test runs the worst case of each limit (a new limit fails here until it has one).
+WORST_CASES = {
+    "MAX_FILE_BYTES": test_max_yaml_nodes_and_file_bytes,
+    "MAX_YAML_NODES": test_max_yaml_nodes_and_file_bytes,
+    "MAX_YAML_DEPTH": test_max_yaml_depth,
+    "MAX_NUMBER_CHARS": test_max_number_chars,
+    "MAX_DIM": test_max_dim_and_max_count,
+    "MAX_COUNT": test_max_dim_and_max_count,
+    "MAX_EXPR_CHARS": test_max_expr_chars,
+    "MAX_EXPR_WORK": test_max_expr_work,
+    "MAX_EXPONENT": test_max_exponent,
+    "MAX_NUMBER_BITS": test_max_number_bits,
+    "MAX_ROWS": test_max_rows_every_command,
+    "MAX_REPEAT": test_max_repeat_in_place_chain,
+    "MAX_NODES": test_max_nodes_every_command,
+    "MAX_ROW_EXPANSIONS": test_max_row_expansions_with_skipped_rows,
+    "MAX_VALUES": test_max_row_expansions_and_values_bombs,
+    "MAX_COLUMNS": test_max_columns,
+    "MAX_BLOCK_DEPTH": test_max_block_depth,
+    "MAX_EXTENDS_DEPTH": test_max_extends_depth,
+    "MAX_LABEL_CHARS": test_max_type_words_and_label_chars,
+    "MAX_TYPE_WORDS": test_max_type_words_and_label_chars,
+    "MAX_TABLE_WORK": test_max_table_networks_and_work,
+    "MAX_TABLE_NETWORKS": test_max_table_networks_and_work,
+    "MAX_PRINTED_DIGITS": test_max_printed_digits,
+    "MAX_SYMBOLIC_NODES": test_max_symbolic_nodes,
+    "MAX_FORMULA_TERMS": test_max_formula_terms,
+    "MAX_RICH_ROWS": test_max_rich_rows_and_labels,
+    "MAX_GRID_POINTS": test_max_sweep_work,
+    "MAX_SWEEP_WORK": test_max_sweep_work,
+    "MAX_TORCH_NODES": test_max_torch_nodes,
+    "MAX_PLOT_ROWS": test_max_plot_rows,
+    "MAX_PLOT_LABEL_CHARS": test_max_plot_rows,
+    "MAX_MESSAGE_CHARS": test_max_message_chars,
+    "MIN_PROFILE_RATE": test_profile_limits,
+    "MAX_PROFILE_RATE": test_profile_limits,
+    "MIN_EFFICIENCY": test_profile_limits,
+    "MAX_LAYER_OVERHEAD_S": test_profile_limits,
+}
+
+
+def test_every_limit_has_a_worst_case_test():
+    names = sorted(n for n in dir(limits) if n.isupper())
+    assert sorted(WORST_CASES) == names
