@@ -17,7 +17,10 @@ kernel launch) issues the node's kernels, and the device runs them. Per node at 
   computes them in ``max_pool2d``). LRN is what ``F.local_response_norm`` runs: seven
   elementwise/pooling kernels, about 15 passes over the tensor.
 * **device time** = max(compute, memory) (the roofline), with *achievable*, not peak, rates:
-  compute = MACs x B / (peak MAC/s[dtype] x efficiency.compute[class, dtype]);
+  compute = MACs x B / (peak MAC/s[dtype] x efficiency.compute[class, dtype]), where a
+  profile's ``efficiency.by_rows`` curve for the class gives the efficiency at the layer's
+  GEMM rows instead (:func:`gemm_rows`: batch x output positions; linear in log(rows)
+  between its points);
   memory = bytes / (bandwidth x efficiency.memory[class]). Layers without MACs have no
   compute time, except that a profile may set ``window_ops_per_s`` for pooling and LRN (a
   CPU's windowed reductions are slower than its memory). On a CPU, a new output tensor larger
@@ -61,6 +64,7 @@ the safe loader of :mod:`archcost.yamlio` and validated with file:line errors::
       compute: {conv: 0.3, gemm: {float32: 0.8, bfloat16: 0.6}, "*": 0.5}
       memory: {elementwise: 0.8, "*": 0.75}
       channels_last: {conv: 0.35}
+      by_rows: {conv: [[49, 0.3], [6272, 0.9]]}   # by batch x H x W; replaces compute's
     host: {module_s: 1.5e-5, kernel_s: 5.0e-6, compiled_kernel_s: 3.0e-6}   # optional
     layer_overhead_s: 0         # optional: the older name of host.module_s
     window_ops_per_s: 3.0e+8    # optional: pooling/LRN ops per second
@@ -88,6 +92,7 @@ from .limits import (
 )
 from .options import DTYPE_BYTES
 from .safeio import number_text
+from .shapes import layout_of
 from .yamlio import LineDict, load_file
 
 INDEX_BYTES = 8
@@ -102,7 +107,9 @@ PROFILE_DTYPES = ("float32", "bfloat16", "float16", "float64", "int8")
 COMPUTE_CLASSES = ("conv", "depthwise", "grouped_conv", "gemm", "attention")
 MEMORY_CLASSES = ("elementwise", "norm", "pool", "copy")
 OP_CLASSES = (*COMPUTE_CLASSES, *MEMORY_CLASSES, "view")
-EFFICIENCY_KEYS = ("compute", "memory", "channels_last")
+EFFICIENCY_KEYS = ("compute", "memory", "channels_last", "by_rows")
+MAX_CURVE_POINTS = 32  # points of one efficiency.by_rows curve
+MAX_CURVE_ROWS = 1e12  # its largest row count
 HOST_KEYS = ("module_s", "kernel_s", "compiled_kernel_s")
 ANY = "*"  # an efficiency mapping's fallback entry
 
@@ -147,6 +154,8 @@ class Profile:
     bandwidth: float  # bytes/s
     grouped_peak_macs: dict = field(default_factory=dict)  # dtype -> MAC/s (convs, groups > 1)
     compute_efficiency: object = 1.0  # a number, or class -> number | {dtype: number}
+    # class -> {dtype or "*": ((rows, efficiency), ...)}: compute efficiency by GEMM rows
+    rows_efficiency: dict = field(default_factory=dict)
     memory_efficiency: object = 1.0  # a number, or class -> number
     channels_last_efficiency: dict = field(default_factory=dict)  # class -> number | {dtype: n}
     layer_overhead: float = 0.0  # seconds per module call (host.module_s)
@@ -173,19 +182,28 @@ class Profile:
                             f"(it has: {have})", self.file, self.line)  # fmt: skip
         return table[dtype]
 
-    def efficiency(self, op_class: str, dtype: str, channels_last: bool = False) -> float:
+    def efficiency(self, op_class: str, dtype: str, channels_last: bool = False,
+                   rows: int | None = None) -> float:
+        """The compute efficiency of a class: channels_last's where asked and given, else the
+        ``by_rows`` curve's at ``rows`` where the class has one, else the class's number."""
         if channels_last and op_class in self.channels_last_efficiency:
             return _lookup(self.channels_last_efficiency, op_class, dtype)
+        curves = self.rows_efficiency.get(op_class, {})
+        curve = curves.get(dtype, curves.get(ANY))
+        if curve and rows:
+            return curve_at(curve, rows)
         return _lookup(self.compute_efficiency, op_class, dtype)
 
     def macs_per_s(self, dtype: str, op: str, grouped: bool = False,
-                   op_class: str | None = None, channels_last: bool = False) -> float:  # fmt: skip
-        """Achievable MAC/s: the peak times the efficiency of the layer's op class."""
+                   op_class: str | None = None, channels_last: bool = False,
+                   rows: int | None = None) -> float:  # fmt: skip
+        """Achievable MAC/s: the peak times the efficiency of the layer's op class (at its
+        GEMM row count where the profile has a curve for the class)."""
         if op_class is None:
             op_class = "gemm" if op in ("linear", "matmul") else (
                 "grouped_conv" if grouped else "conv")
         return (self.peak_macs_per_s(dtype, op, grouped)
-                * self.efficiency(op_class, dtype, channels_last))  # fmt: skip
+                * self.efficiency(op_class, dtype, channels_last, rows))  # fmt: skip
 
     def bytes_per_s_for(self, op_class: str) -> float:
         return self.bandwidth * _lookup(self.memory_efficiency, op_class, "")
@@ -307,6 +325,55 @@ def _efficiency(value, what, file, line, classes, by_dtype=True):
     return out
 
 
+def curve_at(curve, rows) -> float:
+    """A ``by_rows`` curve at ``rows``: linear in log(rows) between its points, the end
+    points' values outside them."""
+    import math
+
+    if rows <= curve[0][0]:
+        return curve[0][1]
+    for (r0, e0), (r1, e1) in zip(curve, curve[1:]):
+        if rows <= r1:
+            t = (math.log(rows) - math.log(r0)) / (math.log(r1) - math.log(r0))
+            return e0 + t * (e1 - e0)
+    return curve[-1][1]
+
+
+def _curve(value, what, file, line) -> tuple:
+    """[[rows, efficiency], ...]: 1 to MAX_CURVE_POINTS points, rows increasing in
+    [1, MAX_CURVE_ROWS], each efficiency in (0, 1]."""
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_CURVE_POINTS:
+        raise SpecError(f"{what}: expected a list of 1 to {MAX_CURVE_POINTS} [rows, efficiency] "
+                        f"pairs, got {brief(value)}", file, line)  # fmt: skip
+    points = []
+    for item in value:
+        if not isinstance(item, list) or len(item) != 2:
+            raise SpecError(f"{what}: expected [rows, efficiency], got {brief(item)}", file,
+                            line)  # fmt: skip
+        rows = _number(item[0], f"{what} rows", file, line, low=1.0, high=MAX_CURVE_ROWS)
+        points.append((rows, _fraction(item[1], f"{what} efficiency", file, line)))
+    if any(b[0] <= a[0] for a, b in zip(points, points[1:])):
+        raise SpecError(f"{what}: the row counts must increase", file, line)
+    return tuple(points)
+
+
+def _rows_curves(value, file, line) -> dict:
+    """efficiency.by_rows: class -> [[rows, eff], ...] or class -> {dtype: [[rows, eff], ...]}."""
+    if not isinstance(value, dict):
+        raise SpecError("efficiency.by_rows must be a mapping of op class: curve", file, line)
+    out = {}
+    for key, entry in value.items():
+        kline = _known(value, key, COMPUTE_CLASSES, "efficiency.by_rows: unknown op class",
+                       file, line)  # fmt: skip
+        if isinstance(entry, dict):
+            out[key] = {dtype: _curve(c, f"efficiency.by_rows.{key}.{dtype}", file, _known(
+                entry, dtype, PROFILE_DTYPES, f"efficiency.by_rows.{key}: unknown dtype", file,
+                kline)) for dtype, c in entry.items()}  # fmt: skip
+        else:
+            out[key] = {ANY: _curve(entry, f"efficiency.by_rows.{key}", file, kline)}
+    return out
+
+
 def _known(mapping, key, allowed, what, file, line):
     """The line of ``key`` in ``mapping`` once it is one of ``allowed`` (or ``"*"``)."""
     kline = _line(mapping, key) or line
@@ -359,6 +426,9 @@ def parse_profile(doc, file: str, default_name: str = "") -> Profile:
         if key not in EFFICIENCY_KEYS:
             raise SpecError(f"efficiency: unknown key {brief(key)} ({', '.join(EFFICIENCY_KEYS)})",
                             file, line)  # fmt: skip
+        if key == "by_rows":
+            factors[key] = _rows_curves(value, file, line)
+            continue
         classes = MEMORY_CLASSES if key == "memory" else COMPUTE_CLASSES
         factors[key] = _efficiency(value, f"efficiency.{key}", file, line, classes,
                                    by_dtype=key != "memory")  # fmt: skip
@@ -407,6 +477,7 @@ def parse_profile(doc, file: str, default_name: str = "") -> Profile:
                    source=_text(doc, "source", file), peak_macs=peak, linear_peak_macs=linear,
                    grouped_peak_macs=grouped, bandwidth=bandwidth,
                    compute_efficiency=factors.get("compute", 1.0),
+                   rows_efficiency=factors.get("by_rows", {}),
                    memory_efficiency=factors.get("memory", 1.0),
                    channels_last_efficiency=factors.get("channels_last", {}),
                    layer_overhead=seconds.get("module_s", 0.0),
@@ -429,6 +500,16 @@ def load_profile(arg: str) -> Profile:
         raise SpecError("the profile file is empty", display)
     name = os.path.basename(path).rsplit(".", 1)[0]
     return parse_profile(doc, display, name)
+
+
+# Convolutions at batch x H x W rows from 49 to 25,088 (ResNet's and MobileNet's stages at
+# batch 1, then the batch-8 reference), for efficiency.by_rows: (channels, H = W, batch). The
+# dense ladder keeps the MACs of each step equal (ResNet's stages: channels double as the map
+# halves), so only the shape changes.
+_ROW_LADDERS = {
+    "conv": [(512, 7, 1), (256, 14, 1), (128, 28, 1), (64, 56, 1), (128, 28, 8)],
+    "depthwise": [(960, 7, 1), (576, 14, 1), (192, 28, 1), (144, 56, 1), (144, 56, 8)],
+}
 
 
 # ---------------------------------------------------------------- per-layer cost
@@ -454,6 +535,17 @@ def op_class(node) -> str:
     if op in COPY_OPS:
         return "copy"
     return "elementwise"
+
+
+def gemm_rows(node, batch: int) -> int:
+    """The rows (M) of the GEMM a compute layer amounts to: batch x output positions (H x W of
+    a map, L of a 1-D map or of tokens; 1 for a flat vector). A 3x3 convolution on a 7x7 map
+    at batch 1 is a 49-row GEMM, which neither vectorises nor splits across threads as a
+    6,272-row one does: ``efficiency.by_rows`` gives the efficiency by this count."""
+    shape = node.shape
+    lay = layout_of(shape)
+    features = shape[-1] if lay in ("LC", "HWC") else shape[0]
+    return batch * max(1, elements(shape) // max(1, features))
 
 
 def kernels(node, kind: str) -> int:
@@ -642,7 +734,8 @@ def predict(network, profile: Profile, batch: int = 1, dtype: str = "float32",
             grouped = cls in ("depthwise", "grouped_conv")
             compute = macs / profile.macs_per_s(
                 dtype, node.op, grouped, cls,
-                channels_last and cls in ("conv", "depthwise", "grouped_conv"))  # fmt: skip
+                channels_last and cls in ("conv", "depthwise", "grouped_conv"),
+                gemm_rows(node, batch))  # fmt: skip
         elif profile.ops_rate and node.op in WINDOW_OPS:
             compute = node.ops * batch / profile.ops_rate
         else:
@@ -740,6 +833,10 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
       144 channels, 56 x 56, batch 8), grouped_conv (a 3x3 convolution with 32 groups, 128
       channels, 28 x 28, batch 8) and attention (batched matmuls of 12 heads, 197 tokens, 64
       per head: QK^T and AV, batch 8).
+    * efficiency.by_rows (conv and depthwise, per dtype): the same 3x3 convolutions on
+      ResNet's and MobileNet's stage shapes at batch 1 (7 x 7 to 56 x 56; the dense ones of
+      equal MACs) and at batch 8, each point (batch x H x W, rate / peak): small maps neither
+      vectorise nor split across threads as well as the batch-8 reference.
     * memory bandwidth: copies into new tensors (``x.clone()``, 2 x size bytes): on CPU 4, 8,
       16 and 24 MiB (a layer's activations at a small batch; from 32 MiB every fresh tensor is
       new pages and a clone runs at a fifth of the speed), 1 GiB on GPU.
@@ -778,6 +875,7 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
 
     peaks = {}
     compute_eff = {}
+    by_rows: dict = {}
     measured = {"gemm_n": n}
     for name in dtypes:
         dt = getattr(torch, name)
@@ -809,6 +907,18 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
         for cls, r in rates.items():
             compute_eff.setdefault(cls, {})[name] = float(f"{min(1.0, r / rate):.3g}")
             measured[f"{cls}_macs_per_s_{name}"] = float(f"{r:.4g}")
+        for cls, ladder in _ROW_LADDERS.items():
+            points = []
+            for channels, size, images in (ladder[:1] + ladder[-1:] if quick else ladder):
+                groups = channels if cls == "depthwise" else 1
+                layer = torch.nn.Conv2d(channels, channels, 3, padding=1, groups=groups,
+                                        bias=False).to(dev, dt).eval()  # fmt: skip
+                x = torch.randn(images, channels, size, size, device=dev).to(dt)
+                macs = images * channels * (channels // groups) * 9 * size * size
+                r = macs / timed(lambda c=layer, x=x: c(x))
+                points.append([images * size * size, float(f"{min(1.0, r / rate):.3g}")])
+            by_rows.setdefault(cls, {})[name] = points
+            measured[f"{cls}_by_rows_{name}"] = [list(p) for p in points]  # no YAML alias
         if progress:
             progress(f"{name}: " + ", ".join(f"{cls} {r / 1e9:.1f}" for cls, r in rates.items())
                      + " GMAC/s")  # fmt: skip
@@ -889,7 +999,7 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
         "memory_bandwidth": float(f"{bandwidth:.4g}"),
         "window_ops_per_s": float(f"{ops_rate:.4g}"),
         **({"fresh_pages": fresh} if fresh else {}),
-        "efficiency": {"compute": compute_eff, "memory": memory_eff},
+        "efficiency": {"compute": compute_eff, "memory": memory_eff, "by_rows": by_rows},
         "host": {"module_s": float(f"{module_s:.3g}"), "kernel_s": float(f"{kernel_s:.3g}")},
         "sources": {"peak_macs_per_s": what, "efficiency": what, "memory_bandwidth": what,
                     "host": what},

@@ -3,6 +3,7 @@ by hand, device profiles and their file:line errors, and a CPU smoke test agains
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -416,3 +417,46 @@ def test_fresh_pages_slow_large_new_tensors_by_hand(tmp_path):
     with pytest.raises(SpecError, match="needs both"):
         LT.load_profile(write_profile(tmp_path, SIMPLE.replace("PEAK", "1.0e+9")
                                       + "fresh_pages: {bandwidth: 1.0e+8}\n", "f.yaml"))
+
+
+# ---------------------------------------------------------------- efficiency by GEMM rows
+
+
+ROWS = SIMPLE.replace("PEAK", "1.0e+9") + """efficiency:
+  compute: {conv: 0.5}
+  by_rows: {conv: [[4, 0.25], [64, 1.0]]}
+"""
+
+
+def test_efficiency_by_rows_by_hand(tmp_path):
+    # a 3x3 conv, 2 -> 2 channels, padding 1: 36 MACs per output position. On a 2x2 map at
+    # batch 1 it is a 4-row GEMM: efficiency 0.25 (the curve's first point) -> 144 MACs at
+    # 0.25 GMAC/s = 576 ns. On 4x4 at batch 1 (16 rows: log-halfway from 4 to 64) the
+    # efficiency is 0.625: 576 MACs / 0.625e9 = 921.6 ns. On 4x4 at batch 8 (128 rows, past the
+    # last point): 1.0, 4608 MACs / 1e9 = 4.608 us. The class's own 0.5 is not used.
+    prof = LT.load_profile(write_profile(tmp_path, ROWS))
+    small = tmp_path / "s.yaml"
+    small.write_text("input: [2, 2, 2]\nlayers:\n  - c: {type: conv, out: 2, k: 3, p: 1, "
+                     "bias: false}\n")
+    big = tmp_path / "b.yaml"
+    big.write_text(small.read_text().replace("[2, 2, 2]", "[2, 4, 4]"))
+    assert LT.predict(build(str(small)), prof, 1, "float32").layers[0].compute_s == \
+        pytest.approx(144 / 0.25e9)  # fmt: skip
+    assert LT.predict(build(str(big)), prof, 1, "float32").layers[0].compute_s == \
+        pytest.approx(576 / 0.625e9)  # fmt: skip
+    assert LT.predict(build(str(big)), prof, 8, "float32").layers[0].compute_s == \
+        pytest.approx(4608 / 1e9)  # fmt: skip
+
+
+@pytest.mark.parametrize(("curve", "message"), [
+    ("[[64, 0.5], [4, 0.25]]", "must increase"),
+    ("[[4, 1.5]]", "(0, 1]"),
+    ("[[0, 0.5]]", "rows"),
+    ("[]", "1 to 32"),
+    ("[[4]]", "[rows, efficiency]"),
+    ("{float33: [[4, 0.5]]}", "unknown dtype"),
+])  # fmt: skip
+def test_efficiency_by_rows_is_validated(tmp_path, curve, message):
+    text = ROWS.replace("[[4, 0.25], [64, 1.0]]", curve)
+    with pytest.raises(SpecError, match=re.escape(message)):
+        LT.load_profile(write_profile(tmp_path, text))
