@@ -502,13 +502,15 @@ def load_profile(arg: str) -> Profile:
     return parse_profile(doc, display, name)
 
 
-# Convolutions at batch x H x W rows from 49 to 25,088 (ResNet's and MobileNet's stages at
-# batch 1, then the batch-8 reference), for efficiency.by_rows: (channels, H = W, batch). The
+# Convolutions at batch x H x W rows from 49 to 200,704 (ResNet's and MobileNet's stages at
+# batch 1, the batch-8 reference, then a batch-16 112x112 map whose tensors outgrow the
+# caches), for efficiency.by_rows: (channels, H = W, batch). The
 # dense ladder keeps the MACs of each step equal (ResNet's stages: channels double as the map
 # halves), so only the shape changes.
 _ROW_LADDERS = {
-    "conv": [(512, 7, 1), (256, 14, 1), (128, 28, 1), (64, 56, 1), (128, 28, 8)],
-    "depthwise": [(960, 7, 1), (576, 14, 1), (192, 28, 1), (144, 56, 1), (144, 56, 8)],
+    "conv": [(512, 7, 1), (256, 14, 1), (128, 28, 1), (64, 56, 1), (128, 28, 8), (64, 112, 16)],
+    "depthwise": [(960, 7, 1), (576, 14, 1), (192, 28, 1), (144, 56, 1), (144, 56, 8),
+                  (96, 112, 16)],
 }
 
 
@@ -835,8 +837,9 @@ def calibrate(device: str = "cpu", dtypes=("float32", "bfloat16", "float16"), qu
       per head: QK^T and AV, batch 8).
     * efficiency.by_rows (conv and depthwise, per dtype): the same 3x3 convolutions on
       ResNet's and MobileNet's stage shapes at batch 1 (7 x 7 to 56 x 56; the dense ones of
-      equal MACs) and at batch 8, each point (batch x H x W, rate / peak): small maps neither
-      vectorise nor split across threads as well as the batch-8 reference.
+      equal MACs), at batch 8, and on a 112 x 112 map at batch 16; each point is (batch x H x
+      W, rate / peak): small maps neither vectorise nor split across threads as well as the
+      batch-8 reference, and tensors that outgrow the caches run slower again.
     * memory bandwidth: copies into new tensors (``x.clone()``, 2 x size bytes): on CPU 4, 8,
       16 and 24 MiB (a layer's activations at a small batch; from 32 MiB every fresh tensor is
       new pages and a clone runs at a fifth of the speed), 1 GiB on GPU.

@@ -572,6 +572,62 @@ class DeepStack(nn.Module):
         return self.fc(torch.flatten(self.pool(self.stage(x)), 1))
 
 
+# ---------------------------------------------------------------- ViT (vision_transformer.py)
+
+
+class MLPBlock(nn.Sequential):
+    def __init__(self, dim, mlp_dim, dropout=0.0):
+        super().__init__(nn.Linear(dim, mlp_dim), nn.GELU(), nn.Dropout(dropout),
+                         nn.Linear(mlp_dim, dim), nn.Dropout(dropout))  # fmt: skip
+
+
+class EncoderBlock(nn.Module):
+    def __init__(self, heads, dim, mlp_dim):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(dim, eps=1e-6)
+        self.self_attention = nn.MultiheadAttention(dim, heads, dropout=0.0, batch_first=True)
+        self.dropout = nn.Dropout(0.0)
+        self.ln_2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = MLPBlock(dim, mlp_dim)
+
+    def forward(self, x):
+        y = self.ln_1(x)
+        y, _ = self.self_attention(y, y, y, need_weights=False)
+        y = self.dropout(y)
+        x = x + y
+        return x + self.mlp(self.ln_2(x))
+
+
+class VisionTransformer(nn.Module):
+    """torchvision's VisionTransformer: conv patch embedding, class token, learned position
+    embedding, pre-norm encoder blocks (nn.MultiheadAttention, batch first), final LayerNorm,
+    a linear head on the class token."""
+
+    def __init__(self, image=224, patch=16, layers=12, heads=12, dim=768, mlp_dim=3072,
+                 num_classes=1000):  # fmt: skip
+        super().__init__()
+        self.patch, self.dim = patch, dim
+        self.conv_proj = nn.Conv2d(3, dim, kernel_size=patch, stride=patch)
+        seq = (image // patch) ** 2 + 1
+        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embedding = nn.Parameter(torch.empty(1, seq, dim).normal_(std=0.02))
+        self.dropout = nn.Dropout(0.0)
+        self.layers = nn.Sequential(*[EncoderBlock(heads, dim, mlp_dim) for _ in range(layers)])
+        self.ln = nn.LayerNorm(dim, eps=1e-6)
+        self.head = nn.Linear(dim, num_classes)
+
+    def forward(self, x):
+        n = x.shape[0]
+        x = self.conv_proj(x).reshape(n, self.dim, -1).permute(0, 2, 1)
+        x = torch.cat([self.class_token.expand(n, -1, -1), x], dim=1)
+        x = self.ln(self.layers(self.dropout(x + self.pos_embedding)))
+        return self.head(x[:, 0])
+
+
+def vit_b_16():
+    return VisionTransformer()
+
+
 # ---------------------------------------------------------------- registry
 
 BUILDERS = {
@@ -587,6 +643,7 @@ BUILDERS = {
     "vgg16": vgg16,
     "mobilenet_v2": mobilenet_v2,
     "mobilenet": mobilenet,
+    "vit_b_16": vit_b_16,
 }
 NAMES = tuple(BUILDERS)
 INPUT = {name: (3, 224, 224) for name in NAMES}

@@ -35,7 +35,8 @@ from archcost import latency as LT  # noqa: E402
 from archcost.spec import build  # noqa: E402
 
 NETWORKS = ("alexnet", "squeezenet1_1", "vgg11", "vgg16", "resnet18", "resnet34", "resnet50",
-            "resnet101", "resnext50_32x4d", "googlenet", "mobilenet_v2", "mobilenet")  # fmt: skip
+            "resnet101", "resnext50_32x4d", "googlenet", "mobilenet_v2", "mobilenet",
+            "vit_b_16")  # fmt: skip
 SPECS = {"mobilenet": "mobilenet"}  # not in torchvision: the spec itself
 TARGET = 0.25
 

@@ -386,3 +386,48 @@ def test_autocast_weight_copies_and_cudnn_workspace_by_hand(tmp_path):
     ws = M.inference(net, 1, "float32", "cuda", workspace="cudnn")
     assert ws.peak_bytes - plain.peak_bytes == 1024 + 2048
     assert M.inference(net, 1, "bfloat16", "cuda", workspace="cudnn").nodes[0].transient_bytes == 0
+
+
+def _attention_spec(tmp_path, length, dim, heads):
+    path = tmp_path / "attn.yaml"
+    path.write_text(f"input: {{tokens: [{length}, {dim}]}}\nlayers:\n"
+                    f"  - a: {{type: attention, heads: {heads}}}\n")  # fmt: skip
+    return build(str(path))
+
+
+def test_attention_intermediates_by_hand(tmp_path):
+    # L = 1000 tokens of D = 256, 4 heads, batch 1, float32. While it runs, the packed q/k/v
+    # (L x 3D = 768,000 values) and the per-head q, k, v copied from it (as much again) make
+    # 1,536,000; on CPU the math path then holds q, k, v (768,000) and the scores
+    # (4 x 1000 x 1000 = 4,000,000): 4,768,000 values, the larger. Beyond the output
+    # (256,000 values): 4,512,000 values = 18,048,000 bytes on CPU. On CUDA no scores:
+    # 1,536,000 - 256,000 = 1,280,000 values = 5,120,000 bytes.
+    net = _attention_spec(tmp_path, 1000, 256, 4)
+    node = net.nodes[0]
+    cpu = M.inference(net, 1, "float32", "cpu", framework="ideal")
+    cuda = M.inference(net, 1, "float32", "cuda", framework="ideal")
+    assert cpu.nodes[0].transient_bytes == 18_048_000
+    assert cuda.nodes[0].transient_bytes == 5_120_000
+    assert node.op == "attention"
+
+
+@pytest.mark.parametrize("length,dim,heads", [(1000, 256, 4), (197, 768, 12), (50, 768, 12)])
+def test_attention_peak_against_torch_multihead_attention(tmp_path, length, dim, heads):
+    """torch's own nn.MultiheadAttention (batch first, inference, need_weights=False) on CPU:
+    its allocation record during one call vs the predicted peak minus the input, batch 2."""
+    torch = require_torch()
+    from torch import nn
+
+    class Call(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+
+        def forward(self, x):
+            return self.attn(x, x, x, need_weights=False)[0]
+
+    torch.set_num_threads(1)
+    net = _attention_spec(tmp_path, length, dim, heads)
+    peak = _measure().alloc_peak(torch, Call().eval(), torch.randn(2, length, dim))
+    pred = M.inference(net, 2, "float32", "cpu")
+    assert peak == pytest.approx(pred.peak_bytes - pred.input_bytes, rel=0.01)
