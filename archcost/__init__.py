@@ -9,7 +9,9 @@ Python API (:mod:`archcost.api`)::
     net = archcost.load("googlenet")          # name, NAME:VARIANT or path; load("mobilenet", alpha=0.5)
     net.totals["macs"]                        # exact ints: params, buffers, macs, flops, ops, ...
     net.rows[0]                               # per row: id, type, shape, params, macs, ...
-    print(net.to_markdown())                  # also to_dict(), memory(), formulas()
+    print(net.to_markdown())                  # as `archcost table --format md` prints it
+    net.table(), net.memory(), net.predict("h100")  # each command's JSON, from the same code
+    archcost.compare("vgg16", "googlenet")      # `archcost compare ... --format json`
 
 ``archcost.import_torch(module_or_factory)`` and ``archcost.import_onnx(path)`` write a spec
 from a model and load it (torch / the ``import`` extra needed then).
@@ -17,7 +19,7 @@ from a model and load it (torch / the ``import`` extra needed then).
 
 __version__ = "0.1.0"
 
-_API = ("load", "from_text", "import_torch", "import_onnx", "Result")
+_API = ("load", "from_text", "compare", "import_torch", "import_onnx", "Result")
 __all__ = ["__version__", *_API]
 
 

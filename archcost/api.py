@@ -9,9 +9,11 @@
     >>> print(net.to_markdown())                      # the table, one row per spec row
 
 ``load(spec, **params)`` sets spec parameters (``archcost.load("mobilenet", alpha=0.5)``);
-``train=True`` includes training-only rows. :meth:`Result.memory` is the inference memory
-view (peak live activations by liveness, as ``archcost memory``), :meth:`Result.formulas`
-the per-row formulas (sympy, imported then). With the ``import`` extra, :func:`import_torch`
+``train=True`` includes training-only rows. The CLI is a thin layer over the same functions:
+:meth:`Result.table`, :meth:`Result.memory` and :meth:`Result.predict` return exactly what
+``archcost table|memory|predict SPEC --format json`` print, :meth:`Result.render` and
+:meth:`Result.to_markdown` the text, :func:`compare` what ``archcost compare`` prints, and
+:meth:`Result.formulas` the per-row formulas of ``archcost formula`` (sympy, imported then). With the ``import`` extra, :func:`import_torch`
 and :func:`import_onnx` turn a model into a spec and load it. Numbers are those of the
 static engine: plain integer arithmetic, no torch; the same conventions as the CLI (params
 are trainable, BN running statistics are ``buffers``; MACs of conv and linear layers only,
@@ -71,15 +73,50 @@ class Result:
                  "macs": n.macs, "ops": n.ops, "activations": n.activations}
                 for n in self.network.nodes]  # fmt: skip
 
-    def memory(self, batch: int = 1, dtype: str = "float32") -> dict:
-        """Inference memory in bytes: weights, buffers, peak live activations and where."""
-        from .memory import inference
+    # -- what each command prints as JSON: the same functions build it, so the API and the
+    # -- CLI cannot disagree (tests/test_api.py compares them)
 
-        live = inference(self.network, batch, dtype)
-        return {"batch": batch, "dtype": dtype, "weights_bytes": live.weights_bytes,
-                "buffers_bytes": live.buffers_bytes, "peak_activation_bytes": live.peak_bytes,
-                "peak_at": live.peak_layer, "total_bytes": live.total_bytes,
-                "rows": live.row_live()}  # fmt: skip
+    def table(self, batch: int = 1, dtype: str = "float32", expand: bool = False,
+              convention: str | None = None) -> dict:
+        """``archcost table SPEC --format json``: rows (or layers with ``expand``), totals,
+        the inference peak, and with ``convention`` another tool's count per row."""
+        from .commands.table import network_json
+
+        return network_json(self.network, batch, dtype, expand, convention)
+
+    def memory(self, batch: int = 1, dtype: str = "float32", device: str | None = None,
+               optimizer: str = "adam", expand: bool = False, framework: str = "torch-eager",
+               autocast: bool = False, workspace: str = "none") -> dict:
+        """``archcost memory SPEC --format json``: bytes per row, live bytes, the inference
+        peak and where (``peak_layer``), and training memory when loaded with ``train=True``.
+        ``device`` defaults to the CLI's (cpu)."""
+        from .commands.memory import memory_json
+        from .options import DEFAULT_DEVICE
+
+        return memory_json(self.network, batch, dtype, device or DEFAULT_DEVICE, optimizer,
+                           expand, framework, autocast, workspace)  # fmt: skip
+
+    def predict(self, profile: str = "h100", batch: int = 1, dtype: str = "float32",
+                expand: bool = False, autocast: bool = False, channels_last: bool = False,
+                compile: bool = False) -> dict:  # noqa: A002
+        """``archcost predict SPEC --profile PROFILE --format json``: predicted time per row
+        (host, compute, memory, which bound) and in total, on a built-in profile or a file."""
+        from .commands.predict import predict_json
+        from .latency import load_profile
+
+        return predict_json(self.network, load_profile(profile), batch, dtype, expand,
+                            autocast, channels_last, compile)  # fmt: skip
+
+    def render(self, fmt: str = "text", batch: int = 1, dtype: str = "float32",
+               expand: bool = False) -> str:
+        """The table as ``archcost table SPEC --format FMT`` prints it (text, md, csv, json,
+        latex)."""
+        from .commands.table import render_table
+        from .report import to_json
+
+        if fmt == "json":
+            return to_json(self.table(batch, dtype, expand))
+        return render_table(self.network, fmt, batch, dtype, expand)
 
     def formulas(self) -> list[dict]:
         """Per row: the params and MACs formulas in the layer's own dimensions, with values
@@ -97,18 +134,8 @@ class Result:
                 "rows": self.rows}  # fmt: skip
 
     def to_markdown(self) -> str:
-        head = "| row | type | output | params | MACs | other ops | activations |"
-        lines = [f"**{self.title}** (input {'x'.join(str(d) for d in self.input)})", "",
-                 head, "|---|---|---|---:|---:|---:|---:|"]  # fmt: skip
-        for r in self.rows:
-            shape = "x".join(str(d) for d in r["shape"])
-            label = r["id"].replace("|", "\\|")
-            lines.append(f"| {label} | {r['type']} | {shape} | {r['params']:,} | {r['macs']:,} "
-                         f"| {r['ops']:,} | {r['activations']:,} |")  # fmt: skip
-        t = self.totals
-        lines.append(f"| **total** | | | {t['params']:,} | {t['macs']:,} | {t['ops']:,} "
-                     f"| {t['activations']:,} |")  # fmt: skip
-        return "\n".join(lines) + "\n"
+        """The table as ``archcost table SPEC --format md`` prints it."""
+        return self.render("md")
 
     def __repr__(self):
         t = self.totals
@@ -129,7 +156,21 @@ def from_text(text: str, name: str = "spec") -> Result:
     """Evaluate spec text (YAML) held in memory."""
     from .spec import build_text
 
-    return Result(build_text(text, prefix=f"archcost-{name}-"), spec_text=text)
+    net = build_text(text, prefix=f"archcost-{name}-")
+    if net.name.startswith(("/", "archcost-")) or net.name.endswith(".yaml"):
+        net.name = name  # a spec without `name:` is named after its (temporary) file
+    return Result(net, spec_text=text)
+
+
+def compare(*specs: str, batch: int = 1, dtype: str = "float32", train: bool = False,
+            baseline: str | None = None, convention: str | None = None,
+            sort: str | None = None) -> dict:  # fmt: skip
+    """``archcost compare SPEC ... --format json``: ``networks``, one record per network
+    (params, MACs, activations, the inference peak, ratios to the baseline). A spec may carry
+    its own settings as on the command line: ``compare("mobilenet", "--set", "alpha=0.5")``."""
+    from .commands.compare import compare_data
+
+    return compare_data(list(specs), batch, dtype, train, baseline, False, convention, sort)
 
 
 def import_torch(model, input=(3, 224, 224), kwargs=None, flat=False) -> Result:  # noqa: A002

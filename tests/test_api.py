@@ -53,7 +53,10 @@ def test_spec_parameters_against_the_paper():
 def test_views():
     net = archcost.from_text(TINY)
     md = net.to_markdown()
-    assert "| conv | conv | 8x10x10 | 224 | 21,600 |" in md and "| **total** |" in md
+    # the row: 3x3/1 conv, H x W x C, depth 1, 3*3*3*8 + 8 params, 8*100*27 MACs, 800 bias adds
+    assert "| conv | 3x3/1 | 10x10x8 | 1 | 224 | 21,600 | 800 | 800 |" in md
+    assert "| **total** | - | - | - | **8,234** | **29,600** |" in md
+    assert md.startswith("**tiny (spec)**")  # not the temporary file it was written to
     data = json.loads(json.dumps(net.to_dict()))
     assert data["totals"]["params"] == 8234 and len(data["rows"]) == 3
     mem = net.memory(batch=2)
@@ -84,3 +87,45 @@ def test_import_archcost_is_light():
 def test_unknown_attribute():
     with pytest.raises(AttributeError):
         archcost.nothing_here  # noqa: B018
+
+
+# ---------------------------------------------------------------- the CLI is a thin layer
+
+
+def _cli_json(*args):
+    out = subprocess.run([sys.executable, "-m", "archcost", *args, "--format", "json"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={"PYTHONPATH": ROOT, "PATH": "/usr/bin:/bin", "COLUMNS": "200"})
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def _as_json(value):
+    from archcost.report import to_json
+
+    return json.loads(to_json(value))
+
+
+@pytest.mark.parametrize("spec", ["googlenet", "mobilenet_v2", "vit_b_16"])
+def test_the_api_returns_what_the_cli_prints(spec):
+    net = archcost.load(spec)
+    assert _as_json(net.table()) == _cli_json("table", spec)
+    assert _as_json(net.table(batch=4, expand=True)) == _cli_json("table", spec, "--batch", "4",
+                                                                  "--expand")
+    assert _as_json(net.memory(batch=2)) == _cli_json("memory", spec, "--batch", "2")
+    assert _as_json(net.predict("h100", batch=8)) == _cli_json("predict", spec, "--profile",
+                                                               "h100", "--batch", "8")
+    assert net.render("md").splitlines()[-5:] == subprocess.run(
+        [sys.executable, "-m", "archcost", "table", spec, "--format", "md"], cwd=ROOT,
+        capture_output=True, text=True, env={"PYTHONPATH": ROOT, "PATH": "/usr/bin:/bin"},
+        timeout=300).stdout.splitlines()[-5:]  # fmt: skip
+
+
+def test_compare_returns_what_the_cli_prints():
+    got = _as_json(archcost.compare("vgg16", "googlenet", "mobilenet", "--set", "alpha=0.5"))
+    assert got == _cli_json("compare", "vgg16", "googlenet", "mobilenet", "--set", "alpha=0.5")
+    # the three in order, the first the baseline; VGG-16 has torchvision's 138,357,544 params
+    nets = got["networks"]
+    assert [r["network"] for r in nets][0] == "vgg16" and nets[0]["baseline"]
+    assert nets[0]["params"] == 138_357_544
+    assert nets[1]["rel_params"] == pytest.approx(nets[1]["params"] / 138_357_544)

@@ -152,6 +152,14 @@ def compare_records(words, batch=1, dtype="float32", train=False, baseline=None,
     return records
 
 
+def compare_data(words, batch=1, dtype="float32", train=False, baseline=None, fold_bn=False,
+                 convention=None, sort=None) -> dict:
+    """What ``archcost compare ... --format json`` prints (and ``archcost.compare`` returns)."""
+    records = sort_records(compare_records(words, batch, dtype, train, baseline, fold_bn,
+                                           convention), sort)  # fmt: skip
+    return {"batch": batch, "dtype": dtype, "train": train, "networks": records}
+
+
 def _plain(value):
     from fractions import Fraction
 
@@ -268,15 +276,14 @@ def command(networks, fmt, batch, dtype, train, sort, columns, exact, fold_bn, c
         from ..plot import check_plot_file
 
         plot_ext = check_plot_file(plot_file)
-    records = compare_records(networks, batch, dtype, train, baseline, fold_bn, convention)
-    records = sort_records(records, sort)
+    data = compare_data(networks, batch, dtype, train, baseline, fold_bn, convention, sort)
+    records = data["networks"]
     if plot_file:
         from ..plot import plot_compare
 
         plot_compare(records, plot_file, plot_ext)
     if fmt == "json":
-        emit(to_json({"batch": batch, "dtype": dtype, "train": train,
-                      "networks": records}), output)  # fmt: skip
+        emit(to_json(data), output)
         return
     if "network" not in keys:
         keys.insert(0, "network")
