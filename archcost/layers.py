@@ -304,7 +304,7 @@ _POOL_FIELDS = (_K, Field("s", "pair", None, doc="stride (default: the kernel)")
 
 
 @primitive("maxpool", *_POOL_FIELDS, _D, positional=("k", "s", "p"),
-           aliases=("max_pool",))  # not "pool": avg or max?  # fmt: skip
+           aliases=("max_pool", "maxpool2d", "max_pool2d"))  # not "pool": avg or max?  # fmt: skip
 def maxpool(x, k, s, p, ceil, d=(1, 1)):
     """Max pooling; output size by the floor rule, or the ceil rule with ``ceil: true``;
     dilation ``d`` spaces the window's taps as in a convolution.
@@ -315,7 +315,8 @@ def maxpool(x, k, s, p, ceil, d=(1, 1)):
     return Cost(shape, ops=(window - 1) * elements(shape))
 
 
-@primitive("avgpool", *_POOL_FIELDS, positional=("k", "s", "p"), aliases=("avg_pool",))
+@primitive("avgpool", *_POOL_FIELDS, positional=("k", "s", "p"),
+           aliases=("avg_pool", "avgpool2d", "avg_pool2d"))
 def avgpool(x, k, s, p, ceil):
     """Average pooling. other ops = k_h*k_w (adds and the divide) per output element."""
     shape, window = _pool(x, k, s, p, ceil, "avgpool")
@@ -377,7 +378,8 @@ def lrn(x, size, alpha, beta, k_const):
     return Cost(x, ops=(size + 3) * elements(x))
 
 
-@primitive("bn", Field("eps", "number", "0.00001"), aliases=("batchnorm", "batch_norm"))
+@primitive("bn", Field("eps", "number", "0.00001"),
+           aliases=("batchnorm", "batch_norm", "batchnorm1d", "batchnorm2d", "batchnorm3d"))
 def bn(x, eps):
     """Batch normalization of a channels-first map of any rank (BatchNorm1d/2d/3d: (C, L),
     (C, H, W), (C, D, H, W)) or of flat features (N,), per channel C:
