@@ -86,9 +86,9 @@ def cli(debug):
 
     \b
     Conventions: params are trainable weights and biases (BN running stats are buffers,
-    reported apart); MACs are multiply-accumulates of conv and linear layers; FLOPs = 2 x MACs
-    wherever FLOPs are shown; other ops (pooling, BN, activations, adds) are a separate
-    column; activations are output elements per sample.
+    reported apart); MACs are multiply-accumulates of conv, linear and matrix-product
+    (attention) layers; FLOPs = 2 x MACs wherever FLOPs are shown; other ops (pooling, BN,
+    activations, adds) are a separate column; activations are output elements per sample.
 
     \b
     Examples:

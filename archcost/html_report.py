@@ -401,7 +401,8 @@ def page_html(pages, title: str) -> str:
         f"<meta name=\"generator\" content=\"archcost\"><title>{esc(title)}</title>"
         f"<style>{CSS}</style></head><body><header><h1>{esc(title)}</h1>"
         "<p class=\"conv\">params: trainable weights + biases (BN running statistics are buffers,"
-        " apart); MACs: multiply-accumulates of conv and linear layers (FLOPs = 2 x MACs); other"
+        " apart); MACs: multiply-accumulates of conv, linear and matrix-product (attention)"
+        " layers (FLOPs = 2 x MACs); other"
         " ops: pooling, BN, activations, adds; activations: elements written per sample.</p>"
         f"</header>{nav}<main>{compare}{sections}</main>"
         f'<script type="application/json" id="archcost-data">{script_json(data)}</script>'

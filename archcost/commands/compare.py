@@ -54,7 +54,8 @@ ALIASES = {"name": "network", "mac": "macs", "flop": "flops", "act": "activation
            "rel": "rel_params", "size": "rel_params"}  # fmt: skip
 
 NOTES = (
-    "params: trainable weights + biases; MACs: multiply-accumulates of conv and linear layers; "
+    "params: trainable weights + biases; MACs: multiply-accumulates of conv, linear and "
+    "matrix-product (attention) layers; "
     "FLOPs = 2 x MACs; activations: elements written per sample (in-place layers add none); "
     "act. memory = activations x batch x bytes per element; peak act. memory: the most "
     "activation memory alive at once, the same number as table and memory ("

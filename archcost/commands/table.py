@@ -30,7 +30,8 @@ from ..yamlio import gc_paused
 
 CONVENTIONS = (
     "params: trainable weights + biases (BN running stats are buffers, apart). "
-    "MACs: multiply-accumulates of conv and linear layers (FLOPs = 2 x MACs). "
+    "MACs: multiply-accumulates of conv, linear and matrix-product (attention) layers "
+    "(FLOPs = 2 x MACs). "
     "other ops: pooling, BN, activations, adds, bias adds. "
     "activations: elements written per sample (in-place activations and dropout add none)."
 )
