@@ -206,7 +206,8 @@ PRESETS: dict[str, Convention] = {
     c.name: c
     for c in (
         Convention("archcost", "MACs", "MACs",
-                   "multiply-accumulates of conv and linear layers only (archcost's own count)",
+                   "multiply-accumulates of conv, linear and matrix-product (attention) layers "
+                   "only (archcost's own count)",
                    _archcost),
         Convention("fvcore", "fvcore flops", "MACs",
                    "fvcore FlopCountAnalysis: conv and linear multiply-adds (one each, no "
