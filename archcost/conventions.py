@@ -70,10 +70,44 @@ def _archcost(node):
     return node.macs  # archcost's own column: every primitive's MACs are known
 
 
+# torch's FlopCounterMode registers formulas for mm, addmm, bmm, baddbmm, the convolutions
+# (transposed too) and the CUDA scaled-dot-product attention kernels
+# (torch/utils/flop_counter.py), so every archcost MAC is counted twice and no other work at
+# all -- except where the kernel torch runs has no formula. Measured with torch 2.13 on CPU,
+# autograd on (how the counter is used for training FLOPs):
+# * nn.LSTM runs one fused kernel (aten.lstm -> mkldnn): 0; nn.GRU: 2 x its MACs.
+# * nn.MultiheadAttention(need_weights=False), as torchvision's ViT and nn.Transformer call
+#   it, runs scaled_dot_product_attention, whose CPU kernel has no formula: only the four
+#   projections count, not QK^T and AV. (With need_weights=True it multiplies with bmm and
+#   all count; under torch.no_grad the fast path counts nothing; on CUDA the flash kernel
+#   counts. The preset is the CPU, autograd, need_weights=False case.)
+# * Swin's window attention multiplies with explicit matmuls: all count.
+_TORCH_ZERO = frozenset({"lstm"})
+_TORCH_SDPA = frozenset({"attention", "cross_attention"})
+# user-defined primitives (`primitives:`) say nothing of how torch would run them
+_TORCH_UNKNOWN = frozenset({"custom"})
+
+
 def _torch(node):
-    # torch/utils/flop_counter.py: conv_flop and addmm/mm_flop = 2 * M * N * K; bias ignored;
-    # no other op of these networks is registered.
-    return 2 * _weight_macs(node) if node.op in KNOWN_OPS else None
+    if node.op in _TORCH_UNKNOWN:
+        return None
+    if node.op in _TORCH_ZERO:
+        return 0
+    if node.op in _TORCH_SDPA:
+        return 2 * (node.macs - _score_macs(node))
+    return 2 * node.macs
+
+
+def _score_macs(node) -> int:
+    """QK^T and AV of an attention node: 2 x L_q x L_k x inner width (layers_attention)."""
+    from .layers_attention import _widths
+
+    f = node.fields
+    lq, d = node.inputs[0].shape
+    lk = node.inputs[1].shape[0] if len(node.inputs) > 1 else lq
+    inner, _kv = _widths(d, f["heads"], f.get("head_dim"), f.get("dim"), f.get("kv_heads"),
+                         node.op)  # fmt: skip
+    return 2 * lq * lk * inner
 
 
 # ---------------------------------------------------------------- ptflops
@@ -230,8 +264,10 @@ PRESETS: dict[str, Convention] = {
                    "torchinfo summary: conv (weights + bias) x output positions; other layers "
                    "their parameter count (linear in*out + out, batch norm 2C)", _torchinfo),
         Convention("torch", "FLOPs (torch)", "FLOPs",
-                   "torch.utils.flop_counter.FlopCounterMode: 2 per conv/linear multiply-add, "
-                   "nothing else", _torch),
+                   "torch.utils.flop_counter.FlopCounterMode (CPU, autograd on): 2 per "
+                   "multiply-add of conv, linear and matrix products, nothing else; not "
+                   "counted: attention's QK^T and AV inside scaled_dot_product_attention and "
+                   "nn.LSTM's fused kernel", _torch),
     )
 }  # fmt: skip
 NAMES = tuple(PRESETS)

@@ -153,8 +153,13 @@ def test_unknown_is_never_zero(monkeypatch):
     odd = SimpleNamespace(op="upsample", fields={}, shape=(4, 8, 8), macs=0, params=0, call="module",
                           inputs=(SimpleNamespace(shape=(4, 4, 4)),))
     for name, preset in conventions.PRESETS.items():
-        if name != "archcost":  # archcost's own MACs are always known
+        # archcost's own MACs are always known; torch's counter has a rule for every built-in
+        # primitive (matrix products and convolutions only), but not for a user's primitive
+        if name not in ("archcost", "torch"):
             assert preset.node(odd) is None, name
+    assert conventions.PRESETS["torch"].node(odd) == 0
+    user = SimpleNamespace(**{**vars(odd), "op": "custom", "macs": 10})
+    assert conventions.PRESETS["torch"].node(user) is None
     # an unknown node makes its row and the total unknown, not smaller
     monkeypatch.setitem(conventions.PRESETS, "thop", conventions.Convention(
         "thop", "thop MACs", "MACs", "test", lambda n: None if n.op == "lrn" else 1))
@@ -193,3 +198,50 @@ def test_table_convention_option_prints_the_tool_total():
 def test_table_without_convention_is_unchanged():
     data = json.loads(CliRunner().invoke(cli, ["table", "googlenet", "--format", "json"]).output)
     assert "convention" not in data and "count" not in data["total"]
+
+
+# ---------------------------------------------------------------- torch, beyond the CNNs
+
+
+def test_torch_preset_against_flop_counter_mode_on_an_independent_vit():
+    """torch's own FlopCounterMode (autograd on) on torchvision's ViT-B/16 as written out in
+    benchmarks/_torch_models.py (nn.MultiheadAttention, LayerNorm, GELU), against the preset
+    on archcost's vit_b_16:torchvision: every attention, layernorm and reshape has a rule. On
+    CPU, scaled_dot_product_attention has no formula: the count is 2 x MACs less QK^T and AV
+    (2 x 197^2 x 768 per layer, 12 layers), which the test states apart."""
+    torch = pytest.importorskip("torch")
+    import os
+    import sys
+
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from .conftest import ROOT
+
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        import _torch_models as TM
+    finally:
+        sys.path.pop(0)
+    model = TM.build("vit_b_16")
+    with FlopCounterMode(display=False) as counter:
+        model(torch.randn(1, 3, 224, 224))
+    net = build("vit_b_16:torchvision")
+    got = conventions.totals(net, "torch")
+    assert got["unknown_ops"] == [] and got["count"] == counter.get_total_flops()
+    assert got["count"] == 2 * net.total("macs") - 2 * 12 * 2 * 197**2 * 768
+
+
+def test_torch_preset_for_recurrent_layers_against_flop_counter_mode():
+    torch = pytest.importorskip("torch")
+    from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from archcost.spec import build_text
+
+    for kind, module in (("gru", nn.GRU(8, 16, batch_first=True)),
+                         ("lstm", nn.LSTM(8, 16, batch_first=True))):  # fmt: skip
+        with FlopCounterMode(display=False) as counter:
+            module(torch.randn(1, 5, 8))
+        net = build_text(f"input: {{tokens: [5, 8]}}\nlayers:\n  - r: {{type: {kind}, "
+                         f"hidden: 16}}\n")  # fmt: skip
+        assert conventions.totals(net, "torch")["count"] == counter.get_total_flops(), kind
