@@ -159,9 +159,9 @@ class Traced:
         self.get_submodule = model.get_submodule
 
 
-def trace(model, input_shape) -> Traced:
+def trace(model, input_shape, x=None) -> Traced:
     rec = _Recorder(model)
-    x = torch.zeros(1, *input_shape)
+    x = torch.zeros(1, *input_shape) if x is None else x
     placeholder = rec.graph.placeholder("x")
     placeholder.meta["tensor_meta"] = _Meta(x.shape)
     rec.env[id(x)] = placeholder

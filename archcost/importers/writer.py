@@ -336,7 +336,11 @@ class Writer:
         lines.append(f"title: {json.dumps(self.title or self.imp.source or 'imported model')}")
         dims = "[" + ", ".join(str(d) for d in self.imp.input) + "]"
         # a rank-2 input of a torch model is tokens (L, D): nn.Linear reads its last axis
-        lines.append(f"input: {{tokens: {dims}}}" if len(self.imp.input) == 2 else f"input: {dims}")
+        if self.imp.ids:
+            lines.append(f"input: {{ids: {dims}}}")
+        else:
+            lines.append(f"input: {{tokens: {dims}}}" if len(self.imp.input) == 2 else
+                         f"input: {dims}")  # fmt: skip
         if self.blocks:
             lines.append("blocks:")
             for name, (args, body, ext, out, doc, defaults) in self.blocks.items():
