@@ -51,6 +51,7 @@ class Imported:
     buffers: int | None = None
     notes: list = field(default_factory=list)
     ids: bool = False  # the input is token ids (L,) (an embedding reads it)
+    tokens: bool | None = None  # a rank-2 input is tokens (L, D), not a map (C, L); None: rank
 
 
 def unknown_op(what: str, path: str, source: str) -> SpecError:

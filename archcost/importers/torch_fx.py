@@ -100,6 +100,7 @@ class _Parts:
         self.src = src
         self.ranges = ranges
         self.shape = shape
+        self.equal = False  # equal pieces of torch.chunk
 
 
 def _pair(v):
@@ -130,6 +131,7 @@ def _source(node) -> str:
 class _Converter:
     def __init__(self, gm, model, ids=False):
         self.ids = ids
+        self.tokens = False
         self.gm = gm
         self.ops: list[Op] = []
         self.env: dict = {}
@@ -246,8 +248,9 @@ class _Converter:
                 if self.env:
                     raise SpecError("import: the model's forward takes more than one input; "
                                     "archcost specs have one input")  # fmt: skip
-                self.env[node] = _T("input", tuple(input_shape),
-                                    len(input_shape) == 2 and not self.ids)  # fmt: skip
+                self.tokens = len(input_shape) == 2 and not self.ids and \
+                    not self.channels_first(node)  # fmt: skip
+                self.env[node] = _T("input", tuple(input_shape), self.tokens)
             elif node.op == "get_attr":  # a parameter or buffer used directly
                 self.env[node] = self.get_attr(node)
             elif node.op == "call_module":
@@ -257,6 +260,16 @@ class _Converter:
             elif node.op == "output":
                 output = node.args[0]
         return output
+
+    def channels_first(self, node) -> bool:
+        """A rank-2 input read by a 1-D conv, pool or BN is a map (C, L), not tokens (L, D)."""
+        for user in node.users:
+            if user.op == "call_module":
+                mod = self.gm.get_submodule(user.target)
+                if isinstance(mod, (nn.Conv1d, nn.ConvTranspose1d, nn.MaxPool1d, nn.AvgPool1d,
+                                    nn.BatchNorm1d, nn.Upsample)):  # fmt: skip
+                    return True
+        return False
 
     def get_attr(self, node):
         try:
@@ -379,8 +392,15 @@ class _Converter:
             dims = [axes.index(view.perm[i]) for i in range(rank) if i != view.bdim]
             feature = len(base.shape) - 1 if base.last else 0
             last = len(dims) >= 2 and dims.index(feature) == len(dims) - 1
-            view.real = self.emit(view.node, "permute", {"dims": dims}, [base], name="permute",
-                                  shape=view.shape, last=last)  # fmt: skip
+            moved = [i for i, d in enumerate(dims) if d != i]
+            if len(moved) == 2:  # two axes swapped: transpose (default: the last two)
+                a, b = moved[0] - len(dims), moved[1] - len(dims)
+                fields = {} if (a, b) == (-2, -1) else {"a": a, "b": b}
+                view.real = self.emit(view.node, "transpose", fields, [base], name="transpose",
+                                      shape=view.shape, last=last)  # fmt: skip
+            else:
+                view.real = self.emit(view.node, "permute", {"dims": dims}, [base],
+                                      name="permute", shape=view.shape, last=last)  # fmt: skip
             view.real.bdim = view.bdim
             return view.real
         if view.bdim != 0:
@@ -615,7 +635,7 @@ class _Converter:
             b = _bound(F.adaptive_avg_pool2d, args, kwargs)
             return self.adaptive(node, self.tensor(args[0], node, name), b["output_size"])
         if target in (F.max_pool2d, torch.max_pool2d):
-            b = _bound(F.max_pool2d, args, kwargs)
+            b = _bound(_max_pool2d, args, kwargs)
             if not _one(b["dilation"]) or b["return_indices"]:
                 self.fail(node, "max_pool2d with dilation or indices")
             return self.emit(node, "maxpool", _pool_fields(b["kernel_size"], b["stride"],
@@ -738,7 +758,9 @@ class _Converter:
         for s in sizes:
             ranges.append((start, start + s))
             start += s
-        return _Parts(x, ranges, x.shape)
+        parts = _Parts(x, ranges, x.shape)
+        parts.equal = method == "chunk" and len(set(sizes)) == 1 and c % len(sizes) == 0
+        return parts
 
     def getitem(self, node):
         value = self.env.get(node.args[0])
@@ -750,6 +772,11 @@ class _Converter:
             start, end = value.ranges[node.args[1]]
             if (start, end) == (0, value.shape[0]):
                 return value.src
+            n = len(value.ranges)
+            if value.equal:  # torch.chunk into equal pieces: archcost's chunk
+                return self.emit(node, "chunk", {"chunks": n, "index": node.args[1]},
+                                 [value.src], name="chunk",
+                                 shape=(end - start, *value.shape[1:]))  # fmt: skip
             return self.emit(node, "slice", {"start": start, "end": end}, [value.src],
                              name="slice", shape=(end - start, *value.shape[1:]))  # fmt: skip
         if value is None:
@@ -809,6 +836,11 @@ def _bound(fn, args, kwargs) -> dict:
     bound = sig.bind(*args, **kwargs)
     bound.apply_defaults()
     return dict(bound.arguments)
+
+
+def _max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                return_indices=False):
+    """F.max_pool2d's signature (the function itself dispatches on return_indices)."""
 
 
 def _one(v) -> bool:
@@ -910,4 +942,4 @@ def trace(model, input_shape, source="", hooks_only=False) -> Imported:
     if tied:
         notes.append(f"tied weights counted once: {', '.join(tied)} (tied: true in the spec)")
     return Imported(conv.ops, tuple(input_shape), source, counts["params"], counts["macs"],
-                    counts["buffers"], notes, ids)  # fmt: skip
+                    counts["buffers"], notes, ids, conv.tokens)  # fmt: skip

@@ -314,7 +314,7 @@ class Writer:
             if r.type != r.label:
                 items.append(("type", r.type))
             items += list(fields.items())
-            if not (len(r.inputs) == 1 and r.inputs[0] == prev_out):
+            if r.inputs and not (len(r.inputs) == 1 and r.inputs[0] == prev_out):
                 items.append(("in", refs[0] if len(refs) == 1 else refs))
             if r.repeat > 1:
                 items.append(("repeat", r.repeat))
@@ -339,8 +339,8 @@ class Writer:
         if self.imp.ids:
             lines.append(f"input: {{ids: {dims}}}")
         else:
-            lines.append(f"input: {{tokens: {dims}}}" if len(self.imp.input) == 2 else
-                         f"input: {dims}")  # fmt: skip
+            tokens = self.imp.tokens if self.imp.tokens is not None else len(self.imp.input) == 2
+            lines.append(f"input: {{tokens: {dims}}}" if tokens else f"input: {dims}")
         if self.blocks:
             lines.append("blocks:")
             for name, (args, body, ext, out, doc, defaults) in self.blocks.items():
