@@ -24,6 +24,8 @@ from torch import nn  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from archcost.importers.run import import_torch  # noqa: E402
+from archcost.importers.torch_fx import trace  # noqa: E402
+from archcost.importers.writer import write_spec  # noqa: E402
 from archcost.layers import PRIMITIVES  # noqa: E402
 from archcost.spec import build  # noqa: E402
 
@@ -375,8 +377,12 @@ def lstm_macs(steps, i, h, layers, dirs):
     return total
 
 
-def imported(model, shape, tmp_path, flat=False):
-    text, _ = import_torch(model, input_shape=shape, flat=flat)
+def imported(model, shape, tmp_path, flat=False, hooks=False):
+    """The built spec and its text: torch.fx's trace, or the hook trace (the fallback)."""
+    if hooks:
+        text = write_spec(trace(model, shape, hooks_only=True))
+    else:
+        text, _ = import_torch(model, input_shape=shape, flat=flat)
     path = tmp_path / "imported.yaml"
     path.write_text(text)
     return build(str(path)), text
@@ -390,8 +396,8 @@ def test_primitive_round_trip(name, tmp_path):
     if name == "lstm":
         assert macs == 7 * 10 * 3  # FlopCounterMode sees only the head (7 x 10 -> 3)
         macs += lstm_macs(7, 6, 5, 2, 2)
-    for flat in (False, True):
-        net, text = imported(model, shape, tmp_path, flat)
+    for flat, hooks in ((False, False), (True, False), (False, True)):
+        net, text = imported(model, shape, tmp_path, flat, hooks)
         ops = {n.op for n in net.nodes}
         assert WRITTEN_AS.get(name, name) in ops, text
         t = net.totals()

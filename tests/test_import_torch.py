@@ -29,14 +29,15 @@ import _torch_models  # noqa: E402
 
 
 def oracle(model, shape):
-    """(params, MACs, BN running stats) of the module, counted by torch."""
+    """(params, MACs, BN running stats) of the module, counted by torch (a rank-1 input is
+    token ids)."""
     model.eval()
     params = sum(p.numel() for p in model.parameters())
     stats = sum(b.numel() for n, b in model.named_buffers() if n.endswith(("running_mean",
                                                                           "running_var")))  # fmt: skip
     counter = FlopCounterMode(display=False)
     with counter:  # autograd on: nn.MultiheadAttention's fast path hides its matmuls otherwise
-        model(torch.zeros(1, *shape))
+        model(torch.zeros(1, *shape, dtype=torch.long if len(shape) == 1 else torch.float32))
     return params, counter.get_total_flops() // 2, stats
 
 
@@ -371,3 +372,64 @@ def test_tied_linear_weights_are_counted_once(tmp_path):
     assert "- dec: {type: linear, out: 12, tied: true}" in text
     _, imported = import_torch(model, input_shape=(3, 2, 2))
     assert any("tied weights counted once: dec" in n for n in imported.notes)
+
+
+class TinyGPT(nn.Module):
+    """GPT-2's layout in small (Radford et al. 2019; nanoGPT's code): token embedding wte,
+    position embedding wpe looked up at arange(L), pre-norm blocks, ln_f, and a head whose
+    weight IS wte's table. ``tie``: "head" ties as nanoGPT (wte.weight = lm_head.weight),
+    "wte" the other way, "functional" computes the logits with F.linear(x, wte.weight)."""
+
+    def __init__(self, tie="head", vocab=40, n_ctx=12, d=16, heads=2, depth=2):
+        super().__init__()
+        self.tie = tie
+        self.wte = nn.Embedding(vocab, d)
+        self.wpe = nn.Embedding(n_ctx, d)
+        self.blocks = nn.Sequential(*[EncoderBlock(d, heads) for _ in range(depth)])
+        self.ln_f = nn.LayerNorm(d)
+        if tie != "functional":
+            self.lm_head = nn.Linear(d, vocab, bias=False)
+            if tie == "head":
+                self.wte.weight = self.lm_head.weight
+            else:
+                self.lm_head.weight = self.wte.weight
+
+    def forward(self, ids):
+        pos = torch.arange(ids.size(1))
+        x = self.ln_f(self.blocks(self.wte(ids) + self.wpe(pos)))
+        return F.linear(x, self.wte.weight) if self.tie == "functional" else self.lm_head(x)
+
+
+@pytest.mark.parametrize("tie", ["head", "wte", "functional"])
+def test_tied_embedding_is_counted_once_and_the_spec_says_so(tie, tmp_path):
+    model = TinyGPT(tie)
+    L, V, C, D, depth = 10, 40, 12, 16, 2
+    expected = oracle(model, (L,))
+    (params, macs, _), text, net = spec_totals(model, (L,), tmp_path)
+    assert (params, macs) == expected[:2]
+    # by hand: the shared table once (V*D), wpe C*D, per block 2 LN (4D), attention
+    # 4D^2 + 4D, MLP 8D^2 + 5D; ln_f 2D; the head adds nothing
+    block = 4 * D + (4 * D * D + 4 * D) + (8 * D * D + 5 * D)
+    assert params == sum(p.numel() for p in model.parameters()) == \
+        V * D + C * D + depth * block + 2 * D
+    # the head still multiplies: L*D*V; attention 4LD^2 + 2L^2D, MLP 8LD^2 per block
+    assert macs == depth * (4 * L * D * D + 2 * L * L * D + 8 * L * D * D) + L * D * V
+    assert "input: {ids: [10]}" in text
+    assert "{type: embedding, vocab: 40, dim: 16}" in text
+    assert "{type: embedding, vocab: 12, dim: 16, in: input}" in text  # wpe reads positions
+    assert "tied: true" in text
+    head = [n for n in net.nodes if n.op == "linear"][-1]
+    assert head.fields["tied"] is True
+    _, imported = import_torch(model, input_shape=(L,))
+    assert any("tied weights counted once" in n for n in imported.notes)
+
+
+def test_tied_embedding_by_the_hook_trace(tmp_path):
+    from archcost.importers.torch_fx import trace
+    from archcost.importers.writer import write_spec
+
+    model = TinyGPT("head")
+    path = tmp_path / "hooks.yaml"
+    path.write_text(write_spec(trace(model, (10,), hooks_only=True)))
+    t = build(str(path)).totals()
+    assert (t["params"], t["macs"]) == oracle(model, (10,))[:2]

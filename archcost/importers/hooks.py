@@ -45,11 +45,16 @@ class _Recorder(TorchFunctionMode):
         self.stack: list = []  # (path, class) of the modules running now
         self.leaf = 0  # > 0 while inside a leaf module: its insides are not recorded
         self.names = {m: n for n, m in model.named_modules()}
+        self.params = {id(p): n for n, p in model.named_parameters()}
         self.count = 0
 
     # ------------------------------------------------------------ graph building
     def _arg(self, a):
         if isinstance(a, torch.Tensor):
+            if id(a) not in self.env and id(a) in self.params:  # a parameter read directly
+                node = self.graph.get_attr(self.params[id(a)])
+                node.meta["tensor_meta"] = _Meta(a.shape)
+                self.env[id(a)] = node
             return self.env.get(id(a), a)
         if isinstance(a, (list, tuple)):
             return type(a)(self._arg(x) for x in a)
@@ -157,6 +162,8 @@ class Traced:
     def __init__(self, model, graph):
         self.graph = graph
         self.get_submodule = model.get_submodule
+        self.get_parameter = model.get_parameter
+        self.get_buffer = model.get_buffer
 
 
 def trace(model, input_shape, x=None) -> Traced:

@@ -132,6 +132,7 @@ class _Converter:
     def __init__(self, gm, model, ids=False):
         self.ids = ids
         self.tokens = False
+        self.env_input = None
         self.gm = gm
         self.ops: list[Op] = []
         self.env: dict = {}
@@ -250,7 +251,7 @@ class _Converter:
                                     "archcost specs have one input")  # fmt: skip
                 self.tokens = len(input_shape) == 2 and not self.ids and \
                     not self.channels_first(node)  # fmt: skip
-                self.env[node] = _T("input", tuple(input_shape), self.tokens)
+                self.env[node] = self.env_input = _T("input", tuple(input_shape), self.tokens)
             elif node.op == "get_attr":  # a parameter or buffer used directly
                 self.env[node] = self.get_attr(node)
             elif node.op == "call_module":
@@ -271,6 +272,14 @@ class _Converter:
                     return True
         return False
 
+    def positions(self, arg) -> bool:
+        """An index tensor made from sizes alone (``torch.arange(L)``), of the input ids' shape."""
+        if not self.ids or not isinstance(arg, fx.Node) or self.env.get(arg) is not None:
+            return False
+        meta = arg.meta.get("tensor_meta")
+        shape = tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else None
+        return shape in (self.env_input.shape, (1, *self.env_input.shape))
+
     def get_attr(self, node):
         try:
             value = self.gm.get_parameter(node.target)
@@ -284,7 +293,11 @@ class _Converter:
 
     def call_module(self, node):
         mod = self.gm.get_submodule(node.target)
-        x = self.tensor_or_view(node.args[0], node, type(mod).__name__) if node.args else None
+        if isinstance(mod, nn.Embedding) and node.args and self.positions(node.args[0]):
+            x = self.env_input  # positions 0 .. L-1: a lookup shaped like the ids (GPT-2's wpe)
+        else:
+            x = self.tensor_or_view(node.args[0], node, type(mod).__name__) if node.args \
+                else None  # fmt: skip
         if isinstance(x, _View) and not isinstance(mod, (nn.Flatten,)):
             x = self.materialize(node, x)
         cls = type(mod)
@@ -678,7 +691,7 @@ class _Converter:
     def linear(self, node):
         """F.linear(x, weight, bias): ``linear``; a weight already counted (an embedding's
         table) is ``tied: true``."""
-        b = _bound(F.linear, node.args, node.kwargs)
+        b = _bound(_linear, node.args, node.kwargs)
         x = self.tensor(b["input"], node, "linear")
         weight = self.env.get(b["weight"]) if isinstance(b["weight"], fx.Node) else None
         bias = self.env.get(b["bias"]) if isinstance(b["bias"], fx.Node) else None
@@ -836,6 +849,10 @@ def _bound(fn, args, kwargs) -> dict:
     bound = sig.bind(*args, **kwargs)
     bound.apply_defaults()
     return dict(bound.arguments)
+
+
+def _linear(input, weight, bias=None):
+    """F.linear's signature (a builtin: inspect cannot read it)."""
 
 
 def _max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
