@@ -432,3 +432,44 @@ def test_functional_forms(tmp_path):
         net, text = imported(model, shape, tmp_path)
         t = net.totals()
         assert (t["params"], t["macs"]) == torch_counts(model, shape), text
+
+
+class SequenceFirstRnn(nn.Module):
+    """nn.GRU with batch_first=False reading (L, N, I): the tokens transposed first."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(6, 5, bias=False, bidirectional=True)
+        self.head = nn.Linear(10, 3)
+
+    def forward(self, x):
+        return self.head(self.rnn(x.transpose(0, 1))[0].transpose(0, 1))
+
+
+VARIANTS = {
+    # more forms of the primitives above: (factory, input shape)
+    "bn1d on (C, L)": (lambda: Chain(nn.Conv1d(3, 4, 3), nn.BatchNorm1d(4),
+                                     nn.Conv1d(4, 2, 1)), (3, 12)),
+    "bn3d": (lambda: Chain(nn.Conv3d(2, 4, 1), nn.BatchNorm3d(4), nn.Conv3d(4, 2, 1)),
+             (2, 3, 4, 4)),
+    "gru sequence-first": (SequenceFirstRnn, (7, 6)),
+    "maxpool with dilation": (lambda: Chain(nn.MaxPool2d(3, 1, dilation=2),
+                                            nn.Conv2d(3, 4, 1)), (3, 9, 9)),
+    "conv padding same": (lambda: Chain(nn.Conv2d(3, 4, (3, 5), padding="same", dilation=2),
+                                        nn.Conv2d(4, 2, 1)), (3, 9, 9)),
+    "upsample to a size": (lambda: Chain(nn.Conv1d(3, 4, 1), nn.Upsample(size=11, mode="linear"),
+                                         nn.Conv1d(4, 2, 3)), (3, 5)),
+    "constant pad 1d": (lambda: Chain(nn.Conv1d(3, 4, 1), nn.ConstantPad1d((2, 1), 0.5),
+                                      nn.Conv1d(4, 2, 3)), (3, 5)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_variant_round_trip(name, tmp_path):
+    make, shape = VARIANTS[name]
+    model = make()
+    expected = torch_counts(model, shape)
+    for hooks in (False, True):
+        net, text = imported(model, shape, tmp_path, hooks=hooks)
+        t = net.totals()
+        assert (t["params"], t["macs"]) == expected, text
