@@ -174,3 +174,28 @@ def test_primitive_module_not_imported_is_an_error(name, tmp_path):
     path = export_any(model, shape, tmp_path / "m.onnx", dynamo=True)
     with pytest.raises(SpecError, match="archcost has no primitive for"):
         import_onnx(path)
+
+
+def test_tied_embedding_in_an_onnx_file(tmp_path):
+    class TiedLM(nn.Module):
+        """Token embedding, a layer norm, and a head whose weight is the embedding's table."""
+
+        def __init__(self):
+            super().__init__()
+            self.wte = nn.Embedding(30, 8)
+            self.ln = nn.LayerNorm(8)
+            self.head = nn.Linear(8, 30, bias=False)
+            self.head.weight = self.wte.weight
+
+        def forward(self, ids):
+            return self.head(self.ln(self.wte(ids)))
+
+    model = TiedLM()
+    path = export_any(model, (6,), tmp_path / "tied.onnx", dynamo=True)
+    text, _ = import_onnx(path)
+    spec = tmp_path / "tied.yaml"
+    spec.write_text(text)
+    t = build(str(spec)).totals()
+    # by hand: the table once (30 x 8) and the LN (2 x 8); the head multiplies 6 x 8 x 30
+    assert (t["params"], t["macs"]) == (30 * 8 + 16, 6 * 8 * 30) == torch_counts(model, (6,))
+    assert "input: {ids: [6]}" in text and "tied: true" in text

@@ -504,9 +504,14 @@ class _Reader:
         if node.op_type == "Gemm" and (a.get("alpha", 1.0) != 1.0 or a.get("transA", 0)):
             self.fail(node, "Gemm with alpha or transA")
         b = node.input[2] if len(node.input) > 2 and node.input[2] in self.inits else None
+        # a weight already used (through a Transpose: an embedding's table) is tied
+        tied = self.canon.get(w, w) in {self.canon.get(u, u) for u in self.params_used}
         self.params_used.update([w] + ([b] if b else []))
         self.macs += _size(x[1:-1]) * k * n  # per token of a sequence (L, K)
-        return self.emit(node, "linear", {"out": n, "bias": b is not None}, ins, (w,), "linear")
+        fields = {"out": n, "bias": b is not None}
+        if tied:
+            fields["tied"] = True
+        return self.emit(node, "linear", fields, ins, (w,), "linear")
 
     def view(self, node, ins):
         """Views: the identity when the shape stays; Transpose keeping the batch axis first:
