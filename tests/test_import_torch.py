@@ -433,3 +433,44 @@ def test_tied_embedding_by_the_hook_trace(tmp_path):
     path.write_text(write_spec(trace(model, (10,), hooks_only=True)))
     t = build(str(path)).totals()
     assert (t["params"], t["macs"]) == oracle(model, (10,))[:2]
+
+
+class EncoderLM(nn.Module):
+    """torch's own nn.TransformerEncoderLayer (pre-norm) between a token embedding and a
+    head tied to it: torch.nn modules archcost does not map are traced into."""
+
+    def __init__(self, vocab=50, d=32, heads=4, ff=64, depth=2):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, d)
+        self.layers = nn.ModuleList([nn.TransformerEncoderLayer(d, heads, ff, batch_first=True,
+                                                                norm_first=True)
+                                     for _ in range(depth)])  # fmt: skip
+        self.head = nn.Linear(d, vocab, bias=False)
+        self.head.weight = self.wte.weight
+
+    def forward(self, ids):
+        x = self.wte(ids)
+        for layer in self.layers:
+            x = layer(x)
+        return self.head(x)
+
+
+def test_torch_transformer_encoder_layer_by_hand(tmp_path):
+    model = EncoderLM()
+    V, D, F_, L, depth = 50, 32, 64, 12, 2
+    (params, macs, _), text, _ = spec_totals(model, (L,), tmp_path)
+    # by hand: table V*D once; per layer 2 LN 4D, attention 4D^2 + 4D, FF 2*D*F + F + D
+    layer = 4 * D + 4 * D * D + 4 * D + 2 * D * F_ + F_ + D
+    assert params == sum(p.numel() for p in model.parameters()) == V * D + depth * layer
+    # per layer: projections 4LD^2, QK^T and AV 2L^2D, FF 2LDF; the tied head L*D*V
+    assert macs == depth * (4 * L * D * D + 2 * L * L * D + 2 * L * D * F_) + L * D * V
+    assert "- layers.0: {type: transformer_encoder_layer, repeat: 2}" in text
+    assert "tied: true" in text
+
+
+def test_audio_conv1d_model(tmp_path):
+    model = Seq(nn.Conv1d(1, 8, 9, 4), nn.BatchNorm1d(8), nn.ReLU(), nn.MaxPool1d(4),
+                nn.Conv1d(8, 16, 3), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(16, 5))
+    got, text, _ = spec_totals(model, (1, 400), tmp_path)
+    assert got == oracle(model, (1, 400))
+    assert "input: [1, 400]" in text  # a map (C, L): a 1-d conv reads it, not tokens

@@ -32,8 +32,9 @@ class _Meta:
 
 
 def _is_leaf(module) -> bool:
-    return type(module).__module__.startswith("torch.nn.modules") and \
-        not isinstance(module, CONTAINERS)  # fmt: skip
+    from .torch_fx import is_leaf
+
+    return is_leaf(module)
 
 
 class _Recorder(TorchFunctionMode):
@@ -177,7 +178,9 @@ def trace(model, input_shape, x=None) -> Traced:
         handles.append(m.register_forward_pre_hook(rec.pre))
         handles.append(m.register_forward_hook(rec.post))
     try:
-        with torch.no_grad(), rec:
+        # autograd on, as FlopCounterMode's count: torch's inference fast paths
+        # (nn.TransformerEncoderLayer, nn.MultiheadAttention) would hide their insides
+        with torch.enable_grad(), rec:
             out = model(x)
     finally:
         for h in handles:

@@ -54,6 +54,28 @@ POOL_MODULES = {nn.MaxPool1d: ("maxpool1d", 2), nn.MaxPool2d: ("maxpool", 3),
                 nn.MaxPool3d: ("maxpool3d", 4), nn.AvgPool1d: ("avgpool1d", 2),
                 nn.AvgPool2d: ("avgpool", 3), nn.AvgPool3d: ("avgpool3d", 4)}  # fmt: skip
 BN_MODULES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+# torch.nn modules the converter maps as one call (leaves of the trace); the trace goes into
+# any other torch.nn module (nn.TransformerEncoderLayer) as into the user's own
+LEAF_MODULES = (*ACTIVATION_MODULES, *CONV_MODULES, *POOL_MODULES, *BN_MODULES, nn.Identity,
+                nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.Linear, nn.LayerNorm,
+                nn.GELU, nn.Softplus, nn.Mish, nn.MultiheadAttention, nn.LSTM, nn.GRU,
+                nn.Embedding, nn.GroupNorm, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d,
+                nn.AdaptiveAvgPool3d, nn.Flatten, nn.Softmax, nn.LogSoftmax, nn.LocalResponseNorm,
+                nn.Upsample, nn.ChannelShuffle, nn.PixelUnshuffle, nn.ZeroPad1d, nn.ZeroPad2d,
+                nn.ZeroPad3d, nn.ConstantPad1d, nn.ConstantPad2d, nn.ConstantPad3d,
+                *((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ()))  # fmt: skip
+
+
+def is_leaf(module) -> bool:
+    """A torch.nn layer the converter maps; containers and other modules are traced into."""
+    return isinstance(module, LEAF_MODULES) and not isinstance(module, CONTAINERS)
+
+
+class _Tracer(fx.Tracer):
+    def is_leaf_module(self, m, module_qualified_name) -> bool:
+        return is_leaf(m)
+
+
 # modules that read a sequence-first tensor (L, N, D) as torch does: per token
 SEQUENCE_FIRST_OK = (nn.MultiheadAttention, nn.LSTM, nn.GRU, nn.Linear, nn.LayerNorm,
                      nn.Dropout, nn.Identity, nn.GELU, *ACTIVATION_MODULES)  # fmt: skip
@@ -372,6 +394,10 @@ class _Converter:
             return emit(node, pool[0], fields, [x])
         if isinstance(mod, nn.AdaptiveAvgPool2d):
             return self.adaptive(node, x, mod.output_size)
+        if isinstance(mod, (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool3d)) and not x.last and \
+                len(x.shape) == (2 if isinstance(mod, nn.AdaptiveAvgPool1d) else 4) and \
+                all(s == 1 for s in _tuple(mod.output_size)):  # fmt: skip
+            return self.emit(node, "global_avgpool", {}, [x], name="avgpool")
         if isinstance(mod, nn.Flatten):
             if (mod.start_dim, mod.end_dim) == (1, -1):
                 return self.view(node, x)
@@ -431,7 +457,8 @@ class _Converter:
         names = ("query", "key", "value")
         q, k, v = [node.args[i] if len(node.args) > i else node.kwargs.get(n)
                    for i, n in enumerate(names)]  # fmt: skip
-        extra = {n: a for n, a in node.kwargs.items() if n not in names and a is not None}
+        extra = {n: a for n, a in node.kwargs.items()
+                 if n not in names and a is not None and a is not False}  # fmt: skip
         extra.pop("need_weights", None)
         if (extra or len(node.args) > 3 or k is not v or mod.bias_k is not None
                 or mod.add_zero_attn or not x.last or x.bdim != (0 if mod.batch_first else 1)):
@@ -860,6 +887,10 @@ def _max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mod
     """F.max_pool2d's signature (the function itself dispatches on return_indices)."""
 
 
+def _tuple(v) -> tuple:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,)
+
+
 def _one(v) -> bool:
     return all(x == 1 for x in v) if isinstance(v, (tuple, list)) else v == 1
 
@@ -902,6 +933,23 @@ def example_input(model, input_shape):
     return torch.zeros(1, *input_shape, dtype=dtype)
 
 
+def _cpu_attention() -> dict:
+    """FlopCounterMode counts scaled_dot_product_attention's CUDA kernels but not the CPU
+    one (``_scaled_dot_product_flash_attention_for_cpu``, what nn.MultiheadAttention calls
+    with need_weights=False, as nn.TransformerEncoderLayer does): the same formula as theirs,
+    torch's own ``sdpa_flop_count`` (QK^T and AV, 2 x 2*L^2*D FLOPs)."""
+    from torch.utils.flop_counter import sdpa_flop_count
+
+    op = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+    if op is None:
+        return {}
+
+    def flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs):
+        return sdpa_flop_count(query_shape, key_shape, value_shape)
+
+    return {op: flops}
+
+
 def model_counts(model, input_shape) -> dict:
     """The model's own numbers: unique parameter elements, BN running statistics and
     FlopCounterMode's FLOPs / 2 on one forward pass at batch 1."""
@@ -911,7 +959,7 @@ def model_counts(model, input_shape) -> dict:
     buffers = sum(b.numel() for name, b in model.named_buffers()
                   if not name.endswith("num_batches_tracked"))  # fmt: skip
     # with autograd on: nn.MultiheadAttention's inference fast path is invisible to the counter
-    counter = FlopCounterMode(display=False)
+    counter = FlopCounterMode(display=False, custom_mapping=_cpu_attention())
     with counter:
         model(example_input(model, input_shape))
     flops = counter.get_total_flops()
@@ -923,7 +971,7 @@ def trace(model, input_shape, source="", hooks_only=False) -> Imported:
     ``hooks_only`` skips torch.fx and runs the hook trace (the fallback) directly."""
     model = model.eval()
     notes = []
-    tracer = fx.Tracer()
+    tracer = _Tracer()
     tracer.record_stack_traces = True
     try:
         if hooks_only:
