@@ -474,3 +474,39 @@ def test_audio_conv1d_model(tmp_path):
     got, text, _ = spec_totals(model, (1, 400), tmp_path)
     assert got == oracle(model, (1, 400))
     assert "input: [1, 400]" in text  # a map (C, L): a 1-d conv reads it, not tokens
+
+
+class NanoCausalAttention(nn.Module):
+    """nanoGPT's CausalSelfAttention (Karpathy, model.py): one projection to q, k, v split
+    on the feature axis, heads by view and transpose, F.scaled_dot_product_attention."""
+
+    def __init__(self, d=32, heads=4):
+        super().__init__()
+        self.c_attn = nn.Linear(d, 3 * d)
+        self.c_proj = nn.Linear(d, d)
+        self.heads, self.d = heads, d
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(self.d, dim=2)
+        k = k.view(B, T, self.heads, C // self.heads).transpose(1, 2)
+        q = q.view(B, T, self.heads, C // self.heads).transpose(1, 2)
+        v = v.view(B, T, self.heads, C // self.heads).transpose(1, 2)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0, is_causal=True)
+        return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+
+@pytest.mark.parametrize("hooks", [False, True])
+def test_scaled_dot_product_attention_by_hand(hooks, tmp_path):
+    from archcost.importers.torch_fx import trace
+    from archcost.importers.writer import write_spec
+
+    model, L, D = NanoCausalAttention(), 10, 32
+    text = write_spec(trace(model, (L, D), hooks_only=hooks))
+    path = tmp_path / "attn.yaml"
+    path.write_text(text)
+    t = build(str(path)).totals()
+    # by hand: 4D^2 + 4D params; projections 4LD^2 and QK^T, AV 2L^2D (causal counted dense)
+    assert (t["params"], t["macs"]) == (4 * D * D + 4 * D, 4 * L * D * D + 2 * L * L * D)
+    assert t["params"] == sum(p.numel() for p in model.parameters())
+    assert "{type: matmul, t: true" in text and "{chunks: 3, axis: 1}" in text

@@ -122,7 +122,8 @@ class _Parts:
         self.src = src
         self.ranges = ranges
         self.shape = shape
-        self.equal = False  # equal pieces of torch.chunk
+        self.equal = False  # equal pieces: archcost's chunk
+        self.axis = 0  # the axis split, per sample
 
 
 def _pair(v):
@@ -628,6 +629,8 @@ class _Converter:
             return self.emit(node, "matmul", {}, [x, y], name="matmul", last=True)
         if target is F.layer_norm:
             return self.layer_norm(node)
+        if target is F.scaled_dot_product_attention:
+            return self.sdpa(node)
         if target is F.linear:
             return self.linear(node)
         if target is F.interpolate:
@@ -698,6 +701,23 @@ class _Converter:
                 or target is torch.split:  # fmt: skip
             return self.chunk(node)
         self.fail(node, f"{'method' if node.op == 'call_method' else 'function'} {name}")
+
+    def sdpa(self, node):
+        """F.scaled_dot_product_attention(q, k, v) on heads (h, L, d): the scores
+        ``matmul`` q k^T (t: true), ``softmax``, and ``matmul`` by v; a causal mask is
+        counted dense, as archcost's attention counts it (layers_attention.py) and as
+        torch's sdpa FLOP formula does."""
+        b = _bound(_sdpa, node.args, node.kwargs)
+        q, k, v = (self.tensor(b[n], node, "scaled_dot_product_attention")
+                   for n in ("query", "key", "value"))  # fmt: skip
+        if b["attn_mask"] is not None or b["enable_gqa"] or any(t.bdim for t in (q, k, v)) \
+                or not (len(q.shape) == len(k.shape) == len(v.shape) >= 2):  # fmt: skip
+            self.fail(node, "scaled_dot_product_attention with a mask tensor or grouped heads")
+        scores = self.emit(node, "matmul", {"t": True}, [q, k], name="scores",
+                           shape=(*q.shape[:-1], k.shape[-2]), last=True)  # fmt: skip
+        probs = self.emit(node, "softmax", {}, [scores], name="softmax", shape=scores.shape)
+        return self.emit(node, "matmul", {}, [probs, v], name="matmul",
+                         shape=(*q.shape[:-1], v.shape[-1]), last=True)  # fmt: skip
 
     def layer_norm(self, node):
         """F.layer_norm(x, (D,), weight, bias, eps) over the last axis: ``layernorm``."""
@@ -784,9 +804,10 @@ class _Converter:
         if method == "split" and second is None:
             second = node.kwargs.get("split_size")
         dim = _arg(node.args, node.kwargs, 2, "dim", 0)
-        if dim not in (1, -3) or len(x.shape) != 3:
-            self.fail(node, f"{method} along dim {dim} (archcost slices channels)")
-        c = x.shape[0]
+        axis = dim % (len(x.shape) + 1) - 1
+        if axis < 0 or x.bdim:
+            self.fail(node, f"{method} along dim {dim}")
+        c = x.shape[axis]
         if method == "chunk":
             size = -(-c // second)
             sizes = [min(size, c - i) for i in range(0, c, size)]
@@ -799,7 +820,12 @@ class _Converter:
             ranges.append((start, start + s))
             start += s
         parts = _Parts(x, ranges, x.shape)
-        parts.equal = method == "chunk" and len(set(sizes)) == 1 and c % len(sizes) == 0
+        parts.axis = axis
+        parts.equal = len(set(sizes)) == 1 and c % len(sizes) == 0 and \
+            (method == "chunk" or axis != 0 or len(x.shape) != 3)  # fmt: skip
+        if not parts.equal and (axis != 0 or len(x.shape) != 3):
+            self.fail(node, f"{method} into unequal pieces along dim {dim} (archcost slices "
+                            "channels, and chunks any axis into equal pieces)")  # fmt: skip
         return parts
 
     def getitem(self, node):
@@ -810,13 +836,18 @@ class _Converter:
             return value.first
         if isinstance(value, _Parts):
             start, end = value.ranges[node.args[1]]
-            if (start, end) == (0, value.shape[0]):
+            axis = value.axis
+            if (start, end) == (0, value.shape[axis]):
                 return value.src
             n = len(value.ranges)
-            if value.equal:  # torch.chunk into equal pieces: archcost's chunk
-                return self.emit(node, "chunk", {"chunks": n, "index": node.args[1]},
-                                 [value.src], name="chunk",
-                                 shape=(end - start, *value.shape[1:]))  # fmt: skip
+            shape = list(value.shape)
+            shape[axis] = end - start
+            if value.equal:  # equal pieces: archcost's chunk
+                fields = {"chunks": n, "index": node.args[1]}
+                if axis:
+                    fields["axis"] = axis
+                return self.emit(node, "chunk", fields, [value.src], name="chunk",
+                                 shape=tuple(shape))  # fmt: skip
             return self.emit(node, "slice", {"start": start, "end": end}, [value.src],
                              name="slice", shape=(end - start, *value.shape[1:]))  # fmt: skip
         if value is None:
@@ -876,6 +907,11 @@ def _bound(fn, args, kwargs) -> dict:
     bound = sig.bind(*args, **kwargs)
     bound.apply_defaults()
     return dict(bound.arguments)
+
+
+def _sdpa(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+          enable_gqa=False):
+    """F.scaled_dot_product_attention's signature (a builtin)."""
 
 
 def _linear(input, weight, bias=None):
