@@ -510,3 +510,55 @@ def test_scaled_dot_product_attention_by_hand(hooks, tmp_path):
     assert (t["params"], t["macs"]) == (4 * D * D + 4 * D, 4 * L * D * D + 2 * L * L * D)
     assert t["params"] == sum(p.numel() for p in model.parameters())
     assert "{type: matmul, t: true" in text and "{chunks: 3, axis: 1}" in text
+
+
+class NanoGPT(nn.Module):
+    """nanoGPT's GPT (Karpathy, model.py) in small: transformer = ModuleDict(wte, wpe, drop,
+    h, ln_f), blocks of LN, causal attention by sdpa, LN, MLP (GELU); the tie written as
+    there, ``transformer.wte.weight = lm_head.weight``; the forward's length assert (which
+    torch.fx cannot trace: the hook trace runs)."""
+
+    def __init__(self, vocab=64, block_size=16, d=32, heads=4, depth=2):
+        super().__init__()
+        self.block_size = block_size
+        self.transformer = nn.ModuleDict(dict(
+            wte=nn.Embedding(vocab, d), wpe=nn.Embedding(block_size, d), drop=nn.Dropout(0.1),
+            h=nn.ModuleList([NanoBlock(d, heads) for _ in range(depth)]), ln_f=nn.LayerNorm(d)))
+        self.lm_head = nn.Linear(d, vocab, bias=False)
+        self.transformer.wte.weight = self.lm_head.weight
+
+    def forward(self, idx):
+        b, t = idx.size()
+        assert t <= self.block_size
+        pos = torch.arange(0, t, dtype=torch.long)
+        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+        for block in self.transformer.h:
+            x = block(x)
+        return self.lm_head(self.transformer.ln_f(x))
+
+
+class NanoBlock(nn.Module):
+    def __init__(self, d, heads):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(d)
+        self.attn = NanoCausalAttention(d, heads)
+        self.ln_2 = nn.LayerNorm(d)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d),
+                                 nn.Dropout(0.1))  # fmt: skip
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+def test_nanogpt_tied_head_by_hand(tmp_path):
+    model = NanoGPT()
+    V, C, D, L, depth = 64, 16, 32, 12, 2
+    (params, macs, _), text, _ = spec_totals(model, (L,), tmp_path)
+    # by hand: wte once (the head's weight), wpe, per block 2 LN, attention 4D^2 + 4D,
+    # MLP 8D^2 + 5D; ln_f
+    block = 4 * D + (4 * D * D + 4 * D) + (8 * D * D + 5 * D)
+    assert params == sum(p.numel() for p in model.parameters()) == \
+        V * D + C * D + depth * block + 2 * D
+    assert macs == depth * (12 * L * D * D + 2 * L * L * D) + L * D * V
+    assert "lm_head: {type: linear, out: 64, bias: false, tied: true}" in text
