@@ -8,7 +8,19 @@ one archcost primitive with the fields the module holds (``nn.Conv2d`` -> ``conv
 be compared with the model's ``numel`` and FlopCounterMode. Views and copies that only move
 data (``view``, ``reshape``, ``transpose``, ``contiguous``, a channel shuffle) are followed to
 the tensor they came from: they cost nothing in archcost's conventions, and a chain that ends
-in the shape it started from is the identity.
+in the shape it started from is the identity; a chain that only reorders axes becomes
+``transpose``/``permute`` (the layout follows), any other ``reshape``. A transpose of the
+batch axis alone (``x.transpose(0, 1)`` before a sequence-first ``nn.MultiheadAttention``,
+``nn.LSTM``) moves no data per sample: the tensor records where its batch axis is (``bdim``).
+
+torch.nn layers the converter maps (:data:`LEAF_MODULES`) are single calls; other torch.nn
+modules (``nn.TransformerEncoderLayer``) are traced into like the user's own. A parameter a
+forward reads directly (a position embedding, a class token) is a ``parameter`` row; a
+weight already counted at an earlier layer (a head tied to the token embedding, through
+``nn.Linear`` or ``F.linear``) is ``linear`` with ``tied: true``, so the spec counts it once,
+as ``sum(p.numel() for p in model.parameters())`` does. An input of rank 1 into a model with an
+``nn.Embedding`` is token ids (``input: {ids: [L]}``); ``nn.Embedding(n, d)(torch.arange(L))``
+(GPT-2's positions) is an ``embedding`` row reading the input, as specs/gpt2.yaml writes it.
 
 An op with no archcost primitive is an error naming the op, the module path and the source
 line (:func:`~archcost.importers.ir.unknown_op`), never a silent zero.
@@ -156,6 +168,7 @@ class _Converter:
         self.ids = ids
         self.tokens = False
         self.env_input = None
+        self.learned: dict = {}  # id(parameter) -> its parameter row, once read
         self.gm = gm
         self.ops: list[Op] = []
         self.env: dict = {}
@@ -210,6 +223,8 @@ class _Converter:
     def attr_tensor(self, node, attr) -> _T:
         """A learned tensor read by a tensor op: archcost's ``parameter`` row (a leading
         axis of 1 is the batch axis it broadcasts over: (1, 1, D) is a class token (1, D))."""
+        if attr.real is None and id(attr.tensor) in self.learned:
+            attr.real = self.learned[id(attr.tensor)]  # read again: the same row
         if attr.real is None:
             if not attr.is_param:
                 self.fail(node, f"the buffer {attr.path} used as a tensor")
@@ -223,6 +238,7 @@ class _Converter:
             attr.real = self.emit(node, "parameter", fields, [], name=name, shape=shape,
                                   params=self.count(attr.tensor), last=len(shape) == 2)  # fmt: skip
             self.ops[-1].path = attr.path
+            self.learned[id(attr.tensor)] = attr.real
         return attr.real
 
     def fail(self, node, what):
@@ -400,8 +416,6 @@ class _Converter:
                 all(s == 1 for s in _tuple(mod.output_size)):  # fmt: skip
             return self.emit(node, "global_avgpool", {}, [x], name="avgpool")
         if isinstance(mod, nn.Flatten):
-            if (mod.start_dim, mod.end_dim) == (1, -1):
-                return self.view(node, x)
             return self.view(node, x)
         if isinstance(mod, (nn.Softmax, nn.LogSoftmax)):
             return emit(node, "softmax", {}, [x])
