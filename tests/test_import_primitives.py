@@ -446,7 +446,20 @@ class SequenceFirstRnn(nn.Module):
         return self.head(self.rnn(x.transpose(0, 1))[0].transpose(0, 1))
 
 
+class PositionTwice(nn.Module):
+    """One learned tensor added before and after a layer: one parameter, counted once."""
+
+    def __init__(self):
+        super().__init__()
+        self.pos = nn.Parameter(torch.zeros(5, 8))
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.fc(x + self.pos) + self.pos
+
+
 VARIANTS = {
+    "parameter read twice": (PositionTwice, (5, 8)),
     # more forms of the primitives above: (factory, input shape)
     "bn1d on (C, L)": (lambda: Chain(nn.Conv1d(3, 4, 3), nn.BatchNorm1d(4),
                                      nn.Conv1d(4, 2, 1)), (3, 12)),

@@ -9,6 +9,15 @@ initializer). Labels and the module hierarchy come from torch's exporter metadat
 (``namespace``: ``layer1.0: BasicBlock/layer1.0.conv1: Conv2d/...``) where present, else
 from the weight's name (``layer1.0.conv1.weight``) or the node's name.
 
+Also mapped: Conv/ConvTranspose of rank 1-3 (``conv1d``, ``conv_transpose3d``, ...), 1-d and
+3-d pools, MatMul on tokens with its bias Add (``linear``; a weight already used, through a
+Transpose, e.g. the embedding's table, is ``tied: true``), MatMul of two activations
+(``matmul``), LayerNormalization, Gather from a table (``embedding``, ids input), Resize
+(``upsample``), Pad (``pad``/``zero_pad``), channel Slice, Softplus, Mish, Transpose
+(``transpose``/``permute``), Reshape (``reshape``), and an initializer added to or joined with
+an activation (``parameter``). Small constants (pads, slice bounds) are read and folded. A
+shape that shape inference cannot give is an error, not a guess.
+
 The model's own numbers, for the round-trip check, are computed here from the file and not by
 archcost's formulas: params = elements of the initializers (BN mean and variance are
 buffers), MACs = Conv: prod(W.shape) x H_out x W_out, Gemm/MatMul: M x K x N.
