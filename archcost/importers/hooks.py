@@ -32,8 +32,9 @@ class _Meta:
 
 
 def _is_leaf(module) -> bool:
-    return type(module).__module__.startswith("torch.nn.modules") and \
-        not isinstance(module, CONTAINERS)  # fmt: skip
+    from .torch_fx import is_leaf
+
+    return is_leaf(module)
 
 
 class _Recorder(TorchFunctionMode):
@@ -45,11 +46,16 @@ class _Recorder(TorchFunctionMode):
         self.stack: list = []  # (path, class) of the modules running now
         self.leaf = 0  # > 0 while inside a leaf module: its insides are not recorded
         self.names = {m: n for n, m in model.named_modules()}
+        self.params = {id(p): n for n, p in model.named_parameters()}
         self.count = 0
 
     # ------------------------------------------------------------ graph building
     def _arg(self, a):
         if isinstance(a, torch.Tensor):
+            if id(a) not in self.env and id(a) in self.params:  # a parameter read directly
+                node = self.graph.get_attr(self.params[id(a)])
+                node.meta["tensor_meta"] = _Meta(a.shape)
+                self.env[id(a)] = node
             return self.env.get(id(a), a)
         if isinstance(a, (list, tuple)):
             return type(a)(self._arg(x) for x in a)
@@ -157,11 +163,13 @@ class Traced:
     def __init__(self, model, graph):
         self.graph = graph
         self.get_submodule = model.get_submodule
+        self.get_parameter = model.get_parameter
+        self.get_buffer = model.get_buffer
 
 
-def trace(model, input_shape) -> Traced:
+def trace(model, input_shape, x=None) -> Traced:
     rec = _Recorder(model)
-    x = torch.zeros(1, *input_shape)
+    x = torch.zeros(1, *input_shape) if x is None else x
     placeholder = rec.graph.placeholder("x")
     placeholder.meta["tensor_meta"] = _Meta(x.shape)
     rec.env[id(x)] = placeholder
@@ -170,7 +178,9 @@ def trace(model, input_shape) -> Traced:
         handles.append(m.register_forward_pre_hook(rec.pre))
         handles.append(m.register_forward_hook(rec.post))
     try:
-        with torch.no_grad(), rec:
+        # autograd on, as FlopCounterMode's count: torch's inference fast paths
+        # (nn.TransformerEncoderLayer, nn.MultiheadAttention) would hide their insides
+        with torch.enable_grad(), rec:
             out = model(x)
     finally:
         for h in handles:

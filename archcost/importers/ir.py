@@ -50,6 +50,8 @@ class Imported:
     macs: int | None = None  # FlopCounterMode FLOPs / 2
     buffers: int | None = None
     notes: list = field(default_factory=list)
+    ids: bool = False  # the input is token ids (L,) (an embedding reads it)
+    tokens: bool | None = None  # a rank-2 input is tokens (L, D), not a map (C, L); None: rank
 
 
 def unknown_op(what: str, path: str, source: str) -> SpecError:

@@ -9,6 +9,15 @@ initializer). Labels and the module hierarchy come from torch's exporter metadat
 (``namespace``: ``layer1.0: BasicBlock/layer1.0.conv1: Conv2d/...``) where present, else
 from the weight's name (``layer1.0.conv1.weight``) or the node's name.
 
+Also mapped: Conv/ConvTranspose of rank 1-3 (``conv1d``, ``conv_transpose3d``, ...), 1-d and
+3-d pools, MatMul on tokens with its bias Add (``linear``; a weight already used, through a
+Transpose, e.g. the embedding's table, is ``tied: true``), MatMul of two activations
+(``matmul``), LayerNormalization, Gather from a table (``embedding``, ids input), Resize
+(``upsample``), Pad (``pad``/``zero_pad``), channel Slice, Softplus, Mish, Transpose
+(``transpose``/``permute``), Reshape (``reshape``), and an initializer added to or joined with
+an activation (``parameter``). Small constants (pads, slice bounds) are read and folded. A
+shape that shape inference cannot give is an error, not a guess.
+
 The model's own numbers, for the round-trip check, are computed here from the file and not by
 archcost's formulas: params = elements of the initializers (BN mean and variance are
 buffers), MACs = Conv: prod(W.shape) x H_out x W_out, Gemm/MatMul: M x K x N.
@@ -36,18 +45,28 @@ def _attrs(node) -> dict:
 
 
 def _pair(v):
+    """An int when every axis agrees, else one value per axis."""
     v = [int(x) for x in v]
-    return v[0] if len(v) == 2 and v[0] == v[1] else v
+    return v[0] if len(set(v)) == 1 else v
 
 
 def _pads(pads):
-    """ONNX pads [top, left, bottom, right] as archcost's p (symmetric only)."""
+    """ONNX pads [x1_begin, x2_begin, ..., x1_end, x2_end] as archcost's p (symmetric only)."""
     if not pads:
         return 0
-    top, left, bottom, right = (int(p) for p in pads)
-    if top != bottom or left != right:
+    n = len(pads) // 2
+    begin, end = [int(p) for p in pads[:n]], [int(p) for p in pads[n:]]
+    if begin != end:
         return None
-    return _pair([top, left])
+    return _pair(begin)
+
+
+CONV_TYPES = {3: "conv1d", 4: "conv", 5: "conv3d"}  # by the weight's rank
+CONV_T_TYPES = {3: "conv_transpose1d", 4: "conv_transpose", 5: "conv_transpose3d"}
+POOL_TYPES = {("MaxPool", 1): "maxpool1d", ("MaxPool", 2): "maxpool", ("MaxPool", 3): "maxpool3d",
+              ("AveragePool", 1): "avgpool1d", ("AveragePool", 2): "avgpool",
+              ("AveragePool", 3): "avgpool3d"}  # fmt: skip
+MAP_READERS = {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "BatchNormalization"}
 
 
 class _Reader:
@@ -62,12 +81,17 @@ class _Reader:
         self.path = path
         self.graph = model.graph
         self.inits = {i.name: tuple(int(d) for d in i.dims) for i in self.graph.initializer}
+        self.values = {i.name: onnx.numpy_helper.to_array(i) for i in self.graph.initializer
+                       if _size(i.dims) <= 64}  # small constants: pads, slice bounds, scales
         self.const = set(self.inits)
         self.shapes = {}
         for vi in (*self.graph.value_info, *self.graph.input, *self.graph.output):
             dims = vi.type.tensor_type.shape.dim
-            self.shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else 1 for d in dims)
+            # a dim shape inference cannot give is None: a view to it is an error, not a guess
+            self.shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else None
+                                         for d in dims)  # fmt: skip
         self.alias = {}
+        self.learned = {}  # a constant that is an initializer broadcast (Expand) -> it
         self.canon = {}  # a transposed initializer -> the initializer
         self.ops: list[Op] = []
         self.scopes: dict = {}
@@ -139,7 +163,13 @@ class _Reader:
         first = graph_inputs[0].name
         self.alias[first] = "input"
         self.shapes["input"] = self.shapes[first]
+        self.shapes[first] = (1, *self.shapes[first][1:])  # the batch axis may be symbolic
+        self.shapes["input"] = self.shapes[first]
         input_shape = tuple(self.shapes[first][1:])
+        elem = graph_inputs[0].type.tensor_type.elem_type
+        ids = elem in (onnx.TensorProto.INT64, onnx.TensorProto.INT32) and len(input_shape) == 1
+        readers = [n.op_type for n in self.graph.node if first in n.input]
+        tokens = len(input_shape) == 2 and not any(r in MAP_READERS for r in readers)
         for node in self.graph.node:
             if node.op_type == "Identity" and node.input[0] in self.inits:
                 # torch's exporter shares *equal* initializers through Identity copies: each
@@ -152,8 +182,13 @@ class _Reader:
                 self.canon[node.output[0]] = self.canon.get(node.input[0], node.input[0])
             shape_only = node.op_type in ("Shape", "Size", "ConstantOfShape") or (
                 node.op_type == "CastLike" and node.input[0] in self.const)  # a type, not data
+            if node.op_type == "Constant":
+                value = _constant(node)
+                if value is not None and value.size <= 64:
+                    self.values[node.output[0]] = value
             if node.op_type == "Constant" or shape_only or all(i in self.const for i in node.input if i):
                 self.const.update(node.output)  # shape arithmetic, constant folding
+                self.fold(node)
                 continue
             self.convert(node)
         # a weight used by two ops under one name is tied (counted once); torch's exporter
@@ -168,31 +203,17 @@ class _Reader:
             notes.append(f"{len(unused)} initializer(s) are not weights of a mapped op and are "
                          f"not counted: {', '.join(unused[:3])}")  # fmt: skip
         return Imported(self.ops, input_shape, os.path.basename(self.path), params, self.macs,
-                        buffers, notes)  # fmt: skip
+                        buffers, notes, ids, tokens if len(input_shape) == 2 else None)  # fmt: skip
 
     def convert(self, node):
         t = node.op_type
         a = _attrs(node)
         ins = self.tensor_inputs(node)
         out_shape = self.shape(node.output[0])
-        if t == "Conv":
-            w = node.input[1]
-            if w not in self.inits or len(self.inits[w]) != 4:
-                self.fail(node, "Conv without a 2-d weight initializer")
-            wd = self.inits[w]
-            b = node.input[2] if len(node.input) > 2 and node.input[2] in self.inits else None
-            auto = a.get("auto_pad", b"NOTSET")
-            auto = auto.decode() if isinstance(auto, bytes) else auto
-            # SAME_UPPER is TensorFlow's rule (odd padding at the end): archcost's 'same'
-            p = {"NOTSET": _pads(a.get("pads")), "SAME_UPPER": "same", "VALID": "valid"}.get(auto)
-            if p is None:
-                self.fail(node, "Conv with asymmetric or automatic padding")
-            self.params_used.update([w] + ([b] if b else []))
-            self.macs += _size(wd) * out_shape[2] * out_shape[3]
-            fields = {"out": wd[0], "k": _pair(wd[2:]), "s": _pair(a.get("strides", [1, 1])),
-                      "p": p, "d": _pair(a.get("dilations", [1, 1])), "g": int(a.get("group", 1)),
-                      "bias": b is not None}  # fmt: skip
-            return self.emit(node, "conv", fields, ins[:1], (w,))
+        if out_shape is None or None in out_shape[1:]:
+            self.fail(node, f"{t} with an output shape that shape inference cannot give")
+        if t in ("Conv", "ConvTranspose"):
+            return self.conv(node, a, ins, out_shape)
         if t == "BatchNormalization":
             scale, bias, mean, var = node.input[1:5]
             self.params_used.update([scale, bias])
@@ -209,11 +230,14 @@ class _Reader:
         if t in ("MaxPool", "AveragePool"):
             k = a["kernel_shape"]
             p = _pads(a.get("pads"))
-            if p is None or any(d != 1 for d in a.get("dilations", [1, 1])):
+            kind = POOL_TYPES.get((t, len(k)))
+            if p is None or kind is None or (t == "AveragePool" and
+                                             any(d != 1 for d in a.get("dilations", [1]))):
                 self.fail(node, f"{t} with asymmetric padding or dilation")
-            kind = "maxpool" if t == "MaxPool" else "avgpool"
-            fields = {"k": _pair(k), "s": _pair(a.get("strides", [1, 1])), "p": p,
+            fields = {"k": _pair(k), "s": _pair(a.get("strides", [1] * len(k))), "p": p,
                       "ceil": bool(a.get("ceil_mode", 0))}  # fmt: skip
+            if any(d != 1 for d in a.get("dilations", [1])):
+                fields["d"] = _pair(a["dilations"])
             return self.emit(node, kind, fields, ins[:1], short=kind)
         if t == "GlobalAveragePool":
             return self.emit(node, "global_avgpool", {}, ins[:1], short="avgpool")
@@ -231,11 +255,32 @@ class _Reader:
         if t in ("Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Identity"):
             return self.view(node, ins)
         if t == "Concat":
-            if a.get("axis") not in (1, -3):
+            rank = len(out_shape)
+            axis = int(a.get("axis", 0)) % rank - 1
+            parts = []
+            for i in node.input:
+                if i in ins:
+                    parts.append(i)
+                elif i in self.learned:  # a class token joins the sequence
+                    parts.append(self.learned_op(node, self.learned[i]))
+                else:
+                    self.fail(node, "Concat with a constant")
+            if axis < 0:
                 self.fail(node, f"Concat along axis {a.get('axis')}")
-            return self.emit(node, "concat", {}, ins, short="cat")
+            return self.emit(node, "concat", {"axis": axis} if axis else {}, parts, short="cat")
         if t == "Add" and len(ins) == 2 and self.shape(ins[0]) == self.shape(ins[1]):
             return self.emit(node, "add", {}, ins, short="add")
+        if t == "Add" and len(ins) == 1:
+            if self.bias_add(node, ins):
+                return None
+            learned = self.parameter(node, ins)
+            if learned is not None:
+                return self.emit(node, "add", {}, [ins[0], learned], short="add")
+        if t in ("Mul", "Div") and len(ins) == 1 and self.one(node, ins):
+            self.alias[node.output[0]] = self.src(ins[0])  # times 1 (a softplus's beta)
+            return None
+        if t == "Mish":
+            return self.emit(node, "mish", {}, ins[:1], short="mish")
         if t == "Mul" and len(ins) == 2:
             silu = self.silu(node, ins)
             if silu:
@@ -255,7 +300,189 @@ class _Reader:
                                            "beta": float(a.get("beta", 0.75)),
                                            "k_const": float(a.get("bias", 1.0))}, ins[:1],
                              short="lrn")  # fmt: skip
+        if t == "LayerNormalization":
+            x = self.shape(ins[0])
+            if a.get("axis", -1) not in (-1, len(x) - 1):
+                self.fail(node, "LayerNormalization over more than the last axis")
+            scale = node.input[1] if len(node.input) > 1 and node.input[1] in self.inits else None
+            bias = node.input[2] if len(node.input) > 2 and node.input[2] in self.inits else None
+            self.params_used.update(n for n in (scale, bias) if n)
+            fields = {"eps": float(f"{float(a.get('epsilon', 1e-5)):.6g}"),
+                      "affine": scale is not None, "bias": bias is not None}  # fmt: skip
+            return self.emit(node, "layernorm", fields, ins[:1], (scale or "",), "layernorm")
+        if t == "Softplus":
+            return self.emit(node, "softplus", {}, ins[:1], short="softplus")
+        if t == "Gather" and node.input[0] in self.inits and len(self.inits[node.input[0]]) == 2 \
+                and ins == [node.input[1]] and int(a.get("axis", 0)) == 0:  # fmt: skip
+            table = self.inits[node.input[0]]
+            self.params_used.add(node.input[0])
+            return self.emit(node, "embedding", {"vocab": table[0], "dim": table[1]}, ins,
+                             (node.input[0],), "embedding")  # fmt: skip
+        if t == "Resize":
+            x, y = self.shape(ins[0]), out_shape
+            mode = a.get("mode", b"nearest")
+            mode = mode.decode() if isinstance(mode, bytes) else mode
+            modes = {"nearest": "nearest", "linear": {3: "linear", 4: "bilinear",
+                                                      5: "trilinear"}.get(len(x))}  # fmt: skip
+            scales = {yi // xi for xi, yi in zip(x[2:], y[2:])}
+            if modes.get(mode) is None or len(scales) != 1 or \
+                    any(yi % xi for xi, yi in zip(x[2:], y[2:])):  # fmt: skip
+                return self.emit(node, "upsample", {"size": _pair(y[2:]),
+                                                    "mode": modes.get(mode) or self.fail(node)},
+                                 ins[:1], short="upsample")  # fmt: skip
+            return self.emit(node, "upsample", {"scale": scales.pop(), "mode": modes[mode]},
+                             ins[:1], short="upsample")  # fmt: skip
+        if t == "Pad":
+            pads = self.value(node.input[1]) if len(node.input) > 1 else a.get("pads")
+            mode = a.get("mode", b"constant")
+            mode = mode.decode() if isinstance(mode, bytes) else mode
+            x = self.shape(ins[0])
+            value = self.values.get(node.input[2]) if len(node.input) > 2 and node.input[2] \
+                else None  # fmt: skip
+            value = float(value.reshape(-1)[0]) if value is not None else 0.0
+            if pads is None or mode != "constant" or len(pads) != 2 * len(x) or \
+                    pads[0] or pads[len(x)]:  # fmt: skip
+                self.fail(node, "Pad other than constant padding of the channels and space")
+            n = len(x)
+            before, after = pads[1:n], pads[n + 1:]
+            if before[0] == 0 and after[0] != 0:  # channels appended: zero_pad
+                sym = set(before[1:] + after[1:])
+                if value != 0 or len(sym) != 1 or n != 4:
+                    self.fail(node, f"Pad {pads} of the channels")
+                return self.emit(node, "zero_pad", {"c": after[0], "p": sym.pop()}, ins[:1],
+                                 short="pad")  # fmt: skip
+            if before[0] or after[0]:
+                self.fail(node, f"Pad {pads} of the channels")
+            flat = [v for pair in zip(before[1:], after[1:]) for v in pair]
+            fields = {"p": flat[0] if len(set(flat)) == 1 else flat}
+            if value:
+                fields["value"] = value
+            return self.emit(node, "pad", fields, ins[:1], short="pad")
+        if t == "Slice" and len(node.input) >= 4:
+            starts, ends = self.value(node.input[1]), self.value(node.input[2])
+            axes = self.value(node.input[3]) if len(node.input) > 3 and node.input[3] else None
+            steps = self.value(node.input[4]) if len(node.input) > 4 and node.input[4] else [1]
+            x = self.shape(ins[0])
+            if starts and ends and axes == [1] and steps == [1] and len(x) == 4:
+                c = x[1]
+                start, end, _ = slice(starts[0], ends[0]).indices(c)
+                return self.emit(node, "slice", {"start": start, "end": end}, ins[:1],
+                                 short="slice")  # fmt: skip
         self.fail(node)
+
+    def conv(self, node, a, ins, out_shape):
+        """Conv / ConvTranspose of any rank: the weight's dims give out and k; MACs =
+        W elements x output positions (Conv), x input positions (ConvTranspose)."""
+        w = node.input[1]
+        wd = self.inits.get(w)
+        transposed = node.op_type == "ConvTranspose"
+        kinds = CONV_T_TYPES if transposed else CONV_TYPES
+        if wd is None or len(wd) not in kinds:
+            self.fail(node, f"{node.op_type} without a weight initializer")
+        n = len(wd) - 2
+        b = node.input[2] if len(node.input) > 2 and node.input[2] in self.inits else None
+        auto = a.get("auto_pad", b"NOTSET")
+        auto = auto.decode() if isinstance(auto, bytes) else auto
+        # SAME_UPPER is TensorFlow's rule (odd padding at the end): archcost's 'same'
+        p = {"NOTSET": _pads(a.get("pads")), "SAME_UPPER": "same", "VALID": "valid"}.get(auto)
+        if p is None or (transposed and isinstance(p, str)):
+            self.fail(node, f"{node.op_type} with asymmetric or automatic padding")
+        self.params_used.update([w] + ([b] if b else []))
+        g = int(a.get("group", 1))
+        positions = self.shape(ins[0])[2:] if transposed else out_shape[2:]
+        self.macs += _size(wd) * _size(positions)
+        fields = {"out": wd[1] * g if transposed else wd[0], "k": _pair(wd[2:]),
+                  "s": _pair(a.get("strides", [1] * n)), "p": p,
+                  "d": _pair(a.get("dilations", [1] * n)), "g": g, "bias": b is not None}  # fmt: skip
+        if transposed and any(a.get("output_padding", [0])):
+            fields["output_padding"] = _pair(a["output_padding"])
+        return self.emit(node, kinds[len(wd)], fields, ins[:1], (w,))
+
+    def fold(self, node):
+        """The values of small constants made from constants (a Slice's bounds are Cast and
+        Reshape of Constants), and the initializer an Expand of one broadcasts (a class
+        token)."""
+        import numpy as np
+
+        t = node.op_type
+        if t in ("Expand", "Identity") and node.input[0] in self.inits:
+            self.learned[node.output[0]] = self.learned.get(node.input[0], node.input[0])
+        vals = [self.values.get(i) for i in node.input if i]
+        if not vals or any(v is None for v in vals):
+            return
+        a = _attrs(node)
+        try:
+            if t == "Cast" or t == "Identity":
+                out = vals[0]
+            elif t == "Reshape":
+                out = vals[0].reshape([int(d) for d in vals[1]])
+            elif t == "Concat":
+                out = np.concatenate(vals, axis=int(a.get("axis", 0)))
+            elif t == "Unsqueeze":
+                axes = a.get("axes") or [int(d) for d in vals[1]]
+                out = np.expand_dims(vals[0], tuple(axes))
+            elif t == "Squeeze":
+                out = vals[0].reshape(-1) if vals[0].size == 1 else vals[0]
+            else:
+                return
+        except (ValueError, TypeError, IndexError):
+            return
+        if out.size <= 64:
+            self.values[node.output[0]] = out
+
+    def one(self, node, ins) -> bool:
+        """The other operand is the constant 1 (x * 1, x / 1)."""
+        other = [i for i in node.input if i and i not in ins]
+        v = self.values.get(other[0]) if len(other) == 1 else None
+        return v is not None and v.size == 1 and float(v.reshape(-1)[0]) == 1.0
+
+    def value(self, name):
+        """A small constant's values as a list of ints, or None."""
+        v = self.values.get(name)
+        return None if v is None else [int(x) for x in v.reshape(-1)]
+
+    def parameter(self, node, ins):
+        """An initializer added to an activation of its shape (a position embedding): a
+        ``parameter`` row; None when it is not one (a bias after a linear layer)."""
+        init = next((i for i in node.input if i in self.inits), None)
+        x = self.shape(ins[0])
+        if init is None or init in self.params_used:
+            return None
+        dims = self.inits[init]
+        if len(dims) == len(x) and dims[0] == 1:
+            dims = dims[1:]
+        if tuple(dims) != tuple(x[1:]):
+            return None
+        return self.learned_op(node, init)
+
+    def learned_op(self, node, init):
+        """A ``parameter`` row for an initializer read as an activation."""
+        dims = self.inits[init]
+        if len(dims) >= 2 and dims[0] == 1:
+            dims = dims[1:]
+        self.params_used.add(init)
+        fields = {"shape": list(dims)}
+        if len(dims) == 2:
+            fields["layout"] = "tokens"
+        chain, _, _ = self.where(node)
+        name = init.rsplit(".", 1)[-1]
+        path = f"{chain[-1].path}.{name}" if chain else name
+        self.ops.append(Op(init, "parameter", fields, [], tuple(dims), name, path, chain,
+                           node.name))  # fmt: skip
+        return init
+
+    def bias_add(self, node, ins):
+        """MatMul then Add of a bias vector (torch's export of nn.Linear on tokens): the
+        linear layer's bias."""
+        op = self.ops[-1] if self.ops else None
+        b = next((i for i in node.input if i in self.inits), None)
+        if op is None or op.type != "linear" or op.fields.get("bias") or ins != [op.id] \
+                or b is None or self.inits[b] != (op.fields["out"],):  # fmt: skip
+            return None
+        op.fields["bias"] = True
+        self.params_used.add(b)
+        self.alias[node.output[0]] = op.id
+        return op
 
     def silu(self, node, ins):
         """x * sigmoid(x), torch's export of SiLU: the sigmoid op becomes the silu."""
@@ -269,10 +496,16 @@ class _Reader:
 
     def linear(self, node, a, ins):
         w = node.input[1]
+        if node.op_type == "MatMul" and len(ins) == 2:  # two activations: archcost's matmul
+            x, y = self.shape(ins[0]), self.shape(ins[1])
+            if len(x) != len(y) or len(x) < 3 or x[:-2] != y[:-2] or x[-1] != y[-2]:
+                self.fail(node, f"MatMul of shapes {x} and {y}")
+            self.macs += _size(x[1:]) * y[-1]
+            return self.emit(node, "matmul", {}, ins, short="matmul")
         if w not in self.inits or len(self.inits[w]) != 2 or len(ins) != 1:
             self.fail(node, f"{node.op_type} that is not a layer with a weight initializer")
         x = self.shape(ins[0])
-        if x is None or len(x) != 2:
+        if x is None or len(x) < 2 or (len(x) > 2 and node.op_type != "MatMul"):
             self.fail(node, f"{node.op_type} on a {len(x or ())}-d tensor")
         wd = self.inits[w]
         trans = node.op_type == "Gemm" and a.get("transB", 0)
@@ -280,19 +513,58 @@ class _Reader:
         if node.op_type == "Gemm" and (a.get("alpha", 1.0) != 1.0 or a.get("transA", 0)):
             self.fail(node, "Gemm with alpha or transA")
         b = node.input[2] if len(node.input) > 2 and node.input[2] in self.inits else None
+        # a weight already used (through a Transpose: an embedding's table) is tied
+        tied = self.canon.get(w, w) in {self.canon.get(u, u) for u in self.params_used}
         self.params_used.update([w] + ([b] if b else []))
-        self.macs += k * n
-        return self.emit(node, "linear", {"out": n, "bias": b is not None}, ins, (w,), "linear")
+        self.macs += _size(x[1:-1]) * k * n  # per token of a sequence (L, K)
+        fields = {"out": n, "bias": b is not None}
+        if tied:
+            fields["tied"] = True
+        return self.emit(node, "linear", fields, ins, (w,), "linear")
 
     def view(self, node, ins):
+        """Views: the identity when the shape stays; Transpose keeping the batch axis first:
+        ``transpose`` (two axes) or ``permute``; a flat result: ``flatten``; else ``reshape``
+        (rank 2 per sample is tokens)."""
         x = self.shape(ins[0])
         y = self.shape(node.output[0])
+        if node.op_type == "Transpose":
+            perm = [int(p) for p in _attrs(node).get("perm", list(range(len(x)))[::-1])]
+            if perm[0] != 0:
+                self.fail(node, f"Transpose {perm} that moves the batch axis")
+            dims = [p - 1 for p in perm[1:]]
+            moved = [i for i, d in enumerate(dims) if d != i]
+            if not moved:
+                self.alias[node.output[0]] = self.src(ins[0])
+                return None
+            if len(moved) == 2:
+                a, b = moved[0] - len(dims), moved[1] - len(dims)
+                fields = {} if (a, b) == (-2, -1) else {"a": a, "b": b}
+                return self.emit(node, "transpose", fields, ins[:1], short="transpose")
+            return self.emit(node, "permute", {"dims": dims}, ins[:1], short="permute")
         if y == x:
             self.alias[node.output[0]] = self.src(ins[0])
             return None
         if y is not None and len(y) == 2:
             return self.emit(node, "flatten", {}, ins[:1], short="flatten")
-        self.fail(node, f"{node.op_type} to shape {y}")
+        if y is None or None in y or y[0] != x[0]:
+            self.fail(node, f"{node.op_type} to a shape that shape inference cannot give ({y})")
+        fields = {"shape": list(y[1:])}
+        if len(y) == 3:
+            fields["layout"] = "tokens"
+        return self.emit(node, "reshape", fields, ins[:1], short="reshape")
+
+
+def _constant(node):
+    """A Constant node's value as an array (value, value_int(s), value_float(s))."""
+    import numpy as np
+
+    for a in node.attribute:
+        if a.name == "value":
+            return onnx.numpy_helper.to_array(a.t)
+        if a.name in ("value_int", "value_ints", "value_float", "value_floats"):
+            return np.array(onnx.helper.get_attribute_value(a))
+    return None
 
 
 def _name_path(name: str) -> str:

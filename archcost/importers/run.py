@@ -49,7 +49,7 @@ def import_onnx(path, flat=False, title=None):
 
     imported = onnx_import.read(path)
     header = [f"Imported by archcost from {os.path.basename(path)} (ONNX, static shape inference).",
-              *_count_lines(imported, "initializer elements", "Conv/Gemm/MatMul MACs")]  # fmt: skip
+              *_count_lines(imported, "initializer elements", "Conv/ConvTranspose/Gemm/MatMul MACs")]  # fmt: skip
     title = title or os.path.splitext(os.path.basename(path))[0]
     return write_spec(imported, flat, title, header), imported
 

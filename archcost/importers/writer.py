@@ -314,7 +314,7 @@ class Writer:
             if r.type != r.label:
                 items.append(("type", r.type))
             items += list(fields.items())
-            if not (len(r.inputs) == 1 and r.inputs[0] == prev_out):
+            if r.inputs and not (len(r.inputs) == 1 and r.inputs[0] == prev_out):
                 items.append(("in", refs[0] if len(refs) == 1 else refs))
             if r.repeat > 1:
                 items.append(("repeat", r.repeat))
@@ -336,7 +336,11 @@ class Writer:
         lines.append(f"title: {json.dumps(self.title or self.imp.source or 'imported model')}")
         dims = "[" + ", ".join(str(d) for d in self.imp.input) + "]"
         # a rank-2 input of a torch model is tokens (L, D): nn.Linear reads its last axis
-        lines.append(f"input: {{tokens: {dims}}}" if len(self.imp.input) == 2 else f"input: {dims}")
+        if self.imp.ids:
+            lines.append(f"input: {{ids: {dims}}}")
+        else:
+            tokens = self.imp.tokens if self.imp.tokens is not None else len(self.imp.input) == 2
+            lines.append(f"input: {{tokens: {dims}}}" if tokens else f"input: {dims}")
         if self.blocks:
             lines.append("blocks:")
             for name, (args, body, ext, out, doc, defaults) in self.blocks.items():
