@@ -35,10 +35,22 @@ def oracle(model, shape):
     params = sum(p.numel() for p in model.parameters())
     stats = sum(b.numel() for n, b in model.named_buffers() if n.endswith(("running_mean",
                                                                           "running_var")))  # fmt: skip
-    counter = FlopCounterMode(display=False)
+    counter = FlopCounterMode(display=False, custom_mapping=_cpu_sdpa())
     with counter:  # autograd on: nn.MultiheadAttention's fast path hides its matmuls otherwise
         model(torch.zeros(1, *shape, dtype=torch.long if len(shape) == 1 else torch.float32))
     return params, counter.get_total_flops() // 2, stats
+
+
+def _cpu_sdpa():
+    """FlopCounterMode has torch's formula (sdpa_flop_count) for the CUDA attention kernels
+    but none for the CPU one that nn.MultiheadAttention(need_weights=False) runs (torchvision's
+    ViT): register torch's own formula for it, so QK^T and AV are counted on CPU too."""
+    from torch.utils.flop_counter import sdpa_flop_count
+
+    op = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+    if op is None:
+        return {}
+    return {op: lambda q, k, v, *args, out_shape=None, **kwargs: sdpa_flop_count(q, k, v)}
 
 
 def spec_totals(model, shape, tmp_path, flat=False):

@@ -846,6 +846,8 @@ class _Converter:
         value = self.env.get(node.args[0])
         if isinstance(value, _Pair):
             if node.args[1] != 0:
+                if not node.users:  # `y, _ = attn(...)`: the weights unpacked and never read
+                    return None
                 self.fail(node, "the attention weights of MultiheadAttention")
             return value.first
         if isinstance(value, _Parts):
@@ -878,6 +880,17 @@ class _Converter:
                 return value
             return self.emit(node, "slice", {"start": start, "end": end}, [value], name="slice",
                              shape=(end - start, *value.shape[1:]))  # fmt: skip
+        if isinstance(value, _T) and value.bdim == 0 and value.last and len(value.shape) == 2 \
+                and isinstance(index, tuple) and len(index) == 2 and index[0] == slice(None) \
+                and isinstance(index[1], int):  # fmt: skip
+            # x[:, i] of tokens (L, D): token i (a ViT's class token), as chunk + reshape
+            length, dim = value.shape
+            if not -length <= index[1] < length:
+                self.fail(node, f"token {index[1]} of {length}")
+            token = self.emit(node, "chunk", {"chunks": length, "index": index[1] % length},
+                              [value], name="token", shape=(1, dim), last=True)  # fmt: skip
+            return self.emit(node, "reshape", {"shape": [dim]}, [token], name="reshape",
+                             shape=(dim,), last=False)  # fmt: skip
         self.fail(node, "indexing a tensor")
 
 
