@@ -6,7 +6,7 @@ PEER is one of ``PEERS``; MODEL a name from ``_torch_models.NAMES`` or ``deep:UN
 is the whole-process workload the process benchmark times against archcost (import torch,
 build the model, count it), and the function :func:`count` the peer comparison calls.
 Every peer runs on a model in eval mode with one 1 x 3 x 224 x 224 input (1 x 16 x 8 x 8 for
-the deep stack), as its documentation shows.
+the deep stack), as its documentation shows (autograd as the tool leaves it).
 """
 
 from __future__ import annotations
@@ -57,7 +57,11 @@ def _quiet():
 def count(peer: str, model, shape) -> dict:
     """{'params': int, 'count': int} as the peer reports them for ``model`` on one input."""
     x = torch.zeros(1, *shape)
-    with _quiet(), torch.no_grad():
+    # no torch.no_grad() around the calls: each tool runs the model as its README shows (thop
+    # and torchinfo switch autograd off themselves; ptflops, fvcore and FlopCounterMode do
+    # not, and under no_grad nn.MultiheadAttention takes its fused fast path, which none of
+    # them counts)
+    with _quiet():
         if peer in ("ptflops", "ptflops-aten"):
             from ptflops import get_model_complexity_info
 
