@@ -628,6 +628,157 @@ def vit_b_16():
     return VisionTransformer()
 
 
+# ---------------------------------------------------------------- Swin-T (swin_transformer.py, v1)
+
+
+def _merge_2x2(x):
+    """PatchMerging's gather: pad H and W to even, take the four 2 x 2 neighbours, concat."""
+    h, w = x.shape[-3], x.shape[-2]
+    x = F.pad(x, (0, 0, 0, w % 2, 0, h % 2))
+    return torch.cat([x[..., 0::2, 0::2, :], x[..., 1::2, 0::2, :],
+                      x[..., 0::2, 1::2, :], x[..., 1::2, 1::2, :]], -1)  # fmt: skip
+
+
+class PatchMerging(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
+        self.norm = nn.LayerNorm(4 * dim)
+
+    def forward(self, x):
+        return self.reduction(self.norm(_merge_2x2(x)))
+
+
+def _window_attention(x, qkv_w, proj_w, rel_bias, win, heads, shift, qkv_b, proj_b):
+    """torchvision's shifted_window_attention (v1): pad to whole windows, cyclic shift,
+    F.linear on the qkv weight, q.matmul(k^T) + relative position bias (+ the shift mask),
+    F.softmax, attn.matmul(v), F.linear on the proj weight, shift back, crop."""
+    b, h, w, c = x.shape
+    x = F.pad(x, (0, 0, 0, (win - w % win) % win, 0, (win - h % win) % win))
+    _, ph, pw, _ = x.shape
+    sh = 0 if win >= ph else shift
+    sw = 0 if win >= pw else shift
+    if sh or sw:
+        x = torch.roll(x, shifts=(-sh, -sw), dims=(1, 2))
+    nwin = (ph // win) * (pw // win)
+    x = x.view(b, ph // win, win, pw // win, win, c).permute(0, 1, 3, 2, 4, 5)
+    x = x.reshape(b * nwin, win * win, c)
+    qkv = F.linear(x, qkv_w, qkv_b).reshape(x.size(0), x.size(1), 3, heads, c // heads)
+    q, k, v = qkv.permute(2, 0, 3, 1, 4)
+    q = q * (c // heads) ** -0.5
+    attn = q.matmul(k.transpose(-2, -1))
+    attn = attn + rel_bias
+    if sh or sw:
+        mask = x.new_zeros((ph, pw))
+        count = 0
+        for hs in ((0, -win), (-win, -sh), (-sh, None)):
+            for ws in ((0, -win), (-win, -sw), (-sw, None)):
+                mask[hs[0]:hs[1], ws[0]:ws[1]] = count
+                count += 1
+        mask = mask.view(ph // win, win, pw // win, win).permute(0, 2, 1, 3)
+        mask = mask.reshape(nwin, win * win)
+        mask = mask.unsqueeze(1) - mask.unsqueeze(2)
+        mask = mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
+        attn = attn.view(x.size(0) // nwin, nwin, heads, x.size(1), x.size(1))
+        attn = (attn + mask.unsqueeze(1).unsqueeze(0)).view(-1, heads, x.size(1), x.size(1))
+    attn = F.softmax(attn, dim=-1)
+    x = attn.matmul(v).transpose(1, 2).reshape(x.size(0), x.size(1), c)
+    x = F.linear(x, proj_w, proj_b)
+    x = x.view(b, ph // win, pw // win, win, win, c).permute(0, 1, 3, 2, 4, 5)
+    x = x.reshape(b, ph, pw, c)
+    if sh or sw:
+        x = torch.roll(x, shifts=(sh, sw), dims=(1, 2))
+    return x[:, :h, :w, :].contiguous()
+
+
+class ShiftedWindowAttention(nn.Module):
+    def __init__(self, dim, win, shift, heads):
+        super().__init__()
+        self.win, self.shift, self.heads = win, shift, heads
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.proj = nn.Linear(dim, dim)
+        self.relative_position_bias_table = nn.Parameter(
+            torch.zeros((2 * win - 1) * (2 * win - 1), heads))
+        coords = torch.stack(torch.meshgrid(torch.arange(win), torch.arange(win),
+                                            indexing="ij")).flatten(1)  # fmt: skip
+        rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0).contiguous()
+        rel[:, :, 0] += win - 1
+        rel[:, :, 1] += win - 1
+        rel[:, :, 0] *= 2 * win - 1
+        self.register_buffer("relative_position_index", rel.sum(-1).flatten())
+
+    def forward(self, x):
+        n = self.win * self.win
+        bias = self.relative_position_bias_table[self.relative_position_index]
+        bias = bias.view(n, n, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
+        return _window_attention(x, self.qkv.weight, self.proj.weight, bias, self.win,
+                                 self.heads, self.shift, self.qkv.bias, self.proj.bias)
+
+
+class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth: the identity in eval mode."""
+
+    def forward(self, x):
+        return x
+
+
+class SwinBlock(nn.Module):
+    def __init__(self, dim, heads, win, shift):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = ShiftedWindowAttention(dim, win, shift, heads)
+        self.stochastic_depth = StochasticDepth()
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Dropout(0.0),
+                                 nn.Linear(4 * dim, dim), nn.Dropout(0.0))  # fmt: skip
+
+    def forward(self, x):
+        x = x + self.stochastic_depth(self.attn(self.norm1(x)))
+        return x + self.stochastic_depth(self.mlp(self.norm2(x)))
+
+
+class Permute(nn.Module):
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        return torch.permute(x, self.dims)
+
+
+class SwinTransformer(nn.Module):
+    """torchvision's SwinTransformer (v1): 4 x 4 patch conv, channels last, LayerNorm; four
+    stages of blocks alternating shift 0 and window // 2, PatchMerging between them; LayerNorm,
+    back to channels first, AdaptiveAvgPool2d(1), flatten, linear head."""
+
+    def __init__(self, embed=96, depths=(2, 2, 6, 2), heads=(3, 6, 12, 24), win=7,
+                 num_classes=1000):  # fmt: skip
+        super().__init__()
+        layers = [nn.Sequential(nn.Conv2d(3, embed, 4, 4), Permute([0, 2, 3, 1]),
+                                nn.LayerNorm(embed))]  # fmt: skip
+        for i, (depth, h) in enumerate(zip(depths, heads, strict=True)):
+            dim = embed * 2**i
+            layers.append(nn.Sequential(*[SwinBlock(dim, h, win, 0 if j % 2 == 0 else win // 2)
+                                          for j in range(depth)]))  # fmt: skip
+            if i < len(depths) - 1:
+                layers.append(PatchMerging(dim))
+        self.features = nn.Sequential(*layers)
+        features = embed * 2 ** (len(depths) - 1)
+        self.norm = nn.LayerNorm(features)
+        self.permute = Permute([0, 3, 1, 2])
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten(1)
+        self.head = nn.Linear(features, num_classes)
+
+    def forward(self, x):
+        x = self.permute(self.norm(self.features(x)))
+        return self.head(self.flatten(self.avgpool(x)))
+
+
+def swin_t():
+    return SwinTransformer()
+
+
 # ---------------------------------------------------------------- registry
 
 BUILDERS = {
@@ -644,6 +795,7 @@ BUILDERS = {
     "mobilenet_v2": mobilenet_v2,
     "mobilenet": mobilenet,
     "vit_b_16": vit_b_16,
+    "swin_t": swin_t,
 }
 NAMES = tuple(BUILDERS)
 INPUT = {name: (3, 224, 224) for name in NAMES}

@@ -42,6 +42,8 @@ NETWORKS = {  # torch model -> archcost spec (the :torchvision variant when ther
     "vgg16": "vgg16:torchvision",
     "mobilenet_v2": "mobilenet_v2:torchvision",
     "mobilenet": "mobilenet",
+    "vit_b_16": "vit_b_16:torchvision",
+    "swin_t": "swin_t:torchvision",
 }
 PRESET_OF = {p: p for p in P.PEERS}  # each peer's preset has the peer's name
 
