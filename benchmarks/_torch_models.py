@@ -779,6 +779,56 @@ def swin_t():
     return SwinTransformer()
 
 
+# ---------------------------------------------------------------- GPT-2 (124M), nn.MultiheadAttention
+
+
+class GPTBlock(nn.Module):
+    """Pre-norm decoder block as GPT-2 computes it (LN, causal self-attention, add; LN, MLP
+    4D with tanh GELU, add), the attention written with nn.MultiheadAttention (as
+    nn.TransformerEncoderLayer and torchvision's ViT call it) rather than HF's Conv1D."""
+
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(dim, eps=1e-5)
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.ln_2 = nn.LayerNorm(dim, eps=1e-5)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(approximate="tanh"),
+                                 nn.Linear(4 * dim, dim), nn.Dropout(0.0))  # fmt: skip
+
+    def forward(self, x):
+        n = x.shape[1]
+        mask = torch.triu(torch.ones(n, n, dtype=torch.bool), 1)
+        y = self.ln_1(x)
+        x = x + self.attn(y, y, y, attn_mask=mask, need_weights=False, is_causal=True)[0]
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT2(nn.Module):
+    """Token and position embeddings, blocks, final LayerNorm, an output head tied to the
+    token embedding. The input is the token ids' shape: a float tensor of length L, read as
+    L ids (the peers feed float inputs; ids do not change any count)."""
+
+    def __init__(self, vocab=50257, n_ctx=1024, layers=12, dim=768, heads=12):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, dim)
+        self.wpe = nn.Embedding(n_ctx, dim)
+        self.drop = nn.Dropout(0.0)
+        self.h = nn.Sequential(*[GPTBlock(dim, heads) for _ in range(layers)])
+        self.ln_f = nn.LayerNorm(dim, eps=1e-5)
+        self.lm_head = nn.Linear(dim, vocab, bias=False)
+        self.lm_head.weight = self.wte.weight
+
+    def forward(self, x):
+        ids = torch.zeros_like(x, dtype=torch.long)
+        pos = torch.arange(ids.shape[1]).unsqueeze(0)
+        x = self.drop(self.wte(ids) + self.wpe(pos))
+        return self.lm_head(self.ln_f(self.h(x)))
+
+
+def gpt2():
+    return GPT2()
+
+
 # ---------------------------------------------------------------- registry
 
 BUILDERS = {
@@ -795,10 +845,13 @@ BUILDERS = {
     "mobilenet_v2": mobilenet_v2,
     "mobilenet": mobilenet,
     "vit_b_16": vit_b_16,
-    "swin_t": swin_t,
 }
 NAMES = tuple(BUILDERS)
 INPUT = {name: (3, 224, 224) for name in NAMES}
+# models only the peer comparison builds (benchmarks/peers.py), kept out of NAMES (which the
+# importer's round-trip tests walk): Swin's F.linear windows and GPT-2's token ids
+PEER_ONLY = {"swin_t": swin_t, "gpt2": gpt2}
+INPUT.update({"swin_t": (3, 224, 224), "gpt2": (1024,)})  # gpt2: 1024 token ids
 
 
 def build(name: str) -> nn.Module:

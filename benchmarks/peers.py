@@ -2,17 +2,19 @@
 
     python benchmarks/peers.py [--no-probes]
 
-For resnet50, googlenet, vgg16 and mobilenet_v2 (torchvision, 224 x 224), resnet18 and
-MobileNet v1,
-each peer (ptflops in both backends, fvcore, thop, torchinfo, torch's FlopCounterMode) counts
+For resnet50, googlenet, vgg16 and mobilenet_v2 (torchvision, 224 x 224), resnet18,
+MobileNet v1, ViT-B/16 and Swin-T (torchvision's layouts) and GPT-2 124M (1,024 tokens, its
+attention written with nn.MultiheadAttention), each peer (ptflops in both backends, fvcore, thop, torchinfo, torch's FlopCounterMode) counts
 a fresh model from benchmarks/_torch_models.py; archcost builds the matching spec
 (``NAME:torchvision`` where the spec has that variant) and computes the same tool's number
 with ``archcost.conventions`` (no torch). The goal is equality, cell by cell; a difference is
 printed with its size.
 
-The op probes then check each preset's per-op rule on one-layer models, including ops none
-of these networks has (sigmoid, GELU, average pooling, softmax, a grouped conv with bias,
-...), each as a module and, where torch code calls it so, as a functional call.
+The op probes then check each preset's per-op rule on one-layer (and a few two- and
+three-row) models, including ops none of these networks has (sigmoid, average pooling,
+softmax, a grouped conv with bias, 1-D/3-D and transposed convolutions, upsampling, group and
+RMS norm, cross-attention, LSTM/GRU, reshapes, ...), each as a module and, where torch code
+calls it so, as a functional call.
 
 Results: benchmarks/results/peers.{json,md}.
 """
@@ -44,6 +46,7 @@ NETWORKS = {  # torch model -> archcost spec (the :torchvision variant when ther
     "mobilenet": "mobilenet",
     "vit_b_16": "vit_b_16:torchvision",
     "swin_t": "swin_t:torchvision",
+    "gpt2": "gpt2",
 }
 PRESET_OF = {p: p for p in P.PEERS}  # each peer's preset has the peer's name
 
