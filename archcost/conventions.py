@@ -343,7 +343,8 @@ def _fvcore(node):
     if op in ("layernorm", "groupnorm"):
         return (5 if node.fields.get("affine", True) else 4) * elements(_in(node))
     if op in ("global_avgpool", "adaptive_avgpool"):
-        return elements(_in(node))  # module or functional: the same aten op
+        # module or functional: the same aten op; adaptive_avg_pool1d/3d are unsupported
+        return elements(_in(node)) if len(node.shape) == 3 else 0
     if op == "upsample":
         if len(node.shape) != 3:
             return 0  # upsample_nearest1d/3d, upsample_linear1d, trilinear3d: unsupported
@@ -380,11 +381,13 @@ def _thop(node):
     if op in ("avgpool", "avgpool1d", "avgpool3d"):
         return elements(node.shape)  # count_avgpool: one per output element
     if op in ("global_avgpool", "adaptive_avgpool"):
-        # count_adap_avgpool: (prod(input_hw / output_hw) + 1) * output numel, in doubles,
-        # truncated by int(); exact here when the sizes divide (as in every model we run)
-        _, h, w = _in(node)
-        _, oh, ow = node.shape
-        return int((Fraction(h, oh) * Fraction(w, ow) + 1) * elements(node.shape))
+        # count_adap_avgpool: (prod(input_size / output_size) + 1) * output numel over the
+        # spatial axes (1-D, 2-D, 3-D alike), in doubles, truncated by int(); exact here when
+        # the sizes divide (as in every model we run)
+        window = Fraction(1)
+        for i, o in zip(_in(node)[1:], node.shape[1:], strict=True):
+            window *= Fraction(i, o)
+        return int((window + 1) * elements(node.shape))
     if op == "softmax":
         n = elements(_in(node))
         return 3 * n - 1  # calculate_softmax: n exp + (n - 1) adds + n divides per row
