@@ -17,6 +17,16 @@ a row's ``call:`` (inherited by the rows of a block) or ``defaults: {OP: {call: 
 are ``+``/``+=``, concat is ``torch.cat``. An op whose count a preset cannot state exactly gives
 ``None`` (unknown, never a silent zero), and so does every sum that includes it.
 
+Transformer layers are read as torch code usually writes them, and each such reading is
+stated where a rule uses it: ``attention``/``cross_attention`` are ``nn.MultiheadAttention``
+(need_weights=False, as torchvision's ViT and nn.Transformer call it; a shape that module
+cannot compute, such as grouped-query heads, is unknown to the tools that hook it);
+``window_attention`` is torchvision's ShiftedWindowAttention (F.linear on its weights,
+Tensor.matmul, F.softmax); a ``linear`` on ``patchify``'s patches is the patch-embedding
+Conv2d (k = s = p); ``matmul`` is the ``@`` operator, or torch.matmul with ``call:
+functional``. Every built-in primitive has a rule in every preset; benchmarks/peers.py checks
+each on one-layer models and on ViT-B/16, Swin-T and GPT-2.
+
 Use :func:`count` (per node, per row and total) or :func:`totals` (the two numbers
 ``compare`` shows).
 """
@@ -454,25 +464,37 @@ PRESETS: dict[str, Convention] = {
                    "only (archcost's own count)",
                    _archcost),
         Convention("fvcore", "fvcore flops", "MACs",
-                   "fvcore FlopCountAnalysis: conv and linear multiply-adds (one each, no "
-                   "bias) + batch norm 2/element + adaptive average pooling 1/input element; "
-                   "pooling, activations, adds count 0", _fvcore),
+                   "fvcore FlopCountAnalysis: conv, linear and matmul multiply-adds (one each, "
+                   "no bias; attention's QK^T and AV only where explicit matmuls, not inside "
+                   "scaled_dot_product_attention) + batch norm 2/element + layer/group norm "
+                   "5/element + 2-D adaptive average pooling 1/input element + 2-D upsampling "
+                   "1 (nearest) or 4 (bilinear)/output; pooling, activations, adds, RMS norm, "
+                   "LSTM/GRU count 0", _fvcore),
         Convention("ptflops", "ptflops MACs", "MACs",
-                   "ptflops (pytorch backend): conv/linear multiply-adds + bias adds + batch "
-                   "norm 2/element + ReLU, max/avg/adaptive pooling 2/input element as modules "
-                   "(hook + patched functional), 1 when called functionally; ReLU6 1; LRN "
-                   "3/element + 1/padded element; adds 0",
+                   "ptflops (pytorch backend): conv/linear multiply-adds + bias adds as "
+                   "modules (0 through F.linear) + batch norm 2/element + ReLU, GELU, pooling "
+                   "2/input element as modules (hook + patched functional), 1 when called "
+                   "functionally; ReLU6 1; layer norm 1, group norm 2/element; upsampling "
+                   "2/output; nn.MultiheadAttention by its hook's formula; Swin windows "
+                   "QK^T + AV + 1/score; LSTM/GRU MACs + 18/13 per unit; LRN 3/element + "
+                   "1/padded element; adds 0",
                    _ptflops),
         Convention("ptflops-aten", "ptflops MACs (aten)", "MACs",
-                   "ptflops (aten backend): conv and linear multiply-adds + their bias adds",
+                   "ptflops (aten backend): conv, linear and matmul multiply-adds + their bias "
+                   "adds (attention's QK^T and AV only where explicit matmuls; GRU by addmm, "
+                   "LSTM 0)",
                    _ptflops_aten),
         Convention("thop", "thop MACs", "MACs",
-                   "thop profile: conv/linear multiply-adds (no bias) + batch norm 4/element "
-                   "+ avg pool 1/output + adaptive avg pool (window + 1)/output, modules only; "
-                   "ReLU, max pool, adds 0", _thop),
+                   "thop profile: conv/linear multiply-adds (no bias; transposed convs over "
+                   "their output) + batch norm and layer norm 4/element + avg pool 1/output + "
+                   "adaptive avg pool (window + 1)/output + upsampling 1/5/11 per output + "
+                   "LSTM/GRU MACs + 16/13 per unit, modules only; ReLU, max pool, adds, "
+                   "attention (no hook) 0", _thop),
         Convention("torchinfo", "torchinfo mult-adds", "MACs",
-                   "torchinfo summary: conv (weights + bias) x output positions; other layers "
-                   "their parameter count (linear in*out + out, batch norm 2C)", _torchinfo),
+                   "torchinfo summary: conv (weights + bias) x output positions (a linear on "
+                   "patches is a conv); LSTM/GRU params x steps; other leaf layers their "
+                   "parameter count (linear in*out + out, norms, embedding); attention 0 (no "
+                   "leaf)", _torchinfo),
         Convention("torch", "FLOPs (torch)", "FLOPs",
                    "torch.utils.flop_counter.FlopCounterMode (CPU, autograd on): 2 per "
                    "multiply-add of conv, linear and matrix products, nothing else; not "

@@ -375,6 +375,11 @@ def render(net_rows, probe_rows) -> str:
     have = sum(1 for r in net_rows if r.get("spec"))
     out.append(f"\n{ok} of {have} network cells equal "
                f"({len(net_rows) - have} without an archcost spec in this checkout).\n\n")  # fmt: skip
+    odd = [r for r in net_rows if r.get("archcost_params") not in (None, r["peer_params"])]
+    if odd:
+        out.append("Params a peer reports apart from the trainable parameters (BENCHMARKS.md "
+                   "says why): " + "; ".join(f"{r['peer']} on {r['model']} {r['peer_params']:,}"
+                                             for r in odd) + ".\n\n")  # fmt: skip
     if probe_rows:
         out.append("Op probes (one-layer models): peer total / preset, per peer.\n\n")
         probes = list(dict.fromkeys(r["probe"] for r in probe_rows))
