@@ -22,7 +22,8 @@ stated where a rule uses it: ``attention``/``cross_attention`` are ``nn.Multihea
 (need_weights=False, as torchvision's ViT and nn.Transformer call it; a shape that module
 cannot compute, such as grouped-query heads, is unknown to the tools that hook it);
 ``window_attention`` is torchvision's ShiftedWindowAttention (F.linear on its weights,
-Tensor.matmul, F.softmax); a ``linear`` on ``patchify``'s patches is the patch-embedding
+Tensor.matmul, F.softmax); a ``layernorm`` over the channels of a channels-first map is
+torchvision's LayerNorm2d (ConvNeXt; an nn.LayerNorm subclass); a ``linear`` on ``patchify``'s patches is the patch-embedding
 Conv2d (k = s = p); ``matmul`` is the ``@`` operator, or torch.matmul with ``call:
 functional``. Every built-in primitive has a rule in every preset; benchmarks/peers.py checks
 each on one-layer models and on ViT-B/16, Swin-T and GPT-2.
@@ -39,6 +40,7 @@ from fractions import Fraction
 
 from .graph import Network, Node
 from .layers import elements
+from .shapes import layout_of
 
 MODULE, FUNCTIONAL = "module", "functional"
 
@@ -88,6 +90,12 @@ def _linear_weights(node: Node) -> int:
     out = node.shape[-1]
     positions = elements(node.shape) // out
     return node.macs // positions + (out if node.fields.get("bias") else 0)
+
+
+def _layernorm_2d(node: Node) -> bool:
+    """A layer norm over the channels of a channels-first map: torchvision's LayerNorm2d
+    (ConvNeXt), a subclass of nn.LayerNorm whose forward permutes and calls F.layer_norm."""
+    return layout_of(_in(node)) in ("CHW", "CL", "CDHW")
 
 
 def _after_patchify(node: Node) -> bool:
@@ -259,6 +267,8 @@ def _ptflops(node):
         return 0 if functional else node.macs + _conv_bias(node)
     if op == "bn":
         return 0 if functional else 2 * elements(_in(node))  # bn hook: numel, x2 when affine
+    if op == "layernorm" and _layernorm_2d(node):
+        return 0  # LayerNorm2d: hooks match exact classes; F.layer_norm is not patched
     if op == "groupnorm":  # bn_flops_counter_hook; GroupNorm has `affine`
         return 0 if functional else (2 if node.fields.get("affine", True) else 1) * \
             elements(_in(node))  # fmt: skip
@@ -387,6 +397,8 @@ def _thop(node):
         # again for an affine norm: 4 per element
         return 4 * elements(_in(node))
     if op == "layernorm":  # count_normalization, doubled for elementwise_affine
+        if _layernorm_2d(node):
+            return 0  # LayerNorm2d: register_hooks matches exact classes only
         return (4 if node.fields.get("affine", True) else 2) * elements(_in(node))
     if op in ("avgpool", "avgpool1d", "avgpool3d"):
         return elements(node.shape)  # count_avgpool: one per output element

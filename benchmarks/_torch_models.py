@@ -829,6 +829,134 @@ def gpt2():
     return GPT2()
 
 
+# ---------------------------------------------------------------- ConvNeXt-T (convnext.py)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision's LayerNorm2d: a layer norm over the channels of an NCHW map."""
+
+    def forward(self, x):
+        x = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias,
+                         self.eps)  # fmt: skip
+        return x.permute(0, 3, 1, 2)
+
+
+class CNBlock(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.block = nn.Sequential(
+            nn.Conv2d(dim, dim, kernel_size=7, padding=3, groups=dim, bias=True),
+            Permute([0, 2, 3, 1]), nn.LayerNorm(dim, eps=1e-6), nn.Linear(dim, 4 * dim),
+            nn.GELU(), nn.Linear(4 * dim, dim), Permute([0, 3, 1, 2]))  # fmt: skip
+        self.layer_scale = nn.Parameter(torch.ones(dim, 1, 1) * 1e-6)
+        self.stochastic_depth = StochasticDepth()
+
+    def forward(self, x):
+        result = self.stochastic_depth(self.layer_scale * self.block(x))
+        result += x
+        return result
+
+
+class ConvNeXt(nn.Module):
+    """torchvision's ConvNeXt: 4 x 4 stem conv + LayerNorm2d; stages of CNBlocks with
+    LayerNorm2d + 2 x 2 stride-2 conv between them; AdaptiveAvgPool2d(1); LayerNorm2d,
+    flatten, linear."""
+
+    def __init__(self, dims=(96, 192, 384, 768), depths=(3, 3, 9, 3), num_classes=1000):
+        super().__init__()
+        layers = [nn.Sequential(nn.Conv2d(3, dims[0], 4, 4), LayerNorm2d(dims[0], eps=1e-6))]
+        for i, (dim, depth) in enumerate(zip(dims, depths, strict=True)):
+            layers.append(nn.Sequential(*[CNBlock(dim) for _ in range(depth)]))
+            if i < len(dims) - 1:
+                layers.append(nn.Sequential(LayerNorm2d(dim, eps=1e-6),
+                                            nn.Conv2d(dim, dims[i + 1], 2, 2)))  # fmt: skip
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(LayerNorm2d(dims[-1], eps=1e-6), nn.Flatten(1),
+                                        nn.Linear(dims[-1], num_classes))  # fmt: skip
+
+    def forward(self, x):
+        return self.classifier(self.avgpool(self.features(x)))
+
+
+def convnext_tiny():
+    return ConvNeXt()
+
+
+# ---------------------------------------------------------------- EfficientNet-B0 (efficientnet.py)
+
+
+def _conv_norm_act(cin, cout, k, s=1, groups=1, act=True):
+    """torchvision's Conv2dNormActivation with BatchNorm2d (eps 1e-3) and SiLU."""
+    layers = [nn.Conv2d(cin, cout, k, s, (k - 1) // 2, groups=groups, bias=False),
+              nn.BatchNorm2d(cout, eps=1e-3)]  # fmt: skip
+    if act:
+        layers.append(nn.SiLU(inplace=True))
+    return nn.Sequential(*layers)
+
+
+class SqueezeExcitation(nn.Module):
+    def __init__(self, channels, squeeze):
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(channels, squeeze, 1)
+        self.fc2 = nn.Conv2d(squeeze, channels, 1)
+        self.activation = nn.SiLU()
+        self.scale_activation = nn.Sigmoid()
+
+    def forward(self, x):
+        scale = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+        return scale * x
+
+
+class MBConv(nn.Module):
+    def __init__(self, t, k, s, cin, cout):
+        super().__init__()
+        self.use_res_connect = s == 1 and cin == cout
+        mid = _make_divisible(cin * t, 8)
+        layers = [] if mid == cin else [_conv_norm_act(cin, mid, 1)]
+        layers += [_conv_norm_act(mid, mid, k, s, groups=mid),
+                   SqueezeExcitation(mid, max(1, cin // 4)),
+                   _conv_norm_act(mid, cout, 1, act=False)]  # fmt: skip
+        self.block = nn.Sequential(*layers)
+        self.stochastic_depth = StochasticDepth()
+
+    def forward(self, x):
+        result = self.block(x)
+        if self.use_res_connect:
+            result = self.stochastic_depth(result)
+            result += x
+        return result
+
+
+class EfficientNet(nn.Module):
+    """torchvision's EfficientNet-B0: stem conv 3x3/2, seven MBConv stages (expand ratio,
+    kernel, stride, in, out, layers), conv 1x1 to 1280, AdaptiveAvgPool2d(1), dropout,
+    linear."""
+
+    STAGES = ((1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2),
+              (6, 3, 2, 40, 80, 3), (6, 5, 1, 80, 112, 3), (6, 5, 2, 112, 192, 4),
+              (6, 3, 1, 192, 320, 1))  # fmt: skip
+
+    def __init__(self, num_classes=1000):
+        super().__init__()
+        layers = [_conv_norm_act(3, 32, 3, 2)]
+        for t, k, s, cin, cout, n in self.STAGES:
+            layers.append(nn.Sequential(*[MBConv(t, k, s if i == 0 else 1, cin if i == 0
+                                                 else cout, cout) for i in range(n)]))  # fmt: skip
+        layers.append(_conv_norm_act(320, 1280, 1))
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(1280, num_classes))
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+def efficientnet_b0():
+    return EfficientNet()
+
+
 # ---------------------------------------------------------------- registry
 
 BUILDERS = {
@@ -849,9 +977,10 @@ BUILDERS = {
 NAMES = tuple(BUILDERS)
 INPUT = {name: (3, 224, 224) for name in NAMES}
 # models only the peer comparison builds (benchmarks/peers.py), kept out of NAMES (which the
-# importer's round-trip tests walk): Swin's F.linear windows and GPT-2's token ids
-PEER_ONLY = {"swin_t": swin_t, "gpt2": gpt2}
-INPUT.update({"swin_t": (3, 224, 224), "gpt2": (1024,)})  # gpt2: 1024 token ids
+# importer's round-trip tests walk; Swin's F.linear windows, GPT-2's token ids)
+PEER_ONLY = {"swin_t": swin_t, "gpt2": gpt2, "convnext_tiny": convnext_tiny,
+             "efficientnet_b0": efficientnet_b0}
+INPUT.update({name: (3, 224, 224) for name in PEER_ONLY}, gpt2=(1024,))  # gpt2: token ids
 
 
 def build(name: str) -> nn.Module:

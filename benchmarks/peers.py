@@ -3,7 +3,8 @@
     python benchmarks/peers.py [--no-probes]
 
 For resnet50, googlenet, vgg16 and mobilenet_v2 (torchvision, 224 x 224), resnet18,
-MobileNet v1, ViT-B/16 and Swin-T (torchvision's layouts) and GPT-2 124M (1,024 tokens, its
+MobileNet v1, ViT-B/16, Swin-T, ConvNeXt-T and EfficientNet-B0 (torchvision's layouts) and
+GPT-2 124M (1,024 tokens, its
 attention written with nn.MultiheadAttention), each peer (ptflops in both backends, fvcore, thop, torchinfo, torch's FlopCounterMode) counts
 a fresh model from benchmarks/_torch_models.py; archcost builds the matching spec
 (``NAME:torchvision`` where the spec has that variant) and computes the same tool's number
@@ -47,6 +48,8 @@ NETWORKS = {  # torch model -> archcost spec (the :torchvision variant when ther
     "vit_b_16": "vit_b_16:torchvision",
     "swin_t": "swin_t:torchvision",
     "gpt2": "gpt2",
+    "convnext_tiny": "convnext_tiny:torchvision",
+    "efficientnet_b0": "efficientnet_b0:torchvision",
 }
 PRESET_OF = {p: p for p in P.PEERS}  # each peer's preset has the peer's name
 
@@ -111,6 +114,15 @@ class Ids(nn.Module):
 
     def forward(self, x):
         return self.emb(torch.zeros_like(x, dtype=torch.long))  # ids: the shape matters
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision's LayerNorm2d (ConvNeXt): a layer norm over the channels of an NCHW map."""
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
 
 
 class FunctionalLinear(nn.Module):
@@ -249,6 +261,8 @@ PROBES = [
     ("layer norm on tokens", "{tokens: [6, 16]}", "layernorm", lambda: nn.LayerNorm(16), "module"),
     ("layer norm, no affine", "{tokens: [6, 16]}", "layernorm: {affine: false}",
      lambda: nn.LayerNorm(16, elementwise_affine=False), "module"),
+    ("layer norm 2d (ConvNeXt's LayerNorm2d)", [8, 6, 6], "layernorm",
+     lambda: LayerNorm2d(8, eps=1e-6), "module"),
     ("group norm 4 groups", [8, 6, 6], "groupnorm: 4", lambda: nn.GroupNorm(4, 8), "module"),
     ("rms norm", "{tokens: [6, 16]}", "rmsnorm", lambda: nn.RMSNorm(16, eps=1e-6), "module"),
     ("batch norm 1d on (C, L)", [8, 10], "bn", lambda: nn.BatchNorm1d(8), "module"),

@@ -307,6 +307,8 @@ PROBE_RECORDS = [
      (96, 0, 480, 384, 32, 0)),
     ("layer norm, no affine", "{tokens: [6, 16]}", ["layernorm: {affine: false}"], "module",
      (96, 0, 384, 192, 0, 0)),
+    ("layer norm 2d (ConvNeXt's LayerNorm2d)", "[8, 6, 6]", ["layernorm"], "module",
+     (0, 0, 1440, 0, 16, 0)),
     ("group norm 4 groups", "[8, 6, 6]", ["groupnorm: 4"], "module",
      (576, 0, 1440, 0, 16, 0)),
     ("rms norm", "{tokens: [6, 16]}", ["rmsnorm"], "module",
@@ -454,9 +456,9 @@ def test_every_builtin_spec_is_known_to_every_preset():
             assert conventions.totals(net, preset)["unknown_ops"] == [], (name, preset)
 
 
-# what the real tools printed for benchmarks/_torch_models.py's vit_b_16, swin_t (torchvision's
-# layouts) and gpt2 (nn.MultiheadAttention, causal, tied head, 1,024 tokens), versions as
-# PROBE_RECORDS, in the order of PEERS (benchmarks/results/peers.json)
+# what the real tools printed for benchmarks/_torch_models.py's vit_b_16, swin_t, convnext_tiny,
+# efficientnet_b0 (torchvision's layouts) and gpt2 (nn.MultiheadAttention, causal, tied head,
+# 1,024 tokens), versions as PROBE_RECORDS, in the order of PEERS (results/peers.json)
 NETWORK_RECORDS = {
     "vit_b_16:torchvision": (17_606_030_584, 16_864_992_232, 16_867_412_736, 11_286_254_592,
                              173_232_616, 33_697_001_472),
@@ -464,6 +466,12 @@ NETWORK_RECORDS = {
                            34_368_232, 8_981_133_312),
     "gpt2": (146_164_678_656, 126_581_735_424, 126_595_104_768, 97_584_414_720, 134_688_768,
              252_993_601_536),
+    # LayerNorm2d (stem, downsampling, head) is no nn.LayerNorm to ptflops' and thop's exact-type
+    # hooks; the CNBlocks' nn.LayerNorm is
+    "convnext_tiny:torchvision": (4_488_347_368, 4_468_966_888, 4_470_437_376, 4_464_149_760,
+                                  322_371_592, 8_911_062_528),
+    "efficientnet_b0:torchvision": (410_196_896, 385_825_092, 401_659_392, 415_145_024,
+                                    385_867_108, 771_629_504),
 }  # fmt: skip
 
 
