@@ -23,10 +23,11 @@ stated where a rule uses it: ``attention``/``cross_attention`` are ``nn.Multihea
 cannot compute, such as grouped-query heads, is unknown to the tools that hook it);
 ``window_attention`` is torchvision's ShiftedWindowAttention (F.linear on its weights,
 Tensor.matmul, F.softmax); a ``layernorm`` over the channels of a channels-first map is
-torchvision's LayerNorm2d (ConvNeXt; an nn.LayerNorm subclass); a ``linear`` on ``patchify``'s patches is the patch-embedding
-Conv2d (k = s = p); ``matmul`` is the ``@`` operator, or torch.matmul with ``call:
-functional``. Every built-in primitive has a rule in every preset; benchmarks/peers.py checks
-each on one-layer models and on ViT-B/16, Swin-T and GPT-2.
+torchvision's LayerNorm2d (ConvNeXt; an nn.LayerNorm subclass); a ``linear`` on
+``patchify``'s patches is the patch-embedding Conv2d (k = s = p); ``matmul`` is the ``@``
+operator, or torch.matmul with ``call: functional``. Every built-in primitive has a rule in
+every preset; benchmarks/peers.py checks each on one-layer models and on ViT-B/16, Swin-T,
+ConvNeXt-T, EfficientNet-B0 and GPT-2.
 
 Use :func:`count` (per node, per row and total) or :func:`totals` (the two numbers
 ``compare`` shows).

@@ -3,10 +3,11 @@
     python benchmarks/_peer_count.py PEER MODEL [MODEL ...]     # prints JSON
 
 PEER is one of ``PEERS``; MODEL a name from ``_torch_models.NAMES`` or ``PEER_ONLY``, or
-``deep:UNITS``. This is the whole-process workload the process benchmark times against archcost (import torch,
-build the model, count it), and the function :func:`count` the peer comparison calls.
-Every peer runs on a model in eval mode with one 1 x 3 x 224 x 224 input (1 x 16 x 8 x 8 for
-the deep stack, 1 x 1024 token ids for gpt2), as its documentation shows (autograd as the tool leaves it).
+``deep:UNITS``. This is the whole-process workload the process benchmark times against
+archcost (import torch, build the model, count it), and the function :func:`count` the peer
+comparison calls. Every peer runs on a model in eval mode with one 1 x 3 x 224 x 224 input
+(1 x 16 x 8 x 8 for the deep stack, 1 x 1024 token ids for gpt2), as its documentation shows
+(autograd as the tool leaves it).
 """
 
 from __future__ import annotations

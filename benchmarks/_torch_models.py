@@ -779,7 +779,7 @@ def swin_t():
     return SwinTransformer()
 
 
-# ---------------------------------------------------------------- GPT-2 (124M), nn.MultiheadAttention
+# ---------------------------------------------------------------- GPT-2 (124M), nn.MHA
 
 
 class GPTBlock(nn.Module):

@@ -4,18 +4,18 @@
 
 For resnet50, googlenet, vgg16 and mobilenet_v2 (torchvision, 224 x 224), resnet18,
 MobileNet v1, ViT-B/16, Swin-T, ConvNeXt-T and EfficientNet-B0 (torchvision's layouts) and
-GPT-2 124M (1,024 tokens, its
-attention written with nn.MultiheadAttention), each peer (ptflops in both backends, fvcore, thop, torchinfo, torch's FlopCounterMode) counts
-a fresh model from benchmarks/_torch_models.py; archcost builds the matching spec
+GPT-2 124M (1,024 tokens, its attention written with nn.MultiheadAttention), each peer
+(ptflops in both backends, fvcore, thop, torchinfo, torch's FlopCounterMode) counts a fresh
+model from benchmarks/_torch_models.py; archcost builds the matching spec
 (``NAME:torchvision`` where the spec has that variant) and computes the same tool's number
-with ``archcost.conventions`` (no torch). The goal is equality, cell by cell; a difference is
-printed with its size.
+with ``archcost.conventions`` (no torch). The goal is equality, cell by cell; a difference
+is printed with its size.
 
 The op probes then check each preset's per-op rule on one-layer (and a few two- and
 three-row) models, including ops none of these networks has (sigmoid, average pooling,
-softmax, a grouped conv with bias, 1-D/3-D and transposed convolutions, upsampling, group and
-RMS norm, cross-attention, LSTM/GRU, reshapes, ...), each as a module and, where torch code
-calls it so, as a functional call.
+softmax, a grouped conv with bias, 1-D/3-D and transposed convolutions, upsampling, group
+and RMS norm, cross-attention, LSTM/GRU, reshapes, ...), each as a module and, where torch
+code calls it so, as a functional call.
 
 Results: benchmarks/results/peers.{json,md}.
 """
@@ -268,10 +268,12 @@ PROBES = [
     ("batch norm 1d on (C, L)", [8, 10], "bn", lambda: nn.BatchNorm1d(8), "module"),
     ("embedding", "{ids: [7]}", "embedding: {vocab: 50, dim: 16}",
      lambda: Ids(nn.Embedding(50, 16)), "module"),
-    ("linear on tokens, bias", "{tokens: [6, 16]}", "linear: 24", lambda: nn.Linear(16, 24), "module"),
+    ("linear on tokens, bias", "{tokens: [6, 16]}", "linear: 24", lambda: nn.Linear(16, 24),
+     "module"),
     ("linear on tokens (F.linear)", "{tokens: [6, 16]}", "linear: 24",
      lambda: FunctionalLinear(16, 24), "functional"),
-    ("self-attention 4 heads", "{tokens: [10, 16]}", "attention: 4", lambda: SelfAttention(16, 4), "module"),
+    ("self-attention 4 heads", "{tokens: [10, 16]}", "attention: 4",
+     lambda: SelfAttention(16, 4), "module"),
     ("self-attention, no bias", "{tokens: [10, 16]}", "attention: {heads: 2, qkv_bias: false, "
      "out_bias: false}", lambda: SelfAttention(16, 2, bias=False), "module"),
     ("cross-attention 2 heads", "{tokens: [12, 16]}",
@@ -304,10 +306,13 @@ PROBES = [
      lambda: Recurrent(nn.GRU(8, 16, 2, batch_first=True, bidirectional=True)), "module"),
     ("lstm, no bias", "{tokens: [5, 8]}", "lstm: {hidden: 16, bias: false}",
      lambda: Recurrent(nn.LSTM(8, 16, bias=False, batch_first=True)), "module"),
-    ("lstm", "{tokens: [5, 8]}", "lstm: 16", lambda: Recurrent(nn.LSTM(8, 16, batch_first=True)), "module"),
-    ("lstm 2 layers bidirectional", "{tokens: [5, 8]}", "lstm: {hidden: 16, layers: 2, bidirectional: true}",
+    ("lstm", "{tokens: [5, 8]}", "lstm: 16",
+     lambda: Recurrent(nn.LSTM(8, 16, batch_first=True)), "module"),
+    ("lstm 2 layers bidirectional", "{tokens: [5, 8]}",
+     "lstm: {hidden: 16, layers: 2, bidirectional: true}",
      lambda: Recurrent(nn.LSTM(8, 16, 2, batch_first=True, bidirectional=True)), "module"),
-    ("gru", "{tokens: [5, 8]}", "gru: 16", lambda: Recurrent(nn.GRU(8, 16, batch_first=True)), "module"),
+    ("gru", "{tokens: [5, 8]}", "gru: 16",
+     lambda: Recurrent(nn.GRU(8, 16, batch_first=True)), "module"),
     ("reshape/permute/transpose", [4, 6, 6],
      ["r: {type: reshape, shape: [4, 36]}", "t: {type: transpose}",
       "p: {type: permute, dims: [1, 0]}"],
