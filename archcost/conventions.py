@@ -412,8 +412,13 @@ def _thop(node):
             window *= Fraction(i, o)
         return int((window + 1) * elements(node.shape))
     if op == "softmax":
-        n = elements(_in(node))
-        return 3 * n - 1  # calculate_softmax: n exp + (n - 1) adds + n divides per row
+        # count_softmax: rows x (n exp + (n - 1) adds + n divides), n the size of the softmax
+        # axis: the feature axis C of a map or of tokens (nn.Softmax(dim=1) / dim=-1), the
+        # last axis otherwise
+        x = _in(node)
+        lay = layout_of(x)
+        n = x[lay.index("C")] if "C" in lay else x[-1]
+        return elements(x) // n * (3 * n - 1)
     if op == "upsample":
         # count_upsample -> calculate_upsample per output element: nearest 1, linear 5,
         # bilinear 11; trilinear is not in its list of modes: 0 (with a warning)

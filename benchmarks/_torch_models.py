@@ -957,6 +957,45 @@ def efficientnet_b0():
     return EfficientNet()
 
 
+# ---------------------------------------------------------------- M5 and a deep bidirectional LSTM
+
+
+class M5(nn.Module):
+    """M5 (Dai et al. 2017) on 32,000 samples: conv1d 80/4 (padding 38: 8,000 outputs, as
+    TF's SAME), then three conv1d 3 (padding 1), each with BatchNorm1d, ReLU, MaxPool1d(4);
+    AdaptiveAvgPool1d(1), flatten, linear, softmax."""
+
+    def __init__(self, width=128, classes=10):
+        super().__init__()
+        chans = (1, width, width, 2 * width, 4 * width)
+        layers = []
+        for i in range(4):
+            k, s, p = (80, 4, 38) if i == 0 else (3, 1, 1)
+            layers += [nn.Conv1d(chans[i], chans[i + 1], k, s, p), nn.BatchNorm1d(chans[i + 1]),
+                       nn.ReLU(), nn.MaxPool1d(4)]  # fmt: skip
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.fc = nn.Linear(4 * width, classes)
+        self.softmax = nn.Softmax(dim=1)
+
+    def forward(self, x):
+        return self.softmax(self.fc(torch.flatten(self.pool(self.features(x)), 1)))
+
+
+class LSTMClassifier(nn.Module):
+    """Graves et al. 2013's CTC-3L-250H: a 3-layer bidirectional nn.LSTM (250 hidden) over
+    300 steps of 123 features, a linear output layer per step, softmax over the classes."""
+
+    def __init__(self, features=123, hidden=250, layers=3, classes=62):
+        super().__init__()
+        self.lstm = nn.LSTM(features, hidden, layers, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(2 * hidden, classes)
+        self.softmax = nn.Softmax(dim=-1)
+
+    def forward(self, x):
+        return self.softmax(self.fc(self.lstm(x)[0]))
+
+
 # ---------------------------------------------------------------- registry
 
 BUILDERS = {
@@ -979,8 +1018,9 @@ INPUT = {name: (3, 224, 224) for name in NAMES}
 # models only the peer comparison builds (benchmarks/peers.py), kept out of NAMES (which the
 # importer's round-trip tests walk; Swin's F.linear windows, GPT-2's token ids)
 PEER_ONLY = {"swin_t": swin_t, "gpt2": gpt2, "convnext_tiny": convnext_tiny,
-             "efficientnet_b0": efficientnet_b0}
-INPUT.update({name: (3, 224, 224) for name in PEER_ONLY}, gpt2=(1024,))  # gpt2: token ids
+             "efficientnet_b0": efficientnet_b0, "m5": M5, "lstm_classifier": LSTMClassifier}
+INPUT.update({name: (3, 224, 224) for name in PEER_ONLY}, gpt2=(1024,),  # gpt2: token ids
+             m5=(1, 32000), lstm_classifier=(300, 123))  # fmt: skip
 
 
 def build(name: str) -> nn.Module:

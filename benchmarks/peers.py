@@ -3,8 +3,9 @@
     python benchmarks/peers.py [--no-probes]
 
 For resnet50, googlenet, vgg16 and mobilenet_v2 (torchvision, 224 x 224), resnet18,
-MobileNet v1, ViT-B/16, Swin-T, ConvNeXt-T and EfficientNet-B0 (torchvision's layouts) and
-GPT-2 124M (1,024 tokens, its attention written with nn.MultiheadAttention), each peer
+MobileNet v1, ViT-B/16, Swin-T, ConvNeXt-T and EfficientNet-B0 (torchvision's layouts),
+GPT-2 124M (1,024 tokens, its attention written with nn.MultiheadAttention), M5 (1-D audio)
+and a 3-layer bidirectional LSTM classifier, each peer
 (ptflops in both backends, fvcore, thop, torchinfo, torch's FlopCounterMode) counts a fresh
 model from benchmarks/_torch_models.py; archcost builds the matching spec
 (``NAME:torchvision`` where the spec has that variant) and computes the same tool's number
@@ -50,6 +51,8 @@ NETWORKS = {  # torch model -> archcost spec (the :torchvision variant when ther
     "gpt2": "gpt2",
     "convnext_tiny": "convnext_tiny:torchvision",
     "efficientnet_b0": "efficientnet_b0:torchvision",
+    "m5": "m5",
+    "lstm_classifier": "lstm_classifier",
 }
 PRESET_OF = {p: p for p in P.PEERS}  # each peer's preset has the peer's name
 
@@ -217,6 +220,8 @@ PROBES = [
     ("adaptive avg pool 7->7", [8, 7, 7], "adaptive_avgpool: 7",
      lambda: nn.AdaptiveAvgPool2d(7), "module"),
     ("softmax", [10], "softmax", lambda: nn.Softmax(dim=1), "module"),
+    ("softmax on tokens (dim=-1)", "{tokens: [6, 16]}", "softmax",
+     lambda: nn.Softmax(dim=-1), "module"),
     ("dropout", [8, 6, 6], "dropout", lambda: nn.Dropout(), "module"),
     ("LRN size 5", [8, 6, 6], "lrn: 5", lambda: nn.LocalResponseNorm(5), "module"),
     ("LRN size 4", [8, 6, 6], "lrn: 4", lambda: nn.LocalResponseNorm(4), "module"),

@@ -257,6 +257,8 @@ PEERS = ("ptflops", "ptflops-aten", "fvcore", "thop", "torchinfo", "torch")
 # 0.1.5.post20221221, thop 0.1.1.post2209072238, torchinfo 1.8.0, torch 2.13.0 (CPU), in the
 # order of PEERS. Each row: label, the archcost input, its rows, how the torch code calls it.
 PROBE_RECORDS = [
+    ("softmax on tokens (dim=-1)", "{tokens: [6, 16]}", ["softmax"], "module",
+     (96, 0, 0, 282, 0, 0)),
     ("gelu (F.gelu)", "[8, 6, 6]", ["gelu"], "functional",
      (288, 0, 0, 0, 0, 0)),
     ("gelu tanh", "{tokens: [6, 16]}", ["gelu: tanh"], "module",
@@ -474,8 +476,9 @@ def test_every_builtin_spec_is_known_to_every_preset():
 
 
 # what the real tools printed for benchmarks/_torch_models.py's vit_b_16, swin_t, convnext_tiny,
-# efficientnet_b0 (torchvision's layouts) and gpt2 (nn.MultiheadAttention, causal, tied head,
-# 1,024 tokens), versions as PROBE_RECORDS, in the order of PEERS (results/peers.json)
+# efficientnet_b0 (torchvision's layouts), gpt2 (nn.MultiheadAttention, causal, tied head,
+# 1,024 tokens), m5 and lstm_classifier, versions as PROBE_RECORDS, in the order of PEERS
+# (benchmarks/results/peers.json)
 NETWORK_RECORDS = {
     "vit_b_16:torchvision": (17_606_030_584, 16_864_992_232, 16_867_412_736, 11_286_254_592,
                              173_232_616, 33_697_001_472),
@@ -489,6 +492,11 @@ NETWORK_RECORDS = {
                                   322_371_592, 8_911_062_528),
     "efficientnet_b0:torchvision": (410_196_896, 385_825_092, 401_659_392, 415_145_024,
                                     385_867_108, 771_629_504),
+    # M5 (conv1d, BatchNorm1d, MaxPool1d, AdaptiveAvgPool1d) and the 3-layer bidirectional
+    # LSTM classifier (300 steps; thop's softmax per step: 300 x (3 x 62 - 1))
+    "m5": (288_868_884, 280_005_130, 281_477_120, 284_437_533, 280_007_178, 557_066_240),
+    "lstm_classifier": (1_141_237_200, 9_318_600, 9_300_000, 1_140_355_500, 1_127_431_062,
+                        18_600_000),
 }  # fmt: skip
 
 
