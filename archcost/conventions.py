@@ -27,7 +27,7 @@ torchvision's LayerNorm2d (ConvNeXt; an nn.LayerNorm subclass); a ``linear`` on
 ``patchify``'s patches is the patch-embedding Conv2d (k = s = p); ``matmul`` is the ``@``
 operator, or torch.matmul with ``call: functional``. Every built-in primitive has a rule in
 every preset; benchmarks/peers.py checks each on one-layer models and on ViT-B/16, Swin-T,
-ConvNeXt-T, EfficientNet-B0 and GPT-2.
+ConvNeXt-T, EfficientNet-B0, GPT-2, M5 and an LSTM classifier.
 
 Use :func:`count` (per node, per row and total) or :func:`totals` (the two numbers
 ``compare`` shows).
