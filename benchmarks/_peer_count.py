@@ -2,11 +2,12 @@
 
     python benchmarks/_peer_count.py PEER MODEL [MODEL ...]     # prints JSON
 
-PEER is one of ``PEERS``; MODEL a name from ``_torch_models.NAMES`` or ``deep:UNITS``. This
-is the whole-process workload the process benchmark times against archcost (import torch,
-build the model, count it), and the function :func:`count` the peer comparison calls.
-Every peer runs on a model in eval mode with one 1 x 3 x 224 x 224 input (1 x 16 x 8 x 8 for
-the deep stack), as its documentation shows.
+PEER is one of ``PEERS``; MODEL a name from ``_torch_models.NAMES`` or ``PEER_ONLY``, or
+``deep:UNITS``. This is the whole-process workload the process benchmark times against
+archcost (import torch, build the model, count it), and the function :func:`count` the peer
+comparison calls. Every peer runs on a model in eval mode with one 1 x 3 x 224 x 224 input
+(1 x 16 x 8 x 8 for the deep stack, 1 x 1024 token ids for gpt2), as its documentation shows
+(autograd as the tool leaves it).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ WHAT = {
 def model_and_input(name: str):
     if name.startswith("deep:"):
         return tm.deep(int(name.split(":", 1)[1])), (16, 8, 8)
+    if name in tm.PEER_ONLY:
+        return tm.PEER_ONLY[name]().eval(), tm.INPUT[name]
     return tm.build(name), tm.INPUT[name]
 
 
@@ -57,7 +60,11 @@ def _quiet():
 def count(peer: str, model, shape) -> dict:
     """{'params': int, 'count': int} as the peer reports them for ``model`` on one input."""
     x = torch.zeros(1, *shape)
-    with _quiet(), torch.no_grad():
+    # no torch.no_grad() around the calls: each tool runs the model as its README shows (thop
+    # and torchinfo switch autograd off themselves; ptflops, fvcore and FlopCounterMode do
+    # not, and under no_grad nn.MultiheadAttention takes its fused fast path, which none of
+    # them counts)
+    with _quiet():
         if peer in ("ptflops", "ptflops-aten"):
             from ptflops import get_model_complexity_info
 

@@ -628,6 +628,374 @@ def vit_b_16():
     return VisionTransformer()
 
 
+# ---------------------------------------------------------------- Swin-T (swin_transformer.py, v1)
+
+
+def _merge_2x2(x):
+    """PatchMerging's gather: pad H and W to even, take the four 2 x 2 neighbours, concat."""
+    h, w = x.shape[-3], x.shape[-2]
+    x = F.pad(x, (0, 0, 0, w % 2, 0, h % 2))
+    return torch.cat([x[..., 0::2, 0::2, :], x[..., 1::2, 0::2, :],
+                      x[..., 0::2, 1::2, :], x[..., 1::2, 1::2, :]], -1)  # fmt: skip
+
+
+class PatchMerging(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
+        self.norm = nn.LayerNorm(4 * dim)
+
+    def forward(self, x):
+        return self.reduction(self.norm(_merge_2x2(x)))
+
+
+def _window_attention(x, qkv_w, proj_w, rel_bias, win, heads, shift, qkv_b, proj_b):
+    """torchvision's shifted_window_attention (v1): pad to whole windows, cyclic shift,
+    F.linear on the qkv weight, q.matmul(k^T) + relative position bias (+ the shift mask),
+    F.softmax, attn.matmul(v), F.linear on the proj weight, shift back, crop."""
+    b, h, w, c = x.shape
+    x = F.pad(x, (0, 0, 0, (win - w % win) % win, 0, (win - h % win) % win))
+    _, ph, pw, _ = x.shape
+    sh = 0 if win >= ph else shift
+    sw = 0 if win >= pw else shift
+    if sh or sw:
+        x = torch.roll(x, shifts=(-sh, -sw), dims=(1, 2))
+    nwin = (ph // win) * (pw // win)
+    x = x.view(b, ph // win, win, pw // win, win, c).permute(0, 1, 3, 2, 4, 5)
+    x = x.reshape(b * nwin, win * win, c)
+    qkv = F.linear(x, qkv_w, qkv_b).reshape(x.size(0), x.size(1), 3, heads, c // heads)
+    q, k, v = qkv.permute(2, 0, 3, 1, 4)
+    q = q * (c // heads) ** -0.5
+    attn = q.matmul(k.transpose(-2, -1))
+    attn = attn + rel_bias
+    if sh or sw:
+        mask = x.new_zeros((ph, pw))
+        count = 0
+        for hs in ((0, -win), (-win, -sh), (-sh, None)):
+            for ws in ((0, -win), (-win, -sw), (-sw, None)):
+                mask[hs[0]:hs[1], ws[0]:ws[1]] = count
+                count += 1
+        mask = mask.view(ph // win, win, pw // win, win).permute(0, 2, 1, 3)
+        mask = mask.reshape(nwin, win * win)
+        mask = mask.unsqueeze(1) - mask.unsqueeze(2)
+        mask = mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
+        attn = attn.view(x.size(0) // nwin, nwin, heads, x.size(1), x.size(1))
+        attn = (attn + mask.unsqueeze(1).unsqueeze(0)).view(-1, heads, x.size(1), x.size(1))
+    attn = F.softmax(attn, dim=-1)
+    x = attn.matmul(v).transpose(1, 2).reshape(x.size(0), x.size(1), c)
+    x = F.linear(x, proj_w, proj_b)
+    x = x.view(b, ph // win, pw // win, win, win, c).permute(0, 1, 3, 2, 4, 5)
+    x = x.reshape(b, ph, pw, c)
+    if sh or sw:
+        x = torch.roll(x, shifts=(sh, sw), dims=(1, 2))
+    return x[:, :h, :w, :].contiguous()
+
+
+class ShiftedWindowAttention(nn.Module):
+    def __init__(self, dim, win, shift, heads):
+        super().__init__()
+        self.win, self.shift, self.heads = win, shift, heads
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.proj = nn.Linear(dim, dim)
+        self.relative_position_bias_table = nn.Parameter(
+            torch.zeros((2 * win - 1) * (2 * win - 1), heads))
+        coords = torch.stack(torch.meshgrid(torch.arange(win), torch.arange(win),
+                                            indexing="ij")).flatten(1)  # fmt: skip
+        rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0).contiguous()
+        rel[:, :, 0] += win - 1
+        rel[:, :, 1] += win - 1
+        rel[:, :, 0] *= 2 * win - 1
+        self.register_buffer("relative_position_index", rel.sum(-1).flatten())
+
+    def forward(self, x):
+        n = self.win * self.win
+        bias = self.relative_position_bias_table[self.relative_position_index]
+        bias = bias.view(n, n, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
+        return _window_attention(x, self.qkv.weight, self.proj.weight, bias, self.win,
+                                 self.heads, self.shift, self.qkv.bias, self.proj.bias)
+
+
+class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth: the identity in eval mode."""
+
+    def forward(self, x):
+        return x
+
+
+class SwinBlock(nn.Module):
+    def __init__(self, dim, heads, win, shift):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = ShiftedWindowAttention(dim, win, shift, heads)
+        self.stochastic_depth = StochasticDepth()
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Dropout(0.0),
+                                 nn.Linear(4 * dim, dim), nn.Dropout(0.0))  # fmt: skip
+
+    def forward(self, x):
+        x = x + self.stochastic_depth(self.attn(self.norm1(x)))
+        return x + self.stochastic_depth(self.mlp(self.norm2(x)))
+
+
+class Permute(nn.Module):
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        return torch.permute(x, self.dims)
+
+
+class SwinTransformer(nn.Module):
+    """torchvision's SwinTransformer (v1): 4 x 4 patch conv, channels last, LayerNorm; four
+    stages of blocks alternating shift 0 and window // 2, PatchMerging between them; LayerNorm,
+    back to channels first, AdaptiveAvgPool2d(1), flatten, linear head."""
+
+    def __init__(self, embed=96, depths=(2, 2, 6, 2), heads=(3, 6, 12, 24), win=7,
+                 num_classes=1000):  # fmt: skip
+        super().__init__()
+        layers = [nn.Sequential(nn.Conv2d(3, embed, 4, 4), Permute([0, 2, 3, 1]),
+                                nn.LayerNorm(embed))]  # fmt: skip
+        for i, (depth, h) in enumerate(zip(depths, heads, strict=True)):
+            dim = embed * 2**i
+            layers.append(nn.Sequential(*[SwinBlock(dim, h, win, 0 if j % 2 == 0 else win // 2)
+                                          for j in range(depth)]))  # fmt: skip
+            if i < len(depths) - 1:
+                layers.append(PatchMerging(dim))
+        self.features = nn.Sequential(*layers)
+        features = embed * 2 ** (len(depths) - 1)
+        self.norm = nn.LayerNorm(features)
+        self.permute = Permute([0, 3, 1, 2])
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten(1)
+        self.head = nn.Linear(features, num_classes)
+
+    def forward(self, x):
+        x = self.permute(self.norm(self.features(x)))
+        return self.head(self.flatten(self.avgpool(x)))
+
+
+def swin_t():
+    return SwinTransformer()
+
+
+# ---------------------------------------------------------------- GPT-2 (124M), nn.MHA
+
+
+class GPTBlock(nn.Module):
+    """Pre-norm decoder block as GPT-2 computes it (LN, causal self-attention, add; LN, MLP
+    4D with tanh GELU, add), the attention written with nn.MultiheadAttention (as
+    nn.TransformerEncoderLayer and torchvision's ViT call it) rather than HF's Conv1D."""
+
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(dim, eps=1e-5)
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.ln_2 = nn.LayerNorm(dim, eps=1e-5)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(approximate="tanh"),
+                                 nn.Linear(4 * dim, dim), nn.Dropout(0.0))  # fmt: skip
+
+    def forward(self, x):
+        n = x.shape[1]
+        mask = torch.triu(torch.ones(n, n, dtype=torch.bool), 1)
+        y = self.ln_1(x)
+        x = x + self.attn(y, y, y, attn_mask=mask, need_weights=False, is_causal=True)[0]
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT2(nn.Module):
+    """Token and position embeddings, blocks, final LayerNorm, an output head tied to the
+    token embedding. The input is the token ids' shape: a float tensor of length L, read as
+    L ids (the peers feed float inputs; ids do not change any count)."""
+
+    def __init__(self, vocab=50257, n_ctx=1024, layers=12, dim=768, heads=12):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, dim)
+        self.wpe = nn.Embedding(n_ctx, dim)
+        self.drop = nn.Dropout(0.0)
+        self.h = nn.Sequential(*[GPTBlock(dim, heads) for _ in range(layers)])
+        self.ln_f = nn.LayerNorm(dim, eps=1e-5)
+        self.lm_head = nn.Linear(dim, vocab, bias=False)
+        self.lm_head.weight = self.wte.weight
+
+    def forward(self, x):
+        ids = torch.zeros_like(x, dtype=torch.long)
+        pos = torch.arange(ids.shape[1]).unsqueeze(0)
+        x = self.drop(self.wte(ids) + self.wpe(pos))
+        return self.lm_head(self.ln_f(self.h(x)))
+
+
+def gpt2():
+    return GPT2()
+
+
+# ---------------------------------------------------------------- ConvNeXt-T (convnext.py)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision's LayerNorm2d: a layer norm over the channels of an NCHW map."""
+
+    def forward(self, x):
+        x = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias,
+                         self.eps)  # fmt: skip
+        return x.permute(0, 3, 1, 2)
+
+
+class CNBlock(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.block = nn.Sequential(
+            nn.Conv2d(dim, dim, kernel_size=7, padding=3, groups=dim, bias=True),
+            Permute([0, 2, 3, 1]), nn.LayerNorm(dim, eps=1e-6), nn.Linear(dim, 4 * dim),
+            nn.GELU(), nn.Linear(4 * dim, dim), Permute([0, 3, 1, 2]))  # fmt: skip
+        self.layer_scale = nn.Parameter(torch.ones(dim, 1, 1) * 1e-6)
+        self.stochastic_depth = StochasticDepth()
+
+    def forward(self, x):
+        result = self.stochastic_depth(self.layer_scale * self.block(x))
+        result += x
+        return result
+
+
+class ConvNeXt(nn.Module):
+    """torchvision's ConvNeXt: 4 x 4 stem conv + LayerNorm2d; stages of CNBlocks with
+    LayerNorm2d + 2 x 2 stride-2 conv between them; AdaptiveAvgPool2d(1); LayerNorm2d,
+    flatten, linear."""
+
+    def __init__(self, dims=(96, 192, 384, 768), depths=(3, 3, 9, 3), num_classes=1000):
+        super().__init__()
+        layers = [nn.Sequential(nn.Conv2d(3, dims[0], 4, 4), LayerNorm2d(dims[0], eps=1e-6))]
+        for i, (dim, depth) in enumerate(zip(dims, depths, strict=True)):
+            layers.append(nn.Sequential(*[CNBlock(dim) for _ in range(depth)]))
+            if i < len(dims) - 1:
+                layers.append(nn.Sequential(LayerNorm2d(dim, eps=1e-6),
+                                            nn.Conv2d(dim, dims[i + 1], 2, 2)))  # fmt: skip
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(LayerNorm2d(dims[-1], eps=1e-6), nn.Flatten(1),
+                                        nn.Linear(dims[-1], num_classes))  # fmt: skip
+
+    def forward(self, x):
+        return self.classifier(self.avgpool(self.features(x)))
+
+
+def convnext_tiny():
+    return ConvNeXt()
+
+
+# ---------------------------------------------------------------- EfficientNet-B0 (efficientnet.py)
+
+
+def _conv_norm_act(cin, cout, k, s=1, groups=1, act=True):
+    """torchvision's Conv2dNormActivation with BatchNorm2d (eps 1e-3) and SiLU."""
+    layers = [nn.Conv2d(cin, cout, k, s, (k - 1) // 2, groups=groups, bias=False),
+              nn.BatchNorm2d(cout, eps=1e-3)]  # fmt: skip
+    if act:
+        layers.append(nn.SiLU(inplace=True))
+    return nn.Sequential(*layers)
+
+
+class SqueezeExcitation(nn.Module):
+    def __init__(self, channels, squeeze):
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(channels, squeeze, 1)
+        self.fc2 = nn.Conv2d(squeeze, channels, 1)
+        self.activation = nn.SiLU()
+        self.scale_activation = nn.Sigmoid()
+
+    def forward(self, x):
+        scale = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+        return scale * x
+
+
+class MBConv(nn.Module):
+    def __init__(self, t, k, s, cin, cout):
+        super().__init__()
+        self.use_res_connect = s == 1 and cin == cout
+        mid = _make_divisible(cin * t, 8)
+        layers = [] if mid == cin else [_conv_norm_act(cin, mid, 1)]
+        layers += [_conv_norm_act(mid, mid, k, s, groups=mid),
+                   SqueezeExcitation(mid, max(1, cin // 4)),
+                   _conv_norm_act(mid, cout, 1, act=False)]  # fmt: skip
+        self.block = nn.Sequential(*layers)
+        self.stochastic_depth = StochasticDepth()
+
+    def forward(self, x):
+        result = self.block(x)
+        if self.use_res_connect:
+            result = self.stochastic_depth(result)
+            result += x
+        return result
+
+
+class EfficientNet(nn.Module):
+    """torchvision's EfficientNet-B0: stem conv 3x3/2, seven MBConv stages (expand ratio,
+    kernel, stride, in, out, layers), conv 1x1 to 1280, AdaptiveAvgPool2d(1), dropout,
+    linear."""
+
+    STAGES = ((1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2),
+              (6, 3, 2, 40, 80, 3), (6, 5, 1, 80, 112, 3), (6, 5, 2, 112, 192, 4),
+              (6, 3, 1, 192, 320, 1))  # fmt: skip
+
+    def __init__(self, num_classes=1000):
+        super().__init__()
+        layers = [_conv_norm_act(3, 32, 3, 2)]
+        for t, k, s, cin, cout, n in self.STAGES:
+            layers.append(nn.Sequential(*[MBConv(t, k, s if i == 0 else 1, cin if i == 0
+                                                 else cout, cout) for i in range(n)]))  # fmt: skip
+        layers.append(_conv_norm_act(320, 1280, 1))
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(1280, num_classes))
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+def efficientnet_b0():
+    return EfficientNet()
+
+
+# ---------------------------------------------------------------- M5 and a deep bidirectional LSTM
+
+
+class M5(nn.Module):
+    """M5 (Dai et al. 2017) on 32,000 samples: conv1d 80/4 (padding 38: 8,000 outputs, as
+    TF's SAME), then three conv1d 3 (padding 1), each with BatchNorm1d, ReLU, MaxPool1d(4);
+    AdaptiveAvgPool1d(1), flatten, linear, softmax."""
+
+    def __init__(self, width=128, classes=10):
+        super().__init__()
+        chans = (1, width, width, 2 * width, 4 * width)
+        layers = []
+        for i in range(4):
+            k, s, p = (80, 4, 38) if i == 0 else (3, 1, 1)
+            layers += [nn.Conv1d(chans[i], chans[i + 1], k, s, p), nn.BatchNorm1d(chans[i + 1]),
+                       nn.ReLU(), nn.MaxPool1d(4)]  # fmt: skip
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.fc = nn.Linear(4 * width, classes)
+        self.softmax = nn.Softmax(dim=1)
+
+    def forward(self, x):
+        return self.softmax(self.fc(torch.flatten(self.pool(self.features(x)), 1)))
+
+
+class LSTMClassifier(nn.Module):
+    """Graves et al. 2013's CTC-3L-250H: a 3-layer bidirectional nn.LSTM (250 hidden) over
+    300 steps of 123 features, a linear output layer per step, softmax over the classes."""
+
+    def __init__(self, features=123, hidden=250, layers=3, classes=62):
+        super().__init__()
+        self.lstm = nn.LSTM(features, hidden, layers, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(2 * hidden, classes)
+        self.softmax = nn.Softmax(dim=-1)
+
+    def forward(self, x):
+        return self.softmax(self.fc(self.lstm(x)[0]))
+
+
 # ---------------------------------------------------------------- registry
 
 BUILDERS = {
@@ -647,6 +1015,12 @@ BUILDERS = {
 }
 NAMES = tuple(BUILDERS)
 INPUT = {name: (3, 224, 224) for name in NAMES}
+# models only the peer comparison builds (benchmarks/peers.py), kept out of NAMES (which the
+# importer's round-trip tests walk; Swin's F.linear windows, GPT-2's token ids)
+PEER_ONLY = {"swin_t": swin_t, "gpt2": gpt2, "convnext_tiny": convnext_tiny,
+             "efficientnet_b0": efficientnet_b0, "m5": M5, "lstm_classifier": LSTMClassifier}
+INPUT.update({name: (3, 224, 224) for name in PEER_ONLY}, gpt2=(1024,),  # gpt2: token ids
+             m5=(1, 32000), lstm_classifier=(300, 123))  # fmt: skip
 
 
 def build(name: str) -> nn.Module:
