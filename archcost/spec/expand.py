@@ -55,6 +55,28 @@ from .fields import (
     _type_exists,
 )
 
+_MAX_SHAPES = 4096  # row shapes whose primitive plans one doc keeps (see _shape_of)
+
+
+def _shape_of(op, fields, symbolic):
+    """A hashable key for a primitive row's plan: the type, the field names in order, and each
+    field value with its type (``k: 1`` and ``k: true`` differ); None when a value is not a
+    plain scalar or a list of them (such rows keep a plan of their own)."""
+    items = []
+    for key, value in fields.items():
+        if isinstance(value, list):
+            if not all(v is None or type(v) in _PLAIN for v in value):
+                return None
+            value = tuple((type(v), v) for v in value)
+        elif value is not None and type(value) not in _PLAIN:
+            return None
+        items.append((key, type(value), value))
+    return ("shape", op, symbolic, tuple(items))
+
+
+_PLAIN = {str, int, float, bool}
+
+
 # field kinds of window sizes: how many axes each takes (an int fills them all)
 _SIZES = {"pair": 2, "padding": 2, "triple": 3, "padding3": 3, "padding1": 1}
 
@@ -400,13 +422,7 @@ class _Expander:
         key = ("prim", op, id(fields), line, self.symbolic)
         cached = self.static.plans.get(key)
         if cached is None or cached[0] is not fields:
-            plan = self._primitive_plan(op, fields, file, line)
-            # constants filled in once, in field order; the others are placeholders (None)
-            # overwritten in place below, so the fields keep their order
-            template = {e[1] if e[0] is _CONST else e[1].name: e[2] if e[0] is _CONST else None
-                        for e in plan}  # fmt: skip
-            cached = (fields, template, [e for e in plan if e[0] is not _CONST])
-            self.static.plans[key] = cached
+            cached = self.static.plans[key] = self._primitive_cached(op, fields, file, line)
         values = cached[1].copy()
         for entry in cached[2]:
             how = entry[0]
@@ -451,6 +467,53 @@ class _Expander:
                     self.row.block_patches.add(patch)
         return node
 
+    def _primitive_cached(self, op, fields, file, line):
+        """(fields, template, entries) for :meth:`expand_primitive`: the template holds the
+        constant fields in field order (the others are placeholders, None, overwritten in
+        place, so the fields keep their order); the entries say how to compute the others.
+
+        Rows of the same shape (type, field names in order, and equal field values: the
+        thousands of ``{type: bn}`` or ``{type: conv, out: width}`` rows of a network written
+        layer by layer) share one checked plan; only the lines and files of their
+        non-constant fields, which errors quote, are filled in per row.
+        """
+        shape = _shape_of(op, fields, self.symbolic)
+        shared = self.static.shapes.get(shape) if shape is not None else None
+        if shared is None:
+            plan = self._primitive_plan(op, fields, file, line)
+            template = {e[1] if e[0] is _CONST else e[1].name: e[2] if e[0] is _CONST else None
+                        for e in plan}  # fmt: skip
+            entries = [e for e in plan if e[0] is not _CONST]
+            if shape is None:
+                return fields, template, entries
+            spec_defaults = self._defaults_for(op)
+            generic = []
+            for e in entries:
+                name = e[1].name
+                if e[0] is _MISSING or (name not in fields and name in spec_defaults):
+                    generic.append((e, None))  # the same for every row of this shape
+                else:
+                    generic.append((e, name in fields))  # the row's own line and file
+            shared = self.static.shapes[shape] = (template, generic)
+            if len(self.static.shapes) > _MAX_SHAPES:
+                self.static.shapes.pop(next(iter(self.static.shapes)))
+        template, generic = shared
+        entries = []
+        for e, own in generic:
+            if own is None:
+                entries.append(e)
+                continue
+            name = e[1].name
+            if own:  # a field of the row
+                fline, ffile = fields.key_line(name), fields.key_file(name, file)
+            else:  # the primitive's default, quoted at the row
+                fline, ffile = line, file
+            if e[0] is _RAW:
+                entries.append((_RAW, e[1], e[2], fline, ffile))
+            else:
+                entries.append((_NAME, e[1], e[2], fline, e[4], ffile))
+        return fields, template, entries
+
     def _primitive_plan(self, op, fields, file, line):
         """Check a primitive row's field names once; say where each field's value comes from.
 
@@ -493,7 +556,8 @@ class _Expander:
                 continue
             else:
                 raw, fline = fdef.default, line
-            if _constant(raw):
+            if _constant(raw) or (not self.symbolic and isinstance(raw, str)
+                                  and _classify(raw)[0] == "word"):
                 try:
                     plan.append((_CONST, fdef.name, self.convert(fdef, raw, {}, ffile, fline, op)))
                     continue
