@@ -239,7 +239,22 @@ def _key(key):
     raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
 
 
-_PLAIN = {str: _escape, int: int.__repr__}  # exact types whose text needs no checks
+# exact types whose text needs no checks
+_PLAIN = {str: _escape, int: int.__repr__, bool: lambda v: "true" if v else "false",
+          type(None): lambda v: "null"}
+
+
+_PREFIXES: dict = {}  # (indent, key) -> ',\n    "key": ' (keys repeat in every record)
+_MAX_PREFIXES = 4096
+
+
+def _prefix(inner, key) -> str:
+    text = _PREFIXES.get((inner, key))
+    if text is None:
+        text = f",{inner}{_key(key)}: "
+        if len(_PREFIXES) < _MAX_PREFIXES and type(key) is str:
+            _PREFIXES[(inner, key)] = text
+    return text
 
 
 def _encode(value, newline, parts) -> None:
@@ -256,6 +271,9 @@ def _encode(value, newline, parts) -> None:
             parts.append("[]")
             return
         inner = newline + "  "
+        if all(type(item) is int for item in value):  # a shape: one string
+            parts.append(f"[{inner}{(',' + inner).join(map(int.__repr__, value))}{newline}]")
+            return
         parts.append("[")
         sep = inner
         for item in value:
@@ -270,20 +288,22 @@ def _encode(value, newline, parts) -> None:
             parts.append("{}")
             return
         inner = newline + "  "
-        parts.append("{")
-        sep = inner
+        append = parts.append
+        append("{")
+        first = True
         for key, item in value.items():
+            prefix = _prefix(inner, key)
+            if first:
+                prefix = prefix[1:]
+                first = False
             plain = _PLAIN.get(type(item))
-            if plain is not None and type(key) is str:  # the common case, inline
-                parts.append(f"{sep}{_escape(key)}: {plain(item)}")
+            if plain is not None:  # the common case, inline
+                append(prefix + plain(item))
             else:
-                parts.append(sep)
-                parts.append(_key(key))
-                parts.append(": ")
+                append(prefix)
                 _encode(item, inner, parts)
-            sep = "," + inner
-        parts.append(newline)
-        parts.append("}")
+        append(newline)
+        append("}")
         return
     _encode(_json_default(value), newline, parts)
 

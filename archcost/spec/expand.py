@@ -35,7 +35,7 @@ from .documents import (
     display_name,
     effective,
     resolve,
-    row_ids,
+    row_ids_and_keys,
     row_key,
 )
 from .fields import (
@@ -75,6 +75,7 @@ def _shape_of(op, fields, symbolic):
 
 
 _PLAIN = {str, int, float, bool}
+_ABSENT = object()
 
 
 # field kinds of window sizes: how many axes each takes (an int fills them all)
@@ -250,18 +251,21 @@ class _Expander:
         current = scope["input"]
         static = self.static
         cached = static.rows.get(id(rows))
+        keys = None
         if cached is None or cached[0] is not rows:
-            cached = static.rows[id(rows)] = (rows, row_ids(rows, list_file), [None] * len(rows))
+            ids, keys = row_ids_and_keys(rows, list_file)
+            cached = static.rows[id(rows)] = (rows, ids, [None] * len(rows))
         ids, infos = cached[1], cached[2]
+        lined = isinstance(rows, LineList)
         for i, raw in enumerate(rows):
             info = infos[i]
             self.expanded += 1
             if info is None:  # first build: the row's label, named fields, line and file, kept
-                line = rows.item_line(i) if isinstance(rows, LineList) else None
+                line = rows.item_line(i) if lined else None
                 # rows inserted or overridden by an 'extends' file or a variant come from that file
-                file = rows.item_file(i, list_file) if isinstance(rows, LineList) else list_file
+                file = rows.item_file(i, list_file) if lined else list_file
                 self._count_row(file, line)
-                label, value = row_key(raw, file, line)
+                label, value = keys[i] if keys is not None else row_key(raw, file, line)
                 cost = 1 + (len(value) if isinstance(value, (dict, list)) else 0)
                 self._spend(cost, file, line)
                 fields = _named_fields_for(self, label, value, file, line)
@@ -295,8 +299,14 @@ class _Expander:
                     continue
             type_name = info[3]
             if type_name is None:
-                type_name = info[3] = _resolve_type(label, fields.get("type"), self.blocks, file,
-                                                    line)  # fmt: skip
+                explicit = fields.get("type")
+                # an explicit type resolves the same on every row (the label plays no part)
+                type_name = static.types.get(explicit) if type(explicit) is str else None
+                if type_name is None:
+                    type_name = _resolve_type(label, explicit, self.blocks, file, line)
+                    if type(explicit) is str:
+                        static.types[explicit] = type_name
+                info[3] = type_name
             repeat = 1
             if "repeat" in fields:
                 rfile, rline = fields.key_file("repeat", file), fields.key_line("repeat")
@@ -431,9 +441,11 @@ class _Expander:
                 values[fdef.name] = self.convert(fdef, entry[2], env, entry[4], entry[3],
                                                  f"{op} '{node_id}'")  # fmt: skip
             elif how is _NAME:
-                # a whole number from the scope, in range: what convert() returns, directly
-                fdef, v = entry[1], env.get(entry[4], entry[4])
-                if type(v) is int and fdef.minimum <= v <= MAX_DIM:
+                fdef, v = entry[1], env.get(entry[4], _ABSENT)
+                if v is _ABSENT and entry[6] is not _ABSENT:
+                    values[fdef.name] = entry[6]  # a word such as 'none' that names nothing
+                elif type(v) is int and entry[7] and fdef.minimum <= v <= MAX_DIM:
+                    # a whole number from the scope, in range: what convert() returns, directly
                     n = _SIZES.get(fdef.kind, 1)
                     values[fdef.name] = v if n == 1 else (v,) * n
                 else:
@@ -511,16 +523,18 @@ class _Expander:
             if e[0] is _RAW:
                 entries.append((_RAW, e[1], e[2], fline, ffile))
             else:
-                entries.append((_NAME, e[1], e[2], fline, e[4], ffile))
+                entries.append((_NAME, e[1], e[2], fline, e[4], ffile, e[6], e[7]))
         return fields, template, entries
 
     def _primitive_plan(self, op, fields, file, line):
         """Check a primitive row's field names once; say where each field's value comes from.
 
         Returns entries in field order: (_CONST, name, value) for a value that needs no scope,
-        (_RAW, fdef, raw, line) for one evaluated on every build, (_NAME, fdef, raw, line, name)
-        for a whole-number field that names a value in scope, (_MISSING, fdef) for a required
-        field that is not given (raised when reached, in the same order as before).
+        (_RAW, fdef, raw, line) for one evaluated on every build, (_NAME, fdef, raw, line, name,
+        file, word, whole) for a field that names a value in scope (``word``: its value when
+        the scope has no such name, for a field that is not a whole number), (_MISSING, fdef)
+        for a required field that is not given (raised when reached, in the same order as
+        before).
         """
         prim = L.PRIMITIVES[op]
         spec_defaults = self._defaults_for(op)
@@ -563,10 +577,18 @@ class _Expander:
                     continue
                 except SpecError:
                     pass  # converted (and raised, naming the layer) on every build
-            if isinstance(raw, str) and (fdef.kind == "int" or fdef.kind in _SIZES):
+            if isinstance(raw, str):
                 kind, text = _classify(raw)
-                if kind == "name":
-                    plan.append((_NAME, fdef, raw, fline, text, ffile))
+                whole = fdef.kind == "int" or fdef.kind in _SIZES
+                if kind == "name" and (whole or not self.symbolic):
+                    # the value when the scope has no such name: the word itself, converted
+                    word = _ABSENT
+                    if not whole:
+                        try:
+                            word = self.convert(fdef, raw, {}, ffile, fline, op)
+                        except SpecError:
+                            pass  # converted (and raised, naming the layer) on every build
+                    plan.append((_NAME, fdef, raw, fline, text, ffile, word, whole))
                     continue
             plan.append((_RAW, fdef, raw, fline, ffile))
         return plan
@@ -650,7 +672,7 @@ class _Expander:
         node = Node(node_id, op, tuple(inputs), values, cost, owner, line)
         if self.calls:  # the innermost row that says `call:`, else `defaults: {op: {call:}}`
             node.call = self.calls[-1]
-        elif "call" in self._defaults_for(op):
+        elif op in self.defaults and "call" in self._defaults_for(op):
             node.call = _call_style(self._defaults_for(op)["call"], self.file, None)
         nodes = self.nodes
         nodes.append(node)
@@ -799,6 +821,10 @@ _Expander.expand_user_primitive = _user_primitive
 
 
 def _named_fields_for(expander, label, value, file, line):
+    if type(value) is LineDict:
+        # the row's own mapping, as read: the expander never changes a row's fields, so the
+        # copy that _named_fields makes (for callers that do) is not needed
+        return value
     doc = {"blocks": expander.blocks}
     if value is not None and not isinstance(value, (dict, list, str, int, float)):
         raise SpecError(f"row '{label}': fields must be a mapping, a list or one value", file, line)
