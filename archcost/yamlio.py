@@ -238,7 +238,7 @@ _COMPOSE, _CONSTRUCT = 1, 2  # the kinds of error _walk defers to an earlier kin
 def _walk(loader):  # noqa: C901 - one loop over the event kinds, kept flat for speed
     get = loader.get_event
     constructors = _Loader.yaml_constructors
-    tags: dict = {}  # (text, implicit) -> tag
+    plain: dict = {}  # (text, implicit) -> constructed value of an untagged scalar
     values: dict = {}  # (tag, text) -> constructed scalar
     anchors: dict = {}  # name -> (value, line of the anchored node)
     open_ids: dict = {}  # id -> start mark of each anchored collection still open
@@ -258,25 +258,28 @@ def _walk(loader):  # noqa: C901 - one loop over the event kinds, kept flat for 
                     raise SpecError(f"more than {MAX_YAML_NODES:,} YAML nodes", line=line)
                 text = event.value
                 tag = event.tag
-                if tag is None or tag == "!":
+                if tag is None:  # the common case: (text, implicit) -> value, once per load
                     key = (text, event.implicit)
-                    tag = tags.get(key)
-                    if tag is None:
-                        tag = tags[key] = _Base.resolve(loader, yaml.ScalarNode, text,
-                                                        event.implicit)  # fmt: skip
-                if tag == _MERGE:
-                    value = _MERGE_KEY
-                else:
-                    key = (tag, text)
-                    value = values.get(key, _NO_KEY)
+                    value = plain.get(key, _NO_KEY)
                     if value is _NO_KEY:
-                        kind = _CONSTRUCT
-                        construct = constructors.get(tag)
-                        if construct is None:
-                            raise _refused(tag, line)
-                        node = yaml.ScalarNode(tag, text, mark, event.end_mark, event.style)
-                        value = values[key] = construct(loader, node)
-                        kind = 0
+                        tag = _Base.resolve(loader, yaml.ScalarNode, text, event.implicit)
+                if tag is not None:
+                    if tag == "!":
+                        tag = _Base.resolve(loader, yaml.ScalarNode, text, event.implicit)
+                    if tag == _MERGE:
+                        value = _MERGE_KEY
+                    else:
+                        value = values.get((tag, text), _NO_KEY)
+                        if value is _NO_KEY:
+                            kind = _CONSTRUCT
+                            construct = constructors.get(tag)
+                            if construct is None:
+                                raise _refused(tag, line)
+                            node = yaml.ScalarNode(tag, text, mark, event.end_mark, event.style)
+                            value = values[(tag, text)] = construct(loader, node)
+                            kind = 0
+                    if event.tag is None:
+                        plain[key] = value
                 if event.anchor is not None:
                     if event.anchor in anchors:
                         kind = _COMPOSE

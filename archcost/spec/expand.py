@@ -55,6 +55,7 @@ from .fields import (
     _type_exists,
 )
 
+_MAX_COSTS = 4096  # distinct (primitive, input shapes, fields) whose Cost one doc keeps
 _MAX_SHAPES = 4096  # row shapes whose primitive plans one doc keeps (see _shape_of)
 
 
@@ -650,15 +651,31 @@ class _Expander:
             raise SpecError(f"{op} needs two or more inputs ('in: [a, b]')", file, line)
         if arity == 2 and count != 2:
             raise SpecError(f"{op} takes exactly two inputs", file, line)
-        try:
-            if count == 0:
-                cost = prim.fn(**values)
-            elif count == 1:
-                cost = prim.fn(inputs[0].shape, **values)
-            else:
-                cost = prim.fn(*[i.shape for i in inputs], **values)
-        except SpecError as err:
-            raise SpecError(f"row '{node_id}': {err.message}", file, line) from None
+        # a primitive's cost depends only on its input shapes (with their layouts) and its
+        # field values: a network written layer by layer repeats the same few thousands of times
+        key = None
+        if not self.symbolic:
+            vals = values.values()
+            key = (op, tuple([(type(i.shape), i.shape) for i in inputs]), tuple(vals),
+                   tuple(map(type, vals)), tuple(values))  # fmt: skip
+            try:
+                cost = self.static.costs.get(key)
+            except TypeError:  # a list-valued field
+                key = cost = None
+        else:
+            cost = None
+        if cost is None:
+            try:
+                if count == 0:
+                    cost = prim.fn(**values)
+                elif count == 1:
+                    cost = prim.fn(inputs[0].shape, **values)
+                else:
+                    cost = prim.fn(*[i.shape for i in inputs], **values)
+            except SpecError as err:
+                raise SpecError(f"row '{node_id}': {err.message}", file, line) from None
+            if key is not None and len(self.static.costs) < _MAX_COSTS:
+                self.static.costs[key] = cost
         if not self.symbolic and cost.shape and max(cost.shape) > MAX_DIM:
             dim = next(d for d in cost.shape if d > MAX_DIM)
             raise SpecError(f"row '{node_id}': output dimension {dim:,} exceeds the "
