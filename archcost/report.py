@@ -246,6 +246,7 @@ _PLAIN = {str: _escape, int: int.__repr__, bool: lambda v: "true" if v else "fal
 
 _PREFIXES: dict = {}  # (indent, key) -> ',\n    "key": ' (keys repeat in every record)
 _MAX_PREFIXES = 4096
+_TEMPLATES: dict = {}  # (indent, keys) -> the mapping's text with %s for each value
 
 
 def _prefix(inner, key) -> str:
@@ -258,11 +259,12 @@ def _prefix(inner, key) -> str:
 
 
 def _encode(value, newline, parts) -> None:
-    plain = _PLAIN.get(type(value))
+    kind = type(value)
+    plain = _PLAIN.get(kind)
     if plain is not None:
         parts.append(plain(value))
         return
-    text = _scalar(value)
+    text = None if kind is dict or kind is list else _scalar(value)
     if text is not None:
         parts.append(text)
         return
@@ -288,22 +290,24 @@ def _encode(value, newline, parts) -> None:
             parts.append("{}")
             return
         inner = newline + "  "
-        append = parts.append
-        append("{")
-        first = True
-        for key, item in value.items():
-            prefix = _prefix(inner, key)
-            if first:
-                prefix = prefix[1:]
-                first = False
+        keys = tuple(value)
+        template = _TEMPLATES.get((inner, keys))
+        if template is None:
+            # '{\n  "a": %s,\n  "b": %s\n}': every record of a table has the same keys
+            text = "".join(_prefix(inner, key).replace("%", "%%") + "%s" for key in keys)
+            template = "{" + text[1:] + newline + "}"
+            if len(_TEMPLATES) < _MAX_PREFIXES and all(type(k) is str for k in keys):
+                _TEMPLATES[(inner, keys)] = template
+        texts = []
+        for item in value.values():
             plain = _PLAIN.get(type(item))
             if plain is not None:  # the common case, inline
-                append(prefix + plain(item))
+                texts.append(plain(item))
             else:
-                append(prefix)
-                _encode(item, inner, parts)
-        append(newline)
-        append("}")
+                sub: list[str] = []
+                _encode(item, inner, sub)
+                texts.append("".join(sub))
+        parts.append(template % tuple(texts))
         return
     _encode(_json_default(value), newline, parts)
 
