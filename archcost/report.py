@@ -298,18 +298,17 @@ def _encode(value, newline, parts) -> None:
             template = "{" + text[1:] + newline + "}"
             if len(_TEMPLATES) < _MAX_PREFIXES and all(type(k) is str for k in keys):
                 _TEMPLATES[(inner, keys)] = template
-        texts = []
-        for item in value.values():
-            plain = _PLAIN.get(type(item))
-            if plain is not None:  # the common case, inline
-                texts.append(plain(item))
-            else:
-                sub: list[str] = []
-                _encode(item, inner, sub)
-                texts.append("".join(sub))
-        parts.append(template % tuple(texts))
+        get = _PLAIN.get
+        parts.append(template % tuple([plain(item) if (plain := get(type(item))) is not None
+                                       else _nested(item, inner) for item in value.values()]))
         return
     _encode(_json_default(value), newline, parts)
+
+
+def _nested(value, newline) -> str:
+    parts: list[str] = []
+    _encode(value, newline, parts)
+    return "".join(parts)
 
 
 def _json_default(value):

@@ -186,19 +186,9 @@ _MERGE_KEY = object()  # a constructed ``<<`` (only meaningful as a mapping key)
 _NO_KEY = object()  # a mapping frame waiting for its next key
 
 
-class _Frame:
-    """One open collection while :func:`_build` walks the event stream."""
-
-    __slots__ = ("items", "lines", "is_map", "key", "key_line", "merges", "anchor")
-
-    def __init__(self, items, is_map, anchor):
-        self.items = items
-        self.lines = items.lines
-        self.is_map = is_map
-        self.key = _NO_KEY
-        self.key_line = 0
-        self.merges = None
-        self.anchor = anchor
+# An open collection while _walk reads the stream is a list (cheaper to make than an object):
+# [0 items, 1 lines, 2 is_map, 3 key waiting for its value (or _NO_KEY), 4 that key's line,
+# 5 merges, 6 anchor]
 
 
 def _error(problem: str, mark):
@@ -253,9 +243,10 @@ def _walk(loader):  # noqa: C901 - one loop over the event kinds, kept flat for 
             if cls is _SCALAR:
                 nodes += 1
                 mark = event.start_mark
-                line = mark.line + 1
+                line = 0  # its line, computed below only where it is kept (keys, list items)
                 if nodes > MAX_YAML_NODES:
-                    raise SpecError(f"more than {MAX_YAML_NODES:,} YAML nodes", line=line)
+                    raise SpecError(f"more than {MAX_YAML_NODES:,} YAML nodes",
+                                    line=mark.line + 1)  # fmt: skip
                 text = event.value
                 tag = event.tag
                 if tag is None:  # the common case: (text, implicit) -> value, once per load
@@ -274,7 +265,7 @@ def _walk(loader):  # noqa: C901 - one loop over the event kinds, kept flat for 
                             kind = _CONSTRUCT
                             construct = constructors.get(tag)
                             if construct is None:
-                                raise _refused(tag, line)
+                                raise _refused(tag, mark.line + 1)
                             node = yaml.ScalarNode(tag, text, mark, event.end_mark, event.style)
                             value = values[(tag, text)] = construct(loader, node)
                             kind = 0
@@ -284,7 +275,7 @@ def _walk(loader):  # noqa: C901 - one loop over the event kinds, kept flat for 
                     if event.anchor in anchors:
                         kind = _COMPOSE
                         raise _error("second occurrence", mark)
-                    anchors[event.anchor] = (value, line)
+                    anchors[event.anchor] = (value, mark.line + 1)
             elif cls is _ALIAS:
                 nodes += 1
                 mark = event.start_mark
@@ -315,7 +306,7 @@ def _walk(loader):  # noqa: C901 - one loop over the event kinds, kept flat for 
                     items = LineList()
                     items.lines = []
                 items.line = line
-                stack.append(_Frame(items, is_map, event.anchor))
+                stack.append([items, items.lines, is_map, _NO_KEY, 0, None, event.anchor])
                 if event.anchor is not None:
                     if event.anchor in anchors:
                         kind = _COMPOSE
@@ -329,12 +320,12 @@ def _walk(loader):  # noqa: C901 - one loop over the event kinds, kept flat for 
                 continue
             elif cls is _MAP_END or cls is _SEQ_END:
                 frame = stack.pop()
-                value = frame.items
-                if frame.anchor is not None:
+                value = frame[0]
+                if frame[6] is not None:
                     del open_ids[id(value)]
-                if frame.merges:
+                if frame[5]:
                     kind = _CONSTRUCT
-                    merged = _merge(value, frame.merges, merged)
+                    merged = _merge(value, frame[5], merged)
                     kind = 0
                 line = value.line
             elif cls is _DOC_START:
@@ -351,40 +342,44 @@ def _walk(loader):  # noqa: C901 - one loop over the event kinds, kept flat for 
             if not stack:
                 if value is _MERGE_KEY:
                     kind = _CONSTRUCT
-                    raise _refused(_MERGE, line)
+                    raise _refused(_MERGE, line or mark.line + 1)
                 root = value
                 continue
             top = stack[-1]
-            if not top.is_map:
+            if not top[2]:
+                if not line:
+                    line = mark.line + 1
                 if value is _MERGE_KEY:
                     kind = _CONSTRUCT
                     raise _refused(_MERGE, line)
-                top.items.append(value)
-                top.lines.append(line)
-            elif top.key is _NO_KEY:
+                top[0].append(value)
+                top[1].append(line)
+            elif top[3] is _NO_KEY:
+                if not line:
+                    line = mark.line + 1
                 if value is not _MERGE_KEY:
                     if value.__class__ is LineDict or value.__class__ is LineList:
                         kind = _CONSTRUCT
                         raise SpecError("a mapping key must be a plain value", line=line)
-                    if value in top.items:
+                    if value in top[0]:
                         kind = _CONSTRUCT
                         raise SpecError(f"duplicate key {brief(value)} (first at line "
-                                        f"{top.lines[value]})", line=line)  # fmt: skip
-                top.key = value
-                top.key_line = line
+                                        f"{top[1][value]})", line=line)  # fmt: skip
+                top[3] = value
+                top[4] = line
             else:
-                key = top.key
-                top.key = _NO_KEY
+                key = top[3]
+                top[3] = _NO_KEY
                 if value is _MERGE_KEY:
                     kind = _CONSTRUCT
-                    raise _refused(_MERGE, line)
+                    raise _refused(_MERGE, line or mark.line + 1)
                 if key is _MERGE_KEY:
-                    if top.merges is None:
-                        top.merges = []
-                    top.merges.append((value, top.key_line))
+                    if top[5] is None:
+                        top[5] = []
+                    top[5].append((value, top[4]))
                 else:
-                    top.items[key] = value
-                    top.lines[key] = top.key_line
+                    top[0][key] = value
+                    top[1][key] = top[4]
     except (SpecError, yaml.YAMLError):
         if kind:
             _drain(get, kind, nodes, len(stack), anchors, documents)
