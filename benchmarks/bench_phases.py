@@ -4,9 +4,9 @@
     python benchmarks/bench_phases.py --spec mobilenet --points 300 --profile
 
 Default: a make_deep_spec.py spec; CPU time (time.process_time) of each phase the table
-command goes through: imports, YAML parse + compose (libyaml, no construction), YAML load
-(parse + construction), ``effective``, ``build_doc`` (expansion and costing), the JSON
-records, the JSON text. Minimum over --runs. With --spec and --points: the sweep's loop
+command goes through: imports, libyaml's events alone (nothing built), the YAML load
+(``effective``: events + the line-numbered tree), ``build_doc`` (expansion and costing), the
+JSON records, the JSON text. Minimum over --runs. With --spec and --points: the sweep's loop
 (``build_doc`` per point of bench_sweep.py's grid) under cProfile, top functions by own
 time. Results: benchmarks/results/phases_*.md.
 
@@ -77,13 +77,16 @@ def phases(path) -> dict:
     out = {}
     text = read_text(path)
     t = time.process_time()
-    with gc_paused():
-        yaml.compose(text, Loader=_Loader)
-    out["yaml parse + compose (C)"] = time.process_time() - t
+    with gc_paused():  # what libyaml alone costs: its events as Python objects, nothing built
+        loader = _Loader(text)
+        while loader.get_event().__class__ is not yaml.StreamEndEvent:
+            pass
+        loader.dispose()
+    out["libyaml events alone (C parser)"] = time.process_time() - t
     t = time.process_time()
     p, v = resolve(path)
     doc = effective(p, v)
-    out["effective: yaml load (parse + compose + construct)"] = time.process_time() - t
+    out["effective: YAML load (events + line-numbered dicts and lists)"] = time.process_time() - t
     t = time.process_time()
     net = build_doc(doc, display_name(p, v))
     out["build_doc (expand + cost)"] = time.process_time() - t
