@@ -7,9 +7,11 @@ as. On top of that:
 
 * a file must be a regular file (not a directory, device or pipe) of at most
   :data:`~archcost.limits.MAX_FILE_BYTES`, in UTF-8;
-* the event stream is scanned *before* any tree is built: nesting deeper than
-  :data:`~archcost.limits.MAX_YAML_DEPTH` (which would overflow the C stack of libyaml's
-  recursive composer) and more than :data:`~archcost.limits.MAX_YAML_NODES` nodes are refused;
+* the tree is built from libyaml's event stream in one pass (:func:`_build`; libyaml's
+  recursive C composer, which a deep enough file would crash, never runs), and each node is
+  counted as it opens: nesting deeper than :data:`~archcost.limits.MAX_YAML_DEPTH` and more
+  than :data:`~archcost.limits.MAX_YAML_NODES` nodes are refused before anything past them is
+  read;
 * duplicate keys are an error that names both lines (not silently the last one);
 * a number written with more than :data:`~archcost.limits.MAX_NUMBER_CHARS` characters is refused
   (Python's int parser would raise, and YAML 1.1's base-60 integers ``1:2:3`` take quadratic time);
