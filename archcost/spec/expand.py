@@ -838,7 +838,7 @@ _Expander.expand_user_primitive = _user_primitive
 
 
 def _named_fields_for(expander, label, value, file, line):
-    if type(value) is LineDict:
+    if type(value) is LineDict and hasattr(value, "lines") and hasattr(value, "line"):
         # the row's own mapping, as read: the expander never changes a row's fields, so the
         # copy that _named_fields makes (for callers that do) is not needed
         return value
