@@ -239,15 +239,32 @@ def _key(key):
     raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
 
 
-_PLAIN = {str: _escape, int: int.__repr__}  # exact types whose text needs no checks
+# exact types whose text needs no checks
+_PLAIN = {str: _escape, int: int.__repr__, bool: lambda v: "true" if v else "false",
+          type(None): lambda v: "null"}
+
+
+_PREFIXES: dict = {}  # (indent, key) -> ',\n    "key": ' (keys repeat in every record)
+_MAX_PREFIXES = 4096
+_TEMPLATES: dict = {}  # (indent, keys) -> the mapping's text with %s for each value
+
+
+def _prefix(inner, key) -> str:
+    text = _PREFIXES.get((inner, key))
+    if text is None:
+        text = f",{inner}{_key(key)}: "
+        if len(_PREFIXES) < _MAX_PREFIXES and type(key) is str:
+            _PREFIXES[(inner, key)] = text
+    return text
 
 
 def _encode(value, newline, parts) -> None:
-    plain = _PLAIN.get(type(value))
+    kind = type(value)
+    plain = _PLAIN.get(kind)
     if plain is not None:
         parts.append(plain(value))
         return
-    text = _scalar(value)
+    text = None if kind is dict or kind is list else _scalar(value)
     if text is not None:
         parts.append(text)
         return
@@ -256,6 +273,9 @@ def _encode(value, newline, parts) -> None:
             parts.append("[]")
             return
         inner = newline + "  "
+        if all(type(item) is int for item in value):  # a shape: one string
+            parts.append(f"[{inner}{(',' + inner).join(map(int.__repr__, value))}{newline}]")
+            return
         parts.append("[")
         sep = inner
         for item in value:
@@ -270,22 +290,25 @@ def _encode(value, newline, parts) -> None:
             parts.append("{}")
             return
         inner = newline + "  "
-        parts.append("{")
-        sep = inner
-        for key, item in value.items():
-            plain = _PLAIN.get(type(item))
-            if plain is not None and type(key) is str:  # the common case, inline
-                parts.append(f"{sep}{_escape(key)}: {plain(item)}")
-            else:
-                parts.append(sep)
-                parts.append(_key(key))
-                parts.append(": ")
-                _encode(item, inner, parts)
-            sep = "," + inner
-        parts.append(newline)
-        parts.append("}")
+        keys = tuple(value)
+        template = _TEMPLATES.get((inner, keys))
+        if template is None:
+            # '{\n  "a": %s,\n  "b": %s\n}': every record of a table has the same keys
+            text = "".join(_prefix(inner, key).replace("%", "%%") + "%s" for key in keys)
+            template = "{" + text[1:] + newline + "}"
+            if len(_TEMPLATES) < _MAX_PREFIXES and all(type(k) is str for k in keys):
+                _TEMPLATES[(inner, keys)] = template
+        get = _PLAIN.get
+        parts.append(template % tuple([plain(item) if (plain := get(type(item))) is not None
+                                       else _nested(item, inner) for item in value.values()]))
         return
     _encode(_json_default(value), newline, parts)
+
+
+def _nested(value, newline) -> str:
+    parts: list[str] = []
+    _encode(value, newline, parts)
+    return "".join(parts)
 
 
 def _json_default(value):

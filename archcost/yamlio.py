@@ -7,9 +7,11 @@ as. On top of that:
 
 * a file must be a regular file (not a directory, device or pipe) of at most
   :data:`~archcost.limits.MAX_FILE_BYTES`, in UTF-8;
-* the event stream is scanned *before* any tree is built: nesting deeper than
-  :data:`~archcost.limits.MAX_YAML_DEPTH` (which would overflow the C stack of libyaml's
-  recursive composer) and more than :data:`~archcost.limits.MAX_YAML_NODES` nodes are refused;
+* the tree is built from libyaml's event stream in one pass (:func:`_build`; libyaml's
+  recursive C composer, which a deep enough file would crash, never runs), and each node is
+  counted as it opens: nesting deeper than :data:`~archcost.limits.MAX_YAML_DEPTH` and more
+  than :data:`~archcost.limits.MAX_YAML_NODES` nodes are refused before anything past them is
+  read;
 * duplicate keys are an error that names both lines (not silently the last one);
 * a number written with more than :data:`~archcost.limits.MAX_NUMBER_CHARS` characters is refused
   (Python's int parser would raise, and YAML 1.1's base-60 integers ``1:2:3`` take quadratic time);
@@ -88,84 +90,40 @@ def gc_paused():
     Loading a spec and expanding it allocate hundreds of thousands of small objects that all
     stay alive; each collection the allocations trigger walks every one of them again and finds
     nothing to free. Profiling a 100,000-layer spec put a third of the time there
-    (BENCHMARKS.md). Nothing built inside needs collecting before the block ends, and the
-    collector runs again as usual afterwards (so a sweep of many builds still frees cycles).
+    (BENCHMARKS.md). Nothing built inside needs collecting before the block ends.
+
+    At the end the objects are frozen (``gc.freeze``): re-enabled, the collector would walk
+    all of them again in its first collections after the block (2.7 s of 9.6 s for a
+    100,000-row table, and once more at interpreter exit). Frozen objects are still freed by
+    reference counting; the next block unfreezes them into the oldest generation, so cycles
+    among them are collected as before in a process that builds many networks.
     """
     enabled = gc.isenabled()
+    if enabled:
+        gc.unfreeze()  # what an earlier block froze is collectable again (as the oldest)
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            gc.freeze()
             gc.enable()
 
 
 class _Loader(_Base):
-    def resolve(self, kind, value, implicit):
-        # The implicit tag of a plain scalar depends only on its text (no path resolvers in
-        # the safe loader), and specs repeat the same words ("conv", "relu", field names)
-        # thousands of times: remember each answer for this load.
-        if kind is not yaml.ScalarNode or not isinstance(value, str):
-            return super().resolve(kind, value, implicit)
-        cache = self.__dict__.setdefault("_archcost_tags", {})
-        key = (value, implicit)
-        tag = cache.get(key)
-        if tag is None:
-            tag = cache[key] = super().resolve(kind, value, implicit)
-        return tag
+    """The safe loader with only the constructors registered below (plain YAML scalars);
+    :func:`_build` reads its event stream and makes the mappings and lists itself."""
 
 
 def _line(node) -> int:
     return node.start_mark.line + 1
 
 
-def _construct_mapping(loader, node):
-    mapping = LineDict()
-    mapping.line = _line(node)
-    mapping.lines = {}
-    merges = []
-    for key_node, value_node in node.value:
-        if key_node.tag == _MERGE:
-            merges.append((key_node, value_node))
-            continue
-        key = loader.construct_object(key_node, deep=True)
-        line = _line(key_node)
-        try:
-            hash(key)
-        except TypeError:
-            raise SpecError("a mapping key must be a plain value", line=line) from None
-        if key in mapping:
-            raise SpecError(
-                f"duplicate key {brief(key)} (first at line {mapping.lines[key]})", line=line
-            )
-        mapping[key] = loader.construct_object(value_node, deep=True)
-        mapping.lines[key] = line
-    # YAML merge keys: own keys win over merged ones, an earlier merged mapping over a later one.
-    # Each source is constructed once (and cached), so chains of merges cannot grow
-    # exponentially; the entries copied are counted, so many merges of one big mapping cannot.
-    for key_node, value_node in merges:
-        sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-        for source in sources:
-            if not isinstance(source, yaml.MappingNode):
-                raise SpecError("a merge key '<<' takes a mapping or a list of mappings",
-                                line=_line(key_node))  # fmt: skip
-            merged = loader.construct_object(source, deep=True)
-            loader._archcost_merged = getattr(loader, "_archcost_merged", 0) + len(merged)
-            if loader._archcost_merged > MAX_YAML_NODES:
-                raise SpecError(f"merge keys '<<' copy more than {MAX_YAML_NODES:,} entries",
-                                line=_line(key_node))  # fmt: skip
-            for key, value in merged.items():
-                if key not in mapping:
-                    mapping[key] = value
-                    mapping.lines[key] = merged.lines.get(key, _line(key_node))
-    return mapping
-
-
-def _construct_sequence(loader, node):
-    items = LineList(loader.construct_object(child, deep=True) for child in node.value)
-    items.line = _line(node)
-    items.lines = [_line(child) for child in node.value]
-    return items
+def _not_a_scalar(loader, node):
+    # an explicit !!map or !!seq tag on a scalar (_build makes mappings and lists itself)
+    kind = "mapping" if node.tag == _MAP_TAG else "sequence"
+    raise yaml.MarkedYAMLError(None, None, f"expected a {kind} node, but found scalar",
+                               node.start_mark)  # fmt: skip
 
 
 def _construct_number(original):
@@ -204,14 +162,13 @@ def _construct_as_string(loader, node):
 
 
 def _refuse_tag(loader, node):
-    tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-    raise SpecError(f"YAML tag {tag!r} is not allowed (plain YAML only: mappings, lists, "
-                    "strings, numbers, booleans)", line=_line(node))  # fmt: skip
+    raise _refused(node.tag, _line(node))
 
 
 _Loader.yaml_constructors = {}  # start from nothing: only what is registered below is allowed
-_Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
-_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+_SEQ_TAG, _MAP_TAG = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+_Loader.add_constructor(_MAP_TAG, _not_a_scalar)
+_Loader.add_constructor(_SEQ_TAG, _not_a_scalar)
 _STR = "tag:yaml.org,2002:str"
 _Loader.add_constructor(_STR, _Base.yaml_constructors[_STR])
 for _tag in ("bool", "null"):
@@ -223,32 +180,281 @@ for _tag in ("int", "float"):
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_as_string)
 _Loader.add_constructor(None, _refuse_tag)
 
-_OPEN = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
-_CLOSE = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
-_NODE = (yaml.ScalarEvent, yaml.AliasEvent, *_OPEN)
+_SCALAR, _ALIAS = yaml.ScalarEvent, yaml.AliasEvent
+_SEQ_START, _MAP_START = yaml.SequenceStartEvent, yaml.MappingStartEvent
+_SEQ_END, _MAP_END = yaml.SequenceEndEvent, yaml.MappingEndEvent
+_DOC_START, _STREAM_END = yaml.DocumentStartEvent, yaml.StreamEndEvent
+_MERGE_KEY = object()  # a constructed ``<<`` (only meaningful as a mapping key)
+_NO_KEY = object()  # a mapping frame waiting for its next key
 
 
-def _scan(text: str) -> None:
-    """Check nesting depth and node count on the event stream, before any tree is built.
+# An open collection while _walk reads the stream is a list (cheaper to make than an object):
+# [0 items, 1 lines, 2 is_map, 3 key waiting for its value (or _NO_KEY), 4 that key's line,
+# 5 merges, 6 anchor]
 
-    libyaml's parser is iterative, but its composer recurses once per nesting level in C:
-    ``- - - - ...`` a few hundred thousand levels deep crashes the interpreter (SIGSEGV)
-    before Python's recursion limit can stop it. So the depth is measured here first.
+
+def _error(problem: str, mark):
+    return yaml.MarkedYAMLError(None, None, problem, mark)
+
+
+def _refused(tag: str, line: int) -> SpecError:
+    shown = tag.replace("tag:yaml.org,2002:", "!!")
+    return SpecError(f"YAML tag {shown!r} is not allowed (plain YAML only: mappings, lists, "
+                     "strings, numbers, booleans)", line=line)  # fmt: skip
+
+
+def _build(text: str):
+    """Build the document from libyaml's event stream in one pass: LineDict, LineList, scalars.
+
+    The same values, lines and errors as composing nodes and constructing them with
+    :class:`_Loader`'s constructors, without the node tree: the stream is read once, nesting
+    depth and node count are checked as each node opens (libyaml's composer, which recurses
+    in C, never runs), and a plain scalar's tag and value are computed once per distinct text
+    (a 100,000-row spec repeats the same few words). BENCHMARKS.md, "Issue 13's target".
+
+    Which error is reported when a file has several is as before: a syntax error, the depth
+    or the node count anywhere in the file first, then aliases, anchors and documents, then
+    the values (tags, keys, numbers, merges): after an error of a later kind, the rest of the
+    stream is read for one of an earlier kind (see :func:`_drain`).
     """
-    depth = nodes = 0
-    for event in yaml.parse(text, Loader=_Base):
-        if isinstance(event, _NODE):
+    loader = _Loader(text)
+    try:
+        return _walk(loader)
+    finally:
+        loader.dispose()
+
+
+_COMPOSE, _CONSTRUCT = 1, 2  # the kinds of error _walk defers to an earlier kind later on
+
+
+def _walk(loader):  # noqa: C901 - one loop over the event kinds, kept flat for speed
+    get = loader.get_event
+    constructors = _Loader.yaml_constructors
+    plain: dict = {}  # (text, implicit) -> constructed value of an untagged scalar
+    values: dict = {}  # (tag, text) -> constructed scalar
+    anchors: dict = {}  # name -> (value, line of the anchored node)
+    open_ids: dict = {}  # id -> start mark of each anchored collection still open
+    stack: list = []
+    nodes = merged = documents = 0
+    root = _NO_KEY
+    kind = 0  # of the error being raised: 0 (syntax, depth, count), _COMPOSE or _CONSTRUCT
+    try:
+        while True:
+            event = get()
+            cls = event.__class__
+            if cls is _SCALAR:
+                nodes += 1
+                mark = event.start_mark
+                line = 0  # its line, computed below only where it is kept (keys, list items)
+                if nodes > MAX_YAML_NODES:
+                    raise SpecError(f"more than {MAX_YAML_NODES:,} YAML nodes",
+                                    line=mark.line + 1)  # fmt: skip
+                text = event.value
+                tag = event.tag
+                if tag is None:  # the common case: (text, implicit) -> value, once per load
+                    key = (text, event.implicit)
+                    value = plain.get(key, _NO_KEY)
+                    if value is _NO_KEY:
+                        tag = _Base.resolve(loader, yaml.ScalarNode, text, event.implicit)
+                if tag is not None:
+                    if tag == "!":
+                        tag = _Base.resolve(loader, yaml.ScalarNode, text, event.implicit)
+                    if tag == _MERGE:
+                        value = _MERGE_KEY
+                    else:
+                        value = values.get((tag, text), _NO_KEY)
+                        if value is _NO_KEY:
+                            kind = _CONSTRUCT
+                            construct = constructors.get(tag)
+                            if construct is None:
+                                raise _refused(tag, mark.line + 1)
+                            node = yaml.ScalarNode(tag, text, mark, event.end_mark, event.style)
+                            value = values[(tag, text)] = construct(loader, node)
+                            kind = 0
+                    if event.tag is None:
+                        plain[key] = value
+                if event.anchor is not None:
+                    if event.anchor in anchors:
+                        kind = _COMPOSE
+                        raise _error("second occurrence", mark)
+                    anchors[event.anchor] = (value, mark.line + 1)
+            elif cls is _ALIAS:
+                nodes += 1
+                mark = event.start_mark
+                if nodes > MAX_YAML_NODES:
+                    raise SpecError(f"more than {MAX_YAML_NODES:,} YAML nodes",
+                                    line=mark.line + 1)  # fmt: skip
+                if event.anchor not in anchors:
+                    kind = _COMPOSE
+                    raise _error("found undefined alias", mark)
+                value, line = anchors[event.anchor]
+                if id(value) in open_ids:
+                    kind = _CONSTRUCT
+                    raise _error("found unconstructable recursive node", open_ids[id(value)])
+            elif cls is _MAP_START or cls is _SEQ_START:
+                nodes += 1
+                mark = event.start_mark
+                line = mark.line + 1
+                if nodes > MAX_YAML_NODES:
+                    raise SpecError(f"more than {MAX_YAML_NODES:,} YAML nodes", line=line)
+                if len(stack) >= MAX_YAML_DEPTH:
+                    raise SpecError(f"YAML nested deeper than {MAX_YAML_DEPTH} levels",
+                                    line=line)  # fmt: skip
+                is_map = cls is _MAP_START
+                if is_map:
+                    items = LineDict()
+                    items.lines = {}
+                else:
+                    items = LineList()
+                    items.lines = []
+                items.line = line
+                stack.append([items, items.lines, is_map, _NO_KEY, 0, None, event.anchor])
+                if event.anchor is not None:
+                    if event.anchor in anchors:
+                        kind = _COMPOSE
+                        raise _error("second occurrence", mark)
+                    anchors[event.anchor] = (items, line)
+                    open_ids[id(items)] = mark
+                tag = event.tag
+                if tag is not None and tag != "!" and tag != (_MAP_TAG if is_map else _SEQ_TAG):
+                    kind = _CONSTRUCT
+                    _refuse_collection_tag(tag, is_map, mark)
+                continue
+            elif cls is _MAP_END or cls is _SEQ_END:
+                frame = stack.pop()
+                value = frame[0]
+                if frame[6] is not None:
+                    del open_ids[id(value)]
+                if frame[5]:
+                    kind = _CONSTRUCT
+                    merged = _merge(value, frame[5], merged)
+                    kind = 0
+                line = value.line
+            elif cls is _DOC_START:
+                documents += 1
+                if documents > 1:
+                    kind = _COMPOSE
+                    raise _error("but found another document", event.start_mark)
+                continue
+            elif cls is _STREAM_END:
+                return None if root is _NO_KEY else root
+            else:  # stream start, document end
+                continue
+            # place ``value`` (its node at ``line``) in the collection that holds it
+            if not stack:
+                if value is _MERGE_KEY:
+                    kind = _CONSTRUCT
+                    raise _refused(_MERGE, line or mark.line + 1)
+                root = value
+                continue
+            top = stack[-1]
+            if not top[2]:
+                if not line:
+                    line = mark.line + 1
+                if value is _MERGE_KEY:
+                    kind = _CONSTRUCT
+                    raise _refused(_MERGE, line)
+                top[0].append(value)
+                top[1].append(line)
+            elif top[3] is _NO_KEY:
+                if not line:
+                    line = mark.line + 1
+                if value is not _MERGE_KEY:
+                    if value.__class__ is LineDict or value.__class__ is LineList:
+                        kind = _CONSTRUCT
+                        raise SpecError("a mapping key must be a plain value", line=line)
+                    if value in top[0]:
+                        kind = _CONSTRUCT
+                        raise SpecError(f"duplicate key {brief(value)} (first at line "
+                                        f"{top[1][value]})", line=line)  # fmt: skip
+                top[3] = value
+                top[4] = line
+            else:
+                key = top[3]
+                top[3] = _NO_KEY
+                if value is _MERGE_KEY:
+                    kind = _CONSTRUCT
+                    raise _refused(_MERGE, line or mark.line + 1)
+                if key is _MERGE_KEY:
+                    if top[5] is None:
+                        top[5] = []
+                    top[5].append((value, top[4]))
+                else:
+                    top[0][key] = value
+                    top[1][key] = top[4]
+    except (SpecError, yaml.YAMLError):
+        if kind:
+            _drain(get, kind, nodes, len(stack), anchors, documents)
+        raise
+
+
+def _refuse_collection_tag(tag: str, is_map: bool, mark):
+    kind = "mapping" if is_map else "sequence"
+    if tag in (_MAP_TAG, _SEQ_TAG):
+        other = "sequence" if is_map else "mapping"
+        raise _error(f"expected a {other} node, but found {kind}", mark)
+    if tag in _Loader.yaml_constructors:
+        raise _error(f"expected a scalar node, but found {kind}", mark)
+    raise _refused(tag, mark.line + 1)
+
+
+def _drain(get, kind: int, nodes: int, depth: int, anchors, documents: int) -> None:
+    """Read the rest of the stream after an error of ``kind`` and raise the first error of
+    an earlier kind in it (a syntax error, the depth or the node count; after a value's
+    error, else the first undefined alias, repeated anchor or second document); else return."""
+    composed = None
+    while True:
+        event = get()  # raises a syntax error
+        cls = event.__class__
+        if cls is _STREAM_END:
+            if composed is not None:
+                raise composed
+            return
+        if cls is _SCALAR or cls is _ALIAS or cls is _MAP_START or cls is _SEQ_START:
             nodes += 1
+            line = event.start_mark.line + 1
             if nodes > MAX_YAML_NODES:
-                raise SpecError(f"more than {MAX_YAML_NODES:,} YAML nodes",
-                                line=event.start_mark.line + 1)  # fmt: skip
-            if isinstance(event, _OPEN):
+                raise SpecError(f"more than {MAX_YAML_NODES:,} YAML nodes", line=line)
+            if cls is _MAP_START or cls is _SEQ_START:
                 depth += 1
                 if depth > MAX_YAML_DEPTH:
                     raise SpecError(f"YAML nested deeper than {MAX_YAML_DEPTH} levels",
-                                    line=event.start_mark.line + 1)  # fmt: skip
-        elif isinstance(event, _CLOSE):
+                                    line=line)  # fmt: skip
+            if kind == _CONSTRUCT and composed is None and event.anchor is not None:
+                if cls is _ALIAS:
+                    if event.anchor not in anchors:
+                        composed = _error("found undefined alias", event.start_mark)
+                elif event.anchor in anchors:
+                    composed = _error("second occurrence", event.start_mark)
+                else:
+                    anchors[event.anchor] = None
+        elif cls is _MAP_END or cls is _SEQ_END:
             depth -= 1
+        elif cls is _DOC_START and kind == _CONSTRUCT and composed is None:
+            documents += 1
+            if documents > 1:
+                composed = _error("but found another document", event.start_mark)
+
+
+def _merge(mapping, merges, merged: int) -> int:
+    """YAML merge keys: own keys win over merged ones, an earlier merged mapping over a later
+    one. A source is one object however often it is merged (chains of merges cannot grow
+    exponentially); the entries copied are counted, so many merges of one big mapping cannot."""
+    for value, line in merges:
+        sources = value if value.__class__ is LineList else [value]
+        for source in sources:
+            if source.__class__ is not LineDict:
+                raise SpecError("a merge key '<<' takes a mapping or a list of mappings",
+                                line=line)  # fmt: skip
+            merged += len(source)
+            if merged > MAX_YAML_NODES:
+                raise SpecError(f"merge keys '<<' copy more than {MAX_YAML_NODES:,} entries",
+                                line=line)  # fmt: skip
+            for key, item in source.items():
+                if key not in mapping:
+                    mapping[key] = item
+                    mapping.lines[key] = source.lines.get(key, line)
+    return merged
 
 
 def _problem(err, text: str) -> str:
@@ -266,9 +472,8 @@ def _problem(err, text: str) -> str:
 def load_text(text: str, file: str):
     """Parse YAML text; errors carry ``file`` and the line."""
     try:
-        _scan(text)
         with gc_paused():
-            return yaml.load(text, Loader=_Loader)  # noqa: S506  (_Loader derives from SafeLoader)
+            return _build(text)
     except SpecError as err:
         raise err.located(file, None) from None
     except yaml.MarkedYAMLError as err:

@@ -316,16 +316,24 @@ def row_key(raw, file, line) -> tuple[str, object]:
 
 def row_ids(rows, file) -> list[str]:
     """Unique ids for a list of rows: the label, with ' #2', ' #3' on repeats of a label."""
+    return row_ids_and_keys(rows, file)[0]
+
+
+def row_ids_and_keys(rows, file) -> tuple[list[str], list[tuple[str, object]]]:
+    """:func:`row_ids`, and each row's :func:`row_key` (label, fields) on the way."""
     seen: dict[str, int] = {}
     ids = []
+    keys = []
+    lined = isinstance(rows, LineList)
     for i, raw in enumerate(rows):
-        key, value = row_key(raw, file, rows.item_line(i) if isinstance(rows, LineList) else None)
+        key, value = pair = row_key(raw, file, rows.item_line(i) if lined else None)
+        keys.append(pair)
         explicit = value.get("id") if isinstance(value, dict) else None
         if isinstance(explicit, str):
             key = explicit
-        seen[key] = seen.get(key, 0) + 1
-        ids.append(key if seen[key] == 1 else f"{key} #{seen[key]}")
-    return ids
+        n = seen[key] = seen.get(key, 0) + 1
+        ids.append(key if n == 1 else f"{key} #{n}")
+    return ids, keys
 
 
 def _merge_mapping(base: dict, extra: dict, base_file, extra_file) -> LineDict:

@@ -35,7 +35,7 @@ from .documents import (
     display_name,
     effective,
     resolve,
-    row_ids,
+    row_ids_and_keys,
     row_key,
 )
 from .fields import (
@@ -54,6 +54,30 @@ from .fields import (
     _to_int,
     _type_exists,
 )
+
+_MAX_COSTS = 4096  # distinct (primitive, input shapes, fields) whose Cost one doc keeps
+_MAX_SHAPES = 4096  # row shapes whose primitive plans one doc keeps (see _shape_of)
+
+
+def _shape_of(op, fields, symbolic):
+    """A hashable key for a primitive row's plan: the type, the field names in order, and each
+    field value with its type (``k: 1`` and ``k: true`` differ); None when a value is not a
+    plain scalar or a list of them (such rows keep a plan of their own)."""
+    items = []
+    for key, value in fields.items():
+        if isinstance(value, list):
+            if not all(v is None or type(v) in _PLAIN for v in value):
+                return None
+            value = tuple((type(v), v) for v in value)
+        elif value is not None and type(value) not in _PLAIN:
+            return None
+        items.append((key, type(value), value))
+    return ("shape", op, symbolic, tuple(items))
+
+
+_PLAIN = {str, int, float, bool}
+_ABSENT = object()
+
 
 # field kinds of window sizes: how many axes each takes (an int fills them all)
 _SIZES = {"pair": 2, "padding": 2, "triple": 3, "padding3": 3, "padding1": 1}
@@ -228,18 +252,21 @@ class _Expander:
         current = scope["input"]
         static = self.static
         cached = static.rows.get(id(rows))
+        keys = None
         if cached is None or cached[0] is not rows:
-            cached = static.rows[id(rows)] = (rows, row_ids(rows, list_file), [None] * len(rows))
+            ids, keys = row_ids_and_keys(rows, list_file)
+            cached = static.rows[id(rows)] = (rows, ids, [None] * len(rows))
         ids, infos = cached[1], cached[2]
+        lined = isinstance(rows, LineList)
         for i, raw in enumerate(rows):
             info = infos[i]
             self.expanded += 1
             if info is None:  # first build: the row's label, named fields, line and file, kept
-                line = rows.item_line(i) if isinstance(rows, LineList) else None
+                line = rows.item_line(i) if lined else None
                 # rows inserted or overridden by an 'extends' file or a variant come from that file
-                file = rows.item_file(i, list_file) if isinstance(rows, LineList) else list_file
+                file = rows.item_file(i, list_file) if lined else list_file
                 self._count_row(file, line)
-                label, value = row_key(raw, file, line)
+                label, value = keys[i] if keys is not None else row_key(raw, file, line)
                 cost = 1 + (len(value) if isinstance(value, (dict, list)) else 0)
                 self._spend(cost, file, line)
                 fields = _named_fields_for(self, label, value, file, line)
@@ -273,8 +300,14 @@ class _Expander:
                     continue
             type_name = info[3]
             if type_name is None:
-                type_name = info[3] = _resolve_type(label, fields.get("type"), self.blocks, file,
-                                                    line)  # fmt: skip
+                explicit = fields.get("type")
+                # an explicit type resolves the same on every row (the label plays no part)
+                type_name = static.types.get(explicit) if type(explicit) is str else None
+                if type_name is None:
+                    type_name = _resolve_type(label, explicit, self.blocks, file, line)
+                    if type(explicit) is str:
+                        static.types[explicit] = type_name
+                info[3] = type_name
             repeat = 1
             if "repeat" in fields:
                 rfile, rline = fields.key_file("repeat", file), fields.key_line("repeat")
@@ -400,13 +433,7 @@ class _Expander:
         key = ("prim", op, id(fields), line, self.symbolic)
         cached = self.static.plans.get(key)
         if cached is None or cached[0] is not fields:
-            plan = self._primitive_plan(op, fields, file, line)
-            # constants filled in once, in field order; the others are placeholders (None)
-            # overwritten in place below, so the fields keep their order
-            template = {e[1] if e[0] is _CONST else e[1].name: e[2] if e[0] is _CONST else None
-                        for e in plan}  # fmt: skip
-            cached = (fields, template, [e for e in plan if e[0] is not _CONST])
-            self.static.plans[key] = cached
+            cached = self.static.plans[key] = self._primitive_cached(op, fields, file, line)
         values = cached[1].copy()
         for entry in cached[2]:
             how = entry[0]
@@ -415,9 +442,11 @@ class _Expander:
                 values[fdef.name] = self.convert(fdef, entry[2], env, entry[4], entry[3],
                                                  f"{op} '{node_id}'")  # fmt: skip
             elif how is _NAME:
-                # a whole number from the scope, in range: what convert() returns, directly
-                fdef, v = entry[1], env.get(entry[4], entry[4])
-                if type(v) is int and fdef.minimum <= v <= MAX_DIM:
+                fdef, v = entry[1], env.get(entry[4], _ABSENT)
+                if v is _ABSENT and entry[6] is not _ABSENT:
+                    values[fdef.name] = entry[6]  # a word such as 'none' that names nothing
+                elif type(v) is int and entry[7] and fdef.minimum <= v <= MAX_DIM:
+                    # a whole number from the scope, in range: what convert() returns, directly
                     n = _SIZES.get(fdef.kind, 1)
                     values[fdef.name] = v if n == 1 else (v,) * n
                 else:
@@ -451,13 +480,62 @@ class _Expander:
                     self.row.block_patches.add(patch)
         return node
 
+    def _primitive_cached(self, op, fields, file, line):
+        """(fields, template, entries) for :meth:`expand_primitive`: the template holds the
+        constant fields in field order (the others are placeholders, None, overwritten in
+        place, so the fields keep their order); the entries say how to compute the others.
+
+        Rows of the same shape (type, field names in order, and equal field values: the
+        thousands of ``{type: bn}`` or ``{type: conv, out: width}`` rows of a network written
+        layer by layer) share one checked plan; only the lines and files of their
+        non-constant fields, which errors quote, are filled in per row.
+        """
+        shape = _shape_of(op, fields, self.symbolic)
+        shared = self.static.shapes.get(shape) if shape is not None else None
+        if shared is None:
+            plan = self._primitive_plan(op, fields, file, line)
+            template = {e[1] if e[0] is _CONST else e[1].name: e[2] if e[0] is _CONST else None
+                        for e in plan}  # fmt: skip
+            entries = [e for e in plan if e[0] is not _CONST]
+            if shape is None:
+                return fields, template, entries
+            spec_defaults = self._defaults_for(op)
+            generic = []
+            for e in entries:
+                name = e[1].name
+                if e[0] is _MISSING or (name not in fields and name in spec_defaults):
+                    generic.append((e, None))  # the same for every row of this shape
+                else:
+                    generic.append((e, name in fields))  # the row's own line and file
+            shared = self.static.shapes[shape] = (template, generic)
+            if len(self.static.shapes) > _MAX_SHAPES:
+                self.static.shapes.pop(next(iter(self.static.shapes)))
+        template, generic = shared
+        entries = []
+        for e, own in generic:
+            if own is None:
+                entries.append(e)
+                continue
+            name = e[1].name
+            if own:  # a field of the row
+                fline, ffile = fields.key_line(name), fields.key_file(name, file)
+            else:  # the primitive's default, quoted at the row
+                fline, ffile = line, file
+            if e[0] is _RAW:
+                entries.append((_RAW, e[1], e[2], fline, ffile))
+            else:
+                entries.append((_NAME, e[1], e[2], fline, e[4], ffile, e[6], e[7]))
+        return fields, template, entries
+
     def _primitive_plan(self, op, fields, file, line):
         """Check a primitive row's field names once; say where each field's value comes from.
 
         Returns entries in field order: (_CONST, name, value) for a value that needs no scope,
-        (_RAW, fdef, raw, line) for one evaluated on every build, (_NAME, fdef, raw, line, name)
-        for a whole-number field that names a value in scope, (_MISSING, fdef) for a required
-        field that is not given (raised when reached, in the same order as before).
+        (_RAW, fdef, raw, line) for one evaluated on every build, (_NAME, fdef, raw, line, name,
+        file, word, whole) for a field that names a value in scope (``word``: its value when
+        the scope has no such name, for a field that is not a whole number), (_MISSING, fdef)
+        for a required field that is not given (raised when reached, in the same order as
+        before).
         """
         prim = L.PRIMITIVES[op]
         spec_defaults = self._defaults_for(op)
@@ -493,16 +571,25 @@ class _Expander:
                 continue
             else:
                 raw, fline = fdef.default, line
-            if _constant(raw):
+            if _constant(raw) or (not self.symbolic and isinstance(raw, str)
+                                  and _classify(raw)[0] == "word"):
                 try:
                     plan.append((_CONST, fdef.name, self.convert(fdef, raw, {}, ffile, fline, op)))
                     continue
                 except SpecError:
                     pass  # converted (and raised, naming the layer) on every build
-            if isinstance(raw, str) and (fdef.kind == "int" or fdef.kind in _SIZES):
+            if isinstance(raw, str):
                 kind, text = _classify(raw)
-                if kind == "name":
-                    plan.append((_NAME, fdef, raw, fline, text, ffile))
+                whole = fdef.kind == "int" or fdef.kind in _SIZES
+                if kind == "name" and (whole or not self.symbolic):
+                    # the value when the scope has no such name: the word itself, converted
+                    word = _ABSENT
+                    if not whole:
+                        try:
+                            word = self.convert(fdef, raw, {}, ffile, fline, op)
+                        except SpecError:
+                            pass  # converted (and raised, naming the layer) on every build
+                    plan.append((_NAME, fdef, raw, fline, text, ffile, word, whole))
                     continue
             plan.append((_RAW, fdef, raw, fline, ffile))
         return plan
@@ -564,15 +651,31 @@ class _Expander:
             raise SpecError(f"{op} needs two or more inputs ('in: [a, b]')", file, line)
         if arity == 2 and count != 2:
             raise SpecError(f"{op} takes exactly two inputs", file, line)
-        try:
-            if count == 0:
-                cost = prim.fn(**values)
-            elif count == 1:
-                cost = prim.fn(inputs[0].shape, **values)
-            else:
-                cost = prim.fn(*[i.shape for i in inputs], **values)
-        except SpecError as err:
-            raise SpecError(f"row '{node_id}': {err.message}", file, line) from None
+        # a primitive's cost depends only on its input shapes (with their layouts) and its
+        # field values: a network written layer by layer repeats the same few thousands of times
+        key = None
+        if not self.symbolic:
+            vals = values.values()
+            key = (op, tuple([(type(i.shape), i.shape) for i in inputs]), tuple(vals),
+                   tuple(map(type, vals)), tuple(values))  # fmt: skip
+            try:
+                cost = self.static.costs.get(key)
+            except TypeError:  # a list-valued field
+                key = cost = None
+        else:
+            cost = None
+        if cost is None:
+            try:
+                if count == 0:
+                    cost = prim.fn(**values)
+                elif count == 1:
+                    cost = prim.fn(inputs[0].shape, **values)
+                else:
+                    cost = prim.fn(*[i.shape for i in inputs], **values)
+            except SpecError as err:
+                raise SpecError(f"row '{node_id}': {err.message}", file, line) from None
+            if key is not None and len(self.static.costs) < _MAX_COSTS:
+                self.static.costs[key] = cost
         if not self.symbolic and cost.shape and max(cost.shape) > MAX_DIM:
             dim = next(d for d in cost.shape if d > MAX_DIM)
             raise SpecError(f"row '{node_id}': output dimension {dim:,} exceeds the "
@@ -586,7 +689,7 @@ class _Expander:
         node = Node(node_id, op, tuple(inputs), values, cost, owner, line)
         if self.calls:  # the innermost row that says `call:`, else `defaults: {op: {call:}}`
             node.call = self.calls[-1]
-        elif "call" in self._defaults_for(op):
+        elif op in self.defaults and "call" in self._defaults_for(op):
             node.call = _call_style(self._defaults_for(op)["call"], self.file, None)
         nodes = self.nodes
         nodes.append(node)
@@ -735,6 +838,10 @@ _Expander.expand_user_primitive = _user_primitive
 
 
 def _named_fields_for(expander, label, value, file, line):
+    if type(value) is LineDict and hasattr(value, "lines") and hasattr(value, "line"):
+        # the row's own mapping, as read: the expander never changes a row's fields, so the
+        # copy that _named_fields makes (for callers that do) is not needed
+        return value
     doc = {"blocks": expander.blocks}
     if value is not None and not isinstance(value, (dict, list, str, int, float)):
         raise SpecError(f"row '{label}': fields must be a mapping, a list or one value", file, line)

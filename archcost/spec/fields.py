@@ -125,6 +125,9 @@ class _Static:
         # id(rows) -> (rows, row ids, per row: [label, fields, line, type, fields + first])
         self.rows = {}
         self.plans = {}  # ("prim" | "block", type, id(fields), line, ...) -> (fields, plan)
+        self.costs = {}  # (primitive, input shapes, field values) -> its Cost (see emit)
+        self.types = {}  # a row's explicit `type:` -> the layer type or block it names
+        self.shapes = {}  # ("shape", type, symbolic, field items) -> a primitive's shared plan
 
 
 _STATICS: dict = {}
