@@ -176,14 +176,16 @@ class ArchcostNet(nn.Module):
 
 
 def _tie(model, node, linear):
-    """``tied: true``: the linear layer's weight IS an earlier embedding's table (GPT-2's
-    head and wte), the latest one of the same shape; counted once by torch."""
+    """``tied: true``: the linear layer's weight IS an earlier layer's (GPT-2's head and the
+    token embedding wte; two linear layers sharing one matrix), the latest embedding or linear
+    layer with a weight of the same shape; counted once by torch."""
     for other in reversed(list(model.children())[:-1]):
-        if isinstance(other, nn.Embedding) and other.weight.shape == linear.weight.shape:
+        if isinstance(other, (nn.Embedding, nn.Linear)) and \
+                other.weight.shape == linear.weight.shape:  # fmt: skip
             linear.weight = other.weight
             return
-    raise BuildError(node.id, "tied: true, but no earlier embedding has a "
-                     f"{tuple(linear.weight.shape)} table to share", dict(model.shapes))
+    raise BuildError(node.id, "tied: true, but no earlier embedding or linear layer has a "
+                     f"{tuple(linear.weight.shape)} weight to share", dict(model.shapes))
 
 
 def _build_node(node, inplace, inputs, shapes_so_far, meta=False):

@@ -196,3 +196,23 @@ def test_a_two_d_list_meant_as_tokens_gets_the_layout_hint():
     # `input: [197, 768]` is (C, L) by the documented default; the error says how to give tokens
     with pytest.raises(SpecError, match=r"input: \{tokens: \[197, 768\]\}"):
         run("attention", (197, 768), heads=12)
+
+
+def test_verify_ties_a_linear_layer_to_an_earlier_linear_layer(tmp_path):
+    # two 16 -> 16 linear layers sharing one matrix (an autoencoder-style tie, or what
+    # `archcost import` writes for F.linear(x, fc1.weight)): params by hand = 16*16 + 16
+    # (fc1) + 16 (fc2's bias only); verify builds it in torch, which counts the shared
+    # matrix once, and agrees
+    torch = pytest.importorskip("torch")
+    from archcost.spec import build
+    from archcost.torch_backend import build_module
+
+    path = tmp_path / "tied.yaml"
+    path.write_text("input: [16]\nlayers:\n  - fc1: {type: linear, out: 16}\n"
+                    "  - fc2: {type: linear, out: 16, tied: true}\n")  # fmt: skip
+    net = build(str(path))
+    assert net.total("params") == 16 * 16 + 16 + 16
+    model = build_module(net)
+    assert sum(p.numel() for p in model.parameters()) == net.total("params")
+    assert model.module_for("fc2").weight is model.module_for("fc1").weight
+    assert model(torch.zeros(1, 16)).shape == (1, 16)
