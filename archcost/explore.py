@@ -166,39 +166,39 @@ class Runner:
 
     def one(self, values: dict) -> dict:
         self.evaluations += 1
-        self.spend(None)
         result, work = _evaluate(self.doc, self.name, {**self.fixed, **values}, self.train,
                                  self.quantities)  # fmt: skip
         self.spend(work)
         return result
 
-    def spend(self, work) -> None:
-        """Count the work of evaluated points (``None``: check only) and stop past
-        MAX_SWEEP_WORK: a point costs its layers, its expression work (see expr.Evaluator:
-        characters compiled, operators evaluated) and POINT_WORK."""
-        self.work += work or 0
-        if self.work > MAX_SWEEP_WORK:
-            raise SpecError(f"evaluating {self.evaluations:,} points built more than "
-                            f"{MAX_SWEEP_WORK:,} units of work (MAX_SWEEP_WORK: each point "
-                            "counts its layers, its expression work and "
-                            f"{POINT_WORK}); use a coarser grid or fewer values")
+    def spend(self, work: int, points: int = 1) -> None:
+        """Count the work of evaluated points and stop past MAX_SWEEP_WORK. A point costs its
+        layers, its expression work (expr.Evaluator: characters compiled, operators
+        evaluated) and POINT_WORK. With ``points``: refuse, before evaluating them, that many
+        points of ``work`` each."""
+        if self.work + work * points > MAX_SWEEP_WORK:
+            raise SpecError(f"{self.evaluations:,} points of about {work:,} units of work each "
+                            f"exceed MAX_SWEEP_WORK = {MAX_SWEEP_WORK:,} (a point counts its "
+                            f"layers, its expression work and {POINT_WORK}); use a coarser "
+                            "grid or fewer values")  # fmt: skip
+        self.work += work
 
     def many(self, points: list[dict]) -> list[dict]:
-        if points:  # refuse at once what the first point says cannot fit
-            _result, work = _evaluate(self.doc, self.name, {**self.fixed, **points[0]},
-                                      self.train, self.quantities)  # fmt: skip
-            if self.work + work * len(points) > MAX_SWEEP_WORK:
-                raise SpecError(f"{len(points):,} points of about {work:,} units of work each "
-                                f"exceed MAX_SWEEP_WORK = {MAX_SWEEP_WORK:,} (a point counts its "
-                                f"layers, its expression work and {POINT_WORK}); use a coarser "
-                                "grid or fewer values")  # fmt: skip
+        if not points:
+            return []
+        # the first point here: its work says at once whether the others can fit, and the
+        # caches it fills are inherited by forked workers
         self.evaluations += len(points)
-        jobs = self._jobs(len(points))
+        first, work = _evaluate(self.doc, self.name, {**self.fixed, **points[0]}, self.train,
+                                self.quantities)  # fmt: skip
+        self.spend(work, len(points))
+        rest = points[1:]
+        jobs = self._jobs(len(rest))
         bar = _Progress(len(points), self.label, self.progress)
         try:
             if jobs > 1:
-                return _parallel(self, points, jobs, bar)
-            return _serial(self, points, bar)
+                return [first, *_parallel(self, rest, jobs, bar)]
+            return [first, *_serial(self, rest, bar)]
         finally:
             bar.close()
 
@@ -231,7 +231,7 @@ def _serial(runner, points, bar) -> list[dict]:
     enabled = gc.isenabled()
     gc.disable()  # the networks are freed by reference counting (no cycles left)
     try:
-        for i, point in enumerate(points):
+        for i, point in enumerate(points, 1):
             result, work = _evaluate(runner.doc, runner.name, {**runner.fixed, **point},
                                      runner.train, runner.quantities)  # fmt: skip
             runner.spend(work)
@@ -241,7 +241,7 @@ def _serial(runner, points, bar) -> list[dict]:
     finally:
         if enabled:
             gc.enable()
-    bar.update(len(points))
+    bar.update(len(points) + 1)  # and the first point, evaluated before
     return out
 
 
@@ -271,9 +271,6 @@ def _parallel(runner, points, jobs, bar) -> list[dict]:
     import multiprocessing
 
     global _WORK
-    # warm the per-doc caches once here, so every worker inherits them
-    _evaluate(runner.doc, runner.name, {**runner.fixed, **points[0]}, runner.train,
-              runner.quantities)  # fmt: skip
     chunk = max(16, min(256, len(points) // (jobs * 8) or 1))
     bounds = [(lo, min(lo + chunk, len(points))) for lo in range(0, len(points), chunk)]
     out: list = [None] * len(points)
@@ -285,7 +282,7 @@ def _parallel(runner, points, jobs, bar) -> list[dict]:
                 runner.spend(sum(work for _, work in results))  # past the limit: workers stop
                 out[lo : lo + len(results)] = [result for result, _ in results]
                 done += len(results)
-                bar.update(done)
+                bar.update(done + 1)  # and the first point
     finally:
         _WORK = None
     return out
