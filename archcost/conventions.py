@@ -41,6 +41,7 @@ from fractions import Fraction
 
 from .graph import Network, Node
 from .layers import elements
+from .layers_attention import node_widths
 from .shapes import layout_of
 
 MODULE, FUNCTIONAL = "module", "functional"
@@ -170,20 +171,11 @@ def _torch(node):
     return 2 * node.macs
 
 
-def _attn_widths(node):
-    """(inner width, key/value width) of an attention node's projections (layers_attention)."""
-    from .layers_attention import _widths
-
-    f = node.fields
-    d = node.inputs[0].shape[1]
-    return _widths(d, f["heads"], f.get("head_dim"), f.get("dim"), f.get("kv_heads"), node.op)
-
-
 def _score_macs(node) -> int:
     """QK^T and AV of an attention node: 2 x L_q x L_k x inner width (layers_attention)."""
     lq = node.inputs[0].shape[0]
     lk = node.inputs[1].shape[0] if len(node.inputs) > 1 else lq
-    return 2 * lq * lk * _attn_widths(node)[0]
+    return 2 * lq * lk * node_widths(node)[0]
 
 
 # ---------------------------------------------------------------- ptflops
@@ -319,7 +311,7 @@ def _ptflops_aten(node):
         f = node.fields
         lq = node.inputs[0].shape[0]
         lk = node.inputs[1].shape[0] if len(node.inputs) > 1 else lq
-        inner, kv = _attn_widths(node)
+        inner, kv = node_widths(node)
         bias = (lq * inner + 2 * lk * kv if f.get("qkv_bias", True) else 0) + \
             (elements(node.shape) if f.get("out_bias", True) else 0)  # fmt: skip
         return node.macs - _score_macs(node) + bias

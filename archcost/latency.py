@@ -78,6 +78,7 @@ an exponent without a sign as a string).
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -328,8 +329,6 @@ def _efficiency(value, what, file, line, classes, by_dtype=True):
 def curve_at(curve, rows) -> float:
     """A ``by_rows`` curve at ``rows``: linear in log(rows) between its points, the end
     points' values outside them."""
-    import math
-
     if rows <= curve[0][0]:
         return curve[0][1]
     for (r0, e0), (r1, e1) in zip(curve, curve[1:]):

@@ -56,6 +56,15 @@ def _widths(d_in, heads, head_dim, dim, kv_heads, what):
     return inner, kv_heads * hd
 
 
+def node_widths(node) -> tuple[int, int]:
+    """(inner width, key/value width) of an evaluated attention node, from its fields and its
+    (first) input's width: what the cost above used, for the views that need it again
+    (memory's intermediates, other tools' counts)."""
+    f = node.fields
+    return _widths(node.inputs[0].shape[1], f["heads"], f.get("head_dim"), f.get("dim"),
+                   f.get("kv_heads"), node.op)  # fmt: skip
+
+
 def _attention(lq, dq, lk, dk, heads, head_dim, dim, out, kv_heads, qkv_bias, out_bias, causal,
                what):
     inner, kv = _widths(dq, heads, head_dim, dim, kv_heads, what)

@@ -39,11 +39,10 @@ Inference (:func:`inference`), one step per node in execution order:
 * **Not modelled**: values a module's ``forward`` keeps in Python locals past their last use
   (torchvision's ViT EncoderBlock keeps the attention output ``y`` alive while its MLP runs:
   ViT-B/16 measures 28.6 % above this model at batch 2 and 8 on CPU, BENCHMARKS.md); the spec
-  does not say which intermediates a forward holds.
-* **Not modelled**: convolution workspaces (cuDNN picks algorithms by workspace; on GPU they
-  come from the same caching allocator and add to ``max_memory_allocated``), the CUDA context
-  and library handles, allocator fragmentation and cached-but-free blocks (``memory_reserved``
-  is larger than ``memory_allocated``).
+  does not say which intermediates a forward holds. Nor convolution workspaces (cuDNN picks
+  algorithms by workspace; on GPU they come from the same caching allocator and add to
+  ``max_memory_allocated``), the CUDA context and library handles, allocator fragmentation
+  and cached-but-free blocks (``memory_reserved`` is larger than ``memory_allocated``).
 * **Allocator granularity**: with ``device="cuda"`` every tensor is rounded up to 512 bytes,
   the caching allocator's block size, which is what ``torch.cuda.max_memory_allocated``
   counts. CPU: exact bytes.
@@ -262,16 +261,14 @@ def _attention_transient(node, size, device) -> int:
     (benchmarks: L 50 to 1000, D 256 to 768, 1 to 12 heads: the larger of the two, to 0.1%).
     On CUDA the fused kernels hold no scores: only the first term is counted (not measured).
     """
-    from .layers_attention import _widths
+    from .layers_attention import node_widths
 
-    lq, d = node.inputs[0].shape
-    f = node.fields
-    heads = f["heads"]
-    inner, kv = _widths(d, heads, f.get("head_dim"), f.get("dim"), f.get("kv_heads"), node.op)
+    lq = node.inputs[0].shape[0]
+    inner, kv = node_widths(node)
     packed = lq * (inner + 2 * kv)
     held = 2 * packed
     if device == "cpu":
-        held = max(held, packed + heads * lq * lq)
+        held = max(held, packed + node.fields["heads"] * lq * lq)
     return max(0, size(held) - size(elements(node.shape)))
 
 
