@@ -13,11 +13,12 @@
 :meth:`Result.table`, :meth:`Result.memory` and :meth:`Result.predict` return exactly what
 ``archcost table|memory|predict SPEC --format json`` print, :meth:`Result.render` and
 :meth:`Result.to_markdown` the text, :func:`compare` what ``archcost compare`` prints, and
-:meth:`Result.formulas` the per-row formulas of ``archcost formula`` (sympy, imported then). With the ``import`` extra, :func:`import_torch`
-and :func:`import_onnx` turn a model into a spec and load it. Numbers are those of the
-static engine: plain integer arithmetic, no torch; the same conventions as the CLI (params
-are trainable, BN running statistics are ``buffers``; MACs of conv and linear layers only,
-FLOPs = 2 x MACs; other work in ``ops``).
+:meth:`Result.formulas` the per-row formulas of ``archcost formula`` (sympy, imported
+then). With the ``import`` extra, :func:`import_torch` and :func:`import_onnx` turn a model
+into a spec and load it. Numbers are those of the static engine: plain integer arithmetic,
+no torch; the same conventions as the CLI (params are trainable, BN running statistics are
+``buffers``; MACs of conv, linear and matrix-product (attention) layers only, FLOPs = 2 x
+MACs; other work in ``ops``).
 """
 
 from __future__ import annotations

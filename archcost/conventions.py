@@ -114,12 +114,11 @@ def _mha(node: Node):
     f = node.fields
     lq, d = node.inputs[0].shape
     lk, dk = node.inputs[1].shape if len(node.inputs) > 1 else (lq, d)
-    heads = f["heads"]
-    inner = heads * f["head_dim"] if f.get("head_dim") is not None else f.get("dim") or d
-    if inner != d or (f.get("out") or d) != d or f.get("kv_heads") not in (None, heads) \
+    inner, kv = node_widths(node)
+    if inner != d or kv != inner or (f.get("out") or d) != d \
             or bool(f.get("qkv_bias", True)) != bool(f.get("out_bias", True)):  # fmt: skip
         return None
-    return lq, d, lk, dk, heads
+    return lq, d, lk, dk, f["heads"]
 
 
 def _window(node: Node):

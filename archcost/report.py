@@ -50,7 +50,8 @@ _BYTE_UNITS = (("PiB", 1 << 50), ("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 <
 
 def human_bytes(n: int) -> str:
     """Bytes in binary units with two decimals (1.50 GiB, 3.00 TiB); past 1024 PiB the count
-    of PiB grows (exact integer arithmetic, rounded as ``.2f`` rounds, with no float overflow for any size). None: '?'."""
+    of PiB grows. Exact integer arithmetic, rounded as ``.2f`` rounds, so no size overflows a
+    float. None: '?'."""
     if n is None:
         return "?"
     for unit, scale in _BYTE_UNITS:
