@@ -245,18 +245,8 @@ _PLAIN = {str: _escape, int: int.__repr__, bool: lambda v: "true" if v else "fal
           type(None): lambda v: "null"}
 
 
-_PREFIXES: dict = {}  # (indent, key) -> ',\n    "key": ' (keys repeat in every record)
-_MAX_PREFIXES = 4096
 _TEMPLATES: dict = {}  # (indent, keys) -> the mapping's text with %s for each value
-
-
-def _prefix(inner, key) -> str:
-    text = _PREFIXES.get((inner, key))
-    if text is None:
-        text = f",{inner}{_key(key)}: "
-        if len(_PREFIXES) < _MAX_PREFIXES and type(key) is str:
-            _PREFIXES[(inner, key)] = text
-    return text
+_MAX_TEMPLATES = 4096
 
 
 def _encode(value, newline, parts) -> None:
@@ -295,9 +285,9 @@ def _encode(value, newline, parts) -> None:
         template = _TEMPLATES.get((inner, keys))
         if template is None:
             # '{\n  "a": %s,\n  "b": %s\n}': every record of a table has the same keys
-            text = "".join(_prefix(inner, key).replace("%", "%%") + "%s" for key in keys)
+            text = "".join(f",{inner}{_key(key)}: ".replace("%", "%%") + "%s" for key in keys)
             template = "{" + text[1:] + newline + "}"
-            if len(_TEMPLATES) < _MAX_PREFIXES and all(type(k) is str for k in keys):
+            if len(_TEMPLATES) < _MAX_TEMPLATES and all(type(k) is str for k in keys):
                 _TEMPLATES[(inner, keys)] = template
         get = _PLAIN.get
         parts.append(template % tuple([plain(item) if (plain := get(type(item))) is not None

@@ -212,19 +212,14 @@ def _build(text: str):
     in C, never runs), and a plain scalar's tag and value are computed once per distinct text
     (a 100,000-row spec repeats the same few words). BENCHMARKS.md, "Issue 13's target".
 
-    Which error is reported when a file has several is as before: a syntax error, the depth
-    or the node count anywhere in the file first, then aliases, anchors and documents, then
-    the values (tags, keys, numbers, merges): after an error of a later kind, the rest of the
-    stream is read for one of an earlier kind (see :func:`_drain`).
+    A file with several errors reports the first one in reading order (nothing past it is
+    read).
     """
     loader = _Loader(text)
     try:
         return _walk(loader)
     finally:
         loader.dispose()
-
-
-_COMPOSE, _CONSTRUCT = 1, 2  # the kinds of error _walk defers to an earlier kind later on
 
 
 def _walk(loader):  # noqa: C901 - one loop over the event kinds, kept flat for speed
@@ -237,155 +232,134 @@ def _walk(loader):  # noqa: C901 - one loop over the event kinds, kept flat for 
     stack: list = []
     nodes = merged = documents = 0
     root = _NO_KEY
-    kind = 0  # of the error being raised: 0 (syntax, depth, count), _COMPOSE or _CONSTRUCT
-    try:
-        while True:
-            event = get()
-            cls = event.__class__
-            if cls is _SCALAR:
-                nodes += 1
-                mark = event.start_mark
-                line = 0  # its line, computed below only where it is kept (keys, list items)
-                if nodes > MAX_YAML_NODES:
-                    raise SpecError(f"more than {MAX_YAML_NODES:,} YAML nodes",
-                                    line=mark.line + 1)  # fmt: skip
-                text = event.value
-                tag = event.tag
-                if tag is None:  # the common case: (text, implicit) -> value, once per load
-                    key = (text, event.implicit)
-                    value = plain.get(key, _NO_KEY)
+    while True:
+        event = get()
+        cls = event.__class__
+        if cls is _SCALAR:
+            nodes += 1
+            mark = event.start_mark
+            line = 0  # its line, computed below only where it is kept (keys, list items)
+            if nodes > MAX_YAML_NODES:
+                raise SpecError(f"more than {MAX_YAML_NODES:,} YAML nodes",
+                                line=mark.line + 1)  # fmt: skip
+            text = event.value
+            tag = event.tag
+            if tag is None:  # the common case: (text, implicit) -> value, once per load
+                key = (text, event.implicit)
+                value = plain.get(key, _NO_KEY)
+                if value is _NO_KEY:
+                    tag = _Base.resolve(loader, yaml.ScalarNode, text, event.implicit)
+            if tag is not None:
+                if tag == "!":
+                    tag = _Base.resolve(loader, yaml.ScalarNode, text, event.implicit)
+                if tag == _MERGE:
+                    value = _MERGE_KEY
+                else:
+                    value = values.get((tag, text), _NO_KEY)
                     if value is _NO_KEY:
-                        tag = _Base.resolve(loader, yaml.ScalarNode, text, event.implicit)
-                if tag is not None:
-                    if tag == "!":
-                        tag = _Base.resolve(loader, yaml.ScalarNode, text, event.implicit)
-                    if tag == _MERGE:
-                        value = _MERGE_KEY
-                    else:
-                        value = values.get((tag, text), _NO_KEY)
-                        if value is _NO_KEY:
-                            kind = _CONSTRUCT
-                            construct = constructors.get(tag)
-                            if construct is None:
-                                raise _refused(tag, mark.line + 1)
-                            node = yaml.ScalarNode(tag, text, mark, event.end_mark, event.style)
-                            value = values[(tag, text)] = construct(loader, node)
-                            kind = 0
-                    if event.tag is None:
-                        plain[key] = value
-                if event.anchor is not None:
-                    if event.anchor in anchors:
-                        kind = _COMPOSE
-                        raise _error("second occurrence", mark)
-                    anchors[event.anchor] = (value, mark.line + 1)
-            elif cls is _ALIAS:
-                nodes += 1
-                mark = event.start_mark
-                if nodes > MAX_YAML_NODES:
-                    raise SpecError(f"more than {MAX_YAML_NODES:,} YAML nodes",
-                                    line=mark.line + 1)  # fmt: skip
-                if event.anchor not in anchors:
-                    kind = _COMPOSE
-                    raise _error("found undefined alias", mark)
-                value, line = anchors[event.anchor]
-                if id(value) in open_ids:
-                    kind = _CONSTRUCT
-                    raise _error("found unconstructable recursive node", open_ids[id(value)])
-            elif cls is _MAP_START or cls is _SEQ_START:
-                nodes += 1
-                mark = event.start_mark
-                line = mark.line + 1
-                if nodes > MAX_YAML_NODES:
-                    raise SpecError(f"more than {MAX_YAML_NODES:,} YAML nodes", line=line)
-                if len(stack) >= MAX_YAML_DEPTH:
-                    raise SpecError(f"YAML nested deeper than {MAX_YAML_DEPTH} levels",
-                                    line=line)  # fmt: skip
-                is_map = cls is _MAP_START
-                if is_map:
-                    items = LineDict()
-                    items.lines = {}
-                else:
-                    items = LineList()
-                    items.lines = []
-                items.line = line
-                stack.append([items, items.lines, is_map, _NO_KEY, 0, None, event.anchor])
-                if event.anchor is not None:
-                    if event.anchor in anchors:
-                        kind = _COMPOSE
-                        raise _error("second occurrence", mark)
-                    anchors[event.anchor] = (items, line)
-                    open_ids[id(items)] = mark
-                tag = event.tag
-                if tag is not None and tag != "!" and tag != (_MAP_TAG if is_map else _SEQ_TAG):
-                    kind = _CONSTRUCT
-                    _refuse_collection_tag(tag, is_map, mark)
-                continue
-            elif cls is _MAP_END or cls is _SEQ_END:
-                frame = stack.pop()
-                value = frame[0]
-                if frame[6] is not None:
-                    del open_ids[id(value)]
-                if frame[5]:
-                    kind = _CONSTRUCT
-                    merged = _merge(value, frame[5], merged)
-                    kind = 0
-                line = value.line
-            elif cls is _DOC_START:
-                documents += 1
-                if documents > 1:
-                    kind = _COMPOSE
-                    raise _error("but found another document", event.start_mark)
-                continue
-            elif cls is _STREAM_END:
-                return None if root is _NO_KEY else root
-            else:  # stream start, document end
-                continue
-            # place ``value`` (its node at ``line``) in the collection that holds it
-            if not stack:
-                if value is _MERGE_KEY:
-                    kind = _CONSTRUCT
-                    raise _refused(_MERGE, line or mark.line + 1)
-                root = value
-                continue
-            top = stack[-1]
-            if not top[2]:
-                if not line:
-                    line = mark.line + 1
-                if value is _MERGE_KEY:
-                    kind = _CONSTRUCT
-                    raise _refused(_MERGE, line)
-                top[0].append(value)
-                top[1].append(line)
-            elif top[3] is _NO_KEY:
-                if not line:
-                    line = mark.line + 1
-                if value is not _MERGE_KEY:
-                    if value.__class__ is LineDict or value.__class__ is LineList:
-                        kind = _CONSTRUCT
-                        raise SpecError("a mapping key must be a plain value", line=line)
-                    if value in top[0]:
-                        kind = _CONSTRUCT
-                        raise SpecError(f"duplicate key {brief(value)} (first at line "
-                                        f"{top[1][value]})", line=line)  # fmt: skip
-                top[3] = value
-                top[4] = line
+                        construct = constructors.get(tag)
+                        if construct is None:
+                            raise _refused(tag, mark.line + 1)
+                        node = yaml.ScalarNode(tag, text, mark, event.end_mark, event.style)
+                        value = values[(tag, text)] = construct(loader, node)
+                if event.tag is None:
+                    plain[key] = value
+            if event.anchor is not None:
+                if event.anchor in anchors:
+                    raise _error("second occurrence", mark)
+                anchors[event.anchor] = (value, mark.line + 1)
+        elif cls is _ALIAS:
+            nodes += 1
+            mark = event.start_mark
+            if nodes > MAX_YAML_NODES:
+                raise SpecError(f"more than {MAX_YAML_NODES:,} YAML nodes",
+                                line=mark.line + 1)  # fmt: skip
+            if event.anchor not in anchors:
+                raise _error("found undefined alias", mark)
+            value, line = anchors[event.anchor]
+            if id(value) in open_ids:
+                raise _error("found unconstructable recursive node", open_ids[id(value)])
+        elif cls is _MAP_START or cls is _SEQ_START:
+            nodes += 1
+            mark = event.start_mark
+            line = mark.line + 1
+            if nodes > MAX_YAML_NODES:
+                raise SpecError(f"more than {MAX_YAML_NODES:,} YAML nodes", line=line)
+            if len(stack) >= MAX_YAML_DEPTH:
+                raise SpecError(f"YAML nested deeper than {MAX_YAML_DEPTH} levels",
+                                line=line)  # fmt: skip
+            is_map = cls is _MAP_START
+            if is_map:
+                items = LineDict()
+                items.lines = {}
             else:
-                key = top[3]
-                top[3] = _NO_KEY
-                if value is _MERGE_KEY:
-                    kind = _CONSTRUCT
-                    raise _refused(_MERGE, line or mark.line + 1)
-                if key is _MERGE_KEY:
-                    if top[5] is None:
-                        top[5] = []
-                    top[5].append((value, top[4]))
-                else:
-                    top[0][key] = value
-                    top[1][key] = top[4]
-    except (SpecError, yaml.YAMLError):
-        if kind:
-            _drain(get, kind, nodes, len(stack), anchors, documents)
-        raise
+                items = LineList()
+                items.lines = []
+            items.line = line
+            stack.append([items, items.lines, is_map, _NO_KEY, 0, None, event.anchor])
+            if event.anchor is not None:
+                if event.anchor in anchors:
+                    raise _error("second occurrence", mark)
+                anchors[event.anchor] = (items, line)
+                open_ids[id(items)] = mark
+            tag = event.tag
+            if tag is not None and tag != "!" and tag != (_MAP_TAG if is_map else _SEQ_TAG):
+                _refuse_collection_tag(tag, is_map, mark)
+            continue
+        elif cls is _MAP_END or cls is _SEQ_END:
+            frame = stack.pop()
+            value = frame[0]
+            if frame[6] is not None:
+                del open_ids[id(value)]
+            if frame[5]:
+                merged = _merge(value, frame[5], merged)
+            line = value.line
+        elif cls is _DOC_START:
+            documents += 1
+            if documents > 1:
+                raise _error("but found another document", event.start_mark)
+            continue
+        elif cls is _STREAM_END:
+            return None if root is _NO_KEY else root
+        else:  # stream start, document end
+            continue
+        # place ``value`` (its node at ``line``) in the collection that holds it
+        if not stack:
+            if value is _MERGE_KEY:
+                raise _refused(_MERGE, line or mark.line + 1)
+            root = value
+            continue
+        top = stack[-1]
+        if not top[2]:
+            if not line:
+                line = mark.line + 1
+            if value is _MERGE_KEY:
+                raise _refused(_MERGE, line)
+            top[0].append(value)
+            top[1].append(line)
+        elif top[3] is _NO_KEY:
+            if not line:
+                line = mark.line + 1
+            if value is not _MERGE_KEY:
+                if value.__class__ is LineDict or value.__class__ is LineList:
+                    raise SpecError("a mapping key must be a plain value", line=line)
+                if value in top[0]:
+                    raise SpecError(f"duplicate key {brief(value)} (first at line "
+                                    f"{top[1][value]})", line=line)  # fmt: skip
+            top[3] = value
+            top[4] = line
+        else:
+            key = top[3]
+            top[3] = _NO_KEY
+            if value is _MERGE_KEY:
+                raise _refused(_MERGE, line or mark.line + 1)
+            if key is _MERGE_KEY:
+                if top[5] is None:
+                    top[5] = []
+                top[5].append((value, top[4]))
+            else:
+                top[0][key] = value
+                top[1][key] = top[4]
 
 
 def _refuse_collection_tag(tag: str, is_map: bool, mark):
@@ -396,44 +370,6 @@ def _refuse_collection_tag(tag: str, is_map: bool, mark):
     if tag in _Loader.yaml_constructors:
         raise _error(f"expected a scalar node, but found {kind}", mark)
     raise _refused(tag, mark.line + 1)
-
-
-def _drain(get, kind: int, nodes: int, depth: int, anchors, documents: int) -> None:
-    """Read the rest of the stream after an error of ``kind`` and raise the first error of
-    an earlier kind in it (a syntax error, the depth or the node count; after a value's
-    error, else the first undefined alias, repeated anchor or second document); else return."""
-    composed = None
-    while True:
-        event = get()  # raises a syntax error
-        cls = event.__class__
-        if cls is _STREAM_END:
-            if composed is not None:
-                raise composed
-            return
-        if cls is _SCALAR or cls is _ALIAS or cls is _MAP_START or cls is _SEQ_START:
-            nodes += 1
-            line = event.start_mark.line + 1
-            if nodes > MAX_YAML_NODES:
-                raise SpecError(f"more than {MAX_YAML_NODES:,} YAML nodes", line=line)
-            if cls is _MAP_START or cls is _SEQ_START:
-                depth += 1
-                if depth > MAX_YAML_DEPTH:
-                    raise SpecError(f"YAML nested deeper than {MAX_YAML_DEPTH} levels",
-                                    line=line)  # fmt: skip
-            if kind == _CONSTRUCT and composed is None and event.anchor is not None:
-                if cls is _ALIAS:
-                    if event.anchor not in anchors:
-                        composed = _error("found undefined alias", event.start_mark)
-                elif event.anchor in anchors:
-                    composed = _error("second occurrence", event.start_mark)
-                else:
-                    anchors[event.anchor] = None
-        elif cls is _MAP_END or cls is _SEQ_END:
-            depth -= 1
-        elif cls is _DOC_START and kind == _CONSTRUCT and composed is None:
-            documents += 1
-            if documents > 1:
-                composed = _error("but found another document", event.start_mark)
 
 
 def _merge(mapping, merges, merged: int) -> int:

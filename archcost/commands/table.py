@@ -6,7 +6,7 @@ import click
 
 from .. import conventions
 from ..graph import Network
-from ..layers import elements, fmt_shape
+from ..layers import fmt_shape
 from ..memory import peak_activations, peak_assumptions
 from ..options import (
     DTYPE_BYTES,
@@ -39,17 +39,7 @@ CONVENTIONS = (
 
 def layer_record(row, batch, nbytes) -> dict:
     """One row of the table as plain data (the JSON interface)."""
-    nodes = row.nodes
-    if len(nodes) == 1:  # a row of one layer (a network written layer by layer): no sums
-        node = nodes[0]
-        params, bias, buffers, macs, ops = node.params, node.bias, node.buffers, node.macs, node.ops
-        activations = (0 if node.inplace else elements(node.shape)) + node.extra
-        depth = node.depth
-    else:
-        sums = row.sums()
-        params, bias, buffers = sums["params"], sums["bias"], sums["buffers"]
-        macs, ops, activations = sums["macs"], sums["ops"], sums["activations"]
-        depth = row.depth
+    sums = row.sums()
     shape = row.shape
     return {
         "name": row.id,
@@ -58,15 +48,15 @@ def layer_record(row, batch, nbytes) -> dict:
         "patch": row.patch,
         "output": list(shape),
         **layout_record(shape),
-        "depth": depth,
+        "depth": row.depth,
         "columns": dict(row.columns),
-        "params": params,
-        "weights": params - bias,
-        "buffers": buffers,
-        "macs": macs,
-        "ops": ops,
-        "activations": activations,
-        "activation_bytes": activations * batch * nbytes,
+        "params": sums["params"],
+        "weights": sums["weights"],
+        "buffers": sums["buffers"],
+        "macs": sums["macs"],
+        "ops": sums["ops"],
+        "activations": sums["activations"],
+        "activation_bytes": sums["activations"] * batch * nbytes,
         "train_only": row.train_only,
         "repeat": row.repeat,
     }
