@@ -96,6 +96,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .layers import ACTIVATIONS, elements
+from .nesting import row_spans
 from .options import DEFAULT_DEVICE, DTYPE_BYTES  # the one --device default: table, compare, memory
 
 INDEX_BYTES = 8  # int64 max-pool indices
@@ -363,7 +364,6 @@ def _module_groups(network) -> list:
     some stages as one ``nn.Sequential`` (ResNet's ``layer1``) and others as part of a flat one
     (MobileNetV2's ``features``), and the spec does not say which.
     """
-    from .nesting import row_spans
 
     spans = row_spans(network)
     repeated = {sid[:-2] for sid, _, _, _ in spans if sid.endswith(".1")}
