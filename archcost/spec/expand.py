@@ -97,7 +97,7 @@ class _Expander:
         self.env = env
         self.train = train
         self.evaluate = evaluator
-        self.work_before = getattr(evaluator, "spent", 0)  # see MAX_EXPR_WORK
+        self.work_before = evaluator.spent  # see MAX_EXPR_WORK
         self.symbolic = symbolic
         self.nodes: list[Node] = []
         self.rows: list[Row] = []
@@ -151,7 +151,7 @@ class _Expander:
                 result = self.evaluate(text, env)
             except SpecError as err:
                 raise SpecError(f"{what}: {err.message}", file, line) from None
-            if getattr(self.evaluate, "spent", 0) - self.work_before > MAX_EXPR_WORK:
+            if self.evaluate.spent - self.work_before > MAX_EXPR_WORK:
                 raise SpecError(f"the network's expressions take more than {MAX_EXPR_WORK:,} "
                                 "units of work (characters compiled plus operators evaluated; "
                                 "MAX_EXPR_WORK)", file, line)  # fmt: skip
