@@ -41,7 +41,9 @@ LEAF = "torch.nn.modules."
 
 
 def _attrs(node) -> dict:
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    """A node's attributes; strings (modes, auto_pad) as str, not ONNX's bytes."""
+    values = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    return {k: v.decode() if isinstance(v, bytes) else v for k, v in values.items()}
 
 
 def _pads(pads):
@@ -313,8 +315,7 @@ class _Reader:
                              (node.input[0],), "embedding")  # fmt: skip
         if t == "Resize":
             x, y = self.shape(ins[0]), out_shape
-            mode = a.get("mode", b"nearest")
-            mode = mode.decode() if isinstance(mode, bytes) else mode
+            mode = a.get("mode", "nearest")
             modes = {"nearest": "nearest", "linear": {3: "linear", 4: "bilinear",
                                                       5: "trilinear"}.get(len(x))}  # fmt: skip
             scales = {yi // xi for xi, yi in zip(x[2:], y[2:])}
@@ -327,8 +328,7 @@ class _Reader:
                              ins[:1], short="upsample")  # fmt: skip
         if t == "Pad":
             pads = self.value(node.input[1]) if len(node.input) > 1 else a.get("pads")
-            mode = a.get("mode", b"constant")
-            mode = mode.decode() if isinstance(mode, bytes) else mode
+            mode = a.get("mode", "constant")
             x = self.shape(ins[0])
             value = self.values.get(node.input[2]) if len(node.input) > 2 and node.input[2] \
                 else None  # fmt: skip
@@ -364,8 +364,7 @@ class _Reader:
             self.fail(node, f"{node.op_type} without a weight initializer")
         n = len(wd) - 2
         b = node.input[2] if len(node.input) > 2 and node.input[2] in self.inits else None
-        auto = a.get("auto_pad", b"NOTSET")
-        auto = auto.decode() if isinstance(auto, bytes) else auto
+        auto = a.get("auto_pad", "NOTSET")
         # SAME_UPPER is TensorFlow's rule (odd padding at the end): archcost's 'same'
         p = {"NOTSET": _pads(a.get("pads")), "SAME_UPPER": "same", "VALID": "valid"}.get(auto)
         if p is None or (transposed and isinstance(p, str)):
