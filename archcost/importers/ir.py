@@ -58,3 +58,52 @@ def unknown_op(what: str, path: str, source: str) -> SpecError:
     where = f" at {path}" if path else ""
     line = f" ({source})" if source else ""
     return SpecError(f"import: archcost has no primitive for {what}{where}{line}")
+
+
+def pair(v):
+    """An int when every axis agrees (k: 3), else one value per axis (k: [1, 3])."""
+    if isinstance(v, (tuple, list)):
+        return int(v[0]) if len(set(v)) == 1 else [int(x) for x in v]
+    return int(v)
+
+
+def reorder(dims) -> tuple[str, dict]:
+    """A new order of the axes per sample as archcost's ``transpose`` when two axes swap
+    (no fields for the last two), else ``permute``."""
+    moved = [i for i, d in enumerate(dims) if d != i]
+    if len(moved) == 2:
+        a, b = moved[0] - len(dims), moved[1] - len(dims)
+        return "transpose", ({} if (a, b) == (-2, -1) else {"a": a, "b": b})
+    return "permute", {"dims": list(dims)}
+
+
+def parameter_fields(dims) -> tuple[tuple, dict]:
+    """A learned tensor read as an activation: its shape per sample (a leading axis of 1 is
+    the batch axis it broadcasts over: (1, 1, D) is a class token (1, D)) and its
+    ``parameter`` fields (rank 2 is tokens)."""
+    shape = tuple(int(d) for d in dims)
+    if len(shape) >= 2 and shape[0] == 1:
+        shape = shape[1:]
+    fields = {"shape": list(shape)}
+    if len(shape) == 2:
+        fields["layout"] = "tokens"
+    return shape, fields
+
+
+def pad_fields(per_axis, value) -> tuple[str, dict] | None:
+    """Constant padding of a channels-first map, ``(before, after)`` for each axis per sample,
+    channels first: ``pad`` of the spatial axes, or ``zero_pad`` when zeros are appended to
+    the channels of a 2-d map with one border all round; None for other padding of channels."""
+    (c_before, c_after), spatial = per_axis[0], per_axis[1:]
+    if not spatial:
+        return None
+    if (c_before, c_after) != (0, 0):
+        sym = {p for side in spatial for p in side}
+        if c_before or value or len(sym) != 1 or len(spatial) != 2:
+            return None
+        return "zero_pad", {"c": c_after, "p": sym.pop()}
+    flat = [p for side in spatial for p in side]
+    fields = {"p": flat[0] if len(set(flat)) == 1 else flat}
+    if value:
+        fields["value"] = value
+    return "pad", fields

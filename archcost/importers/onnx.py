@@ -31,7 +31,7 @@ import onnx
 from onnx import shape_inference
 
 from ..errors import SpecError
-from .ir import Imported, Op, Scope, unknown_op
+from .ir import Imported, Op, Scope, pad_fields, pair, parameter_fields, reorder, unknown_op
 
 ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyRelu": "leaky_relu",
                "HardSwish": "hardswish", "HardSigmoid": "hardsigmoid", "Elu": "elu",
@@ -41,13 +41,9 @@ LEAF = "torch.nn.modules."
 
 
 def _attrs(node) -> dict:
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-
-
-def _pair(v):
-    """An int when every axis agrees, else one value per axis."""
-    v = [int(x) for x in v]
-    return v[0] if len(set(v)) == 1 else v
+    """A node's attributes; strings (modes, auto_pad) as str, not ONNX's bytes."""
+    values = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    return {k: v.decode() if isinstance(v, bytes) else v for k, v in values.items()}
 
 
 def _pads(pads):
@@ -58,7 +54,7 @@ def _pads(pads):
     begin, end = [int(p) for p in pads[:n]], [int(p) for p in pads[n:]]
     if begin != end:
         return None
-    return _pair(begin)
+    return pair(begin)
 
 
 CONV_TYPES = {3: "conv1d", 4: "conv", 5: "conv3d"}  # by the weight's rank
@@ -162,7 +158,6 @@ class _Reader:
                             "specs have one")  # fmt: skip
         first = graph_inputs[0].name
         self.alias[first] = "input"
-        self.shapes["input"] = self.shapes[first]
         self.shapes[first] = (1, *self.shapes[first][1:])  # the batch axis may be symbolic
         self.shapes["input"] = self.shapes[first]
         input_shape = tuple(self.shapes[first][1:])
@@ -234,10 +229,10 @@ class _Reader:
             if p is None or kind is None or (t == "AveragePool" and
                                              any(d != 1 for d in a.get("dilations", [1]))):
                 self.fail(node, f"{t} with asymmetric padding or dilation")
-            fields = {"k": _pair(k), "s": _pair(a.get("strides", [1] * len(k))), "p": p,
+            fields = {"k": pair(k), "s": pair(a.get("strides", [1] * len(k))), "p": p,
                       "ceil": bool(a.get("ceil_mode", 0))}  # fmt: skip
             if any(d != 1 for d in a.get("dilations", [1])):
-                fields["d"] = _pair(a["dilations"])
+                fields["d"] = pair(a["dilations"])
             return self.emit(node, kind, fields, ins[:1], short=kind)
         if t == "GlobalAveragePool":
             return self.emit(node, "global_avgpool", {}, ins[:1], short="avgpool")
@@ -320,22 +315,20 @@ class _Reader:
                              (node.input[0],), "embedding")  # fmt: skip
         if t == "Resize":
             x, y = self.shape(ins[0]), out_shape
-            mode = a.get("mode", b"nearest")
-            mode = mode.decode() if isinstance(mode, bytes) else mode
+            mode = a.get("mode", "nearest")
             modes = {"nearest": "nearest", "linear": {3: "linear", 4: "bilinear",
                                                       5: "trilinear"}.get(len(x))}  # fmt: skip
             scales = {yi // xi for xi, yi in zip(x[2:], y[2:])}
             if modes.get(mode) is None or len(scales) != 1 or \
                     any(yi % xi for xi, yi in zip(x[2:], y[2:])):  # fmt: skip
-                return self.emit(node, "upsample", {"size": _pair(y[2:]),
+                return self.emit(node, "upsample", {"size": pair(y[2:]),
                                                     "mode": modes.get(mode) or self.fail(node)},
                                  ins[:1], short="upsample")  # fmt: skip
             return self.emit(node, "upsample", {"scale": scales.pop(), "mode": modes[mode]},
                              ins[:1], short="upsample")  # fmt: skip
         if t == "Pad":
             pads = self.value(node.input[1]) if len(node.input) > 1 else a.get("pads")
-            mode = a.get("mode", b"constant")
-            mode = mode.decode() if isinstance(mode, bytes) else mode
+            mode = a.get("mode", "constant")
             x = self.shape(ins[0])
             value = self.values.get(node.input[2]) if len(node.input) > 2 and node.input[2] \
                 else None  # fmt: skip
@@ -344,20 +337,10 @@ class _Reader:
                     pads[0] or pads[len(x)]:  # fmt: skip
                 self.fail(node, "Pad other than constant padding of the channels and space")
             n = len(x)
-            before, after = pads[1:n], pads[n + 1:]
-            if before[0] == 0 and after[0] != 0:  # channels appended: zero_pad
-                sym = set(before[1:] + after[1:])
-                if value != 0 or len(sym) != 1 or n != 4:
-                    self.fail(node, f"Pad {pads} of the channels")
-                return self.emit(node, "zero_pad", {"c": after[0], "p": sym.pop()}, ins[:1],
-                                 short="pad")  # fmt: skip
-            if before[0] or after[0]:
+            row = pad_fields(list(zip(pads[1:n], pads[n + 1:])), value)
+            if row is None:
                 self.fail(node, f"Pad {pads} of the channels")
-            flat = [v for pair in zip(before[1:], after[1:]) for v in pair]
-            fields = {"p": flat[0] if len(set(flat)) == 1 else flat}
-            if value:
-                fields["value"] = value
-            return self.emit(node, "pad", fields, ins[:1], short="pad")
+            return self.emit(node, *row, ins[:1], short="pad")
         if t == "Slice" and len(node.input) >= 4:
             starts, ends = self.value(node.input[1]), self.value(node.input[2])
             axes = self.value(node.input[3]) if len(node.input) > 3 and node.input[3] else None
@@ -381,8 +364,7 @@ class _Reader:
             self.fail(node, f"{node.op_type} without a weight initializer")
         n = len(wd) - 2
         b = node.input[2] if len(node.input) > 2 and node.input[2] in self.inits else None
-        auto = a.get("auto_pad", b"NOTSET")
-        auto = auto.decode() if isinstance(auto, bytes) else auto
+        auto = a.get("auto_pad", "NOTSET")
         # SAME_UPPER is TensorFlow's rule (odd padding at the end): archcost's 'same'
         p = {"NOTSET": _pads(a.get("pads")), "SAME_UPPER": "same", "VALID": "valid"}.get(auto)
         if p is None or (transposed and isinstance(p, str)):
@@ -391,11 +373,11 @@ class _Reader:
         g = int(a.get("group", 1))
         positions = self.shape(ins[0])[2:] if transposed else out_shape[2:]
         self.macs += _size(wd) * _size(positions)
-        fields = {"out": wd[1] * g if transposed else wd[0], "k": _pair(wd[2:]),
-                  "s": _pair(a.get("strides", [1] * n)), "p": p,
-                  "d": _pair(a.get("dilations", [1] * n)), "g": g, "bias": b is not None}  # fmt: skip
+        fields = {"out": wd[1] * g if transposed else wd[0], "k": pair(wd[2:]),
+                  "s": pair(a.get("strides", [1] * n)), "p": p,
+                  "d": pair(a.get("dilations", [1] * n)), "g": g, "bias": b is not None}  # fmt: skip
         if transposed and any(a.get("output_padding", [0])):
-            fields["output_padding"] = _pair(a["output_padding"])
+            fields["output_padding"] = pair(a["output_padding"])
         return self.emit(node, kinds[len(wd)], fields, ins[:1], (w,))
 
     def fold(self, node):
@@ -457,17 +439,12 @@ class _Reader:
 
     def learned_op(self, node, init):
         """A ``parameter`` row for an initializer read as an activation."""
-        dims = self.inits[init]
-        if len(dims) >= 2 and dims[0] == 1:
-            dims = dims[1:]
+        dims, fields = parameter_fields(self.inits[init])
         self.params_used.add(init)
-        fields = {"shape": list(dims)}
-        if len(dims) == 2:
-            fields["layout"] = "tokens"
         chain, _, _ = self.where(node)
         name = init.rsplit(".", 1)[-1]
         path = f"{chain[-1].path}.{name}" if chain else name
-        self.ops.append(Op(init, "parameter", fields, [], tuple(dims), name, path, chain,
+        self.ops.append(Op(init, "parameter", fields, [], dims, name, path, chain,
                            node.name))  # fmt: skip
         return init
 
@@ -533,15 +510,11 @@ class _Reader:
             if perm[0] != 0:
                 self.fail(node, f"Transpose {perm} that moves the batch axis")
             dims = [p - 1 for p in perm[1:]]
-            moved = [i for i, d in enumerate(dims) if d != i]
-            if not moved:
+            if dims == sorted(dims):
                 self.alias[node.output[0]] = self.src(ins[0])
                 return None
-            if len(moved) == 2:
-                a, b = moved[0] - len(dims), moved[1] - len(dims)
-                fields = {} if (a, b) == (-2, -1) else {"a": a, "b": b}
-                return self.emit(node, "transpose", fields, ins[:1], short="transpose")
-            return self.emit(node, "permute", {"dims": dims}, ins[:1], short="permute")
+            kind, fields = reorder(dims)
+            return self.emit(node, kind, fields, ins[:1], short=kind)
         if y == x:
             self.alias[node.output[0]] = self.src(ins[0])
             return None

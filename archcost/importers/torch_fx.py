@@ -38,7 +38,7 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from ..errors import SpecError
-from .ir import Imported, Op, Scope, unknown_op
+from .ir import Imported, Op, Scope, pad_fields, pair, parameter_fields, reorder, unknown_op
 
 ACTIVATION_MODULES = {nn.ReLU: "relu", nn.ReLU6: "relu6", nn.LeakyReLU: "leaky_relu",
                       nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.Hardswish: "hardswish",
@@ -117,7 +117,6 @@ class _Attr:
         self.tensor = tensor
         self.path = path
         self.is_param = is_param
-        self.real = None
 
 
 class _Pair:
@@ -136,13 +135,6 @@ class _Parts:
         self.shape = shape
         self.equal = False  # equal pieces: archcost's chunk
         self.axis = 0  # the axis split, per sample
-
-
-def _pair(v):
-    """An int when every axis agrees (k: 3), else one value per axis (k: [1, 3])."""
-    if isinstance(v, (tuple, list)):
-        return int(v[0]) if len(set(v)) == 1 else [int(x) for x in v]
-    return int(v)
 
 
 def _source(node) -> str:
@@ -223,23 +215,17 @@ class _Converter:
     def attr_tensor(self, node, attr) -> _T:
         """A learned tensor read by a tensor op: archcost's ``parameter`` row (a leading
         axis of 1 is the batch axis it broadcasts over: (1, 1, D) is a class token (1, D))."""
-        if attr.real is None and id(attr.tensor) in self.learned:
-            attr.real = self.learned[id(attr.tensor)]  # read again: the same row
-        if attr.real is None:
+        row = self.learned.get(id(attr.tensor))  # a tensor read again is the same row
+        if row is None:
             if not attr.is_param:
                 self.fail(node, f"the buffer {attr.path} used as a tensor")
-            shape = tuple(int(d) for d in attr.tensor.shape)
-            if len(shape) >= 2 and shape[0] == 1:
-                shape = shape[1:]
-            fields = {"shape": list(shape)}
-            if len(shape) == 2:
-                fields["layout"] = "tokens"
+            shape, fields = parameter_fields(attr.tensor.shape)
             name = attr.path.rsplit(".", 1)[-1]
-            attr.real = self.emit(node, "parameter", fields, [], name=name, shape=shape,
-                                  params=self.count(attr.tensor), last=len(shape) == 2)  # fmt: skip
+            row = self.emit(node, "parameter", fields, [], name=name, shape=shape,
+                            params=self.count(attr.tensor), last=len(shape) == 2)  # fmt: skip
             self.ops[-1].path = attr.path
-            self.learned[id(attr.tensor)] = attr.real
-        return attr.real
+            self.learned[id(attr.tensor)] = row
+        return row
 
     def fail(self, node, what):
         chain = self.scope_chain(node, node.op == "call_module")
@@ -355,7 +341,7 @@ class _Converter:
         if conv and mod.padding_mode == "zeros" and len(x.shape) == conv[1] and not x.last:
             fields = _conv_fields(mod)
             if conv[0].startswith("conv_transpose"):
-                fields["output_padding"] = _pair(mod.output_padding)
+                fields["output_padding"] = pair(mod.output_padding)
             return emit(node, conv[0], fields, [x], params=params, last=False)
         if isinstance(mod, BN_MODULES) and mod.affine and mod.track_running_stats \
                 and (len(x.shape) == 1 or (len(x.shape) in (2, 3, 4) and not x.last)):  # fmt: skip
@@ -403,7 +389,7 @@ class _Converter:
                     self.fail(node, f"{cls.__name__} with return_indices")
                 fields = _pool_fields(mod.kernel_size, mod.stride, mod.padding, mod.ceil_mode)
                 if not _one(mod.dilation):
-                    fields["d"] = _pair(mod.dilation)
+                    fields["d"] = pair(mod.dilation)
             else:
                 if getattr(mod, "divisor_override", None) is not None:
                     self.fail(node, f"{cls.__name__} with a divisor override")
@@ -446,15 +432,9 @@ class _Converter:
             dims = [axes.index(view.perm[i]) for i in range(rank) if i != view.bdim]
             feature = len(base.shape) - 1 if base.last else 0
             last = len(dims) >= 2 and dims.index(feature) == len(dims) - 1
-            moved = [i for i, d in enumerate(dims) if d != i]
-            if len(moved) == 2:  # two axes swapped: transpose (default: the last two)
-                a, b = moved[0] - len(dims), moved[1] - len(dims)
-                fields = {} if (a, b) == (-2, -1) else {"a": a, "b": b}
-                view.real = self.emit(view.node, "transpose", fields, [base], name="transpose",
-                                      shape=view.shape, last=last)  # fmt: skip
-            else:
-                view.real = self.emit(view.node, "permute", {"dims": dims}, [base],
-                                      name="permute", shape=view.shape, last=last)  # fmt: skip
+            kind, fields = reorder(dims)
+            view.real = self.emit(view.node, kind, fields, [base], name=kind, shape=view.shape,
+                                  last=last)  # fmt: skip
             view.real.bdim = view.bdim
             return view.real
         if view.bdim != 0:
@@ -513,7 +493,7 @@ class _Converter:
             self.fail(node, f"interpolate with mode {mode!r} on shape {x.shape}")
         fields = {"mode": mode}
         if size is not None:
-            fields["size"] = _pair(size)
+            fields["size"] = pair(size)
         else:
             values = scale if isinstance(scale, (tuple, list)) else [scale]
             if len(set(values)) != 1 or float(values[0]) != int(values[0]):
@@ -531,18 +511,11 @@ class _Converter:
         rank = len(x.shape)
         if x.last or len(pairs) > rank:
             self.fail(node, f"pad {pads} of shape {x.shape}")
-        per_axis = [[0, 0]] * (rank - len(pairs)) + list(reversed(pairs))  # axis order
-        channel, spatial = per_axis[0], per_axis[1:]
-        if channel != [0, 0]:
-            sym = {p for pair in spatial for p in pair}
-            if channel[0] != 0 or value != 0 or len(sym) != 1 or rank != 3:
-                self.fail(node, f"pad {pads} of the channels")
-            return self.emit(node, "zero_pad", {"c": channel[1], "p": sym.pop()}, [x], name="pad")
-        flat = [p for pair in spatial for p in pair]
-        fields = {"p": flat[0] if len(set(flat)) == 1 else flat}
-        if value:
-            fields["value"] = _number(value)
-        return self.emit(node, "pad", fields, [x], name="pad")
+        per_axis = [(0, 0)] * (rank - len(pairs)) + [tuple(p) for p in reversed(pairs)]
+        row = pad_fields(per_axis, _number(value))
+        if row is None:
+            self.fail(node, f"pad {pads} of the channels")
+        return self.emit(node, *row, [x], name="pad")
 
     def unknown_module(self, node, mod):
         self.fail(node, f"module {type(mod).__name__}")
@@ -554,7 +527,7 @@ class _Converter:
         size = tuple(x.shape[1 + i] if s is None else int(s) for i, s in enumerate(size))
         if size == (1, 1):
             return self.emit(node, "global_avgpool", {}, [x], name="avgpool")
-        return self.emit(node, "adaptive_avgpool", {"size": _pair(size)}, [x], name="avgpool")
+        return self.emit(node, "adaptive_avgpool", {"size": pair(size)}, [x], name="avgpool")
 
     def view(self, node, x):
         """A view: the identity when the shape comes back, flatten when it becomes flat, a
@@ -970,9 +943,9 @@ def _number(x):
 def _conv_fields(m) -> dict:
     """Every field, defaults included: the writer compares structures on all of them and
     leaves out the defaults when it writes."""
-    p = m.padding if isinstance(m.padding, str) else _pair(m.padding)
-    return {"out": m.out_channels, "k": _pair(m.kernel_size), "s": _pair(m.stride), "p": p,
-            "d": _pair(m.dilation), "g": m.groups, "bias": m.bias is not None}
+    p = m.padding if isinstance(m.padding, str) else pair(m.padding)
+    return {"out": m.out_channels, "k": pair(m.kernel_size), "s": pair(m.stride), "p": p,
+            "d": pair(m.dilation), "g": m.groups, "bias": m.bias is not None}
 
 
 def _linear_fields(m) -> dict:
@@ -980,9 +953,9 @@ def _linear_fields(m) -> dict:
 
 
 def _pool_fields(k, s, p, ceil) -> dict:
-    k = _pair(k)
-    s = k if s is None or (isinstance(s, (tuple, list)) and not s) else _pair(s)
-    return {"k": k, "s": s, "p": _pair(p), "ceil": bool(ceil)}
+    k = pair(k)
+    s = k if s is None or (isinstance(s, (tuple, list)) and not s) else pair(s)
+    return {"k": k, "s": s, "p": pair(p), "ceil": bool(ceil)}
 
 
 def takes_ids(model, input_shape) -> bool:
