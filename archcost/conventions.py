@@ -71,11 +71,15 @@ MOVE_OPS = frozenset({"dropout", "flatten", "concat", "zero_pad", "slice", "resh
 CONV_OPS = frozenset({"conv", "conv1d", "conv3d"})
 TRANSPOSED_OPS = frozenset({"conv_transpose", "conv_transpose1d", "conv_transpose3d"})
 ATTENTION_OPS = frozenset({"attention", "cross_attention"})
-KNOWN_OPS = ACTIVATION_OPS | MOVE_OPS | CONV_OPS | TRANSPOSED_OPS | ATTENTION_OPS | {
-    "linear", "maxpool", "avgpool", "global_avgpool", "adaptive_avgpool", "lrn", "bn",
-    "softmax", "add", "scale", "maxpool1d", "maxpool3d", "avgpool1d", "avgpool3d",
-    "upsample", "layernorm", "groupnorm", "rmsnorm", "embedding", "matmul", "window_attention",
-    "lstm", "gru"}  # fmt: skip
+# adaptive pooling of any rank (the 2-D average one to 1 x 1 is global_avgpool)
+ADAPTIVE_AVG_OPS = frozenset({"global_avgpool", "adaptive_avgpool", "adaptive_avgpool1d",
+                              "adaptive_avgpool3d"})  # fmt: skip
+ADAPTIVE_MAX_OPS = frozenset({"adaptive_maxpool", "adaptive_maxpool1d", "adaptive_maxpool3d"})
+KNOWN_OPS = ACTIVATION_OPS | MOVE_OPS | CONV_OPS | TRANSPOSED_OPS | ATTENTION_OPS | \
+    ADAPTIVE_AVG_OPS | ADAPTIVE_MAX_OPS | {
+        "linear", "maxpool", "avgpool", "lrn", "bn", "softmax", "add", "scale", "maxpool1d",
+        "maxpool3d", "avgpool1d", "avgpool3d", "upsample", "layernorm", "groupnorm", "rmsnorm",
+        "embedding", "matmul", "window_attention", "lstm", "gru", "mul_const", "mean"}  # fmt: skip
 
 
 def _in(node: Node):
@@ -196,8 +200,9 @@ _PTFLOPS_MODULE = {  # op -> elements counted per element of the input, as a mod
     "softplus": 0, "mish": 0,  # no hook, no patch
     "maxpool": 2,  # pool_flops_counter_hook (input numel) + patched F.max_pool2d
     "avgpool": 2,  # hook + patched F.avg_pool2d
-    "global_avgpool": 2,  # nn.AdaptiveAvgPool2d hook + patched F.adaptive_avg_pool2d
-    "adaptive_avgpool": 2,
+    # nn.AdaptiveAvgPool1d/2d/3d, nn.AdaptiveMaxPool1d/2d/3d: pool_flops_counter_hook (input
+    # numel) + the patched F.adaptive_*_pool*d their forward calls
+    **dict.fromkeys(ADAPTIVE_AVG_OPS | ADAPTIVE_MAX_OPS, 2),
     "maxpool1d": 2, "maxpool3d": 2, "avgpool1d": 2, "avgpool3d": 2,  # hook + patched F.*_pool*d
     "softmax": 1,  # no hook for nn.Softmax; its forward calls the patched F.softmax
     "layernorm": 1,  # bn_flops_counter_hook: numel, doubled only if `module.affine` (LayerNorm
@@ -205,13 +210,17 @@ _PTFLOPS_MODULE = {  # op -> elements counted per element of the input, as a mod
     "rmsnorm": 0, "embedding": 0,  # no hook; F.rms_norm, F.embedding are not patched
     "add": 0,  # a + b / a += b: Tensor.__add__/__iadd__ (only torch.add, Tensor.add patched)
     "scale": 0,  # a * b: Tensor.__mul__ (only torch.mul, Tensor.mul patched)
+    "mul_const": 0,  # x * c, x / c: Tensor.__mul__/__truediv__ (torch.div is not patched)
+    "mean": 0,  # x.mean(dim): neither torch.mean nor Tensor.mean is patched
     "matmul": 0,  # a @ b: Tensor.__matmul__ (only torch.matmul, Tensor.matmul patched)
     **dict.fromkeys(MOVE_OPS, 0),
 }  # fmt: skip
 # called functionally (F.relu, torch.sigmoid, F.max_pool2d, torch.matmul, torch.add, ...)
 _PTFLOPS_FUNCTIONAL = {"relu": 1, "relu6": 1, "elu": 1, "gelu": 1, "silu": 1, "maxpool": 1,
-                       "avgpool": 1, "global_avgpool": 1, "adaptive_avgpool": 1,
+                       "avgpool": 1, **dict.fromkeys(ADAPTIVE_AVG_OPS | ADAPTIVE_MAX_OPS, 1),
                        "maxpool1d": 1, "maxpool3d": 1, "avgpool1d": 1, "avgpool3d": 1,
+                       # torch.mul(x, c) / x.mul(c): patched, 1 per element; torch.mean: not
+                       "mul_const": 1, "mean": 0,
                        "softmax": 1, "leaky_relu": 0, "sigmoid": 0, "tanh": 0, "hardswish": 0,
                        "hardsigmoid": 0, "softplus": 0, "mish": 0, "layernorm": 0,
                        "groupnorm": 0, "rmsnorm": 0, "bn": 0, "embedding": 0,
@@ -340,8 +349,9 @@ def _fvcore(node):
     # aten::layer_norm and aten::group_norm 5 per element with affine, 4 without;
     # adaptive_avg_pool2d 1 per input element; upsample_nearest2d 1 and upsample_bilinear2d 4
     # per output element. relu, dropout, cat, flatten, reshapes are ignored; everything else
-    # (max/avg pooling, 1-D and 3-D pooling and upsampling, add, mul, softmax, activations,
-    # rms_norm, embedding, lstm, gru, scaled_dot_product_attention) is unsupported: 0.
+    # (max/avg pooling, adaptive max pooling, 1-D and 3-D pooling and upsampling, add, mul
+    # (by a tensor or a constant), mean, softmax, activations, rms_norm, embedding, lstm, gru,
+    # scaled_dot_product_attention) is unsupported: 0.
     op = node.op
     if op in CONV_OPS or op in TRANSPOSED_OPS or op in ("linear", "matmul", "window_attention"):
         # torchvision's Swin window attention: linear and matmul only -> every MAC
@@ -394,7 +404,7 @@ def _thop(node):
         return (4 if node.fields.get("affine", True) else 2) * elements(_in(node))
     if op in ("avgpool", "avgpool1d", "avgpool3d"):
         return elements(node.shape)  # count_avgpool: one per output element
-    if op in ("global_avgpool", "adaptive_avgpool"):
+    if op in ADAPTIVE_AVG_OPS:
         # count_adap_avgpool: (prod(input_size / output_size) + 1) * output numel over the
         # spatial axes (1-D, 2-D, 3-D alike), in doubles, truncated by int(); exact here when
         # the sizes divide (as in every model we run)
@@ -426,9 +436,9 @@ def _thop(node):
         return None if _mha(node) is None else 0
     # window_attention: torchvision's ShiftedWindowAttention applies its qkv/proj weights with
     # F.linear, so the child nn.Linear hooks never fire: 0.
-    # relu, relu6, maxpool, dropout: zero_ops; leaky_relu: count_relu returns 0;
-    # no hook for the other activations, LRN, groupnorm, rmsnorm, embedding, matmul, flatten,
-    # cat, add, mul, padding and reshapes
+    # relu, relu6, maxpool, dropout, nn.AdaptiveMaxPool*d: zero_ops; leaky_relu: count_relu
+    # returns 0; no hook for the other activations, LRN, groupnorm, rmsnorm, embedding,
+    # matmul, flatten, cat, add, mul (by a tensor or a constant), mean, padding and reshapes
     return 0
 
 

@@ -346,7 +346,8 @@ def _adaptive_windows(size, out):
 
 
 @primitive("adaptive_avgpool", Field("size", "pair", doc="output size [h, w]"),
-           positional=("size",))  # fmt: skip
+           positional=("size",),
+           aliases=("adaptive_avgpool2d", "adaptive_avg_pool2d", "adaptive_avg_pool"))  # fmt: skip
 def adaptive_avgpool(x, size):
     """Adaptive average pooling to C x h x w (torchvision's AlexNet and VGG heads).
 
@@ -502,21 +503,30 @@ def concat(*xs, axis=0):
 
 @primitive(
     "slice",
-    Field("start", "int", minimum=0, doc="first channel taken"),
-    Field("end", "int", doc="one past the last channel taken"),
-    positional=("start", "end"),
+    Field("start", "int", minimum=0, doc="first index taken (of channels, tokens, ...)"),
+    Field("end", "int", doc="one past the last index taken"),
+    Field("axis", "int", 0, minimum=-8, doc="axis sliced (0: the channels of a map, the "
+                                            "tokens of a sequence)"),
+    positional=("start", "end", "axis"),
     inplace=True,
     aliases=("narrow", "channel_slice"),
 )
-def channel_slice(x, start, end):
-    """Channels [start, end) of the input, e.g. a partially connected layer's input maps.
+def channel_slice(x, start, end, axis=0):
+    """Indices [start, end) of one axis (torch ``narrow``; ``x[:, start:end]``): by default
+    (axis 0) the channels of a map, e.g. a partially connected layer's input maps, or the
+    tokens of a sequence (L, D): ``{start: 1, end: 197}`` drops ViT's class token,
+    ``{start: L - 1, end: L}`` keeps GPT's last token. The layout is kept.
 
-    A view of its input (torch ``narrow``): no params, no ops, no new activation memory.
+    A view of its input: no params, no ops, no new activation memory.
     """
-    c = need(x, "slice", "CHW", "CL", "CDHW", "N")[0]
-    if numeric(start, end, c) and not start < end <= c:
-        raise SpecError(f"slice: channels [{start}, {end}) are not within the input's {c}")
-    return Cost((end - start, *x[1:]))
+    rank = len(x)
+    a = _axis(axis, rank, "slice")
+    n = x[a]
+    if numeric(start, end, n) and not start < end <= n:
+        what = "channels" if a == 0 and layout_of(x) in ("CHW", "CL", "CDHW", "N") else \
+            f"indices of axis {axis}"  # fmt: skip
+        raise SpecError(f"slice: {what} [{start}, {end}) are not within the input's {n}")
+    return Cost(shaped((*x[:a], end - start, *x[a + 1:]), layout_of(x)))
 
 
 @primitive("add", arity=None, aliases=("sum", "residual"))

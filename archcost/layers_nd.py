@@ -17,6 +17,7 @@ from .layers import (
     REQUIRED,
     Cost,
     Field,
+    _adaptive_windows,
     elements,
     need,
     numeric,
@@ -249,3 +250,85 @@ def upsample(x, scale=None, size=None, mode="nearest"):
         sizes = tuple(d * scale for d in x[1:])
     shape = (x[0], *sizes)
     return Cost(shape, ops=_UPSAMPLE_OPS[mode] * elements(shape))
+
+
+# ---------------------------------------------------------------- adaptive pooling
+
+
+def _adaptive(n, x, size, what):
+    """(output shape, product over the axes of the sum of window lengths) of torch's adaptive
+    pooling of an n-D map: each axis of length m into o windows [floor(i*m/o),
+    ceil((i+1)*m/o)), whose lengths sum to m + o - gcd(m, o)
+    (:func:`archcost.layers._adaptive_windows`)."""
+    need(x, what, _LAYOUT[n])
+    sizes = _tuple(size, n)
+    window_sum = 1
+    for m, o in zip(x[1:], sizes, strict=True):
+        window_sum = window_sum * _adaptive_windows(m, o)
+    return (x[0], *sizes), window_sum
+
+
+_ADAPTIVE_SIZE = {1: Field("size", "int", doc="output length"),
+                  2: Field("size", "pair", doc="output size [h, w]"),
+                  3: Field("size", "triple", doc="output size [d, h, w]")}  # fmt: skip
+
+
+@primitive("adaptive_avgpool1d", _ADAPTIVE_SIZE[1], positional=("size",),
+           aliases=("adaptive_avg_pool1d",))  # fmt: skip
+def adaptive_avgpool1d(x, size):
+    """Adaptive average pooling of a (C, L) map to (C, size) (torch ``AdaptiveAvgPool1d``).
+
+    other ops = C * (sum of window lengths), one add or divide per element of each window;
+    the windows' lengths sum to L + size - gcd(L, size). size 1 is ``global_avgpool``.
+    """
+    shape, windows = _adaptive(1, x, size, "adaptive_avgpool1d")
+    return Cost(shape, ops=x[0] * windows)
+
+
+@primitive("adaptive_avgpool3d", _ADAPTIVE_SIZE[3], positional=("size",),
+           aliases=("adaptive_avg_pool3d",))  # fmt: skip
+def adaptive_avgpool3d(x, size):
+    """Adaptive average pooling of a (C, D, H, W) map to (C, d, h, w) (``AdaptiveAvgPool3d``).
+
+    other ops = C * (sum of window depths) * (sum of window heights) * (sum of window
+    widths); along an axis of n into o windows the lengths sum to n + o - gcd(n, o).
+    """
+    shape, windows = _adaptive(3, x, size, "adaptive_avgpool3d")
+    return Cost(shape, ops=x[0] * windows)
+
+
+def _adaptive_max(n, x, size, what):
+    shape, windows = _adaptive(n, x, size, what)
+    return Cost(shape, ops=x[0] * windows - elements(shape))
+
+
+@primitive("adaptive_maxpool", _ADAPTIVE_SIZE[2], positional=("size",),
+           aliases=("adaptive_maxpool2d", "adaptive_max_pool2d", "adaptive_max_pool"))  # fmt: skip
+def adaptive_maxpool(x, size):
+    """Adaptive max pooling of a (C, H, W) map to (C, h, w) (``AdaptiveMaxPool2d``; size 1 is
+    global max pooling).
+
+    other ops = window - 1 comparisons per output element, in all C * (sum of window
+    heights) * (sum of window widths) - C*h*w.
+    """
+    return _adaptive_max(2, x, size, "adaptive_maxpool")
+
+
+@primitive("adaptive_maxpool1d", _ADAPTIVE_SIZE[1], positional=("size",),
+           aliases=("adaptive_max_pool1d",))  # fmt: skip
+def adaptive_maxpool1d(x, size):
+    """Adaptive max pooling of a (C, L) map to (C, size) (``AdaptiveMaxPool1d``).
+
+    other ops = C * (sum of window lengths) - C*size comparisons (window - 1 per output).
+    """
+    return _adaptive_max(1, x, size, "adaptive_maxpool1d")
+
+
+@primitive("adaptive_maxpool3d", _ADAPTIVE_SIZE[3], positional=("size",),
+           aliases=("adaptive_max_pool3d",))  # fmt: skip
+def adaptive_maxpool3d(x, size):
+    """Adaptive max pooling of a (C, D, H, W) map to (C, d, h, w) (``AdaptiveMaxPool3d``).
+
+    other ops = C * (product of the window-length sums per axis) - C*d*h*w comparisons.
+    """
+    return _adaptive_max(3, x, size, "adaptive_maxpool3d")

@@ -285,3 +285,65 @@ def space_to_depth(x, r):
         return Cost((r * r * c, -(-h // r), -(-w // r)))
     h, w, c = need(x, "space_to_depth", "CHW", "HWC")
     return Cost(shaped((-(-h // r), -(-w // r), r * r * c), "HWC"))
+
+
+@primitive("mul_const", Field("by", "number", minimum=-(2**31), doc="the constant factor "
+                                                                    "(x / c is by: 1/c)"),
+           positional=("by",), aliases=("mul_scalar",))  # fmt: skip
+def mul_const(x, by):
+    """Every element times a constant (``x * 0.125``; ``x / math.sqrt(d)`` is ``by: 1/sqrt(d)``,
+    attention's scaling of its scores written out). No params, no MACs; other ops = 1 per
+    element (as ``scale``, elementwise work is never a multiply-accumulate); a new tensor.
+    """
+    return Cost(x, ops=elements(x))
+
+
+def _reduced_layout(lay: str) -> str:
+    """The layout left when axes are averaged away: a channel axis followed by spatial axes
+    is a channels-first map of the rank left ((C, H) is a 1-D map (C, L)), spatial axes
+    followed by the channel axis are tokens (L, D) or a channels-last map (H, W, C); one axis
+    is a flat vector; any other keeps its letters."""
+    if len(lay) == 1:
+        return "N"
+    spatial = set("HWDL")
+    if lay[0] == "C" and set(lay[1:]) <= spatial:
+        return {2: "CL", 3: "CHW", 4: "CDHW"}.get(len(lay), lay)
+    if lay[-1] == "C" and set(lay[:-1]) <= spatial:
+        return {2: "LC", 3: "HWC"}.get(len(lay), lay)
+    return lay
+
+
+@primitive("mean", Field("axis", "ints", minimum=-8, doc="axis or axes averaged (0: the tokens "
+                                                          "of a sequence, the channels of a map)"),
+           Field("keepdim", "bool", False, doc="keep each averaged axis, of size 1"),
+           positional=("axis", "keepdim"), aliases=("reduce_mean",))  # fmt: skip
+def mean(x, axis, keepdim=False):
+    """Mean over one or more axes per sample (torch ``x.mean(dim, keepdim)``, dims counted
+    without the batch axis): ``mean: 0`` on tokens (L, D) gives (D,), the average of the
+    tokens a sequence classifier pools; ``{axis: 0, keepdim: true}`` gives (1, D). Over every
+    spatial axis of a map it is ``global_avgpool`` (what the importer writes).
+    No params, no MACs; other ops = 1 per input element (the adds and the divides, as
+    global_avgpool counts them); a new tensor.
+    """
+    rank = len(x)
+    axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    picked = []
+    for a in axes:
+        i = a + rank if a < 0 else a
+        if not 0 <= i < rank:
+            raise SpecError(f"mean: axis {a} is outside {describe(x)}")
+        if i in picked:
+            raise SpecError(f"mean: axis {a} is given twice")
+        picked.append(i)
+    if not picked:
+        raise SpecError("mean needs at least one axis")
+    lay = layout_of(x)
+    if keepdim:
+        return Cost(shaped([1 if i in picked else d for i, d in enumerate(x)], lay),
+                    ops=elements(x))  # fmt: skip
+    if len(picked) == rank:
+        raise SpecError(f"mean over every axis of {describe(x)} leaves no axis per sample "
+                        "(keepdim: true keeps them, of size 1)")  # fmt: skip
+    kept = [i for i in range(rank) if i not in picked]
+    left = "".join(lay[i] for i in kept)
+    return Cost(shaped([x[i] for i in kept], _reduced_layout(left)), ops=elements(x))

@@ -253,10 +253,18 @@ def _pool(kind):
     return make
 
 
-def _adaptive(node, inplace, shapes, size=None):
+_ADAPTIVE = {"avg": {1: nn.AdaptiveAvgPool1d, 2: nn.AdaptiveAvgPool2d, 3: nn.AdaptiveAvgPool3d},
+             "max": {1: nn.AdaptiveMaxPool1d, 2: nn.AdaptiveMaxPool2d, 3: nn.AdaptiveMaxPool3d}}
+
+
+def _adaptive(node, inplace, shapes, size=None, kind="avg"):
     rank = _spatial_rank(shapes[0])
-    cls = {1: nn.AdaptiveAvgPool1d, 2: nn.AdaptiveAvgPool2d, 3: nn.AdaptiveAvgPool3d}[rank]
+    cls = _ADAPTIVE[kind][rank]
     return cls(size if size is not None else _tuple(node.fields["size"], rank))
+
+
+def _adaptive_max(node, inplace, shapes):
+    return _adaptive(node, inplace, shapes, kind="max")
 
 
 # ---------------------------------------------------------------- normalisation
@@ -312,17 +320,51 @@ class Add(nn.Module):
 
 
 class Slice(nn.Module):
-    """Channels [start, end): a view (``narrow``) of the input."""
+    """Indices [start, end) of the per-sample axis ``axis``: a view (``narrow``) of the input."""
 
-    def __init__(self, start, end):
+    def __init__(self, start, end, axis=0):
         super().__init__()
-        self.start, self.end = start, end
+        self.start, self.end, self.axis = start, end, axis
 
     def forward(self, x):
-        return x.narrow(1, self.start, self.end - self.start)
+        return x.narrow(self.axis + 1, self.start, self.end - self.start)
 
     def extra_repr(self):
-        return f"start={self.start}, end={self.end}"
+        return f"start={self.start}, end={self.end}, axis={self.axis}"
+
+
+class MulConst(nn.Module):
+    """``x * by``: every element times a constant."""
+
+    def __init__(self, by):
+        super().__init__()
+        self.by = by
+
+    def forward(self, x):
+        return x * self.by
+
+    def extra_repr(self):
+        return f"by={self.by}"
+
+
+class Mean(nn.Module):
+    """``x.mean(dims, keepdim)`` over per-sample axes (the batch axis is never averaged)."""
+
+    def __init__(self, axes, keepdim):
+        super().__init__()
+        self.axes, self.keepdim = tuple(axes), keepdim
+
+    def forward(self, x):
+        return x.mean(dim=tuple(a + 1 for a in self.axes), keepdim=self.keepdim)
+
+    def extra_repr(self):
+        return f"axes={self.axes}, keepdim={self.keepdim}"
+
+
+def _mean(node, inplace, shapes):
+    axes = node.fields["axis"]
+    axes = list(axes) if isinstance(axes, (list, tuple)) else [axes]
+    return Mean([_axis(a, len(shapes[0])) for a in axes], bool(node.fields.get("keepdim")))
 
 
 class ZeroPad(nn.Module):
@@ -826,6 +868,11 @@ FACTORIES: dict[str, Callable] = {
     "avgpool3d": _pool("avg"),
     "global_avgpool": lambda node, inplace, shapes: _adaptive(node, inplace, shapes, 1),
     "adaptive_avgpool": _adaptive,
+    "adaptive_avgpool1d": _adaptive,
+    "adaptive_avgpool3d": _adaptive,
+    "adaptive_maxpool": _adaptive_max,
+    "adaptive_maxpool1d": _adaptive_max,
+    "adaptive_maxpool3d": _adaptive_max,
     "upsample": _upsample,
     "lrn": _lrn,
     "bn": _bn,
@@ -847,7 +894,11 @@ FACTORIES: dict[str, Callable] = {
     "concat": _concat,
     "add": lambda node, inplace, shapes: Add(),
     "scale": lambda node, inplace, shapes: Scale(),
-    "slice": lambda node, inplace, shapes: Slice(node.fields["start"], node.fields["end"]),
+    "slice": lambda node, inplace, shapes: Slice(
+        node.fields["start"], node.fields["end"],
+        _axis(node.fields.get("axis", 0), len(shapes[0]))),
+    "mul_const": lambda node, inplace, shapes: MulConst(_f(node.fields["by"])),
+    "mean": _mean,
     "zero_pad": lambda node, inplace, shapes: ZeroPad(node.fields["c"], node.fields["p"]),
     "custom": lambda node, inplace, shapes: Declared(node.fields["shape"]),
     "attention": _attention,
