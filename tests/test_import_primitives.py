@@ -14,6 +14,9 @@ NO_TORCH with the reason it has no torch counterpart; a new primitive with neith
 test_every_primitive_is_decided.
 """
 
+import math
+import re
+
 import pytest
 
 from .conftest import require_torch
@@ -266,6 +269,86 @@ class Slice(nn.Module):
         return self.b(self.a(x)[:, 2:5])
 
 
+class MulConst(nn.Module):
+    """Attention's scaling written out: by a constant, divided by sqrt(d), and the forms
+    torch code writes it in (2 * x, x.mul(c), torch.div(x, c))."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(8, 8)
+        self.b = nn.Linear(8, 3)
+
+    def forward(self, x):
+        y = self.a(x) * 0.125
+        y = 2 * (y / math.sqrt(8))
+        return self.b(torch.div(y.mul(0.5), 3))
+
+
+class Tokens(nn.Module):
+    """A linear layer on tokens, then ``f`` of them (a slice, a mean), then a linear head."""
+
+    def __init__(self, f, d_in=8, d_out=8):
+        super().__init__()
+        self.a = nn.Linear(8, d_in)
+        self.f = f
+        self.head = nn.Linear(d_out, 3)
+
+    def forward(self, x):
+        return self.head(self.f(self.a(x)))
+
+
+class LayerScale(nn.Module):
+    """A gated unit (SwiGLU: two halves of one shape multiplied) and a learned layer scale
+    (D,) multiplying tokens."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(8, 6)
+        self.b = nn.Linear(8, 6)
+        self.out = nn.Linear(6, 8)
+        self.gamma = nn.Parameter(torch.ones(8))
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.head(self.out(F.silu(self.a(x)) * self.b(x)) * self.gamma)
+
+
+class PositionSlice(nn.Module):
+    """GPT's learned positions (1, T, D), the first L of them added to the tokens."""
+
+    def __init__(self):
+        super().__init__()
+        self.pos = nn.Parameter(torch.zeros(1, 10, 8))
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.fc(x + self.pos[:, :x.shape[1], :])
+
+
+class ChannelMean(nn.Module):
+    """CBAM's spatial attention input: the mean over channels, kept as one channel."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 4, 1)
+        self.b = nn.Conv2d(1, 2, 3)
+
+    def forward(self, x):
+        return self.b(self.a(x).mean(dim=1, keepdim=True))
+
+
+class SpatialMean(nn.Module):
+    """x.mean((2, 3)): the global average pool a ResNet-style head writes as a mean."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).mean((2, 3)))
+
+
 MODULES = {
     # primitive: (factory, input shape per sample)
     "conv": (lambda: Chain(nn.Conv2d(3, 8, 3, stride=2, padding=1),
@@ -337,6 +420,16 @@ MODULES = {
     "channel_shuffle": act(nn.ChannelShuffle(2)),
     "pad": (lambda: Chain(nn.ZeroPad2d((1, 2, 0, 3)), nn.Conv2d(3, 4, 3)), (3, 5, 5)),
     "space_to_depth": (lambda: Chain(nn.PixelUnshuffle(2), nn.Conv2d(12, 4, 1)), (3, 6, 8)),
+    "mul_const": (MulConst, (5, 8)),
+    "mean": (lambda: Tokens(lambda y: y.mean(dim=1)), (5, 8)),
+    "adaptive_avgpool1d": (lambda: Chain(nn.AdaptiveAvgPool1d(5), nn.Conv1d(3, 4, 1)), (3, 12)),
+    "adaptive_avgpool3d": (lambda: Chain(nn.AdaptiveAvgPool3d((2, 3, None)), nn.Conv3d(2, 4, 1)),
+                           (2, 4, 7, 6)),
+    "adaptive_maxpool": (lambda: Chain(nn.AdaptiveMaxPool2d((3, 2)), nn.Conv2d(3, 4, 1)),
+                         (3, 9, 8)),
+    "adaptive_maxpool1d": (lambda: Chain(nn.AdaptiveMaxPool1d(4), nn.Conv1d(3, 4, 1)), (3, 13)),
+    "adaptive_maxpool3d": (lambda: Chain(nn.AdaptiveMaxPool3d((1, 2, 3)), nn.Conv3d(2, 4, 1)),
+                           (2, 3, 5, 7)),
 }
 
 # the primitive the import writes where torch's op is another archcost primitive of equal cost
@@ -474,6 +567,32 @@ VARIANTS = {
                                          nn.Conv1d(4, 2, 3)), (3, 5)),
     "constant pad 1d": (lambda: Chain(nn.Conv1d(3, 4, 1), nn.ConstantPad1d((2, 1), 0.5),
                                       nn.Conv1d(4, 2, 3)), (3, 5)),
+    # slices of tokens (issue 15): GPT's last-token head, ViT without its class token, the
+    # class token itself, a slice of the features, learned positions cut to the sequence
+    "last token x[:, [-1], :]": (lambda: Tokens(lambda y: y[:, [-1], :]), (5, 8)),
+    "last token x[:, -1:, :]": (lambda: Tokens(lambda y: y[:, -1:, :]), (5, 8)),
+    "tokens without the first x[:, 1:, :]": (lambda: Tokens(lambda y: y[:, 1:, :]), (5, 8)),
+    "class token x[:, 0]": (lambda: Tokens(lambda y: y[:, 0]), (5, 8)),
+    "features x[..., :4]": (lambda: Tokens(lambda y: y[..., :4], d_out=4), (5, 8)),
+    "positions self.pos[:, :L]": (PositionSlice, (5, 8)),
+    "split into unequal token ranges": (lambda: Tokens(lambda y: y.split([2, 3], dim=1)[1]),
+                                        (5, 8)),
+    # means (issue 15)
+    "mean over tokens, keepdim": (lambda: Tokens(lambda y: torch.mean(y, 1, keepdim=True)),
+                                  (5, 8)),
+    "mean over features": (lambda: Tokens(lambda y: y.mean(-1), d_out=5), (5, 8)),
+    "mean over channels, keepdim": (ChannelMean, (3, 6, 6)),
+    "mean over H and W": (SpatialMean, (3, 7, 7)),
+    # adaptive pools as functions, global max pooling, products of tensors
+    "F.adaptive_max_pool2d": (lambda: Chain(nn.Conv2d(3, 4, 1), nn.Conv2d(4, 2, 1),
+                                            f=lambda x: F.adaptive_max_pool2d(x, (2, 3))),
+                              (3, 7, 9)),
+    "F.adaptive_avg_pool3d": (lambda: Chain(nn.Conv3d(2, 4, 1),
+                                            f=lambda x: F.adaptive_avg_pool3d(x, 2)),
+                              (2, 5, 5, 5)),
+    "global max pool": (lambda: Chain(nn.Conv2d(3, 8, 3), nn.AdaptiveMaxPool2d(1), nn.Flatten(),
+                                      nn.Linear(8, 5)), (3, 7, 7)),
+    "gated product and layer scale": (LayerScale, (5, 8)),
 }
 
 
@@ -486,3 +605,40 @@ def test_variant_round_trip(name, tmp_path):
         net, text = imported(model, shape, tmp_path, hooks=hooks)
         t = net.totals()
         assert (t["params"], t["macs"]) == expected, text
+
+
+def test_new_ops_are_written_as_their_primitives(tmp_path):
+    """What each form of issue 15's ops becomes in the spec (the counts are checked above)."""
+    expect = {  # the row's type, then its fields
+        "last token x[:, [-1], :]": ("slice", "{start: 4, end: 5}"),
+        "tokens without the first x[:, 1:, :]": ("slice", "{start: 1, end: 5}"),
+        "features x[..., :4]": ("slice", "{start: 0, end: 4, axis: 1}"),
+        "mean over tokens, keepdim": ("mean", "{axis: 0, keepdim: true}"),
+        "mean over features": ("mean", "{axis: 1}"),
+        "mean over channels, keepdim": ("mean", "{axis: 0, keepdim: true}"),
+        "mean over H and W": ("global_avgpool", ""),
+        "global max pool": ("adaptive_maxpool", "size: 1}"),
+        "gated product and layer scale": ("scale", ""),
+    }
+    for name, (kind, fields) in expect.items():
+        make, shape = VARIANTS[name]
+        net, text = imported(make(), shape, tmp_path, flat=True)
+        assert kind in {n.op for n in net.nodes}, (name, text)
+        assert re.search(rf"{kind}[:,}}].*{re.escape(fields)}", text), (name, text)
+    _, text = imported(MulConst(), (5, 8), tmp_path, flat=True)
+    # x * 0.125, / sqrt(8), 2 *, .mul(0.5), torch.div(, 3): five constants, in order
+    factors = [float(v) for v in re.findall(r"mul_const, by: ([0-9.e-]+)|"
+                                            r"(?:mul|div): \{by: ([0-9.e-]+)", text) for v in v if v]
+    assert factors == [0.125, 1 / math.sqrt(8), 2, 0.5, 1 / 3], text
+
+
+def test_ops_without_a_primitive_are_still_errors(tmp_path):
+    """A division by a tensor, a mean over the batch, a strided slice: named errors, never a
+    zero or a silent skip."""
+    from archcost.errors import SpecError
+
+    for f, what in ((lambda y: y / y, "division by a tensor"),
+                    (lambda y: y[:, ::2, :], "indexing a tensor"),
+                    (lambda y: y.mean(0, keepdim=True), "the batch axis")):  # fmt: skip
+        with pytest.raises(SpecError, match=what):
+            imported(Tokens(f), (5, 8), tmp_path)

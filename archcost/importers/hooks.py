@@ -21,7 +21,8 @@ from torch.overrides import TorchFunctionMode
 
 CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 METHOD_NAMES = {"__add__": "add", "__radd__": "add", "__iadd__": "add_", "__mul__": "mul",
-                "__rmul__": "mul", "__imul__": "mul_", "__getitem__": "getitem"}  # fmt: skip
+                "__rmul__": "mul", "__imul__": "mul_", "__getitem__": "getitem",
+                "__truediv__": "div", "__itruediv__": "div_"}  # fmt: skip
 IGNORED = {"size", "dim", "numel", "__get__", "__len__", "__format__", "__repr__", "__bool__",
            "__index__", "__int__", "__float__", "item", "tolist", "is_contiguous"}  # fmt: skip
 

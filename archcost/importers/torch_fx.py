@@ -66,13 +66,25 @@ POOL_MODULES = {nn.MaxPool1d: ("maxpool1d", 2), nn.MaxPool2d: ("maxpool", 3),
                 nn.MaxPool3d: ("maxpool3d", 4), nn.AvgPool1d: ("avgpool1d", 2),
                 nn.AvgPool2d: ("avgpool", 3), nn.AvgPool3d: ("avgpool3d", 4)}  # fmt: skip
 BN_MODULES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+# adaptive pooling: (avg or max, spatial rank)
+ADAPTIVE_MODULES = {nn.AdaptiveAvgPool1d: ("avg", 1), nn.AdaptiveAvgPool2d: ("avg", 2),
+                    nn.AdaptiveAvgPool3d: ("avg", 3), nn.AdaptiveMaxPool1d: ("max", 1),
+                    nn.AdaptiveMaxPool2d: ("max", 2), nn.AdaptiveMaxPool3d: ("max", 3)}  # fmt: skip
+ADAPTIVE_FUNCTIONS = {F.adaptive_avg_pool1d: ("avg", 1), F.adaptive_avg_pool2d: ("avg", 2),
+                      F.adaptive_avg_pool3d: ("avg", 3), F.adaptive_max_pool1d: ("max", 1),
+                      F.adaptive_max_pool2d: ("max", 2), F.adaptive_max_pool3d: ("max", 3),
+                      torch.adaptive_max_pool1d: ("max", 1)}  # fmt: skip
+ADAPTIVE_PRIMITIVES = {("avg", 1): "adaptive_avgpool1d", ("avg", 2): "adaptive_avgpool",
+                       ("avg", 3): "adaptive_avgpool3d", ("max", 1): "adaptive_maxpool1d",
+                       ("max", 2): "adaptive_maxpool", ("max", 3): "adaptive_maxpool3d"}  # fmt: skip
+MUL = {operator.mul, operator.imul, torch.mul, torch.multiply}
+DIV = {operator.truediv, operator.itruediv, torch.div, torch.true_divide, torch.divide}
 # torch.nn modules the converter maps as one call (leaves of the trace); the trace goes into
 # any other torch.nn module (nn.TransformerEncoderLayer) as into the user's own
 LEAF_MODULES = (*ACTIVATION_MODULES, *CONV_MODULES, *POOL_MODULES, *BN_MODULES, nn.Identity,
                 nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.Linear, nn.LayerNorm,
                 nn.GELU, nn.Softplus, nn.Mish, nn.MultiheadAttention, nn.LSTM, nn.GRU,
-                nn.Embedding, nn.GroupNorm, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d,
-                nn.AdaptiveAvgPool3d, nn.Flatten, nn.Softmax, nn.LogSoftmax, nn.LocalResponseNorm,
+                nn.Embedding, nn.GroupNorm, *ADAPTIVE_MODULES, nn.Flatten, nn.Softmax, nn.LogSoftmax, nn.LocalResponseNorm,
                 nn.Upsample, nn.ChannelShuffle, nn.PixelUnshuffle, nn.ZeroPad1d, nn.ZeroPad2d,
                 nn.ZeroPad3d, nn.ConstantPad1d, nn.ConstantPad2d, nn.ConstantPad3d,
                 *((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ()))  # fmt: skip
@@ -293,7 +305,8 @@ class _Converter:
             if user.op == "call_module":
                 mod = self.gm.get_submodule(user.target)
                 if isinstance(mod, (nn.Conv1d, nn.ConvTranspose1d, nn.MaxPool1d, nn.AvgPool1d,
-                                    nn.BatchNorm1d, nn.Upsample)):  # fmt: skip
+                                    nn.BatchNorm1d, nn.Upsample, nn.AdaptiveAvgPool1d,
+                                    nn.AdaptiveMaxPool1d)):  # fmt: skip
                     return True
         return False
 
@@ -395,12 +408,10 @@ class _Converter:
                     self.fail(node, f"{cls.__name__} with a divisor override")
                 fields = _pool_fields(mod.kernel_size, mod.stride, mod.padding, mod.ceil_mode)
             return emit(node, pool[0], fields, [x])
-        if isinstance(mod, nn.AdaptiveAvgPool2d):
-            return self.adaptive(node, x, mod.output_size)
-        if isinstance(mod, (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool3d)) and not x.last and \
-                len(x.shape) == (2 if isinstance(mod, nn.AdaptiveAvgPool1d) else 4) and \
-                all(s == 1 for s in _tuple(mod.output_size)):  # fmt: skip
-            return self.emit(node, "global_avgpool", {}, [x], name="avgpool")
+        if cls in ADAPTIVE_MODULES:
+            if getattr(mod, "return_indices", False):
+                self.fail(node, f"{cls.__name__} with return_indices")
+            return self.adaptive(node, x, mod.output_size, *ADAPTIVE_MODULES[cls])
         if isinstance(mod, nn.Flatten):
             return self.view(node, x)
         if isinstance(mod, (nn.Softmax, nn.LogSoftmax)):
@@ -520,14 +531,21 @@ class _Converter:
     def unknown_module(self, node, mod):
         self.fail(node, f"module {type(mod).__name__}")
 
-    def adaptive(self, node, x, size):
-        if len(x.shape) != 3:
-            self.fail(node, "adaptive_avg_pool2d on a non C x H x W tensor")
-        size = (size, size) if not isinstance(size, (tuple, list)) else tuple(size)
+    def adaptive(self, node, x, size, kind="avg", rank=2):
+        """Adaptive average or max pooling of a channels-first map of ``rank`` spatial axes
+        (1-D, 2-D, 3-D) to ``size`` (None keeps an axis): average pooling to size 1 on every
+        axis is ``global_avgpool``."""
+        if x.last or x.bdim or len(x.shape) != rank + 1:
+            self.fail(node, f"adaptive_{kind}_pool{rank}d on shape {x.shape}")
+        size = (size,) * rank if not isinstance(size, (tuple, list)) else tuple(size)
+        if len(size) == 1 and rank > 1:
+            size = size * rank
         size = tuple(x.shape[1 + i] if s is None else int(s) for i, s in enumerate(size))
-        if size == (1, 1):
-            return self.emit(node, "global_avgpool", {}, [x], name="avgpool")
-        return self.emit(node, "adaptive_avgpool", {"size": pair(size)}, [x], name="avgpool")
+        name = f"{kind}pool"
+        if kind == "avg" and all(s == 1 for s in size):
+            return self.emit(node, "global_avgpool", {}, [x], name=name)
+        return self.emit(node, ADAPTIVE_PRIMITIVES[kind, rank], {"size": pair(size)}, [x],
+                         name=name)  # fmt: skip
 
     def view(self, node, x):
         """A view: the identity when the shape comes back, flatten when it becomes flat, a
@@ -654,16 +672,20 @@ class _Converter:
         if target in (operator.add, operator.iadd, torch.add) or (node.op == "call_method" and
                                                                 target in ("add", "add_")):  # fmt: skip
             return self.add(node)
-        if target in (operator.mul, operator.imul, torch.mul) or (node.op == "call_method" and
-                                                                target in ("mul", "mul_")):  # fmt: skip
+        if target in MUL or (method and target in ("mul", "mul_", "multiply")):
             return self.mul(node)
+        if target in DIV or (method and target in ("div", "div_", "true_divide", "divide")):
+            return self.mul(node, divide=True)
         if target is F.dropout or (node.op == "call_method" and target == "dropout"):
             p = _bound(F.dropout, args, kwargs)["p"]
             return self.emit(node, "dropout", {"p": p}, [self.tensor(args[0], node, name)],
                              name="dropout")  # fmt: skip
-        if target in (F.adaptive_avg_pool2d,):
-            b = _bound(F.adaptive_avg_pool2d, args, kwargs)
-            return self.adaptive(node, self.tensor(args[0], node, name), b["output_size"])
+        if target in ADAPTIVE_FUNCTIONS:
+            size = _arg(args, kwargs, 1, "output_size", None)
+            if _arg(args, kwargs, 2, "return_indices", False):
+                self.fail(node, f"{name} with return_indices")
+            return self.adaptive(node, self.tensor(args[0], node, name), size,
+                                 *ADAPTIVE_FUNCTIONS[target])  # fmt: skip
         if target in (F.max_pool2d, torch.max_pool2d):
             b = _bound(_max_pool2d, args, kwargs)
             if not _one(b["dilation"]) or b["return_indices"]:
@@ -760,28 +782,77 @@ class _Converter:
             self.fail(node, "add with alpha")
         return self.emit(node, "add", {}, [x, y], name="add")
 
-    def mul(self, node):
-        a, b = node.args[:2]
+    def mul(self, node, divide=False):
+        """``x * y``: by a constant (``x * 0.125``, ``x / math.sqrt(d)``: ``mul_const``), or
+        by a tensor that broadcasts to the other (an SE gate (C, 1, 1), a layer scale (D,), a
+        gated unit's two halves of one shape: ``scale``)."""
+        what = "div" if divide else "mul"
+        a, b = (node.args + (node.kwargs.get("other"),))[:2]
+        if divide and node.kwargs.get("rounding_mode") is not None:
+            self.fail(node, f"div with rounding_mode={node.kwargs['rounding_mode']!r}")
+        number = (int, float)
+        if isinstance(b, number) and not isinstance(b, bool) or \
+                isinstance(a, number) and not isinstance(a, bool) and not divide:  # fmt: skip
+            tensor, c = (a, b) if isinstance(b, number) else (b, a)
+            if not isinstance(tensor, fx.Node):
+                self.fail(node, f"{what} of two constants")
+            if divide:
+                if c == 0:
+                    self.fail(node, "division by zero")
+                c = 1 / c
+            x = self.tensor(tensor, node, what)
+            return self.emit(node, "mul_const", {"by": _number(c)}, [x], name=what)
+        if divide:
+            self.fail(node, "division by a tensor (archcost divides by constants only)")
         if not (isinstance(a, fx.Node) and isinstance(b, fx.Node)):
-            self.fail(node, "mul by a constant")
+            self.fail(node, "mul by a constant that is not a number")
+        for arg in (a, b):
+            if self.env.get(arg) is None:
+                self.fail(node, "mul by a value computed from sizes (archcost multiplies by "
+                                "a number written in the code)")  # fmt: skip
         x, g = self.tensor(a, node, "mul"), self.tensor(b, node, "mul")
+        if isinstance(self.env.get(a), _Attr):
+            x, g = g, x  # the learned tensor (a layer scale) multiplies the activation
+        if x.bdim or g.bdim:
+            self.fail(node, "mul of tensors whose batch axis is not first")
         if len(x.shape) == 3 and g.shape == (x.shape[0], 1, 1):
             return self.emit(node, "scale", {}, [x, g], name="scale")
         if len(g.shape) == 3 and x.shape == (g.shape[0], 1, 1):
             return self.emit(node, "scale", {}, [g, x], name="scale")
-        self.fail(node, f"mul of shapes {x.shape} and {g.shape} (archcost scales C x H x W by C x 1 x 1)")
+        if _broadcasts(g.shape, x.shape):
+            return self.emit(node, "scale", {}, [x, g], name="scale")
+        if _broadcasts(x.shape, g.shape):
+            return self.emit(node, "scale", {}, [g, x], name="scale")
+        self.fail(node, f"mul of shapes {x.shape} and {g.shape} (archcost scales a tensor by one "
+                        "that broadcasts to it)")  # fmt: skip
 
     def mean(self, node):
+        """``x.mean(dim, keepdim)``: over every spatial axis of a channels-first map it is the
+        global average pool (``global_avgpool``, then ``flatten`` without keepdim); over any
+        other axes, archcost's ``mean``."""
         x = self.tensor(node.args[0], node, "mean")
         dims = _arg(node.args, node.kwargs, 1, "dim", None)
-        keep = _arg(node.args, node.kwargs, 2, "keepdim", False)
+        keep = bool(_arg(node.args, node.kwargs, 2, "keepdim", False))
+        if dims is None or x.bdim:
+            self.fail(node, "mean over the batch axis")
         dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
-        if len(x.shape) != 3 or sorted(d % 4 for d in dims) != [2, 3]:
-            self.fail(node, f"mean over dims {dims} (archcost has the global average pool)")
-        pooled = self.emit(node, "global_avgpool", {}, [x], name="mean", shape=(x.shape[0], 1, 1))
-        if keep:
-            return pooled
-        return self.emit(node, "flatten", {}, [pooled], name="flatten", shape=(x.shape[0],))
+        rank = len(x.shape) + 1
+        axes = sorted({int(d) % rank for d in dims})
+        if 0 in axes or not axes:
+            self.fail(node, f"mean over dims {dims}, the batch axis among them")
+        axes = [a - 1 for a in axes]  # per sample
+        spatial = list(range(1, len(x.shape)))
+        if not x.last and len(x.shape) in (2, 3, 4) and axes == spatial:
+            pooled = self.emit(node, "global_avgpool", {}, [x], name="mean",
+                               shape=(x.shape[0],) + (1,) * len(spatial))  # fmt: skip
+            if keep:
+                return pooled
+            return self.emit(node, "flatten", {}, [pooled], name="flatten", shape=(x.shape[0],))
+        feature = len(x.shape) - 1
+        kept = len(x.shape) if keep else len(x.shape) - len(axes)
+        last = x.last and feature not in axes and kept >= 2
+        fields = {"axis": axes[0] if len(axes) == 1 else axes, "keepdim": keep}
+        return self.emit(node, "mean", fields, [x], name="mean", last=last)
 
     def chunk(self, node):
         x = self.tensor(node.args[0], node, str(node.target))
@@ -810,9 +881,6 @@ class _Converter:
         parts.axis = axis
         parts.equal = len(set(sizes)) == 1 and c % len(sizes) == 0 and \
             (method == "chunk" or axis != 0 or len(x.shape) != 3)  # fmt: skip
-        if not parts.equal and (axis != 0 or len(x.shape) != 3):
-            self.fail(node, f"{method} into unequal pieces along dim {dim} (archcost slices "
-                            "channels, and chunks any axis into equal pieces)")  # fmt: skip
         return parts
 
     def getitem(self, node):
@@ -837,34 +905,99 @@ class _Converter:
                     fields["axis"] = axis
                 return self.emit(node, "chunk", fields, [value.src], name="chunk",
                                  shape=tuple(shape))  # fmt: skip
-            return self.emit(node, "slice", {"start": start, "end": end}, [value.src],
-                             name="slice", shape=(end - start, *value.shape[1:]))  # fmt: skip
+            fields = {"start": start, "end": end}
+            if axis:
+                fields["axis"] = axis
+            return self.emit(node, "slice", fields, [value.src], name="slice",
+                             shape=tuple(shape))  # fmt: skip
         if value is None:
             return None
         index = node.args[1]
         if isinstance(value, _View):
             value = self.materialize(node, value)
-        if isinstance(value, _T) and value.bdim == 0 and not value.last and \
-                isinstance(index, tuple) and len(index) == 2 and index[0] == slice(None) and \
-                isinstance(index[1], slice) and index[1].step in (None, 1):  # fmt: skip
-            c = value.shape[0]
-            start, end, _ = index[1].indices(c)
-            if (start, end) == (0, c):
-                return value
-            return self.emit(node, "slice", {"start": start, "end": end}, [value], name="slice",
-                             shape=(end - start, *value.shape[1:]))  # fmt: skip
-        if isinstance(value, _T) and value.bdim == 0 and value.last and len(value.shape) == 2 \
-                and isinstance(index, tuple) and len(index) == 2 and index[0] == slice(None) \
-                and isinstance(index[1], int):  # fmt: skip
-            # x[:, i] of tokens (L, D): token i (a ViT's class token), as chunk + reshape
-            length, dim = value.shape
-            if not -length <= index[1] < length:
-                self.fail(node, f"token {index[1]} of {length}")
-            token = self.emit(node, "chunk", {"chunks": length, "index": index[1] % length},
-                              [value], name="token", shape=(1, dim), last=True)  # fmt: skip
-            return self.emit(node, "reshape", {"shape": [dim]}, [token], name="reshape",
-                             shape=(dim,), last=False)  # fmt: skip
+        if isinstance(value, _Attr):  # self.pos[:, :L]: a learned (1, T, D) tensor's first L
+            tensor = value.tensor
+            value = self.attr_tensor(node, value)
+            if tensor.dim() != len(value.shape) + 1:
+                self.fail(node, "indexing a learned tensor that has no leading axis of 1")
+        if isinstance(value, _T) and value.bdim == 0:
+            picked = self.index(node, value, index)
+            if picked is not None:
+                return picked
         self.fail(node, "indexing a tensor")
+
+
+    def index(self, node, x, index):
+        """``x[:, a:b]``, ``x[:, [-1], :]``, ``x[..., :8]``: indices of one per-sample axis,
+        archcost's ``slice`` (a view; ``axis`` when it is not the first); an integer index
+        (``x[:, 0]``: ViT's class token) is that slice with its axis then dropped (a
+        ``reshape``). None for an index of another kind (several axes, steps, tensors)."""
+        items = index if isinstance(index, tuple) else (index,)
+        rank = len(x.shape) + 1
+        ellipses = [i for i, ix in enumerate(items) if ix is Ellipsis]
+        if len(ellipses) > 1 or any(ix is None for ix in items):
+            return None
+        if ellipses:
+            k = ellipses[0]
+            items = items[:k] + (slice(None),) * (rank - len(items) + 1) + items[k + 1:]
+        if len(items) > rank:
+            return None
+        items = items + (slice(None),) * (rank - len(items))
+        picked = [(i, ix) for i, ix in enumerate(items)
+                  if not (isinstance(ix, slice) and ix == slice(None))]  # fmt: skip
+        if not picked:
+            return x
+        if len(picked) != 1 or picked[0][0] == 0:
+            return None
+        pos, ix = picked[0]
+        axis = pos - 1
+        n = x.shape[axis]
+        drop = False
+        if isinstance(ix, slice):
+            if ix.step not in (None, 1):
+                return None
+            bounds = (ix.start, ix.stop)
+            if all(isinstance(v, (int, type(None))) for v in bounds):
+                start, end, _ = ix.indices(n)
+            else:  # a bound computed from sizes (self.pos[:, :x.shape[1]]): torch's length
+                out = self.shape(node)
+                if out is None or len(out) != len(x.shape) or \
+                        not isinstance(ix.start if ix.stop is None else ix.stop, fx.Node) or \
+                        not isinstance(ix.stop if ix.stop is None else ix.start,
+                                       (int, type(None))):  # fmt: skip
+                    return None
+                if ix.stop is None:  # x[:, -k:] with k from sizes: the last out[axis]
+                    start, end = n - out[axis], n
+                else:
+                    start = slice(ix.start, n).indices(n)[0]
+                    end = start + out[axis]
+        elif isinstance(ix, int) and not isinstance(ix, bool) and -n <= ix < n:
+            start, end, drop = ix % n, ix % n + 1, True
+        elif isinstance(ix, list) and ix and all(type(v) is int and -n <= v < n for v in ix):
+            values = [v % n for v in ix]
+            if values != list(range(values[0], values[0] + len(values))):
+                return None  # not one run of consecutive indices
+            start, end = values[0], values[0] + len(values)
+        else:
+            return None
+        if end <= start:
+            self.fail(node, f"an empty slice [{ix}] of an axis of {n}")
+        if (start, end) == (0, n) and not drop:
+            return x
+        fields = {"start": start, "end": end}
+        if axis:
+            fields["axis"] = axis
+        shape = list(x.shape)
+        shape[axis] = end - start
+        part = self.emit(node, "slice", fields, [x], name="slice", shape=tuple(shape))
+        if not drop:
+            return part
+        shape.pop(axis)
+        fields = {"shape": shape}
+        if len(shape) == 2 and x.last:
+            fields["layout"] = "tokens"
+        return self.emit(node, "reshape", fields, [part], name="reshape", shape=tuple(shape),
+                         last=x.last and len(shape) >= 2)  # fmt: skip
 
 
 class _View:
@@ -921,6 +1054,14 @@ def _linear(input, weight, bias=None):
 def _max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                 return_indices=False):
     """F.max_pool2d's signature (the function itself dispatches on return_indices)."""
+
+
+def _broadcasts(small, big) -> bool:
+    """torch's broadcasting of ``small`` to ``big`` per sample: aligned from the last axis,
+    each dimension equal or 1, no more axes than ``big``."""
+    if small is None or big is None or len(small) > len(big):
+        return False
+    return all(a in (1, b) for a, b in zip(reversed(small), reversed(big), strict=False))
 
 
 def _tuple(v) -> tuple:
