@@ -384,6 +384,38 @@ PROBE_RECORDS = [
      (0, 0, 0, 0, 0, 0)),
     ("flatten + dropout", "[8, 3, 3]", ["f: {type: flatten}", "d: {type: dropout}"], "module",
      (0, 0, 0, 0, 0, 0)),
+    # round three (issue 15), same versions
+    ("mul by a constant (x * 0.125)", "[8, 6, 6]", ["mul_const: 0.125"], "module",
+     (0, 0, 0, 0, 0, 0)),
+    ("mul by a constant (torch.mul)", "[8, 6, 6]", ["mul_const: 0.5"], "functional",
+     (288, 0, 0, 0, 0, 0)),
+    ("divide by a constant (x / 4)", "{tokens: [6, 16]}", ["mul_const: 0.25"], "module",
+     (0, 0, 0, 0, 0, 0)),
+    ("slice of tokens (x[:, 1:])", "{tokens: [6, 16]}", ["slice: [1, 6]"], "module",
+     (0, 0, 0, 0, 0, 0)),
+    ("last token (x[:, [-1], :])", "{tokens: [6, 16]}", ["slice: [5, 6]"], "module",
+     (0, 0, 0, 0, 0, 0)),
+    ("mean over tokens (x.mean(dim=1))", "{tokens: [6, 16]}", ["mean: 0"], "module",
+     (0, 0, 0, 0, 0, 0)),
+    ("mean over tokens, keepdim (torch.mean)", "{tokens: [6, 16]}",
+     ["mean: {axis: 0, keepdim: true}"], "functional",
+     (0, 0, 0, 0, 0, 0)),
+    ("adaptive avg pool 1d 12->5", "[4, 12]", ["adaptive_avgpool1d: 5"], "module",
+     (96, 0, 0, 68, 0, 0)),
+    ("adaptive avg pool 1d (F.adaptive_avg_pool1d)", "[4, 12]", ["adaptive_avgpool1d: 4"],
+     "functional", (48, 0, 0, 0, 0, 0)),
+    ("adaptive avg pool 3d", "[2, 4, 6, 6]", ["adaptive_avgpool3d: {size: [2, 3, 3]}"], "module",
+     (576, 0, 0, 324, 0, 0)),
+    ("adaptive max pool 6->3", "[8, 6, 6]", ["adaptive_maxpool: 3"], "module",
+     (576, 0, 0, 0, 0, 0)),
+    ("global max pool (adaptive max pool to 1)", "[8, 7, 7]", ["adaptive_maxpool: 1"], "module",
+     (784, 0, 0, 0, 0, 0)),
+    ("adaptive max pool (F.adaptive_max_pool2d)", "[8, 6, 6]", ["adaptive_maxpool: 3"],
+     "functional", (288, 0, 0, 0, 0, 0)),
+    ("adaptive max pool 1d", "[4, 12]", ["adaptive_maxpool1d: 4"], "module",
+     (96, 0, 0, 0, 0, 0)),
+    ("adaptive max pool 3d", "[2, 4, 6, 6]", ["adaptive_maxpool3d: {size: [2, 3, 3]}"], "module",
+     (576, 0, 0, 0, 0, 0)),
 ]  # fmt: skip
 
 
@@ -458,6 +490,35 @@ def test_hand_rules_of_the_round_two_ops():
           "  - b: {type: chunk, chunks: 2, index: 1, axis: 1, in: input}\n"
           "  - m: {type: matmul, t: true, in: [a, b]}\n")  # fmt: skip
     assert one(mm, "ptflops", "functional") == 6 * 8 * 6 and one(mm, "ptflops") == 0
+
+
+def test_hand_rules_of_the_round_three_ops():
+    from archcost.spec import build_text
+
+    def one(text, preset, call="module"):
+        net = build_text(text)
+        for n in net.nodes:
+            n.call = call
+        return sum(conventions.PRESETS[preset].node(n) for n in net.nodes)
+
+    # thop's count_adap_avgpool, (prod(input / output) + 1) per output element, on 4 x 12 into
+    # 5: (12/5 + 1) x 20 = 68; 3-D (4, 6, 6) into (2, 3, 3): (2 * 2 * 2 + 1) x 2 x 18 = 324
+    assert one("input: [4, 12]\nlayers:\n  - adaptive_avgpool1d: 5\n", "thop") == 68
+    assert one("input: [2, 4, 6, 6]\nlayers:\n  - adaptive_avgpool3d: {size: [2, 3, 3]}\n",
+               "thop") == 9 * 36  # fmt: skip
+    # ptflops: an adaptive pool module is its hook (input numel) and the patched F call
+    # (input numel again); called as F.adaptive_max_pool2d, once
+    amp = "input: [8, 6, 6]\nlayers:\n  - adaptive_maxpool: 3\n"
+    assert one(amp, "ptflops") == 2 * 288 and one(amp, "ptflops", "functional") == 288
+    # x * c: Tensor.__mul__ is not patched (0); torch.mul(x, c) is (1 per element)
+    mul = "input: [8, 6, 6]\nlayers:\n  - mul_const: 0.5\n"
+    assert one(mul, "ptflops") == 0 and one(mul, "ptflops", "functional") == 288
+    # fvcore counts adaptive_avg_pool2d only: the 1-D and 3-D ones and every max are 0
+    for text in ("input: [4, 12]\nlayers:\n  - adaptive_avgpool1d: 5\n", amp):
+        assert one(text, "fvcore") == 0
+    # a mean is counted by none of them
+    mean = "input: {tokens: [6, 16]}\nlayers:\n  - mean: 0\n"
+    assert {one(mean, p, c) for p in PEERS for c in ("module", "functional")} == {0}
 
 
 def test_every_builtin_spec_is_known_to_every_preset():

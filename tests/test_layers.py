@@ -185,7 +185,8 @@ ORACLE_TESTS = {
 
 
 ENGINE_TEST_MODULES = ("tests.test_layers_rank", "tests.test_attention", "tests.test_layers_nd",
-                       "tests.test_recurrent", "tests.test_user_primitives")  # fmt: skip
+                       "tests.test_recurrent", "tests.test_user_primitives",
+                       "tests.test_layers_new_ops")  # fmt: skip
 
 
 def all_oracles() -> dict:
@@ -218,7 +219,7 @@ def test_every_primitive_is_consistent(name):
     shapes = SAMPLE_INPUTS.get(name, shapes)
     fields = {"out": 4, "k": 3, "size": 2, "start": 0, "end": 8, "heads": 2, "shape": [2, 4],
               "groups": 2, "chunks": 2, "vocab": 10, "dim": 4, "dims": [1, 2, 0], "p": 1,
-              "hidden": 4}  # fmt: skip
+              "hidden": 4, "axis": 0, "by": 3}  # fmt: skip
     if name == "dropout":
         fields["p"] = 0
     if name == "custom":
@@ -245,7 +246,9 @@ SAMPLE_INPUTS = {
     "avgpool1d": [(16, 20)], "conv3d": [(16, 4, 8, 8)], "maxpool3d": [(16, 4, 8, 8)],
     "avgpool3d": [(16, 4, 8, 8)], "conv_transpose1d": [(16, 20)],
     "conv_transpose3d": [(16, 4, 8, 8)], "global_avgpool1d": [(16, 20)],
-    "global_avgpool3d": [(16, 4, 8, 8)],
+    "global_avgpool3d": [(16, 4, 8, 8)], "adaptive_avgpool1d": [(16, 20)],
+    "adaptive_maxpool1d": [(16, 20)], "adaptive_avgpool3d": [(16, 4, 8, 8)],
+    "adaptive_maxpool3d": [(16, 4, 8, 8)],
 }  # fmt: skip
 TWO_INPUT_PRODUCTS = {"matmul"}
 

@@ -49,7 +49,7 @@ def test_positional_order_matches_what_the_expander_uses(tmp_path):
     from archcost.spec import build
 
     order = json.loads(invoke_ok("layers", "slice", "--format", "json"))["positional"]
-    assert order == ["start", "end"]
+    assert order == ["start", "end", "axis"]
     path = tmp_path / "s.yaml"
     path.write_text("input: [8, 4, 4]\nlayers:\n  - slice: [2, 5]\n")
     assert build(str(path)).rows[0].output.shape == (3, 4, 4)

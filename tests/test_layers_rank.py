@@ -315,7 +315,7 @@ def test_add_broadcasts_and_checks_layouts():
 
 
 @pytest.mark.parametrize("op,fields", [
-    ("lrn", {}), ("slice", {"start": 0, "end": 4}), ("maxpool", {"k": 2}),
+    ("lrn", {}), ("maxpool", {"k": 2}), ("adaptive_maxpool", {"size": (2, 2)}),
     ("global_avgpool", {}), ("zero_pad", {"c": 1}), ("adaptive_avgpool", {"size": 1}),
     ("patchify", {"p": 2}), ("groupnorm", {"groups": 2}), ("upsample", {"scale": 2}),
     ("conv1d", {"out": 4, "k": 3}), ("conv3d", {"out": 4, "k": 3}),
