@@ -119,7 +119,7 @@ VIEW_OPS = frozenset({"flatten", "slice", "dropout", "reshape", "view", "drop_pa
                       "identity", "unsqueeze", "squeeze"})  # fmt: skip
 NORM_OPS = frozenset({"bn", "layernorm", "groupnorm", "rmsnorm", "instancenorm"})
 POOL_OPS = frozenset({"maxpool", "avgpool", "adaptive_avgpool", "global_avgpool", "lrn",
-                      "adaptive_maxpool"})  # fmt: skip
+                      "adaptive_maxpool", "mean"})  # fmt: skip
 COPY_OPS = frozenset({"concat", "zero_pad", "pad", "channel_shuffle", "transpose", "permute",
                       "patchify", "split", "chunk"})  # fmt: skip
 # kernels one node launches in eager PyTorch where it is not one (views: none)

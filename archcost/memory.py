@@ -548,12 +548,13 @@ def _saved(node, g, store, size, nb, device, alias):
     out = store[id(node)]
     if op in ("conv", "linear", "avgpool"):
         return inputs, []
-    if op == "adaptive_avgpool":
-        return ([] if tuple(node.fields["size"]) == (1, 1) else inputs), []
+    if op in ("adaptive_avgpool", "adaptive_avgpool1d", "adaptive_avgpool3d"):  # any rank
+        size = node.fields["size"]
+        return ([] if set(size if isinstance(size, tuple) else (size,)) == {1} else inputs), []
     if op == "bn":
         stat = size(node.shape[0], max(nb, 4), batched=False)  # mean and invstd, per channel
         return inputs, [stat, stat]
-    if op == "maxpool":
+    if op in ("maxpool", "adaptive_maxpool", "adaptive_maxpool1d", "adaptive_maxpool3d"):
         return inputs, [size(elements(node.shape), INDEX_BYTES)]
     if op == "lrn":
         c, h, w = node.inputs[0].shape

@@ -17,7 +17,7 @@ import pytest
 from archcost.errors import SpecError
 from archcost.layers import PRIMITIVES
 from archcost.shapes import layout_of, shaped
-from archcost.spec import build_text
+from archcost.spec import build, build_text
 from tests.test_layers import run
 
 
@@ -162,3 +162,46 @@ ORACLES = {
     "adaptive_maxpool1d": test_adaptive_max_pooling,
     "adaptive_maxpool3d": test_adaptive_max_pooling,
 }
+
+
+def test_saved_for_backward_equals_torch(tmp_path):
+    """Training memory of the new ops: what autograd saves (saved_tensors_hooks, each storage
+    once, parameters excluded) equals archcost.memory's saved bytes. A mean, a slice and a
+    multiply by a constant save nothing; adaptive pools save their input, max pools also
+    int64 indices of the output's size."""
+    from tests.conftest import require_torch
+
+    torch = require_torch()
+    from archcost import memory as M
+    from archcost.torch_backend import build_module
+
+    path = tmp_path / "train.yaml"
+    path.write_text("""
+input: [3, 12, 10]
+layers:
+  - c: {type: conv, out: 4, k: 1}
+  - a: {type: adaptive_maxpool, size: [5, 4]}
+  - c2: {type: conv, out: 4, k: 1}
+  - m: {type: mul_const, by: 0.5}
+  - r: {type: reshape, shape: [4, 20]}
+  - p1: {type: adaptive_avgpool1d, size: 6}
+  - p2: {type: adaptive_maxpool1d, size: 4}
+  - s: {type: slice, start: 1, end: 3, axis: 1}
+  - mean: {type: mean, axis: 1}
+  - fc: {type: linear, out: 2}
+""")
+    net = build(str(path), train=True)
+    model = build_module(net)
+    model.train()
+    skip = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
+    saved = {}
+
+    def pack(t):
+        st = t.untyped_storage()
+        if st.data_ptr() not in skip:
+            saved[st.data_ptr()] = st.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(torch.randn(2, *net.input.shape))
+    assert sum(saved.values()) == M.training(net, 2, "float32", "cpu", "sgd").saved_bytes
