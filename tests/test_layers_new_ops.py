@@ -205,3 +205,59 @@ layers:
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         model(torch.randn(2, *net.input.shape))
     assert sum(saved.values()) == M.training(net, 2, "float32", "cpu", "sgd").saved_bytes
+
+
+VERIFY_SPECS = {
+    # tokens: a scaled linear, the patch tokens, the last token, half the features, a mean
+    "tokens": ("""
+input: {tokens: [6, 16]}
+layers:
+  - fc: {type: linear, out: 16}
+  - scaled: {type: mul_const, by: 0.125}
+  - patches: {type: slice, start: 1, end: 6}
+  - last: {type: slice, start: 4, end: 5, axis: 0}
+  - half: {type: slice, start: 0, end: 8, axis: -1}
+  - m: {type: mean, axis: 0}
+  - head: {type: linear, out: 3}
+""", (8,), 6 * 16 * 16 + 8 * 3),
+    "1-D": ("""
+input: [4, 12]
+layers:
+  - c: {type: conv1d, out: 6, k: 3}
+  - a: {type: adaptive_avgpool1d, size: 4}
+  - b: {type: adaptive_maxpool1d, size: 3}
+  - m: {type: mean, axis: 1, keepdim: true}
+  - f: {type: flatten}
+  - head: {type: linear, out: 3}
+""", (6, 1), 10 * 3 * 4 * 6 + 6 * 3),
+    "3-D": ("""
+input: [2, 5, 7, 9]
+layers:
+  - c: {type: conv3d, out: 4, k: 1}
+  - a: {type: adaptive_avgpool3d, size: [2, 3, 4]}
+  - b: {type: adaptive_maxpool3d, size: [1, 2, 3]}
+  - m: {type: mean, axis: [1]}
+  - c2: {type: conv, out: 3, k: 1}
+  - mx: {type: adaptive_maxpool, size: [1, 2]}
+  - m2: {type: mean, axis: 0}
+""", (4, 2, 3), 5 * 7 * 9 * 2 * 4 + 2 * 3 * 4 * 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VERIFY_SPECS))
+def test_verify_against_torch(name, tmp_path):
+    """`archcost verify`: torch modules built from the spec's fields (archcost/torch_modules.py)
+    agree on every node's shape, params and MACs; the MACs are hand arithmetic too."""
+    from tests.conftest import require_torch
+
+    require_torch()
+    from archcost.commands.verify import run_verify
+
+    text, middle, macs = VERIFY_SPECS[name]
+    path = tmp_path / "v.yaml"
+    path.write_text(text)
+    out = run_verify(build(str(path)))
+    assert out["ok"], [r for r in out["rows"] if not r["ok"]]
+    assert out["static"]["macs"] == out["torch"]["macs"] == macs
+    rows = {r["node"]: tuple(r["torch"]["shape"]) for r in out["rows"]}
+    assert rows["m"] == middle
