@@ -6,7 +6,9 @@ written in this file (one per primitive the importer maps) or are benchmarks/_to
 independently written torchvision-style models; archcost never built any of them.
 """
 
+import math
 import os
+import re
 import sys
 
 import pytest
@@ -574,3 +576,101 @@ def test_nanogpt_tied_head_by_hand(tmp_path):
         V * D + C * D + depth * block + 2 * D
     assert macs == depth * (12 * L * D * D + 2 * L * L * D) + L * D * V
     assert "lm_head: {type: linear, out: 64, bias: false, tied: true}" in text
+
+
+# ---------------------------------------------------------------- issue 15: ops real models use
+
+
+class NanoGPTLastToken(NanoGPT):
+    """nanoGPT's inference forward: ``logits = self.lm_head(x[:, [-1], :])``, only the last
+    position (model.py, "inference-time mini-optimization")."""
+
+    def forward(self, idx):
+        b, t = idx.size()
+        pos = torch.arange(0, t, dtype=torch.long)
+        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+        for block in self.transformer.h:
+            x = block(x)
+        x = self.transformer.ln_f(x)
+        return self.lm_head(x[:, [-1], :])
+
+
+def test_nanogpt_last_token_head_by_hand(tmp_path):
+    model = NanoGPTLastToken()
+    V, D, L, depth = 64, 32, 12, 2
+    (params, macs, _), text, _ = spec_totals(model, (L,), tmp_path)
+    assert params == sum(p.numel() for p in model.parameters())
+    # the head multiplies one token: D x V MACs, not L x D x V
+    assert macs == depth * (12 * L * D * D + 2 * L * L * D) + D * V == oracle(model, (L,))[1]
+    assert "{type: slice, start: 11, end: 12}" in text or "slice: {start: 11, end: 12}" in text
+
+
+class ScaledScores(nn.Module):
+    """Attention written out as nanoGPT's slow path does (without the mask): scores scaled by
+    ``1.0 / math.sqrt(k.size(-1))`` (torch.fx records the size and math.sqrt as nodes: the
+    importer computes the number from the traced shapes), softmax, times v;
+    ``by_attribute`` divides by a number the module holds instead."""
+
+    def __init__(self, d=16, heads=2, by_attribute=False):
+        super().__init__()
+        self.qkv = nn.Linear(d, 3 * d)
+        self.out = nn.Linear(d, d)
+        self.d, self.heads, self.by_attribute = d, heads, by_attribute
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.qkv(x).split(self.d, dim=2)
+        q, k, v = (t.view(B, T, self.heads, C // self.heads).transpose(1, 2) for t in (q, k, v))
+        if self.by_attribute:
+            att = (q @ k.transpose(-2, -1)) / math.sqrt(self.d // self.heads)
+        else:
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        y = F.softmax(att, dim=-1) @ v
+        return self.out(y.transpose(1, 2).contiguous().view(B, T, C))
+
+
+@pytest.mark.parametrize("by_attribute", [False, True])
+def test_attention_scaled_by_a_constant(by_attribute, tmp_path):
+    model, L, D = ScaledScores(by_attribute=by_attribute), 5, 16
+    (params, macs, _), text, _ = spec_totals(model, (L, D), tmp_path)
+    # by hand: qkv and out 4D^2 + 4D params; projections 4LD^2, QK^T and AV 2L^2D
+    assert (params, macs) == (4 * D * D + 4 * D, 4 * L * D * D + 2 * L * L * D)
+    assert (params, macs) == oracle(model, (L, D))[:2]
+    # 1 / sqrt(8), heads of 16 / 2 features
+    factor = r"(mul_const, by|(mul|div): \{by): 0\.35355339059327"
+    assert re.search(factor, text), text
+    _, imported = import_torch(model, input_shape=(L, D))
+    assert imported.notes == []  # torch.fx traced it
+    from archcost.importers.torch_fx import trace
+    from archcost.importers.writer import write_spec
+
+    text = write_spec(trace(model, (L, D), hooks_only=True))  # the hook trace: the same
+    assert re.search(factor, text), text
+
+
+class MeanPooledViT(nn.Module):
+    """A ViT-style head without the class token: patch embedding, one encoder layer, the
+    tokens averaged (``x.mean(dim=1)``), a classifier; and the same tokens with the first
+    dropped (``x[:, 1:]``) before the mean."""
+
+    def __init__(self, drop_first=False):
+        super().__init__()
+        self.embed = nn.Conv2d(3, 16, 4, 4)
+        self.block = EncoderBlock(16, 2)
+        self.head = nn.Linear(16, 10)
+        self.drop_first = drop_first
+
+    def forward(self, x):
+        x = self.embed(x).flatten(2).transpose(1, 2)
+        x = self.block(x)
+        if self.drop_first:
+            x = x[:, 1:]
+        return self.head(x.mean(dim=1))
+
+
+@pytest.mark.parametrize("drop_first", [False, True])
+def test_mean_pooled_tokens(drop_first, tmp_path):
+    model = MeanPooledViT(drop_first)
+    got, text, _ = spec_totals(model, (3, 16, 16), tmp_path)
+    assert got == oracle(model, (3, 16, 16))
+    assert "mean" in text and ("slice" in text) == drop_first

@@ -77,6 +77,9 @@ ADAPTIVE_FUNCTIONS = {F.adaptive_avg_pool1d: ("avg", 1), F.adaptive_avg_pool2d: 
 ADAPTIVE_PRIMITIVES = {("avg", 1): "adaptive_avgpool1d", ("avg", 2): "adaptive_avgpool",
                        ("avg", 3): "adaptive_avgpool3d", ("max", 1): "adaptive_maxpool1d",
                        ("max", 2): "adaptive_maxpool", ("max", 3): "adaptive_maxpool3d"}  # fmt: skip
+# arithmetic on numbers computed from sizes (``1.0 / math.sqrt(k.size(-1))``); also math.*
+NUMBER_FUNCTIONS = {operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv,
+                    operator.pow, operator.neg, float, int}  # fmt: skip
 MUL = {operator.mul, operator.imul, torch.mul, torch.multiply}
 DIV = {operator.truediv, operator.itruediv, torch.div, torch.true_divide, torch.divide}
 # torch.nn modules the converter maps as one call (leaves of the trace); the trace goes into
@@ -791,6 +794,8 @@ class _Converter:
         if divide and node.kwargs.get("rounding_mode") is not None:
             self.fail(node, f"div with rounding_mode={node.kwargs['rounding_mode']!r}")
         number = (int, float)
+        a, b = (self.number(v) if isinstance(v, fx.Node) and self.env.get(v) is None else v
+                for v in (a, b))  # a number computed from sizes: its value
         if isinstance(b, number) and not isinstance(b, bool) or \
                 isinstance(a, number) and not isinstance(a, bool) and not divide:  # fmt: skip
             tensor, c = (a, b) if isinstance(b, number) else (b, a)
@@ -825,6 +830,49 @@ class _Converter:
             return self.emit(node, "scale", {}, [g, x], name="scale")
         self.fail(node, f"mul of shapes {x.shape} and {g.shape} (archcost scales a tensor by one "
                         "that broadcasts to it)")  # fmt: skip
+
+    def number(self, arg):
+        """A number computed in the forward from tensor sizes (``1 / math.sqrt(k.size(-1))``),
+        as torch.fx records it: sizes read from the traced shapes, then only the arithmetic
+        of :data:`NUMBER_FUNCTIONS` and ``math``; None when it reads the batch axis (the
+        number would change with the batch) or anything else."""
+        if isinstance(arg, (int, float)) or not isinstance(arg, fx.Node):
+            return arg if isinstance(arg, (int, float)) else None
+        args = arg.args
+        if arg.op == "call_method" and arg.target == "size" and args:
+            shape = self.full_shape(args[0])
+            dim = _arg(args, arg.kwargs, 1, "dim", None)
+            if shape is None or not isinstance(dim, int) or dim % len(shape) == 0:
+                return None
+            return shape[dim]
+        if arg.op != "call_function":
+            return None
+        if arg.target is getattr and len(args) == 2 and args[1] == "shape":
+            return self.full_shape(args[0])
+        if arg.target is operator.getitem and len(args) == 2 and isinstance(args[1], int):
+            shape = self.number(args[0])
+            if not isinstance(shape, tuple) or args[1] % len(shape) == 0:
+                return None
+            return shape[args[1]]
+        fn = arg.target
+        if fn not in NUMBER_FUNCTIONS and getattr(fn, "__module__", None) != "math" or \
+                arg.kwargs:  # fmt: skip
+            return None
+        values = [self.number(v) for v in args]
+        if any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in values):
+            return None
+        try:
+            out = fn(*values)
+        except (ArithmeticError, ValueError):
+            return None
+        return out if isinstance(out, (int, float)) else None
+
+    def full_shape(self, arg):
+        """The traced shape of a tensor node, batch axis included (None for other values)."""
+        if not isinstance(arg, fx.Node) or not isinstance(self.env.get(arg), (_T, _View)):
+            return None
+        meta = arg.meta.get("tensor_meta")
+        return tuple(int(d) for d in meta.shape) if meta is not None else None
 
     def mean(self, node):
         """``x.mean(dim, keepdim)``: over every spatial axis of a channels-first map it is the
