@@ -794,8 +794,8 @@ class _Converter:
         if divide and node.kwargs.get("rounding_mode") is not None:
             self.fail(node, f"div with rounding_mode={node.kwargs['rounding_mode']!r}")
         number = (int, float)
-        a, b = (self.number(v) if isinstance(v, fx.Node) and self.env.get(v) is None else v
-                for v in (a, b))  # a number computed from sizes: its value
+        a, b = ((self.number(v) if isinstance(v, fx.Node) and self.env.get(v) is None
+                 else None) or v for v in (a, b))  # a number computed from sizes: its value
         if isinstance(b, number) and not isinstance(b, bool) or \
                 isinstance(a, number) and not isinstance(a, bool) and not divide:  # fmt: skip
             tensor, c = (a, b) if isinstance(b, number) else (b, a)
