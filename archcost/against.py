@@ -21,6 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .layers import elements
+from .shapes import layout_of
+
 WINDOW = 8  # how far ahead a partner may be (branches of one block run in any order)
 
 
@@ -67,10 +70,11 @@ def spec_layers(net) -> list[Layer]:
         if n.op == "conv":
             out.append(Layer("conv", _pair(f["k"]), src[0], f["out"], f["g"], _pair(f["s"]),
                              bool(f["bias"]), where))  # fmt: skip
-        else:
-            c_in = 1
-            for d in src:
-                c_in *= d
+        else:  # in features as archcost.layers.linear reads them: the last axis of tokens,
+            # a channels-last map or a vector; a channels-first map is flattened
+            lay = layout_of(src)
+            c_in = src[-1] if len(src) == 1 or lay[-1] in "CN" and \
+                lay not in ("CHW", "CL", "CDHW") else elements(src)  # fmt: skip
             out.append(Layer("linear", (1, 1), c_in, f["out"], 1, (1, 1), bool(f["bias"]), where))
     return out
 

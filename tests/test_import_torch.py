@@ -674,3 +674,21 @@ def test_mean_pooled_tokens(drop_first, tmp_path):
     got, text, _ = spec_totals(model, (3, 16, 16), tmp_path)
     assert got == oracle(model, (3, 16, 16))
     assert "mean" in text and ("slice" in text) == drop_first
+
+
+def mean_pooled_vit(drop_first=False):
+    return MeanPooledViT(drop_first).eval()
+
+
+@pytest.mark.parametrize("drop_first", [False, True])
+def test_imported_tokens_model_verifies_against_itself(drop_first, tmp_path):
+    """`verify --against` reads a linear layer on tokens as torch does (in features = the last
+    axis, not all elements: it reported 'linear 256->48 in spec; model has linear 16->48'),
+    so an imported transformer agrees with the model it came from, layer by layer."""
+    from archcost.against import against
+
+    _, _, net = spec_totals(mean_pooled_vit(drop_first), (3, 16, 16), tmp_path)
+    out = against(net, "tests.test_import_torch:mean_pooled_vit", {"drop_first": drop_first})
+    assert out["ok"], out
+    # the patch conv, the MLP's two linears on tokens, the head (attention is no conv/linear)
+    assert out["weight_layers"]["matched"] == out["weight_layers"]["model"] == 4
