@@ -12,8 +12,9 @@ Counting conventions (stated once; the README repeats them in the same words):
   bias additions (1 per output element of a layer with a bias), pooling (max: k_h*k_w - 1
   comparisons; average: k_h*k_w adds and divides, per output element), batch norm at
   inference (2 per element: scale and shift), activation functions (1 per element), LRN
-  (size + 3 per element), elementwise add (inputs - 1 per element), elementwise scale
-  (1 per element), softmax (3 per element: exp, add, divide), layer/group norm (5 per
+  (size + 3 per element), elementwise add (inputs - 1 per element), elementwise scale and
+  a multiply by a constant (1 per element), a mean over axes (1 per input element, as the
+  global average pool), softmax (3 per element: exp, add, divide), layer/group norm (5 per
   element, fvcore's count), upsampling (bilinear 4 per output element); concat, reshapes
   and zero padding copy or write zeros and count none.
 * **activations** are elements of the tensors a layer writes, per sample. In-place
