@@ -575,6 +575,8 @@ VARIANTS = {
     "class token x[:, 0]": (lambda: Tokens(lambda y: y[:, 0]), (5, 8)),
     "features x[..., :4]": (lambda: Tokens(lambda y: y[..., :4], d_out=4), (5, 8)),
     "positions self.pos[:, :L]": (PositionSlice, (5, 8)),
+    "narrow of tokens": (lambda: Tokens(lambda y: y.narrow(1, 1, 3)), (5, 8)),
+    "select the last token": (lambda: Tokens(lambda y: torch.select(y, 1, -1)), (5, 8)),
     "split into unequal token ranges": (lambda: Tokens(lambda y: y.split([2, 3], dim=1)[1]),
                                         (5, 8)),
     # means (issue 15)

@@ -709,6 +709,8 @@ class _Converter:
                              name="softmax")  # fmt: skip
         if target is torch.mean or (node.op == "call_method" and target == "mean"):
             return self.mean(node)
+        if target in (torch.narrow, torch.select) or (method and target in ("narrow", "select")):
+            return self.narrow(node, name)
         if target is torch.chunk or (node.op == "call_method" and target in ("chunk", "split")) \
                 or target is torch.split:  # fmt: skip
             return self.chunk(node)
@@ -974,6 +976,25 @@ class _Converter:
                 return picked
         self.fail(node, "indexing a tensor")
 
+
+    def narrow(self, node, name):
+        """``x.narrow(dim, start, length)`` and ``x.select(dim, i)``: the index they equal,
+        ``x[:, start:start + length]`` and ``x[:, i]`` on that dim."""
+        x = self.tensor(node.args[0], node, name)
+        dim = _arg(node.args, node.kwargs, 1, "dim", None)
+        first = _arg(node.args, node.kwargs, 2, "start" if name == "narrow" else "index", None)
+        length = _arg(node.args, node.kwargs, 3, "length", None)
+        if not isinstance(dim, int) or not isinstance(first, int) or \
+                (name == "narrow" and not isinstance(length, int)) or x.bdim:  # fmt: skip
+            self.fail(node, f"{name} with arguments computed in the forward")
+        rank = len(x.shape) + 1
+        pick = slice(first, first + length) if name == "narrow" else first
+        if name == "narrow" and first < 0:
+            pick = slice(first % x.shape[dim % rank - 1], first % x.shape[dim % rank - 1] + length)
+        out = self.index(node, x, (slice(None),) * (dim % rank) + (pick,))
+        if out is None:
+            self.fail(node, f"{name} along dim {dim}")
+        return out
 
     def index(self, node, x, index):
         """``x[:, a:b]``, ``x[:, [-1], :]``, ``x[..., :8]``: indices of one per-sample axis,
