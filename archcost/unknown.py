@@ -167,3 +167,15 @@ def blank(records, keys=TRAINING_FIELDS) -> None:
         for k in keys:
             if k in rec:
                 rec[k] = None
+
+
+def refuse(net, what: str) -> None:
+    """A :class:`~archcost.errors.SpecError` (exit 2) when ``net`` has unknown rows: torch can
+    neither build nor time an op archcost does not know, and a check against counts that are
+    unknown proves nothing (``verify``, ``verify --against``, ``bench``)."""
+    nodes = unknown_nodes(net)
+    if nodes:
+        from .errors import SpecError
+
+        raise SpecError(f"{net.name}: cannot {what}: it has {where(nodes)} archcost has no "
+                        "formula for (type unknown); replace them with known layers first")
