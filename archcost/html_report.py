@@ -335,7 +335,7 @@ def bar_plot(items, title: str, fmt=human, width: int = 640) -> str:
              f'<title>{esc(title)}</title><text x="0" y="14" class="ptitle">{esc(title)}</text>']
     for i, (label, value) in enumerate(items):
         y = 24 + i * (bar_h + gap)
-        w = span * value / top if value is not None else 0  # unknown: no bar, a '?' 
+        w = span * value / top if value is not None else 0  # unknown: no bar, a '?'
         short = label if len(label) <= 26 else label[:24] + "..."
         parts.append(f'<text x="{left - 6}" y="{y + bar_h - 3}" text-anchor="end">{esc(short)}'
                      f'</text><rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" '
