@@ -28,7 +28,8 @@ def _summary(text, imported, output):
         spec, model = check[key]
         if spec is None:  # an unknown row's: not compared (archcost.unknown)
             lines.append(f"  {label:<17} spec {'unknown':>16}   model {model:>16,}   unknown "
-                         f"({unknown} unknown row(s))")  # fmt: skip
+                         f"({unknown} unknown row(s); the known rows hold "
+                         f"{check['known'][key]:,})")  # fmt: skip
             continue
         verdict = "ok" if spec == model else "DIFF"
         lines.append(f"  {label:<17} spec {spec:>16,}   model {model:>16,}   {verdict}")

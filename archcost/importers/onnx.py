@@ -31,8 +31,7 @@ import onnx
 from onnx import shape_inference
 
 from ..errors import SpecError
-from .ir import (Imported, Op, Scope, UnknownOp, pad_fields, pair, parameter_fields, reorder,
-                 unknown_op)  # fmt: skip
+from .ir import Imported, Op, Scope, pad_fields, pair, parameter_fields, reorder, unknown_op
 
 ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyRelu": "leaky_relu",
                "HardSwish": "hardswish", "HardSigmoid": "hardsigmoid", "Elu": "elu",
@@ -189,6 +188,7 @@ class _Reader:
             if not getattr(self, "allow_unknown", False):
                 self.convert(node)
                 continue
+            from .ir import UnknownOp
             from .unknown_ops import onnx_before, onnx_unknown
 
             before = onnx_before(self, node)

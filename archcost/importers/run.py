@@ -92,4 +92,5 @@ def round_trip(text: str, imported: Imported) -> dict:
     out["rows"] = len(net.rows)
     out["nodes"] = len(net.nodes)
     out["unknown_rows"] = sum(1 for n in net.nodes if n.op == "unknown")
+    out["known"] = {q: sum(getattr(n, q) or 0 for n in net.nodes) for q in out["unknown"]}
     return out

@@ -38,8 +38,7 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from ..errors import SpecError
-from .ir import (Imported, Op, Scope, UnknownOp, pad_fields, pair, parameter_fields, reorder,
-                 unknown_op)  # fmt: skip
+from .ir import Imported, Op, Scope, pad_fields, pair, parameter_fields, reorder, unknown_op
 
 ACTIVATION_MODULES = {nn.ReLU: "relu", nn.ReLU6: "relu6", nn.LeakyReLU: "leaky_relu",
                       nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.Hardswish: "hardswish",
@@ -285,6 +284,7 @@ class _Converter:
                 if not getattr(self, "allow_unknown", False):
                     self.env[node] = call(node)
                     continue
+                from .ir import UnknownOp
                 from .unknown_ops import torch_before, torch_unknown
 
                 before = torch_before(self, node)

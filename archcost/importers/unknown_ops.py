@@ -62,7 +62,7 @@ def torch_unknown(conv, node, err: UnknownOp, before):
     """The unknown row for fx ``node`` whose conversion raised ``err``; its output tensor."""
     from torch import fx
 
-    from .torch_fx import _Attr, _Parts, _T, _View, _flat_args
+    from .torch_fx import _T, _Attr, _flat_args, _Parts, _View
 
     n_ops, held = before
     del conv.ops[n_ops:]  # anything the failed conversion emitted
