@@ -15,7 +15,7 @@ from ..report import emit
 from ._common import Command
 
 
-def _summary(text, imported, output):
+def _summary(text, imported, output, allow_unknown=False):
     from ..importers.run import round_trip
 
     check = round_trip(text, imported)
@@ -23,7 +23,8 @@ def _summary(text, imported, output):
     where = output or "stdout"
     unknown = sum(1 for op in imported.ops if op.type == "unknown")
     lines = [f"wrote {where}: {check['rows']} rows, {blocks} block definition(s), "
-             f"{len(imported.ops)} ops imported, {unknown} unknown row(s)"]  # fmt: skip
+             f"{len(imported.ops)} ops imported"
+             + (f", {unknown} unknown row(s)" if allow_unknown else "")]  # fmt: skip
     for key, label in (("params", "params"), ("macs", "MACs"), ("buffers", "BN running stats")):
         spec, model = check[key]
         if spec is None:  # an unknown row's: not compared (archcost.unknown)
@@ -74,7 +75,7 @@ def torch_command(target, kwargs_text, input_text, output, flat, allow_unknown):
     text, imported = import_torch(target, parse_kwargs(kwargs_text), parse_input(input_text),
                                   flat, allow_unknown=allow_unknown)  # fmt: skip
     emit(text, output)
-    click.get_current_context().exit(_summary(text, imported, output))
+    click.get_current_context().exit(_summary(text, imported, output, allow_unknown))
 
 
 @command.command("onnx", cls=Command)
@@ -91,4 +92,4 @@ def onnx_command(path, output, flat, allow_unknown):
 
     text, imported = import_onnx(path, flat, allow_unknown=allow_unknown)
     emit(text, output)
-    click.get_current_context().exit(_summary(text, imported, output))
+    click.get_current_context().exit(_summary(text, imported, output, allow_unknown))
