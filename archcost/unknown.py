@@ -98,10 +98,6 @@ def sum_costs(nodes) -> dict:
                                 "activations")}  # fmt: skip
 
 
-def is_unknown(node) -> bool:
-    return node.op == "unknown"
-
-
 def unknown_nodes(net) -> list:
     """The network's unknown nodes, in order."""
     return [n for n in net.nodes if n.op == "unknown"]

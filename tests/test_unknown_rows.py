@@ -346,7 +346,7 @@ def test_import_without_the_option_is_an_error(module_file):
 
 
 def test_import_torch_allow_unknown(module_file, tmp_path):
-    torch = require_torch()
+    require_torch()
     out = tmp_path / "cum.yaml"
     result = run_cli("import", "torch", f"{module_file}:Cum", "--input", "3,8,8",
                      "--allow-unknown", "-o", str(out))  # fmt: skip
@@ -375,7 +375,6 @@ def test_import_torch_allow_unknown(module_file, tmp_path):
         cells = _cells(fmt, shown, "total")
         assert _unknown_cell(fmt) in cells or fmt == "text" and "?" in cells
         assert f"{CUM_PARAMS}" in "".join(cells).replace(",", "")
-    del torch
 
 
 def test_import_module_with_params_allow_unknown(module_file):
@@ -432,3 +431,38 @@ def test_import_onnx_allow_unknown(tmp_path):
             assert json.loads(shown)["networks"][0]["macs"] is None
         else:
             assert ("?" if fmt != "csv" else ",,") in shown
+
+
+def test_import_hook_trace_and_blocks_allow_unknown():
+    torch = require_torch()
+    from torch import nn
+
+    import archcost
+
+    class Unit(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(4, 4, 1)
+
+        def forward(self, x):
+            if x.sum() > -1e9:  # control flow on a value: torch.fx cannot trace it (hooks do)
+                x = torch.cumsum(self.conv(x), dim=2)
+            return x
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.units = nn.Sequential(Unit(), Unit(), Unit())
+
+        def forward(self, x):
+            return self.units(x)
+
+    model = Net()
+    result = archcost.import_torch(model, input=(4, 5, 5), allow_unknown=True)
+    assert any("torch.fx could not trace" in n for n in result.notes)
+    # by hand: 3 units of a 1x1 conv 4 -> 4: 3 * (4*4 + 4) = 60 = numel
+    assert result.totals["params"] == 60 == sum(p.numel() for p in model.parameters())
+    assert result.totals["macs"] is None and len(result.unknown_rows) == 3
+    text = result.spec_text
+    assert "blocks:" in text and "repeat: 3" in text  # the unknown row is inside the block
+    assert "type: unknown, op: torch.cumsum" in text and "test_unknown_rows.py:" in text
