@@ -466,3 +466,30 @@ def test_import_hook_trace_and_blocks_allow_unknown():
     text = result.spec_text
     assert "blocks:" in text and "repeat: 3" in text  # the unknown row is inside the block
     assert "type: unknown, op: torch.cumsum" in text and "test_unknown_rows.py:" in text
+
+
+def test_report_sorts_unknown_after_the_numbers_in_a_browser(spec, tmp_path):
+    import shutil
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    html = tmp_path / "r.html"
+    assert cli("report", spec, "-o", html)[0] == 0
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(html.as_uri())
+        button = page.locator('th[data-sort="macs"] button').first
+        orders = []
+        for _ in range(2):  # descending, then ascending
+            button.click()
+            orders.append(page.locator("table.layers tbody tr td.name").all_inner_texts())
+        browser.close()
+    assert not errors
+    # MACs by hand: conv1 442,368 > fc 160 > relu = gap = 0 (layer order); unknown last
+    assert orders[0] == ["conv1", "fc", "relu", "gap", "cum", "odd"]
+    assert orders[1] == ["relu", "gap", "fc", "conv1", "cum", "odd"]
