@@ -230,6 +230,12 @@ def test_memory_predict_diff_formula_show_unknown(spec, tmp_path):
     assert _cells("csv", out, "cum")[8:12] == ["", "", "", ""]
     code, out, _ = cli("formula", spec)
     assert code == 0 and "unknown: no formula for torch.cumsum" in out
+    other = tmp_path / "other.yaml"
+    other.write_text(SPEC.replace("op: MyLayer", "op: OtherLayer"))
+    code, out, _ = cli("diff", spec, other, "--format", "json")
+    rows = {r["row"]: r for r in json.loads(out)["rows"]}
+    assert rows["odd"]["status"] == "changed" and rows["odd"]["changes"] == ["op"]
+    assert rows["cum"]["status"] == "same"
 
 
 def test_formula_in_parameters_keeps_an_unknown_symbol(tmp_path):

@@ -21,6 +21,12 @@ def _row_data(row) -> dict:
             **layout_record(row.shape), "ops": row.ops, "activations": row.activations, "buffers": row.buffers}  # fmt: skip
 
 
+def _unknown_ops(row) -> list:
+    """The ops of a row's unknown layers (archcost.unknown): two unknown rows of equal shape
+    differ when they stand for different ops."""
+    return [n.fields.get("op") for n in row.nodes if n.op == "unknown"]
+
+
 def match_rows(rows_a, rows_b) -> list[tuple]:
     """Pairs (row of A or None, row of B or None) in reading order.
 
@@ -90,6 +96,8 @@ def diff_records(net_a, net_b) -> dict:
             status, changes = "only in A", list(FIELDS)
         else:
             changes = [f for f in FIELDS if da[f] != db[f]]
+            if _unknown_ops(ra) != _unknown_ops(rb):  # both unknown, but not the same op
+                changes.append("op")
             status = "changed" if changes else "same"
         delta = {q: unknown.sub(db[q] if db else 0, da[q] if da else 0) for q in NUMBERS}
         rows.append({"row": (ra or rb).id, "label": (ra or rb).label, "status": status,
