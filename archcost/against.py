@@ -228,6 +228,9 @@ def run_command(spec, target, kwargs_text, sets, train, fmt):
 
         torch_backend()  # torch missing: the usual one-line error
     net = build(spec, params=dict(sets) or None, train=train)
+    from .unknown import refuse
+
+    refuse(net, "be verified")  # exit 2: unknown counts cannot be compared
     out = against(net, target, parse_kwargs(kwargs_text))
     click.echo(json.dumps(out, indent=2) if fmt == "json" else text(out))
     click.get_current_context().exit(0 if out["ok"] else 1)

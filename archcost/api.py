@@ -18,7 +18,10 @@ then). With the ``import`` extra, :func:`import_torch` and :func:`import_onnx` t
 into a spec and load it. Numbers are those of the static engine: plain integer arithmetic,
 no torch; the same conventions as the CLI (params are trainable, BN running statistics are
 ``buffers``; MACs of conv, linear and matrix-product (attention) layers only, FLOPs = 2 x
-MACs; other work in ``ops``).
+MACs; other work in ``ops``). A count archcost cannot give (a row of type ``unknown``, an op it
+has no formula for, as ``import_torch(..., allow_unknown=True)`` writes) is ``None``, never 0,
+and so is every total that includes it (:mod:`archcost.unknown`); :attr:`Result.unknown_rows`
+lists those rows.
 """
 
 from __future__ import annotations
@@ -52,8 +55,16 @@ class Result:
     def totals(self) -> dict:
         """params, bias, weights, buffers, macs, ops, activations and flops (= 2 x macs)."""
         t = dict(self.network.totals())
-        t["flops"] = 2 * t["macs"]
+        t["flops"] = None if t["macs"] is None else 2 * t["macs"]  # None: unknown
         return t
+
+    @property
+    def unknown_rows(self) -> list[str]:
+        """Ids of the layers of type ``unknown`` (an op archcost has no formula for): their
+        MACs and other ops are None, and so is every total that includes them."""
+        from .unknown import unknown_nodes
+
+        return [n.id for n in unknown_nodes(self.network)]
 
     @property
     def rows(self) -> list[dict]:
@@ -139,9 +150,11 @@ class Result:
         return self.render("md")
 
     def __repr__(self):
+        from .unknown import fmt
+
         t = self.totals
         return (f"<archcost.Result {self.name}: {len(self.network.rows)} rows, "
-                f"params {t['params']:,}, MACs {t['macs']:,}>")  # fmt: skip
+                f"params {fmt(t['params'])}, MACs {fmt(t['macs'])}>")  # fmt: skip
 
 
 def load(spec: str, train: bool = False, **params) -> Result:
@@ -174,22 +187,27 @@ def compare(*specs: str, batch: int = 1, dtype: str = "float32", train: bool = F
     return compare_data(list(specs), batch, dtype, train, baseline, False, convention, sort)
 
 
-def import_torch(model, input=(3, 224, 224), kwargs=None, flat=False) -> Result:  # noqa: A002
+def import_torch(model, input=(3, 224, 224), kwargs=None, flat=False,  # noqa: A002
+                 allow_unknown=False) -> Result:  # fmt: skip
     """Import an ``nn.Module`` (or ``package.module:factory``) and evaluate the written spec.
-    ``result.spec_text`` is the spec; needs torch."""
+    ``result.spec_text`` is the spec; needs torch. An op archcost has no primitive for is an
+    error (:class:`archcost.errors.SpecError` naming the op, module path and source line);
+    with ``allow_unknown=True`` it becomes a row of type ``unknown`` whose MACs are None
+    (:attr:`Result.unknown_rows`)."""
     from .importers.run import import_torch as run
 
-    text, imported = run(model, kwargs, tuple(input), flat)
+    text, imported = run(model, kwargs, tuple(input), flat, allow_unknown=allow_unknown)
     result = from_text(text, "import")
     result.notes = list(imported.notes)
     return result
 
 
-def import_onnx(path: str, flat=False) -> Result:
-    """Import an ONNX file and evaluate the written spec; needs ``archcost[import]``."""
+def import_onnx(path: str, flat=False, allow_unknown=False) -> Result:
+    """Import an ONNX file and evaluate the written spec; needs ``archcost[import]``.
+    ``allow_unknown`` as for :func:`import_torch`."""
     from .importers.run import import_onnx as run
 
-    text, imported = run(path, flat)
+    text, imported = run(path, flat, allow_unknown=allow_unknown)
     result = from_text(text, "import")
     result.notes = list(imported.notes)
     return result

@@ -161,7 +161,7 @@ def _archcost(node):
 _TORCH_ZERO = frozenset({"lstm"})
 _TORCH_SDPA = frozenset({"attention", "cross_attention"})
 # user-defined primitives (`primitives:`) say nothing of how torch would run them
-_TORCH_UNKNOWN = frozenset({"custom"})
+_TORCH_UNKNOWN = frozenset({"custom", "unknown"})  # and ops archcost has no formula for
 
 
 def _torch(node):

@@ -133,7 +133,7 @@ def json_value(value):
 def measure(net, quantities) -> dict:
     """The asked-for totals of a built network (exact integers)."""
     out = net.totals()
-    out["flops"] = 2 * out["macs"]
+    out["flops"] = None if out["macs"] is None else 2 * out["macs"]  # None: unknown
     if "peak_activations" in quantities:
         from .memory import peak_elements
 
@@ -385,6 +385,11 @@ def exceeds(result: dict, budgets: dict) -> list[str]:
     """The budgets a result breaks (['error'] where the network does not exist)."""
     if "error" in result:
         return ["error"]
+    for q in budgets:
+        if result[q] is None:  # an unknown row's (archcost.unknown): no budget can be checked
+            raise SpecError(f"--budget {q}: the network's {q} are unknown (it has rows of type "
+                            "unknown, which archcost has no formula for), so no budget on them "
+                            "can be checked")  # fmt: skip
     return [q for q, limit in budgets.items() if result[q] > limit]
 
 

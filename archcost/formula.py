@@ -326,6 +326,7 @@ class NetworkFormula:
     decisions: list
     continuous: bool | str = False  # False, "piecewise" or "relaxed"
     numeric: dict = field(default_factory=dict)  # engine's totals at the decision point
+    unknowns: list = field(default_factory=list)  # (symbol, row id, op) of unknown quantities
 
 
 def network_formula(doc, name: str, names: list[str], sets: dict | None = None,
@@ -352,8 +353,11 @@ def network_formula(doc, name: str, names: list[str], sets: dict | None = None,
                         f"(MAX_SYMBOLIC_NODES); {name} has {len(numeric_net.nodes):,}")  # fmt: skip
     net = build_doc(doc, name, params=env, train=train, evaluator=SympyEvaluator(log),
                     symbolic=True)  # fmt: skip
-    params = sympy.Add(*[to_sympy(n.params) for n in net.nodes])
-    macs = sympy.Add(*[to_sympy(n.macs) for n in net.nodes])
+    unknowns = _unknown_symbols(net)
+    params = sympy.Add(*[to_sympy(n.params) if n.params is not None else unknowns[n.id, "params"]
+                         for n in net.nodes])  # fmt: skip
+    macs = sympy.Add(*[to_sympy(n.macs) if n.macs is not None else unknowns[n.id, "macs"]
+                       for n in net.nodes])  # fmt: skip
     acts = sympy.Add(*[to_sympy(n.activations) for n in net.nodes])
     numeric = {"params": numeric_net.total("params"), "macs": numeric_net.total("macs"),
                "activations": numeric_net.total("activations")}  # fmt: skip
@@ -366,7 +370,41 @@ def network_formula(doc, name: str, names: list[str], sets: dict | None = None,
         params, macs, acts = (drop_rounding(e, log, continuous) for e in (params, macs, acts))
     fixed = {n: v for n, v in values.items() if n not in names}
     return NetworkFormula(name, symbols, point, fixed, params, macs, acts, log.decisions(),
-                          continuous, numeric)  # fmt: skip
+                          continuous, numeric,
+                          [(str(sym), row, op) for (_id, _q), (sym, row, op) in
+                           _unknown_symbols.described(net, unknowns).items()])  # fmt: skip
+
+
+def _unknown_symbols(net) -> dict:
+    """{(node id, quantity): Symbol} for the unknown quantities of the network's ``unknown``
+    rows: ``macs_u1``, ``params_u1`` for the first, and so on. An unknown stays a symbol in
+    the whole-network formula, so the formula says exactly what it lacks (archcost.unknown);
+    its value at a point is unknown. The names are numbered, never built from spec text."""
+    out = {}
+    k = 0
+    for n in net.nodes:
+        if n.op != "unknown":
+            continue
+        k += 1
+        for q in ("params", "macs"):
+            if getattr(n, q) is None:
+                out[n.id, q] = sympy.Symbol(f"{q}_u{k}", nonnegative=True, integer=True)
+    return out
+
+
+def _described(net, unknowns) -> dict:
+    by_id = {n.id: n for n in net.nodes}
+    return {key: (sym, by_id[key[0]].id, str(by_id[key[0]].fields.get("op", "")))
+            for key, sym in unknowns.items()}  # fmt: skip
+
+
+_unknown_symbols.described = _described
+
+
+def has_unknown(expr, f) -> bool:
+    """True when ``expr`` holds one of the formula's unknown symbols."""
+    names = {name for name, _row, _op in f.unknowns}
+    return any(str(s) in names for s in getattr(expr, "free_symbols", ()))
 
 
 def value_at(expr, point) -> Fraction | int:

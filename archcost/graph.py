@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from . import unknown
 from .layers import PRIMITIVES, elements
 
 
@@ -75,7 +76,10 @@ class Row:
     output: Node | None = None
 
     def _sum(self, attr):
-        return sum(getattr(n, attr) for n in self.nodes)
+        try:
+            return sum(getattr(n, attr) for n in self.nodes)
+        except TypeError:  # an unknown row's None: the sum is unknown (archcost.unknown)
+            return unknown.total(getattr(n, attr) for n in self.nodes)
 
     def sums(self) -> dict:
         """The row's costs in one pass over its nodes (see :func:`sum_costs`)."""
@@ -92,7 +96,7 @@ class Row:
     @property
     def weights(self):
         """Params without biases (what GoogLeNet's Table 1 counts)."""
-        return self.params - self.bias
+        return unknown.sub(self.params, self.bias)
 
     @property
     def buffers(self):
@@ -127,18 +131,26 @@ QUANTITIES = ("params", "bias", "weights", "buffers", "macs", "ops", "activation
 
 
 def sum_costs(nodes) -> dict:
-    """The QUANTITIES summed over ``nodes`` in one pass (the hot path of sweeps and tables)."""
+    """The QUANTITIES summed over ``nodes`` in one pass (the hot path of sweeps and tables).
+    An unknown row's None makes an addition raise TypeError; then the sums are redone by
+    :func:`archcost.unknown.sum_costs` (a sum that includes an unknown is unknown), so known
+    networks pay nothing for it."""
     params = bias = buffers = macs = ops = activations = 0
-    for n in nodes:
-        params += n.params
-        bias += n.bias
-        buffers += n.buffers
-        macs += n.macs
-        ops += n.ops
-        if not n.inplace:
-            activations += elements(n.shape)
-        if n.extra:
-            activations += n.extra
+    try:
+        for n in nodes:
+            params += n.params
+            bias += n.bias
+            buffers += n.buffers
+            macs += n.macs
+            ops += n.ops
+            if not n.inplace:
+                activations += elements(n.shape)
+            if n.extra:
+                activations += n.extra
+    except TypeError:
+        if not any(n.op == "unknown" for n in nodes):
+            raise
+        return unknown.sum_costs(nodes)
     return {"params": params, "bias": bias, "weights": params - bias, "buffers": buffers,
             "macs": macs, "ops": ops, "activations": activations}  # fmt: skip
 

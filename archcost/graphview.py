@@ -28,6 +28,7 @@ FORMATS = ("dot", "svg", "png", "mermaid", "html")
 PALETTE = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c",
            "#bd0026", "#800026")  # fmt: skip
 ZERO_FILL = "#f4f4f4"  # a box with none of the cost
+UNKNOWN_FILL = "#c6dbef"  # a box whose cost is unknown (archcost.unknown): not on the scale
 MAX_BOXES = 3000  # dot takes minutes beyond this; --depth collapses blocks
 DOT_TIMEOUT_S = 300
 INSTALL_DOT = ("the 'dot' program of Graphviz is needed for --format {fmt}; install it "
@@ -76,7 +77,8 @@ class GraphModel:
     def _make_bins(self):
         if self.metric is None:
             return []
-        values = [b.costs[self.metric] for b in self.boxes if b.costs[self.metric] > 0]
+        values = [b.costs[self.metric] for b in self.boxes
+                  if b.costs[self.metric] is not None and b.costs[self.metric] > 0]  # fmt: skip
         if not values:
             return []
         lo, hi = min(values), max(values)
@@ -89,6 +91,8 @@ class GraphModel:
 
     def fill(self, value: int) -> str:
         bins = self.bins()
+        if self.metric is not None and value is None:
+            return UNKNOWN_FILL
         if self.metric is None or value <= 0 or not bins:
             return ZERO_FILL if self.metric is not None else "#ffffff"
         for i, (_, upper) in enumerate(bins):
@@ -169,6 +173,8 @@ def dot_string(text: str) -> str:
 
 
 def _human(value: int) -> str:
+    if value is None:
+        return "?"  # unknown (archcost.unknown)
     for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
         if value >= scale:
             x = value / scale
@@ -249,6 +255,8 @@ def legend_rows(model: GraphModel) -> list[tuple[str, str]]:
         return []
     word = _metric_word(model.metric)
     rows = [(ZERO_FILL, f"0 {word}")]
+    if any(b.costs[model.metric] is None for b in model.boxes):
+        rows.append((UNKNOWN_FILL, f"? {word} (unknown)"))
     bins = model.bins()
     if len(bins) == 1:
         rows.append((PALETTE[len(PALETTE) // 2], f"{_human(bins[0][0])} {word}"))

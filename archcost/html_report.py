@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 import json
 
-from . import graphview
+from . import graphview, unknown
 from .errors import SpecError
 from .layers import fmt_shape
 from .memory import inference
@@ -83,7 +83,7 @@ class NetworkPage:
     def _formulas(self) -> dict:
         if len(self.net.nodes) > MAX_FORMULA_NODES:
             return {}
-        from .symbolic import node_formula  # sympy, only for the formulas
+        from .symbolic import node_formula, unknown_formula  # sympy, only for the formulas
 
         out = {}
         for node in self.net.nodes:
@@ -93,7 +93,8 @@ class NetworkPage:
             if params == 0 and macs == 0:
                 continue
             where = ", ".join(f"{k}={v}" for k, v in subs.items())
-            out[node.id] = (str(params), str(macs), where)
+            out[node.id] = tuple(unknown_formula(node) if e is None else str(e)
+                                 for e in (params, macs)) + (where,)
         return out
 
     @property
@@ -124,19 +125,23 @@ def published_checks(net) -> list:
 
 def _totals_html(page: NetworkPage) -> str:
     t, live = page.totals, page.live
+    n = _n  # unknown (None) is '?', never 0 (archcost.unknown)
     items = [
         ("input", fmt_shape(tuple(page.net.input.shape))),
-        ("params", f"{t['params']:,} (weights {t['weights']:,}, biases {t['bias']:,})"),
-        ("buffers", f"{t['buffers']:,}"),
-        ("MACs", f"{t['macs']:,}"),
-        ("FLOPs (2 x MACs)", f"{2 * t['macs']:,}"),
-        ("other ops", f"{t['ops']:,}"),
+        ("params", f"{n(t['params'])} (weights {n(t['weights'])}, biases {n(t['bias'])})"),
+        ("buffers", n(t["buffers"])),
+        ("MACs", n(t["macs"])),
+        ("FLOPs (2 x MACs)", n(unknown.mul(2, t["macs"]))),
+        ("other ops", n(t["ops"])),
         ("activations", f"{t['activations']:,} elements per sample = "
                         f"{human_bytes(t['activations'] * page.batch * page.nbytes)}"),
         ("weight layers", f"{page.net.weight_layers:,}"),
         ("peak live activations", f"{human_bytes(live.peak_bytes)} ({live.peak_bytes:,} bytes) "
                                   f"at '{live.peak_layer}'"),
     ]  # fmt: skip
+    note = unknown.note(page.net)
+    if note:
+        items.append(("unknown", note))
     rows = "".join(f"<tr><th scope=\"row\">{esc(k)}</th><td class=\"tot-{i}\">{esc(v)}</td></tr>"
                    for i, (k, v) in enumerate(items))  # fmt: skip
     return (f'<table class="totals" id="{page.key}-totals"><caption>Totals '
@@ -163,7 +168,7 @@ def _layer_table_html(page: NetworkPage) -> str:
                  f"{esc(rec['label'])}{' (train)' if rec.get('train_only') else ''}</td>",
                  f'<td class="type">{esc(rec["type"])}</td>',
                  f'<td class="shape">{esc(fmt_shape(tuple(rec["output"])))}</td>']  # fmt: skip
-        cells += [f'<td class="num" data-v="{costs[key]}"><span>{costs[key]:,}</span></td>'
+        cells += [f'<td class="num" data-v="{_v(costs[key])}"><span>{_n(costs[key])}</span></td>'
                   for key, _ in COST_COLUMNS]  # fmt: skip
         cells.append(f"<td>{_formula_html(page, rec)}</td>")
         train = ' class="train"' if rec.get("train_only") else ""
@@ -172,7 +177,7 @@ def _layer_table_html(page: NetworkPage) -> str:
                     f'data-type="{esc(rec["type"])}" tabindex="0">{"".join(cells)}</tr>')  # fmt: skip
     t = page.totals
     foot = ('<tr class="total"><th scope="row" colspan="4">total</th>'
-            + "".join(f'<td class="num" data-total="{key}">{t[key]:,}</td>'
+            + "".join(f'<td class="num" data-total="{key}">{_n(t[key])}</td>'
                       for key, _ in COST_COLUMNS) + "<td></td></tr>")  # fmt: skip
     depth_opts = "".join(f'<option value="{d}"{" selected" if d == 0 else ""}>{d}</option>'
                          for d in range(page.max_level + 1))  # fmt: skip
@@ -233,7 +238,7 @@ def _memory_html(page: NetworkPage) -> str:
             f"<strong>{human_bytes(live.peak_bytes)}</strong> ({live.peak_bytes:,} bytes) while "
             f"layer <code>{esc(live.peak_node.id)}</code> of row "
             f"<code>{esc(live.peak_layer)}</code> runs; weights {human_bytes(live.weights_bytes)}"
-            f", buffers {human_bytes(live.buffers_bytes)}, total "
+            f", buffers {human_bytes(live.buffers_bytes)}, total "  # '?' when unknown
             f"{human_bytes(live.total_bytes)} (<code>archcost memory</code> gives the "
             f"details).{find}</p>{plot}")  # fmt: skip
 
@@ -285,8 +290,8 @@ def _compare_html(pages) -> str:
     for p in pages:
         t = p.totals
         rows.append(f'<tr><th scope="row"><a href="#{p.key}">{esc(p.label)}</a></th>'
-                    f'<td class="num">{t["params"]:,}</td><td class="num">{t["macs"]:,}</td>'
-                    f'<td class="num">{2 * t["macs"]:,}</td>'
+                    f'<td class="num">{_n(t["params"])}</td><td class="num">{_n(t["macs"])}</td>'
+                    f'<td class="num">{_n(unknown.mul(2, t["macs"]))}</td>'
                     f'<td class="num">{t["activations"]:,}</td>'
                     f'<td class="num">{p.live.peak_bytes:,}</td>'
                     f'<td class="num">{p.net.weight_layers}</td></tr>')  # fmt: skip
@@ -295,11 +300,26 @@ def _compare_html(pages) -> str:
              '<th scope="col">MACs</th><th scope="col">FLOPs</th><th scope="col">activations'
              '</th><th scope="col">peak act. bytes</th><th scope="col">weight layers</th></tr>'
              f"</thead><tbody>{''.join(rows)}</tbody></table>")  # fmt: skip
-    points = [(p.label, p.totals["params"], p.totals["macs"]) for p in pages]
-    return table + scatter_plot(points, "MACs against params")
+    # a network whose params or MACs are unknown has no point on the plot
+    points = [(p.label, p.totals["params"], p.totals["macs"]) for p in pages
+              if p.totals["params"] is not None and p.totals["macs"] is not None]  # fmt: skip
+    missing = [p.label for p in pages if p.totals["params"] is None or p.totals["macs"] is None]
+    note = (f'<p class="note">Not on the plot (params or MACs unknown): '
+            f'{esc(", ".join(missing))}.</p>' if missing else "")  # fmt: skip
+    return table + scatter_plot(points, "MACs against params") + note
 
 
 # -- plots (hand-written SVG)
+
+
+def _n(value) -> str:
+    """A count with thousands separators; ``?`` when unknown (archcost.unknown)."""
+    return unknown.SHOWN if value is None else f"{value:,}"
+
+
+def _v(value) -> str:
+    """A sort key for a table cell: the number, or ``unknown`` (sorted after the numbers)."""
+    return "unknown" if value is None else str(value)
 
 
 def bar_plot(items, title: str, fmt=human, width: int = 640) -> str:
@@ -307,7 +327,7 @@ def bar_plot(items, title: str, fmt=human, width: int = 640) -> str:
     if not items:
         return ""
     bar_h, gap, left, right = 14, 4, 170, 80
-    top = max((v for _, v in items), default=0) or 1
+    top = max((v for _, v in items if v is not None), default=0) or 1
     height = len(items) * (bar_h + gap) + 30
     span = width - left - right
     parts = [f'<svg class="plot" role="img" aria-label="{esc(title)}" width="{width}" '
@@ -315,11 +335,11 @@ def bar_plot(items, title: str, fmt=human, width: int = 640) -> str:
              f'<title>{esc(title)}</title><text x="0" y="14" class="ptitle">{esc(title)}</text>']
     for i, (label, value) in enumerate(items):
         y = 24 + i * (bar_h + gap)
-        w = span * value / top
+        w = span * value / top if value is not None else 0  # unknown: no bar, a '?'
         short = label if len(label) <= 26 else label[:24] + "..."
         parts.append(f'<text x="{left - 6}" y="{y + bar_h - 3}" text-anchor="end">{esc(short)}'
                      f'</text><rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" '
-                     f'class="bar"><title>{esc(label)}: {value:,}</title></rect>'
+                     f'class="bar"><title>{esc(label)}: {_n(value)}</title></rect>'
                      f'<text x="{left + w + 4:.1f}" y="{y + bar_h - 3}">{esc(fmt(value))}</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -571,6 +591,7 @@ JS = r"""
             if (oa !== ob) { return oa ? 1 : -1; }
           }
           var va = value(a), vb = value(b);
+          if (numeric && isNaN(va) !== isNaN(vb)) { return isNaN(va) ? 1 : -1; }  /* unknown */
           var c = va < vb ? -1 : va > vb ? 1 : 0;
           if (dir !== "ascending") { c = -c; }
           if (c === 0) {  /* ties keep the layer order */

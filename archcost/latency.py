@@ -82,6 +82,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
+from . import unknown
 from .errors import TORCH_MISSING, SpecError, brief, did_you_mean
 from .layers import ACTIVATIONS, elements
 from .limits import (
@@ -519,6 +520,8 @@ _ROW_LADDERS = {
 def op_class(node) -> str:
     """The class whose efficiency a node runs at (see the module docstring)."""
     op = node.op
+    if op == "unknown":  # no formula, no efficiency: its time is unknown (archcost.unknown)
+        return "unknown"
     if op.startswith("conv"):
         groups = node.fields.get("g", 1) or 1
         if groups == 1:
@@ -601,18 +604,23 @@ class LayerTime:
 
     @property
     def device_s(self) -> float:
+        if self.compute_s is None:  # an unknown op (archcost.unknown)
+            return None
         return max(self.compute_s, self.memory_s)
 
     @property
     def bound(self) -> str:
-        """What limits this layer: the host (launching it), compute or memory."""
+        """What limits this layer: the host (launching it), compute or memory; ``unknown``
+        for an op archcost has no formula for."""
+        if self.compute_s is None:
+            return "unknown"
         if self.host_s > self.device_s:
             return "host"
         return "compute" if self.compute_s > self.memory_s else "memory"
 
     @property
     def intensity(self) -> float | None:
-        return self.macs / self.bytes if self.bytes else None
+        return self.macs / self.bytes if self.bytes and self.macs is not None else None
 
 
 @dataclass
@@ -624,25 +632,30 @@ class Prediction:
     layers: list[LayerTime]
     options: dict = field(default_factory=dict)
 
+    # each total is None (unknown) when a layer's is: an op archcost has no formula for
+    # takes an unknown time (archcost.unknown)
+
     @property
     def seconds(self) -> float:
-        return sum(t.seconds for t in self.layers)
+        return unknown.total(t.seconds for t in self.layers)
 
     @property
     def host_seconds(self) -> float:
-        return sum(t.host_s for t in self.layers)
+        return unknown.total(t.host_s for t in self.layers)
 
     @property
     def device_seconds(self) -> float:
-        return sum(t.device_s for t in self.layers)
+        return unknown.total(t.device_s for t in self.layers)
 
     @property
     def macs(self) -> int:
-        return sum(t.macs for t in self.layers)
+        return unknown.total(t.macs for t in self.layers)
 
     @property
     def tflops(self) -> float:
         """Achieved FLOP/s (2 x MACs) of the whole pass, in TFLOP/s."""
+        if self.seconds is None or self.macs is None:
+            return None
         return 2 * self.macs / self.seconds / 1e12 if self.seconds else 0.0
 
     def memory_bound(self) -> list[LayerTime]:
@@ -660,8 +673,12 @@ class Prediction:
             if rec is None:
                 rec = rows[key] = {"name": key, "row": row, **dict.fromkeys(keys, 0)}
             for k in keys:
-                rec[k] += getattr(t, k)
+                rec[k] = unknown.add(rec[k], getattr(t, k))
         for rec in rows.values():
+            if rec["compute_s"] is None or rec["device_s"] is None:
+                rec["bound"] = "unknown"
+                rec["intensity"] = None
+                continue
             rec["bound"] = ("host" if rec["host_s"] > rec["device_s"] else
                             "compute" if rec["compute_s"] > rec["memory_s"] else "memory")
             rec["intensity"] = rec["macs"] / rec["bytes"] if rec["bytes"] else None
@@ -698,6 +715,11 @@ def predict(network, profile: Profile, batch: int = 1, dtype: str = "float32",
     host_clock = device_clock = 0.0
     previous = None
     for node in nodes:
+        if node.op == "unknown":  # no formula: its time is unknown, and so is every sum of it
+            size[id(node)] = nbytes
+            layers.append(LayerTime(node, None, None, None, None, None, None, None, "unknown"))
+            previous = node
+            continue
         cls = op_class(node)
         low_precision = autocast and cls in COMPUTE_CLASSES
         in_bytes = [size.get(id(x), nbytes) for x in node.inputs]
@@ -753,6 +775,11 @@ def predict(network, profile: Profile, batch: int = 1, dtype: str = "float32",
     # overlap: recompute with the final device times (fusion may have changed the previous one)
     for t in layers:
         device = t.device_s
+        if device is None or (kind != "cpu" and device_clock is None):
+            # an unknown op; on a GPU every later layer's wait for the device is unknown too
+            t.idle_s = t.seconds = None
+            device_clock = None if kind != "cpu" else device_clock
+            continue
         if kind == "cpu":
             t.seconds = t.host_s + device
         else:

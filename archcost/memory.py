@@ -98,6 +98,7 @@ from dataclasses import dataclass
 from .layers import ACTIVATIONS, elements
 from .nesting import row_spans
 from .options import DEFAULT_DEVICE, DTYPE_BYTES  # the one --device default: table, compare, memory
+from .unknown import add, mul  # an unknown row's None (archcost.unknown)
 
 INDEX_BYTES = 8  # int64 max-pool indices
 CUDA_BLOCK = 512  # the CUDA caching allocator rounds every block up to this many bytes
@@ -342,7 +343,7 @@ class Liveness:
     @property
     def total_bytes(self) -> int:
         """Weights + buffers + peak activations: what inference needs, workspaces aside."""
-        return self.weights_bytes + self.buffers_bytes + self.peak_bytes
+        return add(self.weights_bytes, self.buffers_bytes, self.peak_bytes)  # None: unknown
 
     def row_live(self) -> dict:
         """Row id -> the largest live bytes during that row's nodes."""
@@ -459,7 +460,7 @@ def inference(network, batch: int = 1, dtype: str = "float32", device: str = "cu
     out_bytes = sum({id(store[id(o)]): store[id(o)].bytes for o in g.outputs}.values())
     wb = 4 if autocast else nb
     return Liveness(network, batch, dtype, device, records, peak, peak_i, inp.bytes, out_bytes,
-                    network.total("params") * wb, network.total("buffers") * wb)  # fmt: skip
+                    mul(network.total("params"), wb), mul(network.total("buffers"), wb))  # fmt: skip
 
 
 

@@ -231,9 +231,12 @@ def by_type(net: Network) -> list[dict]:
         for key in ("params", "macs", "activations"):
             rec[key + "_share"] = _share(sums[key], totals[key])
         out.append(rec)
-    out.sort(key=lambda r: (-r["macs"], -r["params"], -r["activations"], r["type"]))
+    out.sort(key=lambda r: (r["macs"] is None, -(r["macs"] or 0), r["params"] is None,
+                            -(r["params"] or 0), -r["activations"], r["type"]))  # None: unknown
     return out
 
 
 def _share(part: int, whole: int) -> float | None:
+    if part is None or whole is None:  # unknown (archcost.unknown): views show it as such
+        return None
     return None if whole == 0 else round(100 * part / whole, 2)

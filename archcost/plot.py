@@ -82,8 +82,14 @@ def _log_if_wide(ax, xs, ys):
 def plot_compare(records, path: str, ext: str | None = None) -> None:
     """MACs against params, one labelled point per network."""
     fig, (ax,) = _figure()
+    # a network whose params or MACs are unknown has no place on the axes (archcost.unknown)
+    missing = [r["network"] for r in records if r["params"] is None or r["macs"] is None]
+    records = [r for r in records if r["params"] is not None and r["macs"] is not None]
     xs = [r["params"] for r in records]
     ys = [r["macs"] for r in records]
+    if missing:
+        ax.text(0.01, 0.01, label("not drawn (params or MACs unknown): " + ", ".join(missing)),
+                transform=ax.transAxes, fontsize=7)  # fmt: skip
     ax.scatter(xs, ys, zorder=3)
     for rec, x, y in zip(records, xs, ys, strict=True):
         ax.annotate(label(rec["network"]), (x, y), textcoords="offset points", xytext=(5, 4),
@@ -112,8 +118,11 @@ def plot_sweep(points, axes: list[str], path: str, ext: str | None = None,
         pts.sort(key=lambda p: p["set"][x_name])
         xs = [float(p["set"][x_name]) for p in pts]
         name = label(", ".join(f"{a}={_num(v)}" for a, v in key)) or None
-        ax_p.plot(xs, [p["params"] for p in pts], marker="o", markersize=3, label=name)
-        ax_m.plot(xs, [p["macs"] for p in pts], marker="o", markersize=3, label=name)
+        nan = float("nan")  # an unknown count (archcost.unknown) is a gap, never 0
+        ax_p.plot(xs, [nan if p["params"] is None else p["params"] for p in pts], marker="o",
+                  markersize=3, label=name)  # fmt: skip
+        ax_m.plot(xs, [nan if p["macs"] is None else p["macs"] for p in pts], marker="o",
+                  markersize=3, label=name)  # fmt: skip
     for ax, what in ((ax_p, "parameters"), (ax_m, "MACs")):
         ax.set_xlabel(label(x_name))
         ax.set_ylabel(what)
@@ -134,7 +143,11 @@ def plot_table(net, path: str, ext: str | None = None, batch: int = 1, nbytes: i
     fig, (ax_m, ax_a) = _figure(width=11.0, height=height, ncols=2)
     labels = [label(r.id + (" (train)" if r.train_only else "")) for r in rows]
     pos = list(range(len(rows)))
-    ax_m.barh(pos, [r.macs for r in rows], color="tab:blue")
+    macs = [r.macs for r in rows]
+    ax_m.barh(pos, [m or 0 for m in macs], color="tab:blue")
+    for y, m in zip(pos, macs, strict=True):
+        if m is None:  # unknown (archcost.unknown): no bar, a '?'
+            ax_m.text(0, y, " ? (unknown)", va="center", fontsize=7)
     ax_a.barh(pos, [r.activations * batch * nbytes / 2**20 for r in rows], color="tab:orange")
     ax_m.set_yticks(pos, labels, fontsize=7)
     ax_a.set_yticks(pos, [""] * len(rows))
@@ -171,8 +184,8 @@ def mac_bars(net, width: int | None = None) -> str:
     if len(rows) > MAX_RICH_ROWS:  # rich lays out every bar: 50,000 rows ran for minutes
         raise SpecError(f"--bars draws at most {MAX_RICH_ROWS:,} rows (MAX_RICH_ROWS); "
                         f"{rich_markup(net.name)} has {len(rows):,}")  # fmt: skip
-    total = net.total("macs") or 1
-    largest = max((r.macs for r in rows), default=0) or 1
+    total = net.total("macs") or 1  # None: unknown (archcost.unknown), shares too
+    largest = max((r.macs for r in rows if r.macs is not None), default=0) or 1
     tty = sys.stdout.isatty()
     console = Console(file=io.StringIO(), width=width or (None if tty else 120),
                       force_terminal=tty, color_system="auto" if tty else None)  # fmt: skip
@@ -183,9 +196,11 @@ def mac_bars(net, width: int | None = None) -> str:
     table.add_column("share", justify="right")
     table.add_column("", ratio=1, min_width=10)
     for r in rows:
+        known = r.macs is not None and net.total("macs") is not None
         table.add_row(rich_markup(r.id + (" (train)" if r.train_only else "")), human(r.macs),
-                      f"{100 * r.macs / total:.1f}%",
-                      Bar(largest, 0, r.macs, color="cyan"))  # fmt: skip
-    table.add_row("total", human(net.total("macs")), "100.0%", "", style="bold")
+                      f"{100 * r.macs / total:.1f}%" if known else "?",
+                      Bar(largest, 0, r.macs or 0, color="cyan"))  # fmt: skip
+    table.add_row("total", human(net.total("macs")),
+                  "100.0%" if net.total("macs") is not None else "?", "", style="bold")
     console.print(table)
     return console.file.getvalue()

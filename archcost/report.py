@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from . import safeio
 from .limits import MAX_RICH_ROWS
+from .unknown import Unknown
 
 FORMATS = ("text", "json", "csv", "md", "latex")
 
@@ -72,6 +73,8 @@ def printable(text: str, keep_newlines: bool = False) -> str:
 def _cell_text(value, fmt: str) -> str:
     if value is None:
         return "" if fmt == "csv" else "-"
+    if type(value) is Unknown:  # unknown, never 0 (archcost.unknown)
+        return "" if fmt == "csv" else "?"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int):

@@ -49,6 +49,10 @@ def node_formula(node: Node):
     """(params, macs, ops, substitutions) for one node, as sympy expressions."""
     prim = L.PRIMITIVES[node.op]
     shapes = [i.shape for i in node.inputs]
+    if node.op == "unknown":  # no formula: None for what is unknown (archcost.unknown)
+        known = (None if v is None else sympy.Integer(v) for v in (node.params, node.macs,
+                                                                    node.ops))  # fmt: skip
+        return (*known, {})
     if prim.arity is None or prim.arity == 2:  # concat/add/scale: shapes stay numeric
         cost = prim.fn(*shapes, **node.fields)
         return sympy.Integer(cost.params), sympy.Integer(cost.macs), sympy.Integer(cost.ops), {}
@@ -89,6 +93,8 @@ def _expr(value):
 
 
 def evaluate_formula(expr, subs) -> int:
+    if expr is None:  # an unknown op's cost
+        return None
     value = expr.subs(subs)
     return int(value)
 
@@ -107,12 +113,13 @@ def render_formulas(net: Network, fmt: str) -> str:
             "name": node.id,
             "row": node.row.id if node.row else "",
             "type": node.op,
-            "params_formula": str(params),
+            "params_formula": _shown(params, node),
             "params": evaluate_formula(params, subs),
-            "macs_formula": str(macs),
+            "macs_formula": _shown(macs, node),
             "macs": evaluate_formula(macs, subs),
             "values": {str(k): v for k, v in subs.items()},
-            "latex": {"params": sympy.latex(params), "macs": sympy.latex(macs)},
+            "latex": {"params": _shown(params, node, sympy.latex),
+                      "macs": _shown(macs, node, sympy.latex)},
         })  # fmt: skip
     if fmt == "json":
         return to_json({"network": net.name, "layers": records})
@@ -125,4 +132,20 @@ def render_formulas(net: Network, fmt: str) -> str:
         if fmt == "latex":
             rec["params_formula"] = rec["latex"]["params"]
             rec["macs_formula"] = rec["latex"]["macs"]
+    if fmt != "csv":
+        from .unknown import mark
+
+        mark(records, ("params", "macs"))
     return render(columns, records, fmt, title=f"{net.title}: formulas per layer")
+
+
+def _shown(expr, node, show=str) -> str:
+    """A formula as text, or what stands for an unknown one (archcost.unknown)."""
+    if expr is None:
+        return unknown_formula(node)
+    return show(expr)
+
+
+def unknown_formula(node) -> str:
+    """The statement shown where an unknown op's formula would be."""
+    return f"unknown: no formula for {node.fields.get('op', node.op)}"

@@ -347,6 +347,13 @@ def _row_input(row):
 
 
 def _quantity(net, rows, row_name, cdef: ColumnDef, file, line):
+    unknown = net.__dict__.get("_unknown_rows")
+    if unknown is None:  # looked up once per network
+        unknown = net.__dict__["_unknown_rows"] = [n.id for n in net.nodes if n.op == "unknown"]
+    if unknown:  # a published number cannot be checked against an unknown (archcost.unknown)
+        raise SpecError(f"network {net.name} has {len(unknown)} row(s) of type unknown "
+                        f"({', '.join(unknown[:3])}) archcost has no formula for; its cells "
+                        "cannot be checked", file, line)  # fmt: skip
     value = _counted(net, rows, row_name, cdef, file, line)
     if not cdef.share:
         return value

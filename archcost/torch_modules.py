@@ -831,6 +831,14 @@ class Declared(nn.Module):
         return torch.zeros((batch, *self.shape), device=device)
 
 
+def _unknown(node):
+    """An op archcost has no formula for (``unknown``): torch cannot build it either."""
+    from .errors import SpecError
+
+    raise SpecError(f"row '{node.id}': {node.fields.get('op')} is unknown to archcost (type "
+                    "unknown); a torch module cannot be built for it")
+
+
 def _flatten(node, inplace, shapes):
     rank = len(shapes[0])
     a = _axis(node.fields.get("from", 0), rank)
@@ -901,6 +909,7 @@ FACTORIES: dict[str, Callable] = {
     "mean": _mean,
     "zero_pad": lambda node, inplace, shapes: ZeroPad(node.fields["c"], node.fields["p"]),
     "custom": lambda node, inplace, shapes: Declared(node.fields["shape"]),
+    "unknown": lambda node, inplace, shapes: _unknown(node),
     "attention": _attention,
     "cross_attention": _attention,
     "window_attention": _window_attention,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from . import unknown
 from .layers import fmt_shape
 from .nesting import at_depth, by_type
 from .report import Column, human_bytes, render
@@ -86,7 +87,7 @@ def depth_data(net, depth: int, batch: int, nbytes: int) -> dict:
     totals = net.totals()
     return {"network": net.name, "title": net.title, "depth": depth, "batch": batch,
             "layers": records,
-            "total": {**totals, "flops": 2 * totals["macs"],
+            "total": {**totals, "flops": unknown.mul(2, totals["macs"]),
                       "activation_bytes": totals["activations"] * batch * nbytes},
             "note": "an opened group (open: true) is followed by its children; its own cost "
                     "fields are 0 and 'subtotal' holds its sums, so the layers' costs add up "
@@ -121,15 +122,26 @@ def render_depth(net, depth: int, fmt: str, batch: int, nbytes: int, keys=None) 
         notes = [f"rows down to depth {depth} of the block nesting (0 = the spec's rows); a "
                  "group whose children are listed shows no numbers of its own, so the columns "
                  "add up to the total"]  # fmt: skip
+    _mark_unknown(net, rows, footer, notes, fmt)
     return render(columns, rows, fmt, title=f"{net.title} ({net.name}), depth {depth}",
                   footer=footer, notes=notes)  # fmt: skip
+
+
+def _mark_unknown(net, rows, footer, notes, fmt) -> None:
+    """Unknown cells as ``?`` (empty in CSV) and the note that says why (archcost.unknown);
+    nothing to do, at the cost of one look at the totals, for a network without unknowns."""
+    if all(footer.get(k) is not None for k in ("params", "macs", "ops", "buffers")):
+        return
+    unknown.mark([*rows, footer], ("params", "weights", "buffers", "macs", "flops", "ops"))
+    if fmt in ("text", "md"):
+        notes.append(unknown.note(net))
 
 
 def by_type_data(net, batch: int, nbytes: int) -> dict:
     totals = net.totals()
     return {"network": net.name, "title": net.title, "batch": batch,
             "types": [_with_derived(r, batch, nbytes) for r in by_type(net)],
-            "total": {**totals, "flops": 2 * totals["macs"],
+            "total": {**totals, "flops": unknown.mul(2, totals["macs"]),
                       "activation_bytes": totals["activations"] * batch * nbytes}}  # fmt: skip
 
 
@@ -142,6 +154,8 @@ def render_by_type(net, fmt: str, batch: int, nbytes: int, keys=None) -> str:
         for key in ("params", "macs", "activations"):
             share = rec[key + "_share"]
             row[key + "_share"] = "-" if share is None else f"{share:.1f}%"
+            if rec[key] is None or data["total"][key] is None:  # a share of an unknown
+                row[key + "_share"] = unknown.UNKNOWN
         rows.append(row)
     default = [Column("label", "type", numeric=False), Column("count", "count"),
                Column("params", "params"), Column("params_share", "% params"),
@@ -161,5 +175,9 @@ def render_by_type(net, fmt: str, batch: int, nbytes: int, keys=None) -> str:
         notes = ["totals by primitive type (conv split into plain, grouped and depthwise); "
                  "shares of the network's params, MACs and activation memory; activation "
                  f"memory {human_bytes(total['activation_bytes'])} per batch of {batch}"]  # fmt: skip
+    _mark_unknown(net, rows, footer, notes, fmt)
+    for key in ("params", "macs", "activations"):
+        if total[key] is None:
+            footer[key + "_share"] = unknown.UNKNOWN
     return render(columns, rows, fmt, title=f"{net.title} ({net.name}) by primitive type",
                   footer=footer, notes=notes)  # fmt: skip

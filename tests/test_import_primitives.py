@@ -439,6 +439,8 @@ WRITTEN_AS = {
 
 NO_TORCH = {
     "custom": "a user primitive: its costs are the user's expressions, not a torch op",
+    "unknown": "an op archcost has no primitive for: what --allow-unknown writes in its place "
+               "(tests/test_unknown_rows.py)",
     "window_attention": "Swin's shifted window attention is torchvision code "
                         "(ShiftedWindowAttention), not a torch op or nn module",
     "drop_path": "stochastic depth is torchvision's StochasticDepth or a model's own code; "

@@ -113,6 +113,9 @@ def command(spec, device, batch, dtype, channels_last, compile_, warmup, repeat,
     budget = budget if budget is not None else (45.0 if cpu else None)
     backend.device(device)  # a SpecError for --device cuda without a GPU
     net = build(spec, params=parse_sets(sets) or None)
+    from ..unknown import refuse
+
+    refuse(net, "be timed")  # torch cannot run an op archcost does not know
     check_memory(net, max(batches), 4 if dtype == "float32" else 2, max_memory)
     per_config = warmup + repeat
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .. import unknown
 from ..memory import peak_activations, peak_assumptions, peak_elements
 from ..netargs import assign_labels, find_label, parse_networks, variadic_settings
 from ..options import (
@@ -84,7 +85,7 @@ def network_record(net, batch: int, nbytes: int, dtype: str = "float32") -> dict
     peak, _ = peak_elements(net)
     peak_bytes, peak_at = peak_activations(net, batch, dtype)
     params, macs = totals["params"], totals["macs"]
-    return {
+    record = {
         "network": net.name,
         "spec": net.name,
         "title": net.title,
@@ -93,7 +94,7 @@ def network_record(net, batch: int, nbytes: int, dtype: str = "float32") -> dict
         "weights": totals["weights"],
         "buffers": totals["buffers"],
         "macs": macs,
-        "flops": 2 * macs,
+        "flops": unknown.mul(2, macs),
         "ops": totals["ops"],
         "activations": totals["activations"],
         "activation_bytes": totals["activations"] * batch * nbytes,
@@ -101,8 +102,15 @@ def network_record(net, batch: int, nbytes: int, dtype: str = "float32") -> dict
         "peak_activation_bytes": peak_bytes,
         "peak_at": peak_at,
         "weight_layers": net.weight_layers,
-        "macs_per_param": macs / params if params else None,
+        "macs_per_param": macs / params if params and macs is not None else None,
     }
+    nodes = unknown.unknown_nodes(net) if None in (params, macs, totals["ops"],
+                                                   totals["buffers"]) else None  # fmt: skip
+    if nodes:  # which fields are unknown (null), not "not applicable" (archcost.unknown)
+        record["unknown_rows"] = [n.id for n in nodes]
+        record["unknown"] = [k for k in (*unknown.QUANTITIES, "macs_per_param")
+                             if k in record and record[k] is None]  # fmt: skip
+    return record
 
 
 def spec_label(spec: str, net) -> str:
@@ -142,14 +150,20 @@ def compare_records(words, batch=1, dtype="float32", train=False, baseline=None,
 
             counted = totals(net, convention)
             rec["count"] = counted["count"]
+            if counted["count"] is None:  # the tool's count is unknown: '?', as table shows it
+                rec.setdefault("unknown", []).append("count")
             rec["convention"] = {k: counted[k] for k in ("convention", "label", "unit",
                                                          "unknown_ops")}  # fmt: skip
         records.append(rec)
     ref = records[base]
     for rec in records:
         rec["baseline"] = rec is ref
-        rec["rel_params"] = rec["params"] / ref["params"] if ref["params"] else None
-        rec["rel_macs"] = rec["macs"] / ref["macs"] if ref["macs"] else None
+        for key in ("params", "macs"):
+            if rec[key] is None or ref[key] is None:  # a ratio with an unknown is unknown
+                rec["rel_" + key] = None
+                rec.setdefault("unknown", []).append("rel_" + key)
+            else:
+                rec["rel_" + key] = rec[key] / ref[key] if ref[key] else None
     return records
 
 
@@ -223,12 +237,22 @@ def render_compare(records, columns, fmt, exact=False, batch=1, dtype="float32")
     rows = []
     for rec in records:
         row = {k: cell(rec.get(k), COLUMNS[k][1], fmt, exact) for k in columns}
+        for k in rec.get("unknown", ()):  # '?' (empty in CSV), never 0 nor '-'
+            if k in row:
+                row[k] = unknown.UNKNOWN
         if rec.get("baseline") and fmt in ("text", "md", "latex") and "network" in row:
             row["network"] = f"{row['network']} (base)"
         rows.append(row)
     notes = ()
     if fmt in ("text", "md"):
         notes = (f"batch {batch}, {dtype} ({DTYPE_BYTES[dtype]} bytes per element); " + NOTES,)
+        for rec in records:
+            if rec.get("unknown_rows"):
+                rows_ = rec["unknown_rows"]
+                notes += (f"? = unknown: {rec['network']} has {len(rows_)} unknown row"
+                          f"{'s' if len(rows_) != 1 else ''} ({', '.join(rows_[:3])}"
+                          f"{', ...' if len(rows_) > 3 else ''}) archcost has no formula for; "
+                          "every total that includes one is unknown (archcost.unknown)",)
     title = f"Comparison (batch {batch}, {dtype})"
     return render(cols, rows, fmt, title=title, notes=notes)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .. import unknown
 from ..layers import fmt_shape
 from ..netargs import assign_labels, parse_networks, variadic_settings
 from ..options import format_option, output_option, train_option
@@ -18,6 +19,12 @@ NUMBERS = ("params", "macs", "ops", "activations", "buffers")
 def _row_data(row) -> dict:
     return {"type": row.type, "output": list(row.shape), "params": row.params, "macs": row.macs,
             **layout_record(row.shape), "ops": row.ops, "activations": row.activations, "buffers": row.buffers}  # fmt: skip
+
+
+def _unknown_ops(row) -> list:
+    """The ops of a row's unknown layers (archcost.unknown): two unknown rows of equal shape
+    differ when they stand for different ops."""
+    return [n.fields.get("op") for n in row.nodes if n.op == "unknown"]
 
 
 def match_rows(rows_a, rows_b) -> list[tuple]:
@@ -89,21 +96,27 @@ def diff_records(net_a, net_b) -> dict:
             status, changes = "only in A", list(FIELDS)
         else:
             changes = [f for f in FIELDS if da[f] != db[f]]
+            if _unknown_ops(ra) != _unknown_ops(rb):  # both unknown, but not the same op
+                changes.append("op")
             status = "changed" if changes else "same"
-        delta = {q: (db[q] if db else 0) - (da[q] if da else 0) for q in NUMBERS}
+        delta = {q: unknown.sub(db[q] if db else 0, da[q] if da else 0) for q in NUMBERS}
         rows.append({"row": (ra or rb).id, "label": (ra or rb).label, "status": status,
                      "changes": changes, "a": da, "b": db, "delta": delta})  # fmt: skip
     ta, tb = net_a.totals(), net_b.totals()
-    ta["flops"], tb["flops"] = 2 * ta["macs"], 2 * tb["macs"]
-    total = {"a": ta, "b": tb, "delta": {q: tb[q] - ta[q] for q in ta}}
+    ta["flops"], tb["flops"] = unknown.mul(2, ta["macs"]), unknown.mul(2, tb["macs"])
+    total = {"a": ta, "b": tb, "delta": {q: unknown.sub(tb[q], ta[q]) for q in ta}}
     return {"a": net_a.name, "b": net_b.name, "rows": rows, "total": total}
 
 
 def _signed(value: int) -> str:
+    if value is None:  # a difference with an unknown is unknown (archcost.unknown)
+        return unknown.UNKNOWN
     return f"{value:+,}" if value else "0"
 
 
 def _percent(delta, base) -> str:
+    if delta is None or base is None:
+        return unknown.UNKNOWN
     if not delta:
         return ""
     if not base:
@@ -133,10 +146,10 @@ def render_diff(data, fmt: str, show_all: bool, label_a: str, label_b: str) -> s
         what = ", ".join(rec["changes"]) if rec["status"] == "changed" else ""
         row = {"row": rec["row"], "status": rec["status"], "what": what, "output": output}
         for q in ("params", "macs"):
-            row[q + "_a"] = a.get(q)
-            row[q + "_b"] = b.get(q)
+            row[q + "_a"] = a.get(q) if not a or a.get(q) is not None else unknown.UNKNOWN
+            row[q + "_b"] = b.get(q) if not b or b.get(q) is not None else unknown.UNKNOWN
             d = rec["delta"][q]
-            row[q + "_d"] = d if machine else _signed(d)
+            row[q + "_d"] = d if machine and d is not None else _signed(d)
             row[q + "_p"] = _percent(d, a.get(q, 0))
         if fmt == "text":
             row["_style"] = {"only in A": "red", "only in B": "green", "changed": "yellow"}.get(
@@ -146,7 +159,7 @@ def render_diff(data, fmt: str, show_all: bool, label_a: str, label_b: str) -> s
     footer = {"row": "total", "status": "", "what": "", "output": ""}
     for q in ("params", "macs"):
         footer[q + "_a"], footer[q + "_b"] = ta[q], tb[q]
-        footer[q + "_d"] = td[q] if machine else _signed(td[q])
+        footer[q + "_d"] = td[q] if machine and td[q] is not None else _signed(td[q])
         footer[q + "_p"] = _percent(td[q], ta[q])
     notes = ()
     if fmt in ("text", "md"):
@@ -157,6 +170,10 @@ def render_diff(data, fmt: str, show_all: bool, label_a: str, label_b: str) -> s
                  f"Activations B-A {_signed(td['activations'])}, other ops B-A {_signed(td['ops'])}, "
                  f"buffers B-A {_signed(td['buffers'])}.",)  # fmt: skip
     title = f"diff: A = {label_a}, B = {label_b}"
+    unknown.mark([footer], [k + s for k in ("params", "macs") for s in ("_a", "_b")])
+    if fmt in ("text", "md") and None in (ta["params"], ta["macs"], tb["params"], tb["macs"]):
+        notes += ("? = unknown: a row archcost has no formula for (type unknown); every sum or "
+                  "difference that includes one is unknown (archcost.unknown)",)
     return render(columns, out, fmt, title=title, footer=footer, notes=notes)
 
 

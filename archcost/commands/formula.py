@@ -38,14 +38,14 @@ def row_formulas(net, row_id: str | None) -> list[dict]:
     # the formulas sympy will build: one per row of one costed layer, or each layer of --row
     shown = 0
     for r in rows:
-        costed = sum(1 for n in r.nodes if n.params or n.macs)
+        costed = sum(1 for n in r.nodes if _costed(n))
         shown += costed if row_id is not None else costed == 1
     if shown > MAX_SYMBOLIC_NODES:  # sympy takes a few ms a formula
         raise SpecError(f"formula shows at most {MAX_SYMBOLIC_NODES:,} layer formulas "
                         f"(MAX_SYMBOLIC_NODES); {net.name} has {shown:,}")  # fmt: skip
     records = []
     for row in rows:
-        costed = [n for n in row.nodes if n.params or n.macs]
+        costed = [n for n in row.nodes if _costed(n)]
         if row_id is None and len(costed) != 1:
             records.append({"row": row.id, "layer": f"{len(costed)} layers" if costed else "-",
                             "type": row.type, "params_formula": "sum" if costed else "",
@@ -57,11 +57,12 @@ def row_formulas(net, row_id: str | None) -> list[dict]:
             params, macs, _ops, subs = node_formula(node)
             records.append({
                 "row": row.id, "layer": node.id, "type": node.op,
-                "params_formula": str(params), "params": evaluate_formula(params, subs),
-                "macs_formula": str(macs), "macs": evaluate_formula(macs, subs),
+                "params_formula": _shown(params, node), "params": evaluate_formula(params, subs),
+                "macs_formula": _shown(macs, node), "macs": evaluate_formula(macs, subs),
                 "values": {str(k): v for k, v in subs.items()},
                 "where": ", ".join(f"{k}={v}" for k, v in subs.items()),
-                "latex": {"params": _latex(params), "macs": _latex(macs)},
+                "latex": {"params": _shown(params, node, _latex),
+                          "macs": _shown(macs, node, _latex)},
             })  # fmt: skip
         if row_id is not None and len(costed) > 1:
             records.append({"row": row.id, "layer": "row total", "type": "",
@@ -69,6 +70,17 @@ def row_formulas(net, row_id: str | None) -> list[dict]:
                             "macs_formula": "sum", "macs": row.macs, "where": "", "values": {},
                             "latex": {"params": "", "macs": ""}})  # fmt: skip
     return records
+
+
+def _costed(node) -> bool:
+    """A layer with params or MACs, or with an unknown one (archcost.unknown)."""
+    return bool(node.params or node.macs or node.params is None or node.macs is None)
+
+
+def _shown(expr, node, show=str) -> str:
+    from ..symbolic import unknown_formula
+
+    return unknown_formula(node) if expr is None else show(expr)
 
 
 def _latex(expr) -> str:
@@ -87,11 +99,17 @@ def render_rows(net, records, fmt: str, row_id) -> str:
                Column("macs_formula", "MACs formula", numeric=False), Column("macs", "MACs"),
                Column("where", "where", numeric=False)]  # fmt: skip
     rows = []
+    unknown_ = any(rec["params"] is None or rec["macs"] is None for rec in records)
     for rec in records:
         row = dict(rec)
+        if unknown_ and fmt != "csv":
+            from ..unknown import mark
+
+            mark([row], ("params", "macs"))
         if fmt == "latex" and rec["latex"]["params"]:
-            row["params_formula"] = "$" + rec["latex"]["params"] + "$"
-            row["macs_formula"] = "$" + rec["latex"]["macs"] + "$"
+            for key in ("params", "macs"):  # an unknown's statement stays text (escaped)
+                text = rec["latex"][key]
+                row[key + "_formula"] = text if rec[key] is None else "$" + text + "$"
         rows.append(row)
     notes = ()
     if fmt in ("text", "md"):
@@ -135,9 +153,15 @@ def _latex_rows(columns, rows, title) -> str:
 def formula_json(f, title: str) -> dict:
     import sympy
 
-    from ..formula import growth, value_at
+    from ..formula import growth, has_unknown, value_at
 
     def quantity(expr, engine):
+        if has_unknown(expr, f):  # an unknown row's symbol: the value is unknown too
+            rec = {"expr": str(expr), "latex": sympy.latex(expr), "value": None,
+                   "engine": None, "equal": None}  # fmt: skip
+            if f.continuous:
+                rec["growth"] = growth(expr, f.symbols)
+            return rec
         value = value_at(expr, f.point)
         rec = {"expr": str(expr), "latex": sympy.latex(expr), "value": _plain(value),
                "engine": engine, "equal": value == engine}  # fmt: skip
@@ -157,6 +181,7 @@ def formula_json(f, title: str) -> dict:
         "activations": quantity(f.activations, f.numeric["activations"]),
         "decisions": [{"source": d.source, "what": d.what, "outcome": d.outcome,
                        "count": d.count} for d in f.decisions],  # fmt: skip
+        "unknowns": [{"symbol": sym, "row": row, "op": op} for sym, row, op in f.unknowns],
     }
 
 
@@ -206,10 +231,14 @@ def render_network_formula(data: dict, fmt: str) -> str:
             return render(columns, rows, "csv")
         for row in rows:
             row["expr"] = f"`{row['expr']}`"
+            if row["value"] is None:  # an unknown row's symbol in it (archcost.unknown)
+                row["value"] = row["engine"] = "?"
         point = ", ".join(f"{k}={v}" for k, v in data["point"].items())
         notes = [f"decision point: {point}"] + [
             f"- decision: {d['what']} -> {d['outcome']} (from {d['source']})"
-            for d in data["decisions"]]  # fmt: skip
+            for d in data["decisions"]] + [
+            f"- {u['symbol']}: unknown ({u['row']}: {u['op']}; archcost has no formula for it)"
+            for u in data.get("unknowns", ())]  # fmt: skip
         title = f"{data['title']} ({data['network']}): costs as functions of {', '.join(data['in'])}"
         return render(columns, rows, "md", title=title, notes=notes)
     point = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
@@ -240,8 +269,10 @@ def render_network_formula(data: dict, fmt: str) -> str:
         lines.append("")
         lines.append(f"{label} = {q['expr']}")
         value = q["value"]
-        shown = _number(value)
-        if data["continuous"] == "relaxed" and value == q["engine"]:
+        shown = _number(value) if value is not None else "?"
+        if value is None:
+            lines.append(f"  at {point}: unknown (the formula holds unknown symbols below)")
+        elif data["continuous"] == "relaxed" and value == q["engine"]:
             lines.append(f"  at {point}: {shown} (engine: {q['engine']:,}; equal: no rounding "
                          "changes this one here)")  # fmt: skip
         elif data["continuous"] == "relaxed":
@@ -271,6 +302,9 @@ def render_network_formula(data: dict, fmt: str) -> str:
         lines.append("")
         lines.append("No structural decision depends on these parameters: the formula holds "
                      "for every value the network accepts.")  # fmt: skip
+    for u in data.get("unknowns", ()):
+        lines.append(f"{u['symbol']}: unknown ({u['symbol'].split('_')[0]} of row "
+                     f"'{u['row']}', {u['op']}: archcost has no formula for it; archcost.unknown)")
     if not data["continuous"]:
         lines.append("floor/ceiling are the engine's integer rounding; --continuous gives a "
                      "polynomial exact at the decision point (piecewise), --continuous relaxed "

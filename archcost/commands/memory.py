@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .. import unknown
 from ..layers import fmt_shape
 from ..memory import (
     DEVICES,
@@ -43,7 +44,9 @@ def memory_json(net, batch, dtype, device, optimizer, expand, framework="torch-e
                 autocast=False, workspace="none") -> dict:
     live = inference(net, batch, dtype, device, framework=framework, autocast=autocast,
                      workspace=workspace)  # fmt: skip
-    train = training(net, batch, dtype, device, optimizer)
+    unknowns = unknown.unknown_nodes(net)  # their training costs are unknown: all are
+    train = unknown.no_training(live) if unknowns else training(net, batch, dtype, device,
+                                                                 optimizer)  # fmt: skip
     nbytes = DTYPE_BYTES[dtype]
     records = []
     if expand:
@@ -109,6 +112,14 @@ def memory_json(net, batch, dtype, device, optimizer, expand, framework="torch-e
         "layers": records,
         "not_modelled": NOT_MODELLED,
     }
+    if unknowns:
+        unknown.blank(records)
+        data["unknown_rows"] = [n.id for n in unknowns]
+        data["unknown_note"] = unknown.note(net, ("params", "buffers")) or ""
+        data["unknown_note"] += ("; the inference peak counts each unknown op's output (known "
+                                 "from its shape) but not what it allocates while it runs; "
+                                 "training memory and backward MACs are unknown (what an "
+                                 "unknown op saves for backward is not known)")  # fmt: skip
     if net.train:
         data["training_bytes"] = train.peak_bytes
         data["training"] = {
@@ -158,7 +169,7 @@ def render_memory(data, fmt) -> str:
         hb = human_bytes
         notes = [
             f"{data['title']}: batch {data['batch']}, {data['dtype']}, {data['device']} allocator "
-            f"model. weights {hb(data['weights_bytes'])} ({data['params']:,} params)"
+            f"model. weights {hb(data['weights_bytes'])} ({unknown.fmt(data['params'])} params)"
             + (f", BN buffers {hb(data['buffers_bytes'])}" if data["buffers_bytes"] else ""),
             f"peak activations {hb(data['peak_activation_bytes'])} at '{data['peak_layer']}' "
             f"(node {data['peak_node']}), including the input {hb(data['input_bytes'])}; "
@@ -167,15 +178,21 @@ def render_memory(data, fmt) -> str:
             "its outputs and transient buffers (max-pool indices, LRN temporaries). In-place "
             "activations, dropout and flatten allocate nothing; concat copies.",
         ]
-        if train:
+        if train and data["training"]["peak_bytes"] is None:
+            notes.append(f"training ({data['training']['optimizer']}): unknown: "
+                         f"{len(data['unknown_rows'])} unknown row(s) (archcost.unknown)")
+        elif train:
             t = data["training"]
             notes.append(
                 f"training ({t['optimizer']}): weights {hb(t['weights_bytes'])} + gradients "
                 f"{hb(t['gradient_bytes'])} + optimizer state {hb(t['optimizer_bytes'])}; "
                 f"saved for backward {hb(t['saved_bytes'])}; peak {hb(t['peak_bytes'])} in "
                 f"{t['peak_phase']} at '{t['peak_layer']}'; backward "
-                f"{data['backward_macs']:,} MACs/sample (forward {data['macs']:,})")
+                f"{unknown.fmt(data['backward_macs'])} MACs/sample (forward "
+                f"{unknown.fmt(data['macs'])})")
         notes.append(data["not_modelled"])
+        if data.get("unknown_note"):
+            notes.append(data["unknown_note"])
     title = f"{data['title']} ({data['network']}): memory"
     return render(columns, rows, fmt, title=title, footer=footer, notes=notes)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .. import unknown
 from ..latency import load_profile, predict
 from ..options import (
     batch_option,
@@ -22,7 +23,7 @@ from ..spec import build
 
 
 def _ms(seconds: float) -> float:
-    return seconds * 1e3
+    return None if seconds is None else seconds * 1e3  # None: unknown (archcost.unknown)
 
 
 def _layer(name, kind, op_cls, rec) -> dict:
@@ -45,8 +46,9 @@ def predict_json(net, profile, batch, dtype, expand, autocast=False, channels_la
         layers = [_layer(r["name"], r["row"].type if r["row"] else None, None, r)
                   for r in pred.rows()]  # fmt: skip
     total = pred.seconds
-    memory_bound = [t for t in pred.layers if t.bound == "memory" and t.seconds > 0]
-    return {
+    memory_bound = [t for t in pred.layers if t.bound == "memory" and t.seconds]
+    unknowns = [t.node.id for t in pred.layers if t.op_class == "unknown"]
+    data = {
         "network": net.name,
         "title": net.title,
         "profile": profile.name,
@@ -58,14 +60,14 @@ def predict_json(net, profile, batch, dtype, expand, autocast=False, channels_la
         "total_ms": _ms(total),
         "host_ms": _ms(pred.host_seconds),
         "device_ms": _ms(pred.device_seconds),
-        "idle_ms": _ms(sum(t.idle_s for t in pred.layers)),
-        "kernels": sum(t.kernels for t in pred.layers),
+        "idle_ms": _ms(unknown.total(t.idle_s for t in pred.layers)),
+        "kernels": unknown.total(t.kernels for t in pred.layers),
         "host_bound_layers": sum(1 for t in pred.layers if t.bound == "host"),
         "sources": {"profile": profile.source, **{str(k): str(v)
                                                   for k, v in profile.sources.items()}},
         "throughput_per_s": batch / total if total else None,
         "macs": pred.macs,
-        "bytes": sum(t.bytes for t in pred.layers),
+        "bytes": unknown.total(t.bytes for t in pred.layers),
         "tflops": pred.tflops,
         "peak_tflops": 2 * profile.peak_macs_per_s(dtype, "conv") / 1e12,
         "ridge_macs_per_byte": profile.macs_per_s(dtype, "conv") / profile.bytes_per_s,
@@ -74,6 +76,10 @@ def predict_json(net, profile, batch, dtype, expand, autocast=False, channels_la
         "compute_bound_layers": sum(1 for t in pred.layers if t.bound == "compute"),
         "layers": layers,
     }
+    if unknowns:  # every total that includes an unknown layer's time is unknown
+        data["unknown_rows"] = unknowns
+        data["unknown_layers"] = len(unknowns)
+    return data
 
 
 def _flops(tflops: float) -> str:
@@ -82,7 +88,6 @@ def _flops(tflops: float) -> str:
 
 def render_predict(data, fmt, breakdown=False) -> str:
     exact = fmt == "csv"
-    num = (lambda v: v) if exact else human
     columns = [Column("name", "layer", numeric=False), Column("macs", "MACs"),
                Column("bytes", "bytes moved"), Column("ai", "MAC/byte")]  # fmt: skip
     if breakdown:
@@ -94,24 +99,40 @@ def render_predict(data, fmt, breakdown=False) -> str:
     columns += [Column("ms", "ms"), Column("bound", "bound", numeric=False)]
 
     def ms(v):
+        if v is None:
+            return unknown.UNKNOWN
         return v if exact else f"{v:.4f}"
+
+    def num(v):
+        if v is None:
+            return unknown.UNKNOWN
+        return v if exact else human(v)
 
     rows = []
     for rec in data["layers"]:
         ai = rec["intensity"]
         rows.append({"name": rec["name"], "macs": num(rec["macs"]), "bytes": num(rec["bytes"]),
                      "ai": (ai if exact else f"{ai:.1f}") if ai is not None else None,
-                     "cls": rec["class"] or rec["type"], "kernels": rec["kernels"],
+                     "cls": rec["class"] or rec["type"], "kernels": num(rec["kernels"]),
                      "hms": ms(rec["host_ms"]), "ims": ms(rec["idle_ms"]),
                      "cms": ms(rec["compute_ms"]), "mms": ms(rec["memory_ms"]),
                      "ms": ms(rec["ms"]), "bound": rec["bound"],
                      "_style": {"memory": "yellow", "host": "magenta"}.get(rec["bound"])
                      if rec["ms"] else None})  # fmt: skip
     footer = {"name": "total", "macs": num(data["macs"]), "bytes": num(data["bytes"]),
-              "kernels": data["kernels"], "hms": ms(data["host_ms"]),
+              "kernels": num(data["kernels"]), "hms": ms(data["host_ms"]),
               "ims": ms(data["idle_ms"]), "ms": ms(data["total_ms"])}  # fmt: skip
     notes = []
-    if fmt in ("text", "md"):
+    if fmt in ("text", "md") and data.get("unknown_rows"):
+        shown = ", ".join(data["unknown_rows"][:3]) + (", ..." if data["unknown_layers"] > 3
+                                                       else "")  # fmt: skip
+        notes = [f"{data['title']} on {data['profile_title']}: batch {data['batch']}, "
+                 f"{data['dtype']}: total time unknown (?): {data['unknown_layers']} unknown "
+                 f"layer(s) ({shown}) archcost has no formula for, so their time is unknown and "
+                 "so is every total that includes it (archcost.unknown)"
+                 + ("; on a GPU the layers after one wait for it, so their times are unknown "
+                    "too" if data["device_kind"] != "cpu" else "")]
+    elif fmt in ("text", "md"):
         opts = [k.replace("_", "-") for k, v in data["options"].items() if v]
         overlap = ("host and device in turn: total = sum of host + device per layer"
                    if data["device_kind"] == "cpu" else

@@ -11,6 +11,7 @@ from ..explore import Runner, fmt_value, grid_points, json_value, parse_axis
 from ..options import format_option, output_option, train_option
 from ..report import Column, emit, human, render, to_json
 from ..spec import load
+from ..unknown import UNKNOWN
 
 QUANTITIES = (("params", "params"), ("macs", "MACs"), ("flops", "FLOPs"),
               ("activations", "activations"))  # fmt: skip
@@ -70,6 +71,8 @@ def render_sweep(data, fmt: str, exact: bool) -> str:
         for q, _ in QUANTITIES:
             value = rec.get(q)
             row[q] = value if (fmt == "csv" or exact or value is None) else human(value)
+            if value is None and "error" not in rec:  # unknown (archcost.unknown), not "-"
+                row[q] = UNKNOWN
         if "error" in rec:
             row["error"] = rec["error"]
         rows.append(row)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .. import conventions
+from .. import conventions, unknown
 from ..graph import Network
 from ..layers import fmt_shape
 from ..memory import peak_activations, peak_assumptions
@@ -73,7 +73,7 @@ def node_record(node, batch, nbytes) -> dict:
         "depth": node.depth,
         "columns": {},
         "params": node.params,
-        "weights": node.params - node.bias,
+        "weights": None if node.bias is None else node.params - node.bias,  # None: unknown
         "buffers": node.buffers,
         "macs": node.macs,
         "ops": node.ops,
@@ -92,9 +92,9 @@ def network_json(net: Network, batch: int, dtype: str, expand: bool,
     records = ([node_record(n, batch, nbytes) for n in net.nodes] if expand
                else [layer_record(r, batch, nbytes) for r in net.rows])  # fmt: skip
     totals = net.totals()
-    totals["flops"] = 2 * totals["macs"]
+    totals["flops"] = unknown.mul(2, totals["macs"])  # None: unknown (archcost.unknown)
     totals["activation_bytes"] = totals["activations"] * batch * nbytes
-    totals["weight_bytes"] = totals["params"] * nbytes
+    totals["weight_bytes"] = unknown.mul(totals["params"], nbytes)
     # the one inference peak (memory.peak_activations): compare and memory show the same number
     peak_bytes, peak_layer = peak_activations(net, batch, dtype)
     totals["peak_activation_bytes"] = peak_bytes
@@ -178,7 +178,7 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
     for rec in data["layers"]:
         row = dict(rec)
         row["out"] = fmt_shape(tuple(rec["output"]), rec.get("layout"))
-        row["flops"] = 2 * rec["macs"]
+        row["flops"] = None if rec["macs"] is None else 2 * rec["macs"]
         for h in block_headers:
             row["col:" + h] = rec["columns"].get(h)
         if rec["train_only"]:
@@ -193,6 +193,10 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
     footer.update({k: total[k] for k in ("weights", "buffers", "flops", "activation_bytes")})
     if conv:
         footer["count"] = "?" if total["count"] is None else total["count"]
+    unknown_note = unknown.note(net) if None in (total["params"], total["macs"], total["ops"],
+                                                 total["buffers"]) else None  # fmt: skip
+    if unknown_note:  # '?' in text, empty in CSV (archcost.unknown)
+        unknown.mark([*rows, footer])
     paper_notes = []
     if units == "paper":  # the published table's own units (archcost/paper_units.py)
         from ..paper_units import apply_paper_units
@@ -200,11 +204,12 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
         columns, paper_notes = apply_paper_units(net.name, columns, rows, footer, total)
     notes = []
     if fmt in ("text", "md"):
-        buffers = f", buffers {total['buffers']:,}" if total["buffers"] else ""
+        show = unknown.fmt
+        buffers = f", buffers {show(total['buffers'])}" if total["buffers"] != 0 else ""
         notes = [
             f"{net.title}: input {fmt_shape(net.input.shape)}, {'training' if net.train else 'inference'}"
-            f"; params {total['params']:,} (weights {total['weights']:,}{buffers}); "
-            f"MACs {total['macs']:,} = {total['flops']:,} FLOPs",
+            f"; params {show(total['params'])} (weights {show(total['weights'])}{buffers}); "
+            f"MACs {show(total['macs'])} = {show(total['flops'])} FLOPs",
             f"activations {total['activations']:,} elements/sample = "
             f"{human_bytes(total['activation_bytes'])} at {dtype}, batch {batch}; "
             f"weights {human_bytes(total['weight_bytes'])}; peak live activations "
@@ -213,6 +218,8 @@ def render_table(net: Network, fmt: str, batch: int, dtype: str, expand: bool,
             peak_assumptions(),
             CONVENTIONS,
         ]
+        if unknown_note:
+            notes.append(unknown_note)
         if conv:
             shown = "unknown" if conv["total"] is None else f"{conv['total']:,}"
             notes.append(f"column '{conv['label']}' counts as {conv['name']} does: "

@@ -15,6 +15,7 @@ import json
 
 import click
 
+from .. import unknown
 from ..errors import SpecError
 from ..options import device_option, parse_sets, printed_output, set_option, train_option
 from ..safeio import rich_markup
@@ -232,6 +233,7 @@ def command(spec, device, fmt, show_all, train, sets, resolution, fold_bn, again
         return run_command(spec, against, kwargs_text, parse_sets(sets), train, fmt)
     torch_backend()  # fail early, before building, when torch is missing
     net, note = load_network(spec, parse_sets(sets), train, resolution)
+    unknown.refuse(net, "be verified")  # exit 2: counts that are unknown prove nothing
     check_memory(net, 1, 4, max_memory, copies=2 if fold_bn else 1)
     out = run_verify(net, device, fold_bn)
     out["note"] = note

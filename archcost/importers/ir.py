@@ -4,8 +4,11 @@ An :class:`Op` is one archcost primitive (``conv``, ``bn``, ``add``, ...) with t
 spec will carry, the ids of the ops it reads (``"input"`` is the model's input), its output
 shape per sample, the module path that made it (``layer1.0.conv1``), the chain of enclosing
 module instances (for grouping into blocks) and the source line. An importer that meets an op
-archcost does not know raises :class:`~archcost.errors.SpecError` naming the op, the module
-path and the source line: never a zero, never a silent skip.
+archcost does not know raises :class:`UnknownOp` (a :class:`~archcost.errors.SpecError`) naming
+the op, the module path and the source line: never a zero, never a silent skip. With
+``--allow-unknown`` the importer catches it and records the op as an Op of type ``unknown``
+(:mod:`archcost.importers.unknown_ops`): its output shape, its params and buffers as the model
+holds them, and MACs that stay unknown (:mod:`archcost.unknown`).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class Op:
     source: str = ""  # file:line of the call
     params: int = 0  # trainable elements the model holds for this op (for checks)
     shared: bool = False  # a second call of a module whose parameters were counted already
+    reason: str = ""  # type "unknown": why archcost has no primitive for it (a spec comment)
 
 
 @dataclass
@@ -54,10 +58,34 @@ class Imported:
     tokens: bool | None = None  # a rank-2 input is tokens (L, D), not a map (C, L); None: rank
 
 
+class UnknownOp(SpecError):
+    """An op archcost has no primitive for: ``what`` it is, the module ``path`` and the
+    ``source`` line. Exit 2 unless the import allows unknown ops."""
+
+    def __init__(self, what: str, path: str, source: str):
+        where = f" at {path}" if path else ""
+        line = f" ({source})" if source else ""
+        hint = "; --allow-unknown records it as a row of type unknown (MACs unknown)"
+        self.plain = f"import: archcost has no primitive for {what}{where}{line}"
+        super().__init__(self.plain + hint)
+        self.what, self.path, self.source = what, path, source
+
+
 def unknown_op(what: str, path: str, source: str) -> SpecError:
-    where = f" at {path}" if path else ""
-    line = f" ({source})" if source else ""
-    return SpecError(f"import: archcost has no primitive for {what}{where}{line}")
+    return UnknownOp(what, path, source)
+
+
+def unknown_fields(op: str, shape, tokens: bool, params, buffers) -> dict:
+    """The fields of an ``unknown`` row: the op, the output shape per sample (rank-2 tokens
+    as ``layout: tokens``), and params and buffers when known (None: left out, unknown)."""
+    fields = {"op": op, "shape": [int(d) for d in shape]}
+    if tokens and len(fields["shape"]) == 2:
+        fields["layout"] = "tokens"
+    if params is not None:
+        fields["params"] = int(params)
+    if buffers is not None:
+        fields["buffers"] = int(buffers)
+    return fields
 
 
 def pair(v):

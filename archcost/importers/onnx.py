@@ -185,7 +185,17 @@ class _Reader:
                 self.const.update(node.output)  # shape arithmetic, constant folding
                 self.fold(node)
                 continue
-            self.convert(node)
+            if not getattr(self, "allow_unknown", False):
+                self.convert(node)
+                continue
+            from .ir import UnknownOp
+            from .unknown_ops import onnx_before, onnx_unknown
+
+            before = onnx_before(self, node)
+            try:  # --allow-unknown: a node with no primitive becomes a row of type unknown
+                self.convert(node)
+            except UnknownOp as err:
+                onnx_unknown(self, node, err, before)
         # a weight used by two ops under one name is tied (counted once); torch's exporter
         # also shares *equal* tensors through Identity copies: those are separate weights
         params = sum(_size(self.inits[n]) for n in {self.canon.get(n, n) for n in self.params_used})
@@ -559,6 +569,9 @@ def _size(dims) -> int:
     return n
 
 
-def read(path: str) -> Imported:
-    """The ONNX file at ``path`` as archcost ops, with the file's own counts."""
-    return _Reader(path).run()
+def read(path: str, allow_unknown: bool = False) -> Imported:
+    """The ONNX file at ``path`` as archcost ops, with the file's own counts; with
+    ``allow_unknown`` a node with no primitive is a row of type unknown, not an error."""
+    reader = _Reader(path)
+    reader.allow_unknown = allow_unknown
+    return reader.run()

@@ -294,10 +294,19 @@ class _Converter:
                 self.env[node] = self.env_input = _T("input", tuple(input_shape), self.tokens)
             elif node.op == "get_attr":  # a parameter or buffer used directly
                 self.env[node] = self.get_attr(node)
-            elif node.op == "call_module":
-                self.env[node] = self.call_module(node)
-            elif node.op in ("call_function", "call_method"):
-                self.env[node] = self.call(node)
+            elif node.op in ("call_module", "call_function", "call_method"):
+                call = self.call_module if node.op == "call_module" else self.call
+                if not getattr(self, "allow_unknown", False):
+                    self.env[node] = call(node)
+                    continue
+                from .ir import UnknownOp
+                from .unknown_ops import torch_before, torch_unknown
+
+                before = torch_before(self, node)
+                try:  # --allow-unknown: an op with no primitive becomes a row of type unknown
+                    self.env[node] = call(node)
+                except UnknownOp as err:
+                    self.env[node] = torch_unknown(self, node, err, before)
             elif node.op == "output":
                 output = node.args[0]
         return output
@@ -1212,9 +1221,10 @@ def model_counts(model, input_shape) -> dict:
     return {"params": params, "buffers": buffers, "macs": flops // 2}
 
 
-def trace(model, input_shape, source="", hooks_only=False) -> Imported:
+def trace(model, input_shape, source="", hooks_only=False, allow_unknown=False) -> Imported:
     """``model`` (an ``nn.Module``) as archcost ops, with its own counts to check against.
-    ``hooks_only`` skips torch.fx and runs the hook trace (the fallback) directly."""
+    ``hooks_only`` skips torch.fx and runs the hook trace (the fallback) directly;
+    ``allow_unknown`` writes an op with no primitive as a row of type unknown."""
     model = model.eval()
     notes = []
     tracer = _Tracer()
@@ -1244,6 +1254,7 @@ def trace(model, input_shape, source="", hooks_only=False) -> Imported:
                                 f"{list(input_shape)}: {type(err).__name__}: {err}") from None  # fmt: skip
     ids = takes_ids(model, input_shape)
     conv = _Converter(gm, model, ids)
+    conv.allow_unknown = allow_unknown
     conv.run(input_shape)
     counts = model_counts(model, input_shape)
     for path, where in conv.shared:

@@ -15,6 +15,11 @@ structure that repeats becomes one block definition with arguments.
    row with ``repeat: n``. Everything else is inlined, labelled by its module path.
 
 ``flat=True`` skips steps 2-4: one row per op, labelled by its full module path.
+
+An op of type ``unknown`` (``--allow-unknown``) is a row like any other, with a comment that
+says what archcost lacks and where the model calls it:
+``- cum: {type: unknown, op: torch.cumsum, shape: [16, 32, 32], params: 0, buffers: 0}  # no
+primitive for function cumsum at cum (model.py:12); MACs unknown``.
 """
 
 from __future__ import annotations
@@ -125,7 +130,7 @@ class Writer:
         label = _relative(op.path, base) if op.path else op.name
         src = op.inputs[0] if op.inputs else "input"
         return Row(label, op.type, dict(op.fields), list(op.inputs), op.id,
-                   in_c=_channels(self.shapes.get(src)))  # fmt: skip
+                   note=_unknown_note(op), in_c=_channels(self.shapes.get(src)))  # fmt: skip
 
     def render(self, call: Call) -> list[Row]:
         rows = []
@@ -255,7 +260,7 @@ class Writer:
         body = []
         for j, r in enumerate(template):
             fields = {f: exprs.get((j, f), v) for f, v in r.fields.items()}
-            body.append(Row(r.label, r.type, fields, r.inputs, r.output))
+            body.append(Row(r.label, r.type, fields, r.inputs, r.output, note=r.note))
         # an argument with one value in more than 4 of 5 calls gets it as its default
         defaults = {}
         for arg, vector in bases:
@@ -389,6 +394,17 @@ def _without_defaults(type_, fields) -> dict:
                 continue
         out[k] = v
     return out
+
+
+def _unknown_note(op: Op) -> str:
+    """The comment on an unknown row: what archcost has no primitive for, where (module path,
+    source line), and that its MACs are unknown."""
+    if op.type != "unknown":
+        return ""
+    where = f" at {op.path}" if op.path else ""
+    line = f" ({op.source})" if op.source else ""
+    text = f"no primitive for {op.reason or op.fields.get('op')}{where}{line}; MACs unknown"
+    return "".join(ch if ch.isprintable() else " " for ch in text)  # one comment line
 
 
 def _first_label(row):

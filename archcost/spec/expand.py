@@ -571,6 +571,9 @@ class _Expander:
                 continue
             else:
                 raw, fline = fdef.default, line
+            if fdef.kind == "text" and isinstance(raw, str) and _classify(raw)[0] == "expr":
+                plan.append((_CONST, fdef.name, raw))  # a word (op: torch.cumsum), not arithmetic
+                continue
             if _constant(raw) or (not self.symbolic and isinstance(raw, str)
                                   and _classify(raw)[0] == "word"):
                 try:
