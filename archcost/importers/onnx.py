@@ -28,10 +28,10 @@ from __future__ import annotations
 import os
 
 import onnx
-from onnx import shape_inference
 
 from ..errors import SpecError
 from .ir import Imported, Op, Scope, pad_fields, pair, parameter_fields, reorder, unknown_op
+from .onnx_graph import settle
 
 ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyRelu": "leaky_relu",
                "HardSwish": "hardswish", "HardSigmoid": "hardsigmoid", "Elu": "elu",
@@ -71,7 +71,7 @@ class _Reader:
             raise SpecError(f"{path}: no such file")
         try:
             model = onnx.load_model(path)  # a model file, not YAML: no spec reaches it
-            model = shape_inference.infer_shapes(model)
+            model = settle(model)
         except Exception as err:  # noqa: BLE001 - a broken file is the user's to fix
             raise SpecError(f"{path}: not a readable ONNX model ({type(err).__name__}: {err})") from None
         self.path = path
@@ -87,6 +87,14 @@ class _Reader:
             self.shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else None
                                          for d in dims)  # fmt: skip
         self.alias = {}
+        self.origin = {}  # a tensor made from initializers alone -> those initializers
+        self.consumers = {}
+        for node in self.graph.node:
+            for i in node.input:
+                self.consumers.setdefault(i, []).append(node)
+        self.tmajor = {}  # a sequence-first (L, N, D) view -> the op of the tokens (L, D)
+        self.rnn_out = {}  # an LSTM/GRU's Y (L, dirs, N, H) or a view of it -> (op, dirs)
+        self.sequences = {}  # SplitToSequence's output -> (node, input, axis, piece sizes)
         self.learned = {}  # a constant that is an initializer broadcast (Expand) -> it
         self.canon = {}  # a transposed initializer -> the initializer
         self.ops: list[Op] = []
@@ -122,7 +130,7 @@ class _Reader:
             chain.append(scope)
         return chain, leaf, md.get("pkg.torch.onnx.stack_trace", "")
 
-    def emit(self, node, type_, fields, inputs, weights=(), short=None):
+    def emit(self, node, type_, fields, inputs, weights=(), short=None, out=None):
         chain, leaf, _ = self.where(node)
         weight = next((w for w in weights if w in self.inits), None)
         if leaf:
@@ -134,7 +142,7 @@ class _Reader:
         else:
             name = short or type_
             path = f"{chain[-1].path}.{name}" if chain else name
-        out = node.output[0]
+        out = out or node.output[0]
         full = self.shape(out)
         op = Op(out, type_, fields, [self.src(i) for i in inputs], full[1:] if full else None,
                 path.rsplit(".", 1)[-1], path, chain, node.name)  # fmt: skip
@@ -182,7 +190,12 @@ class _Reader:
                 if value is not None and value.size <= 64:
                     self.values[node.output[0]] = value
             if node.op_type == "Constant" or shape_only or all(i in self.const for i in node.input if i):
-                self.const.update(node.output)  # shape arithmetic, constant folding
+                self.const.update(node.output)
+                reads = node.input[:1] if node.op_type == "CastLike" else node.input
+                made = set().union(*(self.weights(i) for i in reads if i)) \
+                    if node.op_type not in ("Shape", "Size", "ConstantOfShape") else set()  # fmt: skip
+                for o in node.output:
+                    self.origin[o] = made  # shape arithmetic, constant folding
                 self.fold(node)
                 continue
             self.convert(node)
@@ -200,13 +213,38 @@ class _Reader:
         return Imported(self.ops, input_shape, os.path.basename(self.path), params, self.macs,
                         buffers, notes, ids, tokens if len(input_shape) == 2 else None)  # fmt: skip
 
+    def weights(self, name) -> set:
+        """The initializers a constant tensor is made from (a reordered LSTM weight: its
+        torch weights; a bias sliced from a packed one: that one)."""
+        if name in self.origin:
+            return self.origin[name]
+        return {self.canon.get(name, name)} if name in self.inits else set()
+
     def convert(self, node):
         t = node.op_type
         a = _attrs(node)
         ins = self.tensor_inputs(node)
+        if any(i in self.tmajor or i in self.rnn_out for i in ins):
+            return self.sequence_first(node, a, ins)
+        if t in ("LSTM", "GRU"):
+            return self.rnn(node, a, ins)
+        if t == "SequenceAt":
+            return self.sequence_at(node, ins)
+        if t in ("Split", "SplitToSequence"):
+            return self.split(node, a, ins, sequence=t == "SplitToSequence")
+        if t == "Transpose" and a.get("perm") == [1, 0, 2] and len(ins) == 1 and \
+                any(c.op_type in ("LSTM", "GRU") for c in self.consumers.get(node.output[0], [])):
+            self.tmajor[node.output[0]] = self.src(ins[0])  # tokens, sequence first
+            return None
         out_shape = self.shape(node.output[0])
         if out_shape is None or None in out_shape[1:]:
             self.fail(node, f"{t} with an output shape that shape inference cannot give")
+        if t == "GroupNormalization":
+            return self.groupnorm(node, a, ins)
+        if t == "RMSNormalization":
+            return self.rmsnorm(node, a, ins)
+        if t == "MultiHeadAttention" and node.domain == "archcost":
+            return self.attention(node, a, ins)
         if t in ("Conv", "ConvTranspose"):
             return self.conv(node, a, ins, out_shape)
         if t == "BatchNormalization":
@@ -291,9 +329,9 @@ class _Reader:
             self.alias[node.output[0]] = self.src(ins[0])
             return None
         if t == "LRN":
-            return self.emit(node, "lrn", {"size": int(a["size"]), "alpha": float(a.get("alpha", 1e-4)),
-                                           "beta": float(a.get("beta", 0.75)),
-                                           "k_const": float(a.get("bias", 1.0))}, ins[:1],
+            return self.emit(node, "lrn", {"size": int(a["size"]), "alpha": _eps(a.get("alpha", 1e-4)),
+                                           "beta": _eps(a.get("beta", 0.75)),
+                                           "k_const": _eps(a.get("bias", 1.0))}, ins[:1],
                              short="lrn")  # fmt: skip
         if t == "LayerNormalization":
             x = self.shape(ins[0])
@@ -352,6 +390,221 @@ class _Reader:
                 return self.emit(node, "slice", {"start": start, "end": end}, ins[:1],
                                  short="slice")  # fmt: skip
         self.fail(node)
+
+    def groupnorm(self, node, a, ins):
+        """GroupNormalization (ONNX opset 21, or torch's InstanceNormalization pattern fused by
+        onnx_graph): ``groupnorm`` with groups = num_groups; scale and shift per channel."""
+        x = self.shape(ins[0])
+        scale, bias = (node.input[k] if len(node.input) > k else "" for k in (1, 2))
+        made = [self.weights(w) if w else set() for w in (scale, bias)]
+        if len(x) < 3 or (bool(made[0]) != bool(made[1])) or any(
+                w and _size(self.shape(n) or self.inits.get(n, (0,))) != x[1]
+                for w, n in zip(made, (scale, bias))):  # fmt: skip
+            self.fail(node, "GroupNormalization with a scale or shift other than one per channel")
+        for w in made:
+            self.params_used.update(w)
+        fields = {"groups": int(a["num_groups"]), "eps": _eps(a.get("epsilon", 1e-5)),
+                  "affine": bool(made[0])}  # fmt: skip
+        return self.emit(node, "groupnorm", fields, ins[:1], sorted(made[0]), "groupnorm")
+
+    def rmsnorm(self, node, a, ins):
+        """RMSNormalization over the last axis (ONNX opset 23, or torch's decomposition fused by
+        onnx_graph): ``rmsnorm``, affine when a scale of one per feature is read."""
+        x = self.shape(ins[0])
+        axis = int(a.get("axis", -1))
+        scale = node.input[1] if len(node.input) > 1 else ""
+        made = self.weights(scale) if scale else set()
+        if axis % len(x) != len(x) - 1 or (scale and not made):
+            self.fail(node, "RMSNormalization over more than the last axis, or with a computed "
+                            "scale")  # fmt: skip
+        self.params_used.update(made)
+        fields = {"eps": _eps(a.get("epsilon", 1e-5)), "affine": bool(made)}
+        return self.emit(node, "rmsnorm", fields, ins[:1], sorted(made), "rmsnorm")
+
+    def attention(self, node, a, ins):
+        """nn.MultiheadAttention as onnx_graph fused it: ``attention`` (queries, keys and values
+        from one tensor) or ``cross_attention`` (in: [x, context]); heads from the score
+        MatMul's shape; params: the projections' initializers; MACs: the region's MatMul and
+        Gemm nodes (four projections, QK^T and AV), from their shapes."""
+        q_src, kv_src = node.input[0], node.input[1]
+        q_w, q_b, k_w, k_b, v_w, v_b, o_w, o_b = node.input[2:10]
+        made = {n: self.weights(n) if n else set() for n in node.input[2:10]}
+        if not all(made[w] for w in (q_w, k_w, v_w, o_w)):
+            self.fail(node, "attention whose projections are not initializers")
+        for w in made.values():
+            self.params_used.update(w)
+        self.macs += int(a["macs"])
+        x = self.shape(q_src)
+        y = self.shape(node.output[0])
+        fields = {"heads": int(a["num_heads"])}
+        if int(a["inner"]) != x[-1]:
+            fields["dim"] = int(a["inner"])
+        if y[-1] != x[-1]:
+            fields["out"] = y[-1]
+        biases = [bool(made[b]) if b else False for b in (q_b, k_b, v_b)]
+        if len(set(biases)) != 1:
+            self.fail(node, "attention with biases on some of q, k, v only")
+        if not biases[0]:
+            fields["qkv_bias"] = False
+        if not (o_b and made[o_b]):
+            fields["out_bias"] = False
+        kind = "cross_attention" if kv_src else "attention"
+        inputs = [q_src, kv_src] if kv_src else [q_src]
+        return self.emit(node, kind, fields, inputs, sorted(made[o_w]), kind)
+
+    def rnn(self, node, a, ins):
+        """ONNX LSTM / GRU (one layer, one or both directions) over tokens: ``lstm``/``gru``.
+        Sequence-first (layout 0) reads a sequence-first view of tokens (torch's exporters
+        transpose batch_first input); consecutive layers of one module are one row with
+        ``layers``. Params: the W, R and B initializers (B holds torch's two bias vectors);
+        MACs = dirs x L x G*H x (I + H), G = 4 gates (LSTM) or 3 (GRU)."""
+        t = node.op_type
+        kind, gates = ("lstm", 4) if t == "LSTM" else ("gru", 3)
+        direction = a.get("direction", "forward")
+        layout = int(a.get("layout", 0))
+        extra = [i for i in node.input[4:] if i and i not in self.const]
+        extra += [i for i in node.input[4:5] if i]  # sequence lengths
+        extra += [i for i in node.input[7:8] if i]  # peepholes: not torch's LSTM
+        if len(ins) != 1 or extra or direction not in ("forward", "bidirectional") or \
+                a.get("clip") is not None or a.get("input_forget", 0):  # fmt: skip
+            self.fail(node, f"{t} with sequence lengths, an initial state read from the input, "
+                            "peepholes, clipping or reverse direction only")  # fmt: skip
+        if any(o and self.consumers.get(o) for o in node.output[1:]):
+            self.fail(node, f"{t} whose last hidden or cell state is read")
+        x = ins[0]
+        if layout == 0:
+            if x not in self.tmajor:
+                self.fail(node, f"{t} reading a tensor that is not a sequence-first view of "
+                                "tokens")  # fmt: skip
+            src = self.tmajor[x]
+        else:
+            src = self.src(x)
+        steps, features = self.op_shape(src)
+        dirs = 2 if direction == "bidirectional" else 1
+        hidden = int(a["hidden_size"])
+        w, r = node.input[1], node.input[2]
+        b = node.input[3] if len(node.input) > 3 else ""
+        wd = self.shape(w) or self.inits.get(w)
+        if wd is None or tuple(wd) != (dirs, gates * hidden, features):
+            self.fail(node, f"{t} whose weight W is {wd}, not {(dirs, gates * hidden, features)}")
+        made = [self.weights(n) if n else set() for n in (w, r, b)]
+        if not made[0] or not made[1]:
+            self.fail(node, f"{t} whose weights are not initializers")
+        self.macs += dirs * steps * gates * hidden * (features + hidden)
+        fields = {"hidden": hidden, "layers": 1, "bidirectional": dirs == 2, "bias": bool(made[2])}
+        last = self.ops[-1] if self.ops else None
+        chain, leaf, _ = self.where(node)
+        path = leaf or (_name_path(node.name) if node.name.startswith("/") else None)
+        for m in made:
+            self.params_used.update(m)
+        if last is not None and last.id == src and last.type == kind and path and \
+                last.path == path and all(last.fields[k] == fields[k] for k in
+                                          ("hidden", "bidirectional", "bias")):  # fmt: skip
+            last.fields["layers"] += 1  # the next layer of one nn.LSTM
+            op = last
+        else:
+            op = self.emit(node, kind, fields, [src], sorted(made[0]), kind)
+            op.shape = (steps, dirs * hidden)
+            op.inputs = [src]
+        self.rnn_out[node.output[0]] = (op.id, dirs, layout)
+        return op
+
+    def op_shape(self, op_id):
+        """The per-sample shape of an op already made (or of the input)."""
+        if op_id == "input":
+            return self.shapes["input"][1:]
+        for op in reversed(self.ops):
+            if op.id == op_id:
+                return op.shape
+        return self.shape(op_id)[1:]
+
+    def sequence_first(self, node, a, ins):
+        """Views that move the batch axis around an LSTM/GRU: (N, L, D) <-> (L, N, D), and the
+        RNN output (L, dirs, N, H) back to (L, N, dirs*H). Nothing else may read a
+        sequence-first tensor."""
+        t = node.op_type
+        x = ins[0]
+        out = node.output[0]
+        y = self.shape(out)
+        if t == "Transpose" and x in self.tmajor and a.get("perm") == [1, 0, 2]:
+            self.alias[out] = self.tmajor[x]
+            return None
+        if x in self.rnn_out and len(ins) == 1:
+            op_id, dirs, layout = self.rnn_out[x]
+            if t == "Transpose" and layout == 0 and a.get("perm") == [0, 2, 1, 3]:
+                self.rnn_out[out] = (op_id, dirs, 2)  # (L, N, dirs, H)
+                return None
+            if t in ("Reshape", "Squeeze") and y is not None and len(y) == 3 and \
+                    (t == "Reshape" or dirs == 1):  # fmt: skip
+                if layout in (0, 2):
+                    self.tmajor[out] = op_id
+                else:
+                    self.alias[out] = op_id
+                return None
+        if t in ("Identity", "Dropout") and x in self.tmajor:
+            self.tmajor[out] = self.tmajor[x]
+            return None
+        if t in ("LSTM", "GRU") and x in self.tmajor:
+            return self.rnn(node, a, ins)
+        self.fail(node, f"{t} of a sequence-first tensor (the batch axis moved), other than "
+                        "an LSTM or GRU reading it")  # fmt: skip
+
+    def split(self, node, a, ins, sequence=False):
+        """Split (or SplitToSequence, read by SequenceAt) into pieces: ``chunk`` (equal pieces,
+        any axis) or a channel ``slice``."""
+        x = self.shape(ins[0])
+        if x is None or None in x:
+            self.fail(node, f"{node.op_type} of a tensor whose shape inference cannot give")
+        rank = len(x)
+        axis = int(a.get("axis", 0)) % rank
+        if axis == 0:
+            self.fail(node, f"{node.op_type} along the batch axis")
+        n = x[axis]
+        given_name = node.input[1] if len(node.input) > 1 and node.input[1] else None
+        given = self.value(given_name) if given_name else a.get("split")
+        if given is not None and sequence and self.values[given_name].ndim == 0:
+            size = given[0]  # one scalar: pieces of that size, the last the rest
+            sizes = [size] * (-(-n // size))
+            sizes[-1] = n - size * (len(sizes) - 1)
+        elif given is not None:
+            sizes = [int(v) for v in given]
+        else:
+            parts = n if sequence else int(a.get("num_outputs", len(node.output)))
+            size = -(-n // parts)
+            sizes = [size] * (parts - 1) + [n - size * (parts - 1)]
+        if sum(sizes) != n:
+            self.fail(node, f"{node.op_type} into {sizes} of {n}")
+        if sequence:
+            if not a.get("keepdims", 1) and given is None:
+                self.fail(node, "SplitToSequence without keepdims")
+            self.sequences[node.output[0]] = (ins[0], axis, sizes)
+            return None
+        last = None
+        for k, out in enumerate(node.output):
+            if out and self.consumers.get(out):
+                last = self.piece(node, ins[0], axis, sizes, k, out)
+        return last
+
+    def sequence_at(self, node, ins):
+        index = self.value(node.input[1])
+        if node.input[0] not in self.sequences or index is None:
+            self.fail(node, "SequenceAt of a sequence that is not a split")
+        x, axis, sizes = self.sequences[node.input[0]]
+        return self.piece(node, x, axis, sizes, index[0] % len(sizes), node.output[0])
+
+    def piece(self, node, x, axis, sizes, k, out):
+        """Piece k of a split: ``chunk`` when the pieces are equal, else a channel ``slice``."""
+        start = sum(sizes[:k])
+        rank = len(self.shape(x))
+        if len(set(sizes)) == 1:
+            fields = {"chunks": len(sizes), "index": k}
+            if axis != 1:
+                fields["axis"] = axis - 1
+            return self.emit(node, "chunk", fields, [x], short="chunk", out=out)
+        if axis == 1 and rank in (3, 4, 5):
+            return self.emit(node, "slice", {"start": start, "end": start + sizes[k]}, [x],
+                             short="slice", out=out)  # fmt: skip
+        self.fail(node, f"{node.op_type} into unequal pieces {sizes} along axis {axis}")
 
     def conv(self, node, a, ins, out_shape):
         """Conv / ConvTranspose of any rank: the weight's dims give out and k; MACs =
@@ -550,6 +803,10 @@ def _name_path(name: str) -> str:
         else:
             full.append(part)
     return ".".join(full)
+
+
+def _eps(value) -> float:
+    return float(f"{float(value):.6g}")
 
 
 def _size(dims) -> int:

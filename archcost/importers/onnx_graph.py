@@ -1,0 +1,655 @@
+"""An ONNX graph made ready for the importer, statically (no runtime): shapes everywhere, and
+the exporters' decompositions of one layer fused back into one node.
+
+1. **Shape arithmetic is folded.** Exporters compute reshape targets, slice bounds and split
+   sizes from ``Shape`` of activations (torch's ``chunk`` on a map, ``view(n, -1)``);
+   ``onnx.shape_inference`` cannot give a shape after such a node. With the batch axis set
+   to 1, every integer tensor computed from shapes and constants is evaluated here with
+   numpy (``Shape``, ``Gather``, ``Concat``, ``Slice``, ``Div``, ... on a few integers) and
+   written as a ``Constant``; shape inference runs again, until nothing changes. Float
+   tensors (weights and activations) are never evaluated.
+2. **Decompositions are fused** into one node of the domain ``archcost`` (or ONNX's own op),
+   from the exact pattern torch's exporters write, and nothing else:
+
+   * ``InstanceNormalization`` between two ``Reshape`` (N, G, -1) and back, then ``Mul`` by
+     a per-channel scale and ``Add`` of a shift (torch's GroupNorm) -> ``GroupNormalization``
+     (num_groups = G);
+   * ``Div(x, Pow(Add(Mul(P, alpha), k), beta))`` where P is ``Mul(x, x)`` through views,
+     ``Pad``, one ``AveragePool`` of kernel (size, 1, ...) and an ``If`` that squeezes
+     (torch's ``local_response_norm``) -> ONNX ``LRN``;
+   * ``Mul(x, Reciprocal(Sqrt(Add(ReduceMean(Pow(x, 2), -1), eps))))`` times an optional
+     per-feature scale (torch's RMSNorm) -> ``RMSNormalization``;
+   * nn.MultiheadAttention's graph: Softmax of ``MatMul(q, k^T)`` (q scaled by a constant),
+     ``MatMul`` with v, where q, k and v are views (Reshape/Transpose/Gather of the packed
+     projection) of projections ``x W^T + b`` of a sequence-first view of the tokens, and the
+     heads' output, merged by views, goes through the out projection and back to batch
+     first -> ``MultiHeadAttention`` (heads from q's shape; the projections' MACs, read
+     from the nodes' shapes, as an attribute).
+
+   A node a pattern needs that is read outside the pattern, or any other variation, leaves the
+   nodes as they are: the importer then names the first node it has no primitive for.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper, shape_inference
+
+DOMAIN = "archcost"
+VIEWS = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Identity", "Flatten"}
+MAX_INT = 4096  # elements of an integer tensor evaluated here (shape vectors are short)
+
+
+def _attrs(node) -> dict:
+    values = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    return {k: v.decode() if isinstance(v, bytes) else v for k, v in values.items()}
+
+
+def _infer(model):
+    try:
+        return shape_inference.infer_shapes(model, data_prop=True)
+    except Exception:  # noqa: BLE001 - data propagation is an extra; plain inference decides
+        return shape_inference.infer_shapes(model)
+
+
+class Graph:
+    """Shapes, small constant values, producers and consumers of one inferred model."""
+
+    def __init__(self, model):
+        self.model = model
+        g = model.graph
+        self.g = g
+        self.shapes = {}
+        for vi in (*g.value_info, *g.input, *g.output):
+            t = vi.type.tensor_type
+            if t.HasField("shape"):
+                self.shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else None
+                                             for d in t.shape.dim)  # fmt: skip
+        self.values = {}
+        self.inits = {i.name for i in g.initializer}
+        for i in g.initializer:
+            self.shapes[i.name] = tuple(int(d) for d in i.dims)
+            if _count(i.dims) <= MAX_INT:
+                self.values[i.name] = numpy_helper.to_array(i)
+        self.nodes = list(g.node)  # one wrapper per node: identity is stable below
+        self.producer = {}
+        self.consumers = defaultdict(list)
+        for n in self.nodes:
+            for o in n.output:
+                self.producer[o] = n
+            for i in n.input[:1] if n.op_type == "CastLike" else n.input:  # the 2nd: a type
+                self.consumers[i].append(n)
+            for i in _outer(n):
+                self.consumers[i].append(n)
+            if n.op_type == "Constant":
+                v = _constant(n)
+                if v is not None:
+                    self.values[n.output[0]] = v
+        self.const = set(self.inits) | {n.output[0] for n in self.nodes if n.op_type == "Constant"}
+        for n in self.nodes:  # made from constants only: weights reordered, a zero bias
+            reads = n.input[:1] if n.op_type == "CastLike" else n.input  # the 2nd: a type only
+            if n.op_type != "Constant" and all(i in self.const for i in reads if i) \
+                    and not _outer(n):  # fmt: skip
+                self.const.update(n.output)
+
+    def shape(self, name):
+        s = self.shapes.get(name)
+        return s if s is not None and None not in s else None
+
+    def scalar(self, name):
+        v = self.values.get(name)
+        return float(v.reshape(-1)[0]) if v is not None and v.size == 1 else None
+
+    def only_consumer(self, name):
+        c = self.consumers.get(name, [])
+        outs = {o.name for o in self.g.output}
+        return c[0] if len(c) == 1 and name not in outs else None
+
+    def other(self, node, name):
+        """The input of a two-input node that is not ``name``."""
+        ins = list(node.input)
+        if len(ins) != 2 or name not in ins:
+            return None
+        return ins[1] if ins[0] == name else ins[0]
+
+
+def _outer(node) -> list:
+    """Tensors an If/Loop body reads from the enclosing graph."""
+    names = []
+    for a in node.attribute:
+        if a.type == onnx.AttributeProto.GRAPH:
+            made = {o for n in a.g.node for o in n.output} | {i.name for i in a.g.input} | \
+                {i.name for i in a.g.initializer}  # fmt: skip
+            for n in a.g.node:
+                names += [i for i in (*n.input, *_outer(n)) if i and i not in made]
+    return list(dict.fromkeys(names))
+
+
+def _constant(node):
+    for a in node.attribute:
+        if a.name == "value":
+            return numpy_helper.to_array(a.t)
+        if a.name in ("value_int", "value_ints", "value_float", "value_floats"):
+            return np.array(helper.get_attribute_value(a))
+    return None
+
+
+def _count(dims) -> int:
+    n = 1
+    for d in dims:
+        n *= int(d)
+    return n
+
+
+# ------------------------------------------------------------------ folding
+def _evaluate(node, vals, g: Graph):
+    """The integer output of a node from its inputs' values, or None."""
+    t = node.op_type
+    a = _attrs(node)
+    if t in ("Shape", "Size"):
+        s = g.shape(node.input[0])
+        if s is None:
+            return None
+        if t == "Size":
+            return np.array(_count(s), dtype=np.int64)
+        start, end = a.get("start", 0), a.get("end", len(s))
+        return np.array(s[slice(start, end)], dtype=np.int64)
+    if any(v is None for v in vals):
+        return None
+    x = vals[0] if vals else None
+    if t == "Cast":
+        return x.astype(helper.tensor_dtype_to_np_dtype(a["to"]))
+    if t == "Identity":
+        return x
+    if t == "Transpose":
+        return np.transpose(x, a.get("perm"))
+    if t == "Gather":
+        return np.take(x, vals[1], axis=a.get("axis", 0))
+    if t == "Concat":
+        return np.concatenate([np.atleast_1d(v) for v in vals], axis=a.get("axis", 0))
+    if t == "Unsqueeze":
+        axes = a.get("axes") or [int(d) for d in vals[1].reshape(-1)]
+        out = x
+        for ax in sorted(d % (x.ndim + len(axes)) for d in axes):
+            out = np.expand_dims(out, ax)
+        return out
+    if t == "Squeeze":
+        axes = a.get("axes") or ([int(d) for d in vals[1].reshape(-1)] if len(vals) > 1 else None)
+        return np.squeeze(x, tuple(axes)) if axes else np.squeeze(x)
+    if t == "Reshape":
+        target = [int(d) for d in vals[1].reshape(-1)]
+        target = [x.shape[i] if d == 0 and not a.get("allowzero") else d
+                  for i, d in enumerate(target)]  # fmt: skip
+        return x.reshape(target)
+    if t == "Slice":
+        starts, ends = vals[1].reshape(-1), vals[2].reshape(-1)
+        axes = vals[3].reshape(-1) if len(vals) > 3 else range(len(starts))
+        steps = vals[4].reshape(-1) if len(vals) > 4 else [1] * len(starts)
+        index = [slice(None)] * x.ndim
+        for s, e, ax, st in zip(starts, ends, axes, steps):
+            index[int(ax)] = slice(int(s), int(e), int(st))
+        return x[tuple(index)]
+    if t in ("Add", "Sub", "Mul", "Max", "Min", "Equal", "Less", "Greater"):
+        f = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Max": np.maximum,
+             "Min": np.minimum, "Equal": np.equal, "Less": np.less, "Greater": np.greater}[t]
+        return f(vals[0], vals[1])
+    if t == "Div":
+        if np.issubdtype(vals[0].dtype, np.integer):
+            return (np.trunc(vals[0] / vals[1])).astype(vals[0].dtype)
+        return vals[0] / vals[1]
+    if t == "Mod":
+        return np.fmod(vals[0], vals[1]) if a.get("fmod") else np.mod(vals[0], vals[1])
+    if t == "Neg":
+        return -x
+    if t == "Abs":
+        return np.abs(x)
+    if t == "Range":
+        return np.arange(vals[0], vals[1], vals[2]).astype(vals[0].dtype)
+    if t == "Where":
+        return np.where(vals[0], vals[1], vals[2])
+    if t == "Expand":
+        shape = np.broadcast_shapes(x.shape, tuple(int(d) for d in vals[1].reshape(-1)))
+        return np.broadcast_to(x, shape).copy()
+    if t == "ConstantOfShape":
+        value = numpy_helper.to_array(a["value"]) if "value" in a else np.zeros(1, np.float32)
+        return np.full([int(d) for d in x.reshape(-1)], value.reshape(-1)[0], value.dtype)
+    if t in ("ReduceProd", "ReduceSum") and len(vals) == 1 and not a.get("axes"):
+        f = np.prod if t == "ReduceProd" else np.sum
+        return np.array(f(x), dtype=x.dtype).reshape([1] * x.ndim if a.get("keepdims", 1) else [])
+    return None
+
+
+def _fold(g: Graph) -> bool:
+    """Integer tensors computable from shapes and constants -> Constant nodes."""
+    changed = False
+    values = g.values
+    for k, node in enumerate(g.g.node):
+        if node.op_type == "Constant" or len(node.output) != 1 or _outer(node):
+            continue
+        try:
+            out = _evaluate(node, [values.get(i) if i else None for i in node.input], g)
+        except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError):
+            out = None
+        if out is None:
+            continue
+        out = np.asarray(out)
+        if not (np.issubdtype(out.dtype, np.integer) or out.dtype == np.bool_) or \
+                out.size > MAX_INT:  # fmt: skip
+            continue
+        values[node.output[0]] = out
+        g.g.node[k].CopyFrom(helper.make_node("Constant", [], [node.output[0]], name=node.name,
+                                              value=numpy_helper.from_array(out)))  # fmt: skip
+        changed = True
+    return changed
+
+
+def _prune(model) -> None:
+    """Nodes whose outputs nobody reads (what a fusion left behind: shape arithmetic)."""
+    g = model.graph
+    outs = {o.name for o in g.output}
+    while True:
+        read = set(outs)
+        for n in g.node:
+            read.update(i for i in (*n.input, *_outer(n)) if i)
+        keep = [n for n in g.node if any(o in read for o in n.output)]
+        if len(keep) == len(g.node):
+            return
+        del g.node[:]
+        g.node.extend(keep)
+
+
+def _replace(model, graph, remove, node, shape=None):
+    """Remove ``remove`` nodes and put ``node`` where the last of them was; the fused output's
+    shape (for ops of the archcost domain, which shape inference does not know)."""
+    g = model.graph
+    ids = {id(n) for n in remove}
+    meta = next((n.metadata_props for n in remove if n.metadata_props), [])
+    node.metadata_props.extend(meta)  # the module path torch's dynamo exporter records
+    last = max(k for k, n in enumerate(graph.nodes) if id(n) in ids)
+    nodes = []
+    for k, n in enumerate(graph.nodes):
+        if k == last:
+            nodes.append(node)
+        elif id(n) not in ids:
+            nodes.append(n)
+    nodes = [onnx.NodeProto.FromString(n.SerializeToString()) for n in nodes]
+    gone = {o for n in remove for o in n.output} - {node.output[0]}
+    for n in nodes:  # a CastLike reading a removed tensor for its type: the fused input's
+        if n.op_type == "CastLike" and n.input[1] in gone:
+            n.input[1] = node.input[0]
+    del g.node[:]
+    g.node.extend(nodes)
+    if shape is not None:
+        keep = [vi for vi in g.value_info if vi.name != node.output[0]]
+        del g.value_info[:]
+        g.value_info.extend(keep)
+        g.value_info.append(helper.make_tensor_value_info(node.output[0], onnx.TensorProto.FLOAT,
+                                                          list(shape)))  # fmt: skip
+
+
+def settle(model):
+    """The model with the batch axis 1, shape arithmetic folded, layer patterns fused and
+    shapes inferred (module docstring)."""
+    if not any(o.domain == DOMAIN for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid(DOMAIN, 1))
+    for vi in model.graph.input:
+        dims = vi.type.tensor_type.shape.dim
+        if dims and not dims[0].HasField("dim_value"):
+            dims[0].dim_value = 1
+    for _ in range(200):
+        model = _infer(model)
+        g = Graph(model)
+        changed = _fold(g)
+        if not changed:
+            for fuse in FUSIONS:
+                found = fuse(g)
+                if found:
+                    _replace(model, g, *found)
+                    _prune(model)
+                    changed = True
+                    break
+        if not changed:
+            return model
+    return model
+
+
+# ------------------------------------------------------------------ fusions
+def _node(op, inputs, output, name, domain=DOMAIN, **attrs):
+    return helper.make_node(op, inputs, [output], name=name, domain=domain, **attrs)
+
+
+def _closed(g: Graph, nodes, last) -> bool:
+    """Every tensor the nodes make, but the last's output, is read only inside them."""
+    inside = {id(n) for n in nodes}
+    outs = {o.name for o in g.g.output}
+    for n in nodes:
+        for o in n.output:
+            if o == last.output[0]:
+                continue
+            if o in outs or any(id(c) not in inside and c.op_type not in ("Shape", "Size")
+                                for c in g.consumers.get(o, [])):  # fmt: skip
+                return False
+    return True
+
+
+def _fuse_groupnorm(g: Graph):
+    for inorm in g.nodes:
+        if inorm.op_type != "InstanceNormalization":
+            continue
+        r1 = g.producer.get(inorm.input[0])
+        if r1 is None or r1.op_type != "Reshape" or any(i not in g.const for i in inorm.input[1:]):
+            continue
+        x = r1.input[0]
+        xs, gs = g.shape(x), g.shape(r1.output[0])
+        if xs is None or gs is None or len(gs) != 3 or len(xs) < 3:
+            continue
+        groups = gs[1]
+        nodes = [r1, inorm]
+        r2 = g.only_consumer(inorm.output[0])
+        if r2 is None or r2.op_type != "Reshape":
+            continue
+        nodes.append(r2)
+        out, scale, bias = r2.output[0], "", ""
+        for op in ("Mul", "Add"):
+            nxt = g.only_consumer(out)
+            while nxt is not None and nxt.op_type in ("CastLike", "Cast") and nxt.input[0] == out:
+                nodes.append(nxt)
+                out = nxt.output[0]
+                nxt = g.only_consumer(out)
+            if nxt is not None and nxt.op_type == op:
+                other = g.other(nxt, out)
+                if other in g.const and _count(g.shapes.get(other) or (0,)) == xs[1]:
+                    nodes.append(nxt)
+                    out = nxt.output[0]
+                    if op == "Mul":
+                        scale = other
+                    else:
+                        bias = other
+        if not _closed(g, nodes, nodes[-1]):
+            continue
+        eps = float(_attrs(inorm).get("epsilon", 1e-5))
+        node = _node("GroupNormalization", [x, scale, bias], out, inorm.name, num_groups=groups,
+                     epsilon=eps)  # fmt: skip
+        return nodes, node, xs
+    return None
+
+
+def _fuse_lrn(g: Graph):
+    for div in g.nodes:
+        if div.op_type != "Div":
+            continue
+        x, p = div.input
+        pow_ = g.producer.get(p)
+        if pow_ is None or pow_.op_type != "Pow" or g.scalar(pow_.input[1]) is None:
+            continue
+        add = g.producer.get(pow_.input[0])
+        if add is None or add.op_type != "Add":
+            continue
+        mul = next((g.producer.get(i) for i in add.input if i not in g.const), None)
+        k = next((g.scalar(i) for i in add.input if i in g.const), None)
+        if mul is None or mul.op_type != "Mul" or k is None:
+            continue
+        alpha = next((g.scalar(i) for i in mul.input if i in g.const), None)
+        cur = next((i for i in mul.input if i not in g.const), None)
+        nodes, size = [div, pow_, add, mul], None
+        while cur is not None:
+            n = g.producer.get(cur)
+            if n is None:
+                break
+            nodes.append(n)
+            if n.op_type == "Mul" and list(n.input) == [x, x]:
+                break
+            if n.op_type == "AveragePool" and size is None:
+                size = int(_attrs(n)["kernel_shape"][0])
+            elif n.op_type == "If":
+                refs = [i for i in _outer(n) if i not in g.const]
+                cur = refs[0] if len(refs) == 1 else None
+                continue
+            elif n.op_type not in VIEWS | {"Pad"}:
+                break
+            cur = n.input[0]
+        if nodes[-1].op_type != "Mul" or list(nodes[-1].input) != [x, x] or size is None \
+                or alpha is None or g.shape(x) is None:  # fmt: skip
+            continue
+        if not _closed(g, nodes, div):
+            continue
+        node = _node("LRN", [x], div.output[0], div.name, domain="", size=size, alpha=alpha,
+                     beta=g.scalar(pow_.input[1]), bias=k)  # fmt: skip
+        return nodes, node, None
+    return None
+
+
+def _fuse_rmsnorm(g: Graph):
+    for mean in g.nodes:
+        if mean.op_type != "ReduceMean":
+            continue
+        sq = g.producer.get(mean.input[0])
+        if sq is None or not ((sq.op_type == "Pow" and g.scalar(sq.input[1]) == 2.0) or
+                              (sq.op_type == "Mul" and sq.input[0] == sq.input[1])):  # fmt: skip
+            continue
+        x = sq.input[0]
+        xs = g.shape(x)
+        axes = _attrs(mean).get("axes") or (
+            [int(d) for d in g.values[mean.input[1]].reshape(-1)]
+            if len(mean.input) > 1 and mean.input[1] in g.values else None)  # fmt: skip
+        if xs is None or axes is None or [d % len(xs) for d in axes] != [len(xs) - 1]:
+            continue
+        add = g.only_consumer(mean.output[0])
+        eps = next((g.scalar(i) for i in add.input if i in g.const), None) \
+            if add is not None and add.op_type == "Add" else None  # fmt: skip
+        sqrt = g.only_consumer(add.output[0]) if eps is not None else None
+        if sqrt is None or sqrt.op_type != "Sqrt":
+            continue
+        nodes = [sq, mean, add, sqrt]
+        nxt = g.only_consumer(sqrt.output[0])
+        if nxt is not None and nxt.op_type == "Reciprocal":
+            nodes.append(nxt)
+            mul = g.only_consumer(nxt.output[0])
+            if mul is None or mul.op_type != "Mul" or g.other(mul, nxt.output[0]) != x:
+                continue
+        elif nxt is not None and nxt.op_type == "Div" and list(nxt.input) == [x, sqrt.output[0]]:
+            mul = nxt
+        else:
+            continue
+        nodes.append(mul)
+        out, scale = mul.output[0], ""
+        nxt = g.only_consumer(out)
+        if nxt is not None and nxt.op_type == "Mul":
+            other = g.other(nxt, out)
+            if other in g.const and _count(g.shapes.get(other) or (0,)) == xs[-1]:
+                nodes.append(nxt)
+                out, scale = nxt.output[0], other
+                nxt = g.only_consumer(out)
+        if nxt is not None and nxt.op_type in ("CastLike", "Cast") and nxt.input[0] == out:
+            nodes.append(nxt)
+            out = nxt.output[0]
+        if not _closed(g, nodes, nodes[-1]):
+            continue
+        node = _node("RMSNormalization", [x, scale], out, mean.name, epsilon=eps, axis=-1)
+        return nodes, node, xs
+    return None
+
+
+FUSIONS = [_fuse_groupnorm, _fuse_lrn, _fuse_rmsnorm]
+
+
+def _prod(dims) -> int:
+    return _count(dims)
+
+
+def _matmul_macs(g: Graph, node):
+    """MACs of a MatMul / Gemm from its shapes: (leading elements) x K x N."""
+    a, b = g.shape(node.input[0]), g.shape(node.input[1])
+    if a is None or b is None:
+        return None
+    if node.op_type == "Gemm":
+        at = _attrs(node)
+        m, k = (a[1], a[0]) if at.get("transA") else (a[0], a[1])
+        n = b[0] if at.get("transB") else b[1]
+        return m * k * n
+    return _prod(a[:-1]) * a[-1] * b[-1]
+
+
+def _weight(g: Graph, name) -> bool:
+    s = g.shapes.get(name)
+    return name in g.const and s is not None and len(s) == 2
+
+
+def _projection(g: Graph, name):
+    """(nodes, input, weight, bias) when ``name`` is x W (+ b): MatMul by a constant matrix
+    and an Add of a constant, or a Gemm; else None."""
+    n = g.producer.get(name)
+    if n is None:
+        return None
+    bias = ""
+    nodes = []
+    if n.op_type == "Add":
+        b = next((i for i in n.input if i in g.const), None)
+        other = g.other(n, b) if b else None
+        m = g.producer.get(other) if other else None
+        if m is None or m.op_type != "MatMul":
+            return None
+        nodes, bias, n = [n], b, m
+    if n.op_type == "MatMul" and _weight(g, n.input[1]) and n.input[0] not in g.const:
+        return [*nodes, n], n.input[0], n.input[1], bias
+    if n.op_type == "Gemm" and not nodes and _weight(g, n.input[1]) and \
+            n.input[0] not in g.const and not _attrs(n).get("transA"):  # fmt: skip
+        b = n.input[2] if len(n.input) > 2 and n.input[2] in g.const else ""
+        return [n], n.input[0], n.input[1], b
+    return None
+
+
+def _view_back(g: Graph, name, region):
+    """Walk back from ``name`` through views, constant selections (Gather of one index) and
+    scalings by a constant to a projection; (projection, nodes walked) or None."""
+    cur = name
+    for _ in range(32):
+        proj = _projection(g, cur)
+        if proj is not None:
+            return proj
+        n = g.producer.get(cur)
+        if n is None:
+            return None
+        data = [i for i in n.input if i and i not in g.const]
+        if len(data) != 1 or data[0] != n.input[0] and n.op_type not in ("Mul", "Div"):
+            return None
+        if n.op_type in VIEWS or n.op_type == "Gather" and g.values.get(n.input[1]) is not None \
+                and g.values[n.input[1]].size == 1:  # fmt: skip
+            pass
+        elif n.op_type in ("Mul", "Div") and g.scalar(g.other(n, data[0]) or "") is not None:
+            pass
+        else:
+            return None
+        region.append(n)
+        cur = data[0]
+    return None
+
+
+def _source(g: Graph, x, region):
+    """The batch-first tokens a projection reads through torch's Transpose (1, 0, 2)."""
+    n = g.producer.get(x)
+    if n is None or n.op_type != "Transpose" or _attrs(n).get("perm") != [1, 0, 2]:
+        return None
+    region.append(n)
+    return n.input[0]
+
+
+def _fuse_attention(g: Graph):
+    for sm in g.nodes:
+        if sm.op_type != "Softmax" or _attrs(sm).get("axis", -1) not in (-1,):
+            continue
+        region = [sm]
+        cur = sm.input[0]
+        qk = g.producer.get(cur)
+        while qk is not None and qk.op_type in ("Mul", "Div") and \
+                g.scalar(next((i for i in qk.input if i in g.const), "")) is not None:  # fmt: skip
+            region.append(qk)
+            qk = g.producer.get(next(i for i in qk.input if i not in g.const))
+        if qk is None or qk.op_type != "MatMul":
+            continue
+        region.append(qk)
+        av = g.only_consumer(sm.output[0])
+        while av is not None and av.op_type in ("Identity", "Dropout"):
+            region.append(av)
+            av = g.only_consumer(av.output[0])
+        if av is None or av.op_type != "MatMul" or av.input[1] in g.const:
+            continue
+        region.append(av)
+        qs = g.shape(qk.input[0])
+        if qs is None or len(qs) not in (3, 4):
+            continue
+        heads = qs[0] if len(qs) == 3 else qs[1]
+        sides = []
+        for side in (qk.input[0], qk.input[1], av.input[1]):
+            proj = _view_back(g, side, region)
+            if proj is None:
+                break
+            sides.append(proj)
+        if len(sides) != 3:
+            continue
+        projections = {}
+        for nodes, x, w, b in sides:
+            projections[id(nodes[-1])] = (nodes, x, w, b)
+        macs = 0
+        sources = []
+        for nodes, x, _w, _b in projections.values():
+            region += nodes
+            macs += _matmul_macs(g, nodes[-1]) or 0
+            src = _source(g, x, region)
+            sources.append(src)
+        q_src = _source(g, sides[0][1], [])
+        kv_src = _source(g, sides[1][1], [])
+        if None in sources or q_src is None or kv_src != _source(g, sides[2][1], []):
+            continue
+        # forward: views, the out projection, views back to batch first
+        out = av.output[0]
+        o_proj = None
+        for _ in range(16):
+            nxt = g.only_consumer(out)
+            if nxt is None:
+                break
+            if o_proj is None and nxt.op_type in ("MatMul", "Gemm") and nxt.input[0] == out and \
+                    _weight(g, nxt.input[1]):  # fmt: skip
+                b = nxt.input[2] if nxt.op_type == "Gemm" and len(nxt.input) > 2 else ""
+                region.append(nxt)
+                macs += _matmul_macs(g, nxt) or 0
+                out = nxt.output[0]
+                o_proj = (nxt.input[1], b)
+                add = g.only_consumer(out)
+                if nxt.op_type == "MatMul" and add is not None and add.op_type == "Add" and \
+                        g.other(add, out) in g.const:  # fmt: skip
+                    region.append(add)
+                    o_proj = (nxt.input[1], g.other(add, out))
+                    out = add.output[0]
+                continue
+            if nxt.op_type not in VIEWS:
+                break
+            region.append(nxt)
+            out = nxt.output[0]
+            if o_proj is not None and nxt.op_type == "Transpose" and \
+                    _attrs(nxt).get("perm") == [1, 0, 2]:  # fmt: skip
+                break
+        end = g.shape(out)
+        if o_proj is None or region[-1].op_type != "Transpose" or end is None or len(end) != 3:
+            continue
+        macs += _matmul_macs(g, qk) + _matmul_macs(g, av)
+        last = region[-1]
+        if not _closed(g, region, last):
+            continue
+        q = sides[0]
+        k, v = sides[1], sides[2]
+        inputs = [q_src, kv_src if kv_src != q_src else "", q[2], q[3], k[2], k[3], v[2], v[3],
+                  o_proj[0], o_proj[1]]  # fmt: skip
+        qw = g.shapes[q[2]]
+        packed = q[0][-1] is k[0][-1]
+        width = qw[-1] // 3 if packed else qw[-1]
+        node = _node("MultiHeadAttention", inputs, out, sm.name, num_heads=heads, macs=macs,
+                     inner=width, packed=int(packed))  # fmt: skip
+        return region, node, end
+    return None
+
+
+FUSIONS.append(_fuse_attention)
