@@ -55,6 +55,19 @@ def test_round_trip_per_primitive(name, tmp_path):
     assert totals(text, tmp_path) == oracle(model, shape)
 
 
+# rows of the spec a legacy export of the module writes (its node names carry the module
+# paths; the block names are the importer's rule, onnx.py's where_legacy)
+LEGACY_ROWS = {
+    "resnet18": ["- layer1.0: {type: layer_block, repeat: 2}  # layer1.0 .. layer1.1",
+                 "- layer2.0: {type: layer_block_downsample, conv1_out: 128}",
+                 "- downsample: {type: conv_bn, out: conv1_out, in: input}"],
+    "mobilenet_v2": ["- features.5: {type: features_block, conv_0_out: 192, repeat: 2}",
+                     "- features.17: {type: features_block_without_add, conv_0_out: 960, s: 1, "
+                     "conv_2_out: 320}",
+                     "- features.18: {type: conv_bn_relu6, out: 1280, k: 1, p: 0, g: 1}"],
+}
+
+
 @pytest.mark.parametrize("name", ["resnet18", "googlenet", "mobilenet_v2"])
 def test_round_trip_of_benchmark_models(name, tmp_path):
     model = _torch_models.build(name)
@@ -62,15 +75,28 @@ def test_round_trip_of_benchmark_models(name, tmp_path):
     text, imported = import_onnx(path)
     assert totals(text, tmp_path) == oracle(model, (3, 224, 224))
     assert (imported.params, imported.macs, imported.buffers) == oracle(model, (3, 224, 224))
+    for row in LEGACY_ROWS.get(name, []):
+        assert row in text, text
 
 
-def test_dynamo_export_keeps_the_module_hierarchy(tmp_path):
+def _rows(text):
+    """The top-level rows of a spec, labels and types."""
+    return text[text.index("\nlayers:") + 1:].splitlines()[1:]
+
+
+def test_both_exporters_keep_the_module_hierarchy(tmp_path):
+    """dynamo's file names the module classes; the legacy file only the module paths. Both
+    give ResNet-18 as the same rows of blocks, the legacy one with blocks named by rule."""
     model = _torch_models.resnet18().eval()
-    path = export(model, (3, 64, 64), tmp_path / "r18.onnx", dynamo=True)
-    text, _ = import_onnx(path)
+    text, _ = import_onnx(export(model, (3, 64, 64), tmp_path / "r18.onnx", dynamo=True))
     assert totals(text, tmp_path) == oracle(model, (3, 64, 64))
     assert "- layer2.0: {type: basic_block_downsample, conv1_out: 128}" in text
     assert "- layer1.0: {type: basic_block, repeat: 2}" in text
+    legacy, _ = import_onnx(export(model, (3, 64, 64), tmp_path / "r18_legacy.onnx"))
+    assert totals(legacy, tmp_path) == oracle(model, (3, 64, 64))
+    named = text.replace("basic_block", "layer_block")
+    assert _rows(legacy) == _rows(named)
+    assert len(_rows(legacy)) == 14  # stem 4, 7 block rows (layer1 as one), pool, flatten, fc
 
 
 def test_unknown_op_is_an_error(tmp_path):

@@ -26,6 +26,7 @@ buffers), MACs = Conv: prod(W.shape) x H_out x W_out, Gemm/MatMul: M x K x N.
 from __future__ import annotations
 
 import os
+import re
 
 import onnx
 
@@ -99,6 +100,7 @@ class _Reader:
         self.canon = {}  # a transposed initializer -> the initializer
         self.ops: list[Op] = []
         self.scopes: dict = {}
+        self.legacy_paths = None  # every module path the legacy exporter's node names hold
         self.params_used: set = set()
         self.buffers_used: set = set()
         self.macs = 0
@@ -119,6 +121,8 @@ class _Reader:
             path, _, cls = part.partition(": ")
             comps.append((path.strip(), cls.strip()))
         comps = comps[1:-1]  # the root module, and the aten op itself
+        if not parts and node.name.startswith("/"):
+            return self.where_legacy(node)
         if comps and comps[-1][1].startswith(LEAF) and not comps[-1][1].startswith(CONTAINER):
             leaf = comps[-1][0]
             comps = comps[:-1]
@@ -129,6 +133,46 @@ class _Reader:
                 self.scopes[path] = scope
             chain.append(scope)
         return chain, leaf, md.get("pkg.torch.onnx.stack_trace", "")
+
+    def where_legacy(self, node):
+        """The module chain from the legacy exporter's scoped node name
+        ('/layer1/layer1.0/conv1/Conv': modules layer1 > layer1.0 > layer1.0.conv1).
+
+        The file holds no class names, so they are given by a rule: a module whose
+        submodules are numbered (layer1.0, layer1.1) is a container (nn.Sequential,
+        nn.ModuleList); a module with no submodule in the file is the leaf that made the op
+        (else the op is a function called in its forward, as ``add``); any other module's
+        class is ``<name>_block``, from its attribute name without digits, or for a numbered
+        item its container's (layer1.0, layer2.1 -> ``layer_block``; features.3 ->
+        ``features_block``), so calls of one container with one structure are one block, and
+        one with another structure its variant (``layer_block_downsample``). A second call
+        of a module, which the exporter names ``relu_1`` beside ``relu``, is ``relu``."""
+        if self.legacy_paths is None:
+            self.legacy_paths = set()
+            for n in self.graph.node:
+                if n.name.startswith("/"):
+                    self.legacy_paths.update(_name_paths(n.name))
+        paths = _name_paths(node.name)
+        known = self.legacy_paths
+        leaf = None
+        if paths and not any(p.startswith(paths[-1] + ".") for p in known):
+            leaf = paths.pop()
+            again = re.match(r"(.+)_\d+$", leaf)  # the exporter's name for a second call
+            if again and again.group(1) in known:
+                leaf = again.group(1)
+        chain = []
+        for path in paths:
+            scope = self.scopes.get(path)
+            if scope is None:
+                numbered = any(p.startswith(path + ".") and p[len(path) + 1:].isdigit()
+                               for p in known)  # fmt: skip
+                last = path.rsplit(".", 2)
+                stem = last[-2] if last[-1].isdigit() and len(last) > 1 else last[-1]
+                cls = "Sequential" if numbered else re.sub(r"\d+$", "", stem) + "_block"
+                scope = Scope(path, cls, numbered)
+                self.scopes[path] = scope
+            chain.append(scope)
+        return chain, leaf, ""
 
     def emit(self, node, type_, fields, inputs, weights=(), short=None, out=None):
         chain, leaf, _ = self.where(node)
@@ -791,6 +835,21 @@ def _constant(node):
         if a.name in ("value_int", "value_ints", "value_float", "value_floats"):
             return np.array(onnx.helper.get_attribute_value(a))
     return None
+
+
+def _name_paths(name: str) -> list:
+    """The module paths of a legacy node name, outermost first:
+    '/features/features.2/conv/conv.0/Conv' -> features, features.2, features.2.conv,
+    features.2.conv.0 (a part that extends the previous one names a child of its parent)."""
+    full: list = []
+    paths = []
+    for part in name.strip("/").split("/")[:-1]:
+        if full and part.startswith(full[-1] + "."):
+            full[-1] = part
+        else:
+            full.append(part)
+        paths.append(".".join(full))
+    return paths
 
 
 def _name_path(name: str) -> str:
