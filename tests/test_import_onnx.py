@@ -246,3 +246,121 @@ def test_tied_embedding_in_an_onnx_file(tmp_path):
     # by hand: the table once (30 x 8) and the LN (2 x 8); the head multiplies 6 x 8 x 30
     assert (t["params"], t["macs"]) == (30 * 8 + 16, 6 * 8 * 30) == torch_counts(model, (6,))
     assert "input: {ids: [6]}" in text and "tied: true" in text
+
+
+# ------------------------------------------------------- LSTM/GRU, ONNX's own ops, by hand
+
+class Lstm(nn.Module):
+    def __init__(self, bias):
+        super().__init__()
+        self.rnn = nn.LSTM(3, 2, batch_first=True, bias=bias)
+
+    def forward(self, x):
+        return self.rnn(x)[0]
+
+
+@pytest.mark.parametrize("exporter", ["legacy", "dynamo"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_lstm_weights_and_both_bias_vectors(bias, exporter, tmp_path):
+    model = Lstm(bias)
+    # by hand: 4 gates of W_ih (2 x 3) and W_hh (2 x 2), and torch's two biases b_ih, b_hh
+    params = 4 * (2 * 3 + 2 * 2) + (2 * 4 * 2 if bias else 0)
+    macs = 4 * 4 * 2 * (3 + 2)  # 4 steps, each 4 gates of W_ih x_t + W_hh h_{t-1}
+    assert params == sum(p.numel() for p in model.parameters()) == (56 if bias else 40)
+    got, ops, text, imported = imported_totals(model, (4, 3), tmp_path, exporter)
+    assert got == (imported.params, imported.macs) == (params, macs)
+    assert f"rnn: {{type: lstm, hidden: 2{'' if bias else ', bias: false'}}}" in text
+
+
+@pytest.mark.parametrize("exporter", ["legacy", "dynamo"])
+def test_sequence_first_gru(exporter, tmp_path):
+    from .test_import_primitives import SequenceFirstRnn
+
+    model = SequenceFirstRnn()  # batch_first=False: the module transposes around the GRU
+    got, ops, text, _ = imported_totals(model, (7, 6), tmp_path, exporter)
+    assert got == torch_counts(model, (7, 6)), text
+    # by hand: 2 directions x 3 gates x (5 x 6 + 5 x 5), no bias; head 10 -> 3
+    assert got == (2 * 3 * (30 + 25) + 33, 7 * 2 * 3 * (30 + 25) + 7 * 30)
+
+
+def _onnx_file(path, nodes, weights, shape, opset):
+    from onnx import TensorProto, helper, numpy_helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, *shape])
+    y = helper.make_tensor_value_info(nodes[-1].output[0], TensorProto.FLOAT, None)
+    inits = [numpy_helper.from_array(torch.ones(*dims).numpy(), name)
+             for name, dims in weights.items()]  # fmt: skip
+    graph = helper.make_graph(nodes, "hand", [x], [y], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    import onnx
+
+    onnx.save(model, str(path))
+    return str(path)
+
+
+def test_onnx_normalization_ops_by_hand(tmp_path):
+    """ONNX's own GroupNormalization (opset 21), RMSNormalization (opset 23) and LRN in files
+    written here: the counts by hand."""
+    from onnx import helper
+
+    conv = helper.make_node("Conv", ["x", "w", "b"], ["c"], name="/conv/Conv")
+    cases = [
+        ([conv, helper.make_node("GroupNormalization", ["c", "s", "t"], ["y"], num_groups=2,
+                                 name="/gn/GroupNormalization")],
+         {"w": (8, 4, 1, 1), "b": (8,), "s": (8,), "t": (8,)}, (4, 6, 6), 21,
+         (8 * 4 + 8 + 2 * 8, 8 * 4 * 36), "gn: {type: groupnorm, groups: 2}"),
+        ([conv, helper.make_node("LRN", ["c"], ["y"], size=3, beta=0.5, name="/lrn/LRN")],
+         {"w": (8, 4, 1, 1), "b": (8,)}, (4, 6, 6), 13, (8 * 4 + 8, 8 * 4 * 36),
+         "lrn: {size: 3, beta: 0.5}"),
+        ([helper.make_node("MatMul", ["x", "w"], ["m"], name="/fc/MatMul"),
+          helper.make_node("RMSNormalization", ["m", "s"], ["y"], epsilon=1e-6,
+                           name="/norm/RMSNormalization")],
+         {"w": (6, 8), "s": (8,)}, (5, 6), 23, (6 * 8 + 8, 5 * 6 * 8),
+         "norm: {type: rmsnorm}"),
+    ]
+    for k, (nodes, weights, shape, opset, expected, row) in enumerate(cases):
+        path = _onnx_file(tmp_path / f"{k}.onnx", nodes, weights, shape, opset)
+        text, imported = import_onnx(path)
+        assert totals(text, tmp_path)[:2] == (imported.params, imported.macs) == expected, text
+        assert row in text, text
+
+
+def test_split_into_unequal_pieces_is_a_slice(tmp_path):
+    from onnx import helper
+
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="/conv/Conv"),
+             helper.make_node("Split", ["c", "sizes"], ["p", "q"], axis=1, name="/Split"),
+             helper.make_node("Conv", ["p", "wp"], ["a"], name="/left/Conv"),
+             helper.make_node("Conv", ["q", "wq"], ["b"], name="/right/Conv"),
+             helper.make_node("Add", ["a", "b"], ["y"], name="/Add")]  # fmt: skip
+    weights = {"w": (8, 3, 1, 1), "wp": (4, 2, 1, 1), "wq": (4, 6, 1, 1)}
+    path = _onnx_file(tmp_path / "split.onnx", nodes, weights, (3, 5, 5), 18)
+    import onnx
+
+    model = onnx.load(path)  # the sizes [2, 6] as an int64 initializer
+    model.graph.initializer.append(onnx.numpy_helper.from_array(
+        torch.tensor([2, 6]).numpy(), "sizes"))  # fmt: skip
+    onnx.save(model, path)
+    text, _ = import_onnx(path)
+    # by hand: 8 x 3 + 4 x 2 + 4 x 6 weights; each over 25 positions
+    assert totals(text, tmp_path)[:2] == (24 + 8 + 24, 25 * (24 + 8 + 24)), text
+    assert "- slice: {start: 0, end: 2}" in text and "- slice: {start: 2, end: 8, in: conv}" in text
+    assert "note" not in text  # the sizes are not a weight
+
+
+def test_attention_with_a_mask_is_an_error(tmp_path):
+    """A masked attention is not the pattern archcost fuses: the import names an ONNX node."""
+
+    class Masked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+
+        def forward(self, x):
+            mask = torch.triu(torch.ones(5, 5, dtype=torch.bool), 1)
+            return self.attn(x, x, x, attn_mask=mask)[0]
+
+    for dynamo in (False, True):
+        path = export_any(Masked(), (5, 8), tmp_path / "masked.onnx", dynamo=dynamo)
+        with pytest.raises(SpecError, match="archcost has no primitive for .* at attn|/attn/"):
+            import_onnx(path)

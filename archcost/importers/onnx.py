@@ -38,6 +38,8 @@ ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyRelu"
                "HardSwish": "hardswish", "HardSigmoid": "hardsigmoid", "Elu": "elu",
                "Gelu": "gelu"}  # fmt: skip
 CONTAINER = "torch.nn.modules.container."
+FLOATS = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16,
+          onnx.TensorProto.DOUBLE}  # weights; integer tensors are shapes and indices
 LEAF = "torch.nn.modules."
 
 
@@ -248,7 +250,8 @@ class _Reader:
         params = sum(_size(self.inits[n]) for n in {self.canon.get(n, n) for n in self.params_used})
         buffers = sum(_size(self.inits[n]) for n in {self.canon.get(n, n) for n in self.buffers_used})
         used = {self.canon.get(n, n) for n in self.params_used | self.buffers_used}
-        unused = [n for n in self.inits if n not in used and n not in self.canon
+        floats = {i.name for i in self.graph.initializer if i.data_type in FLOATS}
+        unused = [n for n in self.inits if n not in used and n not in self.canon and n in floats
                   and len(self.inits[n]) > 0 and _size(self.inits[n]) > 1]  # fmt: skip
         notes = []
         if unused:
