@@ -1,26 +1,44 @@
 """An ONNX graph as archcost primitives: static, with the ``onnx`` package only (no runtime).
 
-``onnx.shape_inference`` gives every tensor's shape; initializers are the weights. Nodes
-that depend only on initializers and constants (shape arithmetic, a zero bias built with
-``Expand``) are folded away; every other node maps to one archcost primitive from its
-attributes and its weights' dimensions (``Conv`` -> ``conv`` with ``out`` = W's first dim,
-``k`` = ``kernel_shape``, ``s``, ``p``, ``d``, ``g`` = ``group``, ``bias`` when B is an
-initializer). Labels and the module hierarchy come from torch's exporter metadata
-(``namespace``: ``layer1.0: BasicBlock/layer1.0.conv1: Conv2d/...``) where present, else
-from the weight's name (``layer1.0.conv1.weight``) or the node's name.
+:mod:`.onnx_graph` first makes the graph ready: the batch axis 1, the integer shape
+arithmetic exporters write (``Shape``, ``Gather``, ``Concat``, ... feeding a Reshape or a
+Slice) evaluated to constants, and torch's decompositions of GroupNorm, LRN, RMSNorm and
+nn.MultiheadAttention fused back into one node each; ``onnx.shape_inference`` then gives
+every tensor's shape. Initializers are the weights. Nodes that depend only on initializers
+and constants (a zero bias built with ``Expand``, LSTM weights reordered by Slice/Concat)
+are folded away, remembering which initializers each constant is made from; every other
+node maps to one archcost primitive from its attributes and its weights' dimensions
+(``Conv`` -> ``conv`` with ``out`` = W's first dim, ``k`` = ``kernel_shape``, ``s``, ``p``,
+``d``, ``g`` = ``group``, ``bias`` when B is an initializer).
 
-Also mapped: Conv/ConvTranspose of rank 1-3 (``conv1d``, ``conv_transpose3d``, ...), 1-d and
-3-d pools, MatMul on tokens with its bias Add (``linear``; a weight already used, through a
-Transpose, e.g. the embedding's table, is ``tied: true``), MatMul of two activations
-(``matmul``), LayerNormalization, Gather from a table (``embedding``, ids input), Resize
-(``upsample``), Pad (``pad``/``zero_pad``), channel Slice, Softplus, Mish, Transpose
-(``transpose``/``permute``), Reshape (``reshape``), and an initializer added to or joined with
-an activation (``parameter``). Small constants (pads, slice bounds) are read and folded. A
+Mapped: Conv/ConvTranspose of rank 1-3 (``conv1d``, ``conv_transpose3d``, ...), Max/Average
+pools of rank 1-3, GlobalAveragePool and ReduceMean over H, W, BatchNormalization, the
+activations (Relu, Clip as ``relu6``, LeakyRelu, Sigmoid, Tanh, HardSwish, HardSigmoid, Elu,
+Gelu, Softplus, Mish, x * Sigmoid(x) as ``silu``), Softmax, Gemm and MatMul by a weight with
+its bias Add (``linear``; a weight already used, through a Transpose, e.g. the embedding's
+table, is ``tied: true``), MatMul of two activations (``matmul``), LayerNormalization,
+GroupNormalization (opset 21, or torch's Reshape/InstanceNormalization/Reshape/Mul/Add),
+RMSNormalization (opset 23, or torch's Pow/ReduceMean/Add/Sqrt/Reciprocal/Mul), LRN (or
+torch's Mul/Pad/AveragePool/Pow/Div), LSTM and GRU (``lstm``/``gru``; the Transposes of the
+batch axis around them and their output views are followed, stacked layers of one module are
+one row), nn.MultiheadAttention's graph (``attention``, or ``cross_attention`` when keys and
+values come from another tensor), Gather from a table (``embedding``, ids input), Resize
+(``upsample``), Pad (``pad``/``zero_pad``), Split and SplitToSequence/SequenceAt (``chunk``
+for equal pieces, channel ``slice`` otherwise), channel Slice, Concat, Add, Mul by a
+(C, 1, 1) gate (``scale``), Transpose (``transpose``/``permute``), Reshape/Flatten, and an
+initializer added to or joined with an activation (``parameter``). Anything else, or one of
+these in a form archcost has no primitive for, is an error naming the ONNX op and the node; a
 shape that shape inference cannot give is an error, not a guess.
 
+Labels and the module hierarchy come from torch's dynamo exporter metadata (``namespace``:
+``layer1.0: BasicBlock/layer1.0.conv1: Conv2d/...``), else from the legacy exporter's scoped
+node names (``/layer1/layer1.0/conv1/Conv``; class names by the rule of
+:meth:`_Reader.where_legacy`), else from the weight's name (``layer1.0.conv1.weight``).
+
 The model's own numbers, for the round-trip check, are computed here from the file and not by
-archcost's formulas: params = elements of the initializers (BN mean and variance are
-buffers), MACs = Conv: prod(W.shape) x H_out x W_out, Gemm/MatMul: M x K x N.
+archcost's formulas: params = elements of the initializers the mapped ops read (BN mean and
+variance are buffers), MACs = Conv: prod(W.shape) x H_out x W_out, Gemm/MatMul: M x K x N
+(attention: its projections, QK^T and AV), LSTM/GRU: dirs x L x G*H x (I + H).
 """
 
 from __future__ import annotations
@@ -689,12 +707,13 @@ class _Reader:
         t = node.op_type
         if t in ("Expand", "Identity") and node.input[0] in self.inits:
             self.learned[node.output[0]] = self.learned.get(node.input[0], node.input[0])
-        vals = [self.values.get(i) for i in node.input if i]
+        reads = node.input[:1] if t == "CastLike" else node.input  # the 2nd: a type only
+        vals = [self.values.get(i) for i in reads if i]
         if not vals or any(v is None for v in vals):
             return
         a = _attrs(node)
         try:
-            if t == "Cast" or t == "Identity":
+            if t in ("Cast", "Identity", "CastLike"):
                 out = vals[0]
             elif t == "Reshape":
                 out = vals[0].reshape([int(d) for d in vals[1]])

@@ -19,6 +19,8 @@ the exporters' decompositions of one layer fused back into one node.
      (torch's ``local_response_norm``) -> ONNX ``LRN``;
    * ``Mul(x, Reciprocal(Sqrt(Add(ReduceMean(Pow(x, 2), -1), eps))))`` times an optional
      per-feature scale (torch's RMSNorm) -> ``RMSNormalization``;
+   * ``x * Tanh(Softplus(x))`` -> ONNX ``Mish``; torch's softplus with beta 1,
+     ``Where(x > threshold, x, Softplus(x))`` -> ONNX ``Softplus``;
    * nn.MultiheadAttention's graph: Softmax of ``MatMul(q, k^T)`` (q scaled by a constant),
      ``MatMul`` with v, where q, k and v are views (Reshape/Transpose/Gather of the packed
      projection) of projections ``x W^T + b`` of a sequence-first view of the tokens, and the
@@ -88,7 +90,8 @@ class Graph:
                 v = _constant(n)
                 if v is not None:
                     self.values[n.output[0]] = v
-        self.const = set(self.inits) | {n.output[0] for n in self.nodes if n.op_type == "Constant"}
+        self.literal = {n.output[0] for n in self.nodes if n.op_type == "Constant"}
+        self.const = set(self.inits) | self.literal
         for n in self.nodes:  # made from constants only: weights reordered, a zero bias
             reads = n.input[:1] if n.op_type == "CastLike" else n.input  # the 2nd: a type only
             if n.op_type != "Constant" and all(i in self.const for i in reads if i) \
@@ -162,7 +165,7 @@ def _evaluate(node, vals, g: Graph):
     x = vals[0] if vals else None
     if t == "Cast":
         return x.astype(helper.tensor_dtype_to_np_dtype(a["to"]))
-    if t == "Identity":
+    if t in ("Identity", "CastLike"):
         return x
     if t == "Transpose":
         return np.transpose(x, a.get("perm"))
@@ -229,16 +232,19 @@ def _fold(g: Graph) -> bool:
     for k, node in enumerate(g.g.node):
         if node.op_type == "Constant" or len(node.output) != 1 or _outer(node):
             continue
+        reads = node.input[:1] if node.op_type == "CastLike" else node.input  # 2nd: a type
         try:
-            out = _evaluate(node, [values.get(i) if i else None for i in node.input], g)
+            out = _evaluate(node, [values.get(i) if i else None for i in reads], g)
         except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError):
             out = None
         if out is None:
             continue
         out = np.asarray(out)
-        if not (np.issubdtype(out.dtype, np.integer) or out.dtype == np.bool_) or \
+        literal = all(i in g.literal for i in reads if i)  # no initializer in it
+        if not (np.issubdtype(out.dtype, np.integer) or out.dtype == np.bool_ or literal) or \
                 out.size > MAX_INT:  # fmt: skip
             continue
+        g.literal.add(node.output[0])
         values[node.output[0]] = out
         g.g.node[k].CopyFrom(helper.make_node("Constant", [], [node.output[0]], name=node.name,
                                               value=numpy_helper.from_array(out)))  # fmt: skip
@@ -473,7 +479,44 @@ def _fuse_rmsnorm(g: Graph):
     return None
 
 
-FUSIONS = [_fuse_groupnorm, _fuse_lrn, _fuse_rmsnorm]
+def _fuse_mish(g: Graph):
+    """x * tanh(softplus(x)) (the legacy exporter's Mish) -> ONNX Mish."""
+    for mul in g.nodes:
+        if mul.op_type != "Mul" or len(mul.input) != 2:
+            continue
+        for x, t in (mul.input, mul.input[::-1]):
+            tanh = g.producer.get(t)
+            sp = g.producer.get(tanh.input[0]) if tanh is not None and tanh.op_type == "Tanh" \
+                else None  # fmt: skip
+            if sp is not None and sp.op_type == "Softplus" and sp.input[0] == x and \
+                    _closed(g, [sp, tanh, mul], mul):  # fmt: skip
+                return [sp, tanh, mul], _node("Mish", [x], mul.output[0], mul.name, domain=""), None
+    return None
+
+
+def _fuse_softplus(g: Graph):
+    """torch's softplus with beta 1 as dynamo writes it: Where(Greater(x*1, threshold), x,
+    Softplus(x*1) / 1) (linear above the threshold) -> ONNX Softplus."""
+    for where in g.nodes:
+        if where.op_type != "Where":
+            continue
+        cond, x, y = where.input
+        gt, div = g.producer.get(cond), g.producer.get(y)
+        if gt is None or gt.op_type != "Greater" or div is None or div.op_type != "Div" or \
+                g.scalar(div.input[1]) != 1.0:  # fmt: skip
+            continue
+        sp = g.producer.get(div.input[0])
+        mul = g.producer.get(sp.input[0]) if sp is not None and sp.op_type == "Softplus" else None
+        if mul is None or mul.op_type != "Mul" or g.other(mul, x) is None or \
+                g.scalar(g.other(mul, x)) != 1.0 or gt.input[0] != mul.output[0]:  # fmt: skip
+            continue
+        nodes = [mul, sp, div, gt, where]
+        if _closed(g, nodes, where):
+            return nodes, _node("Softplus", [x], where.output[0], where.name, domain=""), None
+    return None
+
+
+FUSIONS = [_fuse_groupnorm, _fuse_lrn, _fuse_rmsnorm, _fuse_mish, _fuse_softplus]
 
 
 def _prod(dims) -> int:
