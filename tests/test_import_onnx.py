@@ -169,6 +169,10 @@ OPSET23 = {"groupnorm", "rmsnorm"}
 # - mish (legacy): x * Tanh(Softplus(x)); softplus (dynamo): Where(x > 20, x, Softplus(x));
 #   elu (dynamo): Mul by 1 around Elu; upsample (legacy): Resize by Concat-ed scales.
 PATTERNS = {"lstm", "gru", "chunk", "groupnorm", "lrn", "rmsnorm", "attention", "cross_attention"}
+# and these from torch.onnx.export's defaults (dynamo, optimize=True), whose optimizer folds
+# BN into convs, drops zero biases (so zero parameters are filled first: the file then holds
+# what the module holds), merges a Pad into the Conv and precomputes an expanded class token
+DEFAULT_EXPORT = PATTERNS | {"pad", "parameter", "softplus"}
 # the primitive the import writes where it is not the module's own
 ONNX_WRITTEN_AS = {("chunk", "legacy"): "slice"}  # a Slice of the channels
 
@@ -177,11 +181,11 @@ def test_every_module_is_decided_for_onnx():
     assert set(NOT_EXPORTED) | OPSET23 | PATTERNS <= set(MODULES)
 
 
-def export_any(model, shape, path, dynamo, opset=None):
+def export_any(model, shape, path, dynamo, opset=None, optimize=False):
     model.eval()
     dtype = torch.long if len(shape) == 1 else torch.float32
-    kwargs = {"dynamo": True, "optimize": False} if dynamo else {"dynamo": False,
-                                                                   "do_constant_folding": False}  # fmt: skip
+    kwargs = {"dynamo": True, "optimize": optimize} if dynamo else {"dynamo": False,
+                                                                      "do_constant_folding": False}  # fmt: skip
     if opset:
         kwargs["opset_version"] = opset
     torch.onnx.export(model, (torch.zeros(1, *shape, dtype=dtype),), str(path), **kwargs)
@@ -190,15 +194,22 @@ def export_any(model, shape, path, dynamo, opset=None):
 
 def _cases():
     for name in sorted(MODULES):
-        for exporter in ("legacy", "dynamo", "opset23"):
+        for exporter in ("legacy", "dynamo", "opset23", "default"):
             if exporter not in NOT_EXPORTED.get(name, {}) and \
-                    (exporter != "opset23" or name in OPSET23):  # fmt: skip
+                    (exporter != "opset23" or name in OPSET23) and \
+                    (exporter != "default" or name in DEFAULT_EXPORT):  # fmt: skip
                 yield name, exporter
 
 
 def imported_totals(model, shape, tmp_path, exporter):
+    if exporter == "default":
+        with torch.no_grad():
+            for p in model.parameters():
+                if not p.any():
+                    p.fill_(0.5)
     path = export_any(model, shape, tmp_path / "m.onnx", dynamo=exporter != "legacy",
-                      opset=23 if exporter == "opset23" else None)  # fmt: skip
+                      opset=23 if exporter == "opset23" else None,
+                      optimize=exporter == "default")  # fmt: skip
     text, imported = import_onnx(path)
     spec = tmp_path / "from_onnx.yaml"
     spec.write_text(text)

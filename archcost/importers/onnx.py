@@ -361,6 +361,8 @@ class _Reader:
                     parts.append(i)
                 elif i in self.learned:  # a class token joins the sequence
                     parts.append(self.learned_op(node, self.learned[i]))
+                elif i in self.inits and i not in self.params_used:  # one already expanded
+                    parts.append(self.learned_op(node, i))
                 else:
                     self.fail(node, "Concat with a constant")
             if axis < 0:
@@ -685,6 +687,16 @@ class _Reader:
         auto = a.get("auto_pad", "NOTSET")
         # SAME_UPPER is TensorFlow's rule (odd padding at the end): archcost's 'same'
         p = {"NOTSET": _pads(a.get("pads")), "SAME_UPPER": "same", "VALID": "valid"}.get(auto)
+        pads = a.get("pads")
+        if p is None and auto == "NOTSET" and not transposed and pads:
+            # asymmetric padding (an optimizer merged a Pad into the Conv): a pad row first
+            m = len(pads) // 2
+            pad_op = self.emit(node, *pad_fields([(0, 0), *zip(pads[:m], pads[m:])], 0.0),
+                               ins[:1], short="pad", out=node.output[0] + "/pad")  # fmt: skip
+            x = self.shape(ins[0])
+            pad_op.shape = (x[1], *(d + b + e for d, b, e in zip(x[2:], pads[:m], pads[m:])))
+            ins = [pad_op.id]
+            p = 0
         if p is None or (transposed and isinstance(p, str)):
             self.fail(node, f"{node.op_type} with asymmetric or automatic padding")
         self.params_used.update([w] + ([b] if b else []))

@@ -496,21 +496,37 @@ def _fuse_mish(g: Graph):
 
 def _fuse_softplus(g: Graph):
     """torch's softplus with beta 1 as dynamo writes it: Where(Greater(x*1, threshold), x,
-    Softplus(x*1) / 1) (linear above the threshold) -> ONNX Softplus."""
+    Softplus(x*1) / 1) (linear above the threshold; the optimizer drops the *1 and /1)
+    -> ONNX Softplus."""
+
+    def unit(node, op):  # a Mul / Div by the constant 1
+        return node is not None and node.op_type == op and g.scalar(node.input[1]) == 1.0 or \
+            node is not None and op == "Mul" and node.op_type == op and \
+            g.scalar(node.input[0]) == 1.0  # fmt: skip
+
+    def unscaled(name, nodes):
+        n = g.producer.get(name)
+        if unit(n, "Mul"):
+            nodes.append(n)
+            return next(i for i in n.input if i not in g.const)
+        return name
+
     for where in g.nodes:
         if where.op_type != "Where":
             continue
         cond, x, y = where.input
         gt, div = g.producer.get(cond), g.producer.get(y)
-        if gt is None or gt.op_type != "Greater" or div is None or div.op_type != "Div" or \
-                g.scalar(div.input[1]) != 1.0:  # fmt: skip
+        nodes = [where]
+        if unit(div, "Div"):
+            nodes.append(div)
+            y = div.input[0]
+        sp = g.producer.get(y)
+        if gt is None or gt.op_type != "Greater" or sp is None or sp.op_type != "Softplus" or \
+                g.scalar(gt.input[1]) is None:  # fmt: skip
             continue
-        sp = g.producer.get(div.input[0])
-        mul = g.producer.get(sp.input[0]) if sp is not None and sp.op_type == "Softplus" else None
-        if mul is None or mul.op_type != "Mul" or g.other(mul, x) is None or \
-                g.scalar(g.other(mul, x)) != 1.0 or gt.input[0] != mul.output[0]:  # fmt: skip
+        nodes += [gt, sp]
+        if unscaled(sp.input[0], nodes) != x or unscaled(gt.input[0], nodes) != x:
             continue
-        nodes = [mul, sp, div, gt, where]
         if _closed(g, nodes, where):
             return nodes, _node("Softplus", [x], where.output[0], where.name, domain=""), None
     return None
