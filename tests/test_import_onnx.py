@@ -373,3 +373,31 @@ def test_attention_with_a_mask_is_an_error(tmp_path):
         path = export_any(Masked(), (5, 8), tmp_path / "masked.onnx", dynamo=dynamo)
         with pytest.raises(SpecError, match="archcost has no primitive for .* at attn|/attn/"):
             import_onnx(path)
+
+
+class Encoder(nn.Module):
+    """Two nn.TransformerEncoderLayer (its attention runs torch's SDPA, need_weights off)."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Linear(6, 16)
+        layer = nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=True)
+        self.enc = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, x):
+        return self.head(self.enc(self.embed(x)))
+
+
+@pytest.mark.parametrize("exporter", ["legacy", "dynamo"])
+def test_transformer_encoder_reads_as_one_block(exporter, tmp_path):
+    model = Encoder()
+    params, macs = torch_counts(model, (7, 6))
+    # FlopCounterMode has no formula for CPU's fused SDPA kernel: QK^T and AV by hand,
+    # 2 L^2 D per layer (L = 7 tokens, D = 16)
+    macs += 2 * (2 * 7 * 7 * 16)
+    got, ops, text, imported = imported_totals(model, (7, 6), tmp_path, exporter)
+    assert got == (imported.params, imported.macs) == (params, macs), text
+    block = "transformer_encoder_layer" if exporter == "dynamo" else "layers_block"
+    assert f"- enc.layers.0: {{type: {block}, repeat: 2}}  # enc.layers.0 .. enc.layers.1" in text
+    assert "- self_attn: {type: attention, heads: 4}" in text

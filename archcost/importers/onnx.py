@@ -121,6 +121,7 @@ class _Reader:
         self.ops: list[Op] = []
         self.scopes: dict = {}
         self.legacy_paths = None  # every module path the legacy exporter's node names hold
+        self.ns_paths = None  # every module path of the dynamo exporter's metadata
         self.params_used: set = set()
         self.buffers_used: set = set()
         self.macs = 0
@@ -143,7 +144,8 @@ class _Reader:
         comps = comps[1:-1]  # the root module, and the aten op itself
         if not parts and node.name.startswith("/"):
             return self.where_legacy(node)
-        if comps and comps[-1][1].startswith(LEAF) and not comps[-1][1].startswith(CONTAINER):
+        if comps and comps[-1][1].startswith(LEAF) and not comps[-1][1].startswith(CONTAINER) \
+                and not self.has_submodules(comps[-1][0]):  # nn.TransformerEncoderLayer is not
             leaf = comps[-1][0]
             comps = comps[:-1]
         for path, cls in comps:
@@ -153,6 +155,17 @@ class _Reader:
                 self.scopes[path] = scope
             chain.append(scope)
         return chain, leaf, md.get("pkg.torch.onnx.stack_trace", "")
+
+    def has_submodules(self, path) -> bool:
+        """A module of the dynamo exporter's metadata that holds other modules."""
+        if self.ns_paths is None:
+            self.ns_paths = set()
+            for n in self.graph.node:
+                for p in n.metadata_props:
+                    if p.key == "namespace":
+                        self.ns_paths.update(part.partition(": ")[0].strip()
+                                             for part in p.value.split("/"))  # fmt: skip
+        return any(p.startswith(path + ".") for p in self.ns_paths)
 
     def where_legacy(self, node):
         """The module chain from the legacy exporter's scoped node name
@@ -258,6 +271,8 @@ class _Reader:
                 reads = node.input[:1] if node.op_type == "CastLike" else node.input
                 made = set().union(*(self.weights(i) for i in reads if i)) \
                     if node.op_type not in ("Shape", "Size", "ConstantOfShape") else set()  # fmt: skip
+                if node.op_type == "Identity" and node.input[0] in self.inits:
+                    made = {node.output[0]}  # an equal tensor shared by the exporter: its own
                 for o in node.output:
                     self.origin[o] = made  # shape arithmetic, constant folding
                 self.fold(node)

@@ -207,6 +207,11 @@ def _evaluate(node, vals, g: Graph):
         return np.fmod(vals[0], vals[1]) if a.get("fmod") else np.mod(vals[0], vals[1])
     if t == "Neg":
         return -x
+    if t in ("Sqrt", "Reciprocal"):  # SDPA's scale from Constant nodes (head_dim: int64)
+        f = x.astype(np.float32) if np.issubdtype(x.dtype, np.integer) else x
+        return np.sqrt(f) if t == "Sqrt" else 1 / f
+    if t == "Pow" and not np.issubdtype(x.dtype, np.integer):
+        return np.power(x, vals[1]).astype(x.dtype)
     if t == "Abs":
         return np.abs(x)
     if t == "Range":
@@ -241,7 +246,7 @@ def _fold(g: Graph) -> bool:
             continue
         out = np.asarray(out)
         literal = all(i in g.literal for i in reads if i)  # no initializer in it
-        if not (np.issubdtype(out.dtype, np.integer) or out.dtype == np.bool_ or literal) or \
+        if not (out.dtype in (np.int64, np.int32, np.bool_) or literal) or \
                 out.size > MAX_INT:  # fmt: skip
             continue
         g.literal.add(node.output[0])
@@ -267,32 +272,44 @@ def _prune(model) -> None:
         g.node.extend(keep)
 
 
-def _replace(model, graph, remove, node, shape=None):
-    """Remove ``remove`` nodes and put ``node`` where the last of them was; the fused output's
-    shape (for ops of the archcost domain, which shape inference does not know)."""
+def _apply(model, graph, matches):
+    """Each match (nodes, fused node, shape): its nodes removed and the fused node put where
+    the last of them was; the fused output's shape given (ops of the archcost domain, which
+    shape inference does not know)."""
     g = model.graph
-    ids = {id(n) for n in remove}
-    meta = next((n.metadata_props for n in remove if n.metadata_props), [])
-    node.metadata_props.extend(meta)  # the module path torch's dynamo exporter records
-    last = max(k for k, n in enumerate(graph.nodes) if id(n) in ids)
+    owner = {}
+    for k, (remove, node, _shape) in enumerate(matches):
+        for n in remove:
+            owner[id(n)] = k
+        meta = next((n.metadata_props for n in remove if n.metadata_props), [])
+        node.metadata_props.extend(meta)  # the module path torch's dynamo exporter records
+    last = {}
+    for pos, n in enumerate(graph.nodes):
+        if id(n) in owner:
+            last[owner[id(n)]] = pos
     nodes = []
-    for k, n in enumerate(graph.nodes):
-        if k == last:
-            nodes.append(node)
-        elif id(n) not in ids:
+    for pos, n in enumerate(graph.nodes):
+        k = owner.get(id(n))
+        if k is None:
             nodes.append(n)
+        elif last[k] == pos:
+            nodes.append(matches[k][1])
     nodes = [onnx.NodeProto.FromString(n.SerializeToString()) for n in nodes]
-    gone = {o for n in remove for o in n.output} - {node.output[0]}
+    gone = {}
+    for remove, node, _shape in matches:
+        for o in (o for n in remove for o in n.output if o != node.output[0]):
+            gone[o] = node.input[0]
     for n in nodes:  # a CastLike reading a removed tensor for its type: the fused input's
         if n.op_type == "CastLike" and n.input[1] in gone:
-            n.input[1] = node.input[0]
+            n.input[1] = gone[n.input[1]]
     del g.node[:]
     g.node.extend(nodes)
-    if shape is not None:
-        keep = [vi for vi in g.value_info if vi.name != node.output[0]]
-        del g.value_info[:]
-        g.value_info.extend(keep)
-        g.value_info.append(helper.make_tensor_value_info(node.output[0], onnx.TensorProto.FLOAT,
+    shaped = {node.output[0]: shape for _r, node, shape in matches if shape is not None}
+    keep = [vi for vi in g.value_info if vi.name not in shaped]
+    del g.value_info[:]
+    g.value_info.extend(keep)
+    for name, shape in shaped.items():
+        g.value_info.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT,
                                                           list(shape)))  # fmt: skip
 
 
@@ -310,13 +327,17 @@ def settle(model):
         g = Graph(model)
         changed = _fold(g)
         if not changed:
+            taken, matches = set(), []
             for fuse in FUSIONS:
-                found = fuse(g)
-                if found:
-                    _replace(model, g, *found)
-                    _prune(model)
-                    changed = True
-                    break
+                for found in fuse(g):
+                    ids = {id(n) for n in found[0]}
+                    if not ids & taken:
+                        taken |= ids
+                        matches.append(found)
+            if matches:
+                _apply(model, g, matches)
+                _prune(model)
+                changed = True
         if not changed:
             return model
     return model
@@ -379,8 +400,7 @@ def _fuse_groupnorm(g: Graph):
         eps = float(_attrs(inorm).get("epsilon", 1e-5))
         node = _node("GroupNormalization", [x, scale, bias], out, inorm.name, num_groups=groups,
                      epsilon=eps)  # fmt: skip
-        return nodes, node, xs
-    return None
+        yield nodes, node, xs
 
 
 def _fuse_lrn(g: Graph):
@@ -424,8 +444,7 @@ def _fuse_lrn(g: Graph):
             continue
         node = _node("LRN", [x], div.output[0], div.name, domain="", size=size, alpha=alpha,
                      beta=g.scalar(pow_.input[1]), bias=k)  # fmt: skip
-        return nodes, node, None
-    return None
+        yield nodes, node, None
 
 
 def _fuse_rmsnorm(g: Graph):
@@ -475,8 +494,7 @@ def _fuse_rmsnorm(g: Graph):
         if not _closed(g, nodes, nodes[-1]):
             continue
         node = _node("RMSNormalization", [x, scale], out, mean.name, epsilon=eps, axis=-1)
-        return nodes, node, xs
-    return None
+        yield nodes, node, xs
 
 
 def _fuse_mish(g: Graph):
@@ -490,8 +508,8 @@ def _fuse_mish(g: Graph):
                 else None  # fmt: skip
             if sp is not None and sp.op_type == "Softplus" and sp.input[0] == x and \
                     _closed(g, [sp, tanh, mul], mul):  # fmt: skip
-                return [sp, tanh, mul], _node("Mish", [x], mul.output[0], mul.name, domain=""), None
-    return None
+                yield [sp, tanh, mul], _node("Mish", [x], mul.output[0], mul.name, domain=""), None
+                break
 
 
 def _fuse_softplus(g: Graph):
@@ -528,8 +546,7 @@ def _fuse_softplus(g: Graph):
         if unscaled(sp.input[0], nodes) != x or unscaled(gt.input[0], nodes) != x:
             continue
         if _closed(g, nodes, where):
-            return nodes, _node("Softplus", [x], where.output[0], where.name, domain=""), None
-    return None
+            yield nodes, _node("Softplus", [x], where.output[0], where.name, domain=""), None
 
 
 FUSIONS = [_fuse_groupnorm, _fuse_lrn, _fuse_rmsnorm, _fuse_mish, _fuse_softplus]
@@ -702,13 +719,13 @@ def _fuse_attention(g: Graph):
         k, v = sides[1], sides[2]
         inputs = [q_src, kv_src if kv_src != q_src else "", q[2], q[3], k[2], k[3], v[2], v[3],
                   o_proj[0], o_proj[1]]  # fmt: skip
-        qw = g.shapes[q[2]]
         packed = q[0][-1] is k[0][-1]
-        width = qw[-1] // 3 if packed else qw[-1]
+        width = g.shape(q[0][0].output[0])[-1] // (3 if packed else 1)
+        if heads * qs[-1] != width:
+            continue
         node = _node("MultiHeadAttention", inputs, out, sm.name, num_heads=heads, macs=macs,
                      inner=width, packed=int(packed))  # fmt: skip
-        return region, node, end
-    return None
+        yield region, node, end
 
 
 FUSIONS.append(_fuse_attention)
