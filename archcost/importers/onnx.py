@@ -616,8 +616,9 @@ class _Reader:
             if t == "Transpose" and layout == 0 and a.get("perm") == [0, 2, 1, 3]:
                 self.rnn_out[out] = (op_id, dirs, 2)  # (L, N, dirs, H)
                 return None
-            if t in ("Reshape", "Squeeze") and y is not None and len(y) == 3 and \
-                    (t == "Reshape" or dirs == 1):  # fmt: skip
+            steps, width = self.op_shape(op_id)
+            merged = (steps, 1, width) if layout in (0, 2) else (1, steps, width)
+            if t in ("Reshape", "Squeeze") and y == merged and (t == "Reshape" or dirs == 1):
                 if layout in (0, 2):
                     self.tmajor[out] = op_id
                 else:
@@ -634,9 +635,9 @@ class _Reader:
     def split(self, node, a, ins, sequence=False):
         """Split (or SplitToSequence, read by SequenceAt) into pieces: ``chunk`` (equal pieces,
         any axis) or a channel ``slice``."""
-        x = self.shape(ins[0])
+        x = self.shape(ins[0]) if len(ins) == 1 else None
         if x is None or None in x:
-            self.fail(node, f"{node.op_type} of a tensor whose shape inference cannot give")
+            self.fail(node, f"{node.op_type} of one tensor of a known shape, by constant sizes")
         rank = len(x)
         axis = int(a.get("axis", 0)) % rank
         if axis == 0:
