@@ -10,6 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
+import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 from archcost.errors import SpecError  # noqa: E402
@@ -357,22 +358,65 @@ def test_split_into_unequal_pieces_is_a_slice(tmp_path):
     assert "note" not in text  # the sizes are not a weight
 
 
-def test_attention_with_a_mask_is_an_error(tmp_path):
-    """A masked attention is not the pattern archcost fuses: the import names an ONNX node."""
+class MaskedAttention(nn.Module):
+    """nn.MultiheadAttention with a constant mask: causal (True above the diagonal, as a
+    decoder's), or one that hides the last key from every query (not causal)."""
 
-    class Masked(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+    def __init__(self, causal):
+        super().__init__()
+        self.causal = causal
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
 
-        def forward(self, x):
+    def forward(self, x):
+        if self.causal:
             mask = torch.triu(torch.ones(5, 5, dtype=torch.bool), 1)
-            return self.attn(x, x, x, attn_mask=mask)[0]
+        else:
+            mask = torch.zeros(5, 5, dtype=torch.bool)
+            mask[:, 4] = True
+        return self.attn(x, x, x, attn_mask=mask)[0]
 
-    for dynamo in (False, True):
-        path = export_any(Masked(), (5, 8), tmp_path / "masked.onnx", dynamo=dynamo)
-        with pytest.raises(SpecError, match="archcost has no primitive for .* at attn|/attn/"):
-            import_onnx(path)
+
+class SdpaAttention(nn.Module):
+    """A module's own attention: one Linear for q, k, v, torch's SDPA, an out Linear."""
+
+    def __init__(self, causal=False):
+        super().__init__()
+        self.causal = causal
+        self.qkv = nn.Linear(8, 24)
+        self.proj = nn.Linear(8, 8)
+
+    def forward(self, x):
+        n, length, d = x.shape
+        q, k, v = self.qkv(x).reshape(n, length, 3, 2, 4).permute(2, 0, 3, 1, 4)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal)
+        return self.proj(y.transpose(1, 2).reshape(n, length, d))
+
+
+# params by hand: q, k, v and out projections of 8 -> 8 with biases; MACs: the projections
+# 4 x 5 x 8 x 8 and QK^T, AV 2 x 5 x 5 x 8 (FlopCounterMode has no formula for CPU's SDPA)
+ATTENTION_8 = (4 * 8 * 8 + 4 * 8, 4 * 5 * 8 * 8 + 2 * 5 * 5 * 8)
+
+
+@pytest.mark.parametrize("exporter", ["legacy", "dynamo", "opset23"])
+@pytest.mark.parametrize("causal", [False, True])
+def test_a_modules_own_sdpa_attention(causal, exporter, tmp_path):
+    model = SdpaAttention(causal)
+    assert sum(p.numel() for p in model.parameters()) == ATTENTION_8[0]
+    got, ops, text, imported = imported_totals(model, (5, 8), tmp_path, exporter)
+    assert got == (imported.params, imported.macs) == ATTENTION_8, text
+    assert "- attention: {heads: 2" + (", causal: true}" if causal else "}") in text, text
+
+
+@pytest.mark.parametrize("exporter", ["legacy", "dynamo"])
+def test_causal_mask_and_another_mask(exporter, tmp_path):
+    got, ops, text, imported = imported_totals(MaskedAttention(True), (5, 8), tmp_path, exporter)
+    assert got == (imported.params, imported.macs) == ATTENTION_8, text
+    assert "attn: {type: attention, heads: 2, causal: true}" in text
+    # a mask that is not causal is not the pattern archcost fuses: an error naming a node
+    path = export_any(MaskedAttention(False), (5, 8), tmp_path / "masked.onnx",
+                      dynamo=exporter == "dynamo")  # fmt: skip
+    with pytest.raises(SpecError, match="archcost has no primitive for .*(at attn|/attn/)"):
+        import_onnx(path)
 
 
 class Encoder(nn.Module):

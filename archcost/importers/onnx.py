@@ -207,8 +207,10 @@ class _Reader:
             chain.append(scope)
         return chain, leaf, ""
 
-    def emit(self, node, type_, fields, inputs, weights=(), short=None, out=None):
+    def emit(self, node, type_, fields, inputs, weights=(), short=None, out=None, at=None):
         chain, leaf, _ = self.where(node)
+        if at is not None:  # (enclosing scopes, the op's module path)
+            chain, leaf = at
         weight = next((w for w in weights if w in self.inits), None)
         if leaf:
             path = leaf
@@ -530,9 +532,21 @@ class _Reader:
             fields["qkv_bias"] = False
         if not (o_b and made[o_b]):
             fields["out_bias"] = False
+        if int(a.get("causal", 0)):
+            fields["causal"] = True
         kind = "cross_attention" if kv_src else "attention"
         inputs = [q_src, kv_src] if kv_src else [q_src]
-        return self.emit(node, kind, fields, inputs, sorted(made[o_w]), kind)
+        # a module of its own (q, k, v and out Linears inside, SDPA in its forward) is the row
+        modules = [n.rsplit(".", 1)[0].split(".") for w in made.values() for n in w if "." in n]
+        common = ".".join(os.path.commonprefix(modules)) if modules else ""
+        modules = [".".join(m) for m in modules]
+        chain, leaf, _ = self.where(node)
+        at = None
+        scope = chain[-1].path if chain else ""
+        if not leaf and common == scope and \
+                all(m.startswith(common + ".") or not common for m in modules):  # fmt: skip
+            at = (chain[:-1], common or kind)  # (the model itself: the row is the attention)
+        return self.emit(node, kind, fields, inputs, sorted(made[o_w]), kind, at=at)
 
     def rnn(self, node, a, ins):
         """ONNX LSTM / GRU (one layer, one or both directions) over tokens: ``lstm``/``gru``.

@@ -26,7 +26,12 @@ the exporters' decompositions of one layer fused back into one node.
      projection) of projections ``x W^T + b`` of a sequence-first view of the tokens, and the
      heads' output, merged by views, goes through the out projection and back to batch
      first -> ``MultiHeadAttention`` (heads from q's shape; the projections' MACs, read
-     from the nodes' shapes, as an attribute).
+     from the nodes' shapes, as an attribute). The same with batch-first tokens and no
+     Transposes (a module's own attention: one Linear for q, k, v split by
+     Reshape/Permute/Split or Slice, torch's SDPA, an out Linear), and with ONNX's
+     ``Attention`` op (opset 23) in place of the Softmax and the two MatMuls. A constant
+     mask added to the scores that is -inf exactly above the diagonal is ``causal``; any
+     other mask is not fused.
 
    A node a pattern needs that is read outside the pattern, or any other variation, leaves the
    nodes as they are: the importer then names the first node it has no primitive for.
@@ -43,6 +48,7 @@ from onnx import helper, numpy_helper, shape_inference
 DOMAIN = "archcost"
 VIEWS = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Identity", "Flatten"}
 MAX_INT = 4096  # elements of an integer tensor evaluated here (shape vectors are short)
+MAX_MASK = 1 << 20  # elements of a tensor made from Constant nodes alone (a causal mask)
 
 
 def _attrs(node) -> dict:
@@ -207,6 +213,11 @@ def _evaluate(node, vals, g: Graph):
         return np.fmod(vals[0], vals[1]) if a.get("fmod") else np.mod(vals[0], vals[1])
     if t == "Neg":
         return -x
+    if t == "Trilu":
+        k = int(vals[1].reshape(-1)[0]) if len(vals) > 1 else 0
+        return np.triu(x, k) if a.get("upper", 1) else np.tril(x, k)
+    if t == "Not":
+        return np.logical_not(x)
     if t in ("Sqrt", "Reciprocal"):  # SDPA's scale from Constant nodes (head_dim: int64)
         f = x.astype(np.float32) if np.issubdtype(x.dtype, np.integer) else x
         return np.sqrt(f) if t == "Sqrt" else 1 / f
@@ -247,7 +258,7 @@ def _fold(g: Graph) -> bool:
         out = np.asarray(out)
         literal = all(i in g.literal for i in reads if i)  # no initializer in it
         if not (out.dtype in (np.int64, np.int32, np.bool_) or literal) or \
-                out.size > MAX_INT:  # fmt: skip
+                out.size > (MAX_MASK if literal else MAX_INT):  # fmt: skip
             continue
         g.literal.add(node.output[0])
         values[node.output[0]] = out
@@ -613,8 +624,8 @@ def _view_back(g: Graph, name, region):
         if len(data) != 1 or data[0] != n.input[0] and n.op_type not in ("Mul", "Div"):
             return None
         if n.op_type in VIEWS or n.op_type == "Gather" and g.values.get(n.input[1]) is not None \
-                and g.values[n.input[1]].size == 1:  # fmt: skip
-            pass
+                and g.values[n.input[1]].size == 1 or n.op_type in ("Split", "Slice"):  # fmt: skip
+            pass  # Split's sizes and Slice's bounds are constants: data[0] is the only tensor
         elif n.op_type in ("Mul", "Div") and g.scalar(g.other(n, data[0]) or "") is not None:
             pass
         else:
@@ -625,41 +636,77 @@ def _view_back(g: Graph, name, region):
 
 
 def _source(g: Graph, x, region):
-    """The batch-first tokens a projection reads through torch's Transpose (1, 0, 2)."""
+    """The batch-first tokens (1, L, D) a projection reads: through torch's Transpose
+    (1, 0, 2) to sequence first (nn.MultiheadAttention), or directly; (tokens, moved)."""
     n = g.producer.get(x)
-    if n is None or n.op_type != "Transpose" or _attrs(n).get("perm") != [1, 0, 2]:
-        return None
-    region.append(n)
-    return n.input[0]
+    if n is not None and n.op_type == "Transpose" and _attrs(n).get("perm") == [1, 0, 2]:
+        region.append(n)
+        return n.input[0], True
+    s = g.shape(x)
+    return (x, False) if s is not None and len(s) == 3 and s[0] == 1 else (None, False)
 
 
-def _fuse_attention(g: Graph):
+def _cores(g: Graph):
+    """Scaled dot-product attention, as (nodes, q, k, v, output, heads, MACs, causal): Softmax
+    of MatMul(q, k^T) (scaled by constants) and MatMul with v, or ONNX's Attention op."""
     for sm in g.nodes:
-        if sm.op_type != "Softmax" or _attrs(sm).get("axis", -1) not in (-1,):
+        if sm.op_type == "Attention":
+            a = _attrs(sm)
+            qs = g.shape(sm.input[0])
+            ks, vs = g.shape(sm.input[1]), g.shape(sm.input[2])
+            if len([i for i in sm.input if i]) != 3 or any(o for o in sm.output[1:]) or \
+                    qs is None or ks is None or vs is None or len(qs) != 4:  # fmt: skip
+                continue
+            macs = qs[1] * qs[2] * ks[2] * qs[3] + qs[1] * qs[2] * vs[2] * vs[3]
+            yield [sm], sm.input[0], sm.input[1], sm.input[2], sm.output[0], qs[1], macs, \
+                bool(a.get("is_causal", 0))
             continue
-        region = [sm]
-        cur = sm.input[0]
-        qk = g.producer.get(cur)
-        while qk is not None and qk.op_type in ("Mul", "Div") and \
-                g.scalar(next((i for i in qk.input if i in g.const), "")) is not None:  # fmt: skip
-            region.append(qk)
+        if sm.op_type != "Softmax" or _attrs(sm).get("axis", -1) != -1:
+            continue
+        nodes = [sm]
+        qk = g.producer.get(sm.input[0])
+        causal = False
+        while qk is not None and qk.op_type in ("Mul", "Div", "Add") and \
+                len([i for i in qk.input if i in g.const]) == 1:  # fmt: skip
+            c = next(i for i in qk.input if i in g.const)
+            if qk.op_type == "Add" and not causal and _causal(g.values.get(c)):
+                causal = True  # -inf above the diagonal: a causal mask
+            elif qk.op_type == "Add" or g.scalar(c) is None:
+                break
+            nodes.append(qk)
             qk = g.producer.get(next(i for i in qk.input if i not in g.const))
         if qk is None or qk.op_type != "MatMul":
             continue
-        region.append(qk)
+        nodes.append(qk)
         av = g.only_consumer(sm.output[0])
         while av is not None and av.op_type in ("Identity", "Dropout"):
-            region.append(av)
+            nodes.append(av)
             av = g.only_consumer(av.output[0])
         if av is None or av.op_type != "MatMul" or av.input[1] in g.const:
             continue
-        region.append(av)
+        nodes.append(av)
         qs = g.shape(qk.input[0])
         if qs is None or len(qs) not in (3, 4):
             continue
-        heads = qs[0] if len(qs) == 3 else qs[1]
+        macs = (_matmul_macs(g, qk) or 0) + (_matmul_macs(g, av) or 0)
+        yield nodes, qk.input[0], qk.input[1], av.input[1], av.output[0], \
+            qs[0] if len(qs) == 3 else qs[1], macs, causal
+
+
+def _causal(mask) -> bool:
+    """A mask added to the scores that is -inf (or below -1e9) exactly above the diagonal."""
+    if mask is None or mask.ndim < 2 or mask.shape[-1] != mask.shape[-2]:
+        return False
+    m = mask.reshape(-1, *mask.shape[-2:])[0]
+    upper = np.triu(np.ones(m.shape, dtype=bool), 1)
+    return bool(np.all(m[upper] < -1e9) and np.all(m[~upper] == 0))
+
+
+def _fuse_attention(g: Graph):
+    for core, q_end, k_end, v_end, core_out, heads, macs, causal in _cores(g):
+        region = list(core)
         sides = []
-        for side in (qk.input[0], qk.input[1], av.input[1]):
+        for side in (q_end, k_end, v_end):
             proj = _view_back(g, side, region)
             if proj is None:
                 break
@@ -669,23 +716,20 @@ def _fuse_attention(g: Graph):
         projections = {}
         for nodes, x, w, b in sides:
             projections[id(nodes[-1])] = (nodes, x, w, b)
-        macs = 0
-        sources = []
         for nodes, x, _w, _b in projections.values():
             region += nodes
             macs += _matmul_macs(g, nodes[-1]) or 0
-            src = _source(g, x, region)
-            sources.append(src)
-        q_src = _source(g, sides[0][1], [])
-        kv_src = _source(g, sides[1][1], [])
-        if None in sources or q_src is None or kv_src != _source(g, sides[2][1], []):
+            _source(g, x, region)
+        (q_src, moved), (kv_src, kv_moved) = (_source(g, sides[k][1], []) for k in (0, 1))
+        if q_src is None or kv_src is None or moved != kv_moved or \
+                _source(g, sides[2][1], [])[0] != kv_src:  # fmt: skip
             continue
-        # forward: views, the out projection, views back to batch first
-        out = av.output[0]
+        # forward: views, the out projection (+ bias), views back to batch first
+        out = core_out
         o_proj = None
         for _ in range(16):
             nxt = g.only_consumer(out)
-            if nxt is None:
+            if nxt is None or (o_proj is not None and not moved):
                 break
             if o_proj is None and nxt.op_type in ("MatMul", "Gemm") and nxt.input[0] == out and \
                     _weight(g, nxt.input[1]):  # fmt: skip
@@ -709,22 +753,20 @@ def _fuse_attention(g: Graph):
                     _attrs(nxt).get("perm") == [1, 0, 2]:  # fmt: skip
                 break
         end = g.shape(out)
-        if o_proj is None or region[-1].op_type != "Transpose" or end is None or len(end) != 3:
+        back = region[-1].op_type == "Transpose" and _attrs(region[-1]).get("perm") == [1, 0, 2]
+        if o_proj is None or end is None or len(end) != 3 or end[0] != 1 or back != moved:
             continue
-        macs += _matmul_macs(g, qk) + _matmul_macs(g, av)
-        last = region[-1]
-        if not _closed(g, region, last):
+        if not _closed(g, region, region[-1]):
             continue
-        q = sides[0]
-        k, v = sides[1], sides[2]
+        q, k, v = sides
         inputs = [q_src, kv_src if kv_src != q_src else "", q[2], q[3], k[2], k[3], v[2], v[3],
                   o_proj[0], o_proj[1]]  # fmt: skip
         packed = q[0][-1] is k[0][-1]
         width = g.shape(q[0][0].output[0])[-1] // (3 if packed else 1)
-        if heads * qs[-1] != width:
+        if width % heads:
             continue
-        node = _node("MultiHeadAttention", inputs, out, sm.name, num_heads=heads, macs=macs,
-                     inner=width, packed=int(packed))  # fmt: skip
+        node = _node("MultiHeadAttention", inputs, out, core[0].name, num_heads=heads, macs=macs,
+                     inner=width, packed=int(packed), causal=int(causal))  # fmt: skip
         yield region, node, end
 
 
