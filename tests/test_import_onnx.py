@@ -172,8 +172,9 @@ OPSET23 = {"groupnorm", "rmsnorm"}
 PATTERNS = {"lstm", "gru", "chunk", "groupnorm", "lrn", "rmsnorm", "attention", "cross_attention"}
 # and these from torch.onnx.export's defaults (dynamo, optimize=True), whose optimizer folds
 # BN into convs, drops zero biases (so zero parameters are filled first: the file then holds
-# what the module holds), merges a Pad into the Conv and precomputes an expanded class token
-DEFAULT_EXPORT = PATTERNS | {"pad", "parameter", "softplus"}
+# what the module holds), merges a Pad into the Conv, precomputes an expanded class token,
+# writes chunk as Split and folds the LSTM's weights into new initializers
+DEFAULT_EXPORT = {"lstm", "chunk", "attention", "pad", "parameter", "softplus"}
 # the primitive the import writes where it is not the module's own
 ONNX_WRITTEN_AS = {("chunk", "legacy"): "slice"}  # a Slice of the channels
 
@@ -397,8 +398,8 @@ class SdpaAttention(nn.Module):
 ATTENTION_8 = (4 * 8 * 8 + 4 * 8, 4 * 5 * 8 * 8 + 2 * 5 * 5 * 8)
 
 
-@pytest.mark.parametrize("exporter", ["legacy", "dynamo", "opset23"])
-@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("causal,exporter", [(False, "dynamo"), (True, "legacy"),
+                                              (True, "dynamo"), (True, "opset23")])
 def test_a_modules_own_sdpa_attention(causal, exporter, tmp_path):
     model = SdpaAttention(causal)
     assert sum(p.numel() for p in model.parameters()) == ATTENTION_8[0]
