@@ -48,6 +48,7 @@ import os
 import re
 
 import onnx
+from onnx import shape_inference
 
 from ..errors import SpecError
 from .ir import Imported, Op, Scope, pad_fields, pair, parameter_fields, reorder, unknown_op
@@ -93,9 +94,14 @@ class _Reader:
             raise SpecError(f"{path}: no such file")
         try:
             model = onnx.load_model(path)  # a model file, not YAML: no spec reaches it
-            model = settle(model)
+            shape_inference.infer_shapes(model)
         except Exception as err:  # noqa: BLE001 - a broken file is the user's to fix
             raise SpecError(f"{path}: not a readable ONNX model ({type(err).__name__}: {err})") from None
+        try:
+            model = settle(model)
+        except Exception as err:  # noqa: BLE001 - said in one line, as the error it is
+            raise SpecError(f"{path}: archcost could not fold or fuse this graph "
+                            f"({type(err).__name__}: {err})") from None  # fmt: skip
         self.path = path
         self.graph = model.graph
         self.inits = {i.name: tuple(int(d) for d in i.dims) for i in self.graph.initializer}
