@@ -23,8 +23,8 @@ torch's Mul/Pad/AveragePool/Pow/Div), LSTM and GRU (``lstm``/``gru``; the Transp
 batch axis around them and their output views are followed, stacked layers of one module are
 one row), nn.MultiheadAttention's graph and a module's own attention through torch's SDPA or
 ONNX's Attention op (``attention``, or ``cross_attention`` when keys and values come from
-another tensor; ``causal`` for a constant causal mask), Gather from a table (``embedding``, ids input), Resize
-(``upsample``), Pad (``pad``/``zero_pad``), Split and SplitToSequence/SequenceAt (``chunk``
+another tensor; ``causal`` for a constant causal mask), Gather from a table (``embedding``,
+ids input), Resize (``upsample``), Pad (``pad``/``zero_pad``), Split and SplitToSequence/SequenceAt (``chunk``
 for equal pieces, channel ``slice`` otherwise), channel Slice, Concat, Add, Mul by a
 (C, 1, 1) gate (``scale``), Transpose (``transpose``/``permute``), Reshape/Flatten, and an
 initializer added to or joined with an activation (``parameter``). Anything else, or one of
