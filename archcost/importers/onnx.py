@@ -51,6 +51,7 @@ import onnx
 from onnx import shape_inference
 
 from ..errors import SpecError
+from ..layers import PRIMITIVES
 from .ir import Imported, Op, Scope, pad_fields, pair, parameter_fields, reorder, unknown_op
 from .onnx_graph import settle
 
@@ -373,6 +374,12 @@ class _Reader:
                     self.ops.append(Op(node.output[0], "flatten", {}, [op.id], (x[1],),
                                        "flatten", op.path + ".flatten", op.scopes, node.name))  # fmt: skip
                 return op
+            axes = a.get("axes") or (self.value(node.input[1]) if len(node.input) > 1 else None)
+            if axes and "mean" in PRIMITIVES and all(d % len(x) for d in axes):
+                fields = {"axis": sorted(d % len(x) - 1 for d in axes)}
+                if a.get("keepdims", 1):
+                    fields["keepdim"] = True
+                return self.emit(node, "mean", fields, ins[:1], short="mean")
             self.fail(node, "ReduceMean other than over H and W")
         if t in ("Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Identity"):
             return self.view(node, ins)
@@ -403,6 +410,13 @@ class _Reader:
         if t in ("Mul", "Div") and len(ins) == 1 and self.one(node, ins):
             self.alias[node.output[0]] = self.src(ins[0])  # times 1 (a softplus's beta)
             return None
+        if t in ("Mul", "Div") and len(ins) == 1 and "mul_const" in PRIMITIVES and \
+                (t == "Mul" or node.input[0] == ins[0]):  # x / c, not c / x  # fmt: skip
+            c = self.values.get(next(i for i in node.input if i and i not in ins))
+            if c is not None and c.size == 1 and float(c.reshape(-1)[0]) != 0:
+                by = float(c.reshape(-1)[0])
+                return self.emit(node, "mul_const", {"by": _eps(by if t == "Mul" else 1 / by)},
+                                 ins, short="mul")  # fmt: skip
         if t == "Mish":
             return self.emit(node, "mish", {}, ins[:1], short="mish")
         if t == "Mul" and len(ins) == 2:
