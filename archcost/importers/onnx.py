@@ -541,9 +541,16 @@ class _Reader:
         self.macs += int(a["macs"])
         x = self.shape(q_src)
         y = self.shape(node.output[0])
-        fields = {"heads": int(a["num_heads"])}
-        if int(a["inner"]) != x[-1]:
-            fields["dim"] = int(a["inner"])
+        heads, inner = int(a["num_heads"]), int(a["inner"])
+        fields = {"heads": heads}
+        if inner != x[-1]:
+            fields["dim"] = inner
+        kv = int(a.get("kv_width", inner))
+        if kv != inner:  # grouped-query attention: fewer key/value heads
+            if kv % (inner // heads):
+                self.fail(node, f"attention with key/value width {kv} not a multiple of the "
+                                f"head width {inner // heads}")  # fmt: skip
+            fields["kv_heads"] = kv // (inner // heads)
         if y[-1] != x[-1]:
             fields["out"] = y[-1]
         biases = [bool(made[b]) if b else False for b in (q_b, k_b, v_b)]
@@ -596,14 +603,19 @@ class _Reader:
             src = self.tmajor[x]
         else:
             src = self.src(x)
-        steps, features = self.op_shape(src)
+        tokens = self.op_shape(src)
+        if tokens is None or len(tokens) != 2:
+            self.fail(node, f"{t} reading a tensor of shape {tokens}, not tokens (L, D)")
+        steps, features = tokens
         dirs = 2 if direction == "bidirectional" else 1
         hidden = int(a["hidden_size"])
         w, r = node.input[1], node.input[2]
         b = node.input[3] if len(node.input) > 3 else ""
-        wd = self.shape(w) or self.inits.get(w)
-        if wd is None or tuple(wd) != (dirs, gates * hidden, features):
-            self.fail(node, f"{t} whose weight W is {wd}, not {(dirs, gates * hidden, features)}")
+        wd, rd = (self.shape(n) or self.inits.get(n) for n in (w, r))
+        if wd is None or tuple(wd) != (dirs, gates * hidden, features) or \
+                rd is None or tuple(rd) != (dirs, gates * hidden, hidden):  # fmt: skip
+            self.fail(node, f"{t} whose weights W {wd}, R {rd} are not "
+                            f"{(dirs, gates * hidden, features)}, {(dirs, gates * hidden, hidden)}")
         made = [self.weights(n) if n else set() for n in (w, r, b)]
         if not made[0] or not made[1]:
             self.fail(node, f"{t} whose weights are not initializers")
@@ -633,7 +645,8 @@ class _Reader:
         for op in reversed(self.ops):
             if op.id == op_id:
                 return op.shape
-        return self.shape(op_id)[1:]
+        full = self.shape(op_id)
+        return full[1:] if full else None
 
     def sequence_first(self, node, a, ins):
         """Views that move the batch axis around an LSTM/GRU: (N, L, D) <-> (L, N, D), and the

@@ -763,10 +763,11 @@ def _fuse_attention(g: Graph):
                   o_proj[0], o_proj[1]]  # fmt: skip
         packed = q[0][-1] is k[0][-1]
         width = g.shape(q[0][0].output[0])[-1] // (3 if packed else 1)
-        if width % heads:
+        kv_width = width if packed else g.shape(k[0][0].output[0])[-1]
+        if width % heads or (packed and (q[0][-1] is not v[0][-1])):
             continue
         node = _node("MultiHeadAttention", inputs, out, core[0].name, num_heads=heads, macs=macs,
-                     inner=width, packed=int(packed), causal=int(causal))  # fmt: skip
+                     inner=width, kv_width=kv_width, packed=int(packed), causal=int(causal))  # fmt: skip
         yield region, node, end
 
 
