@@ -1,42 +1,66 @@
 """An ONNX graph as archcost primitives: static, with the ``onnx`` package only (no runtime).
 
-``onnx.shape_inference`` gives every tensor's shape; initializers are the weights. Nodes
-that depend only on initializers and constants (shape arithmetic, a zero bias built with
-``Expand``) are folded away; every other node maps to one archcost primitive from its
-attributes and its weights' dimensions (``Conv`` -> ``conv`` with ``out`` = W's first dim,
-``k`` = ``kernel_shape``, ``s``, ``p``, ``d``, ``g`` = ``group``, ``bias`` when B is an
-initializer). Labels and the module hierarchy come from torch's exporter metadata
-(``namespace``: ``layer1.0: BasicBlock/layer1.0.conv1: Conv2d/...``) where present, else
-from the weight's name (``layer1.0.conv1.weight``) or the node's name.
+:mod:`.onnx_graph` first makes the graph ready: the batch axis 1, the integer shape
+arithmetic exporters write (``Shape``, ``Gather``, ``Concat``, ... feeding a Reshape or a
+Slice) evaluated to constants, and torch's decompositions of GroupNorm, LRN, RMSNorm and
+nn.MultiheadAttention fused back into one node each; ``onnx.shape_inference`` then gives
+every tensor's shape. Initializers are the weights. Nodes that depend only on initializers
+and constants (a zero bias built with ``Expand``, LSTM weights reordered by Slice/Concat)
+are folded away, remembering which initializers each constant is made from; every other
+node maps to one archcost primitive from its attributes and its weights' dimensions
+(``Conv`` -> ``conv`` with ``out`` = W's first dim, ``k`` = ``kernel_shape``, ``s``, ``p``,
+``d``, ``g`` = ``group``, ``bias`` when B is an initializer).
 
-Also mapped: Conv/ConvTranspose of rank 1-3 (``conv1d``, ``conv_transpose3d``, ...), 1-d and
-3-d pools, MatMul on tokens with its bias Add (``linear``; a weight already used, through a
-Transpose, e.g. the embedding's table, is ``tied: true``), MatMul of two activations
-(``matmul``), LayerNormalization, Gather from a table (``embedding``, ids input), Resize
-(``upsample``), Pad (``pad``/``zero_pad``), channel Slice, Softplus, Mish, Transpose
-(``transpose``/``permute``), Reshape (``reshape``), and an initializer added to or joined with
-an activation (``parameter``). Small constants (pads, slice bounds) are read and folded. A
+Mapped: Conv/ConvTranspose of rank 1-3 (``conv1d``, ``conv_transpose3d``, ...), Max/Average
+pools of rank 1-3, GlobalAveragePool and ReduceMean over H, W, BatchNormalization, the
+activations (Relu, Clip as ``relu6``, LeakyRelu, Sigmoid, Tanh, HardSwish, HardSigmoid, Elu,
+Gelu, Softplus, Mish, x * Sigmoid(x) as ``silu``), Softmax, Gemm and MatMul by a weight with
+its bias Add (``linear``; a weight already used, through a Transpose, e.g. the embedding's
+table, is ``tied: true``), MatMul of two activations (``matmul``), LayerNormalization,
+GroupNormalization (opset 21, or torch's Reshape/InstanceNormalization/Reshape/Mul/Add),
+RMSNormalization (opset 23, or torch's Pow/ReduceMean/Add/Sqrt/Reciprocal/Mul), LRN (or
+torch's Mul/Pad/AveragePool/Pow/Div), LSTM and GRU (``lstm``/``gru``; the Transposes of the
+batch axis around them and their output views are followed, stacked layers of one module are
+one row), nn.MultiheadAttention's graph and a module's own attention through torch's SDPA or
+ONNX's Attention op (``attention``, or ``cross_attention`` when keys and values come from
+another tensor; ``causal`` for a constant causal mask), Gather from a table (``embedding``,
+ids input), Resize (``upsample``), Pad (``pad``/``zero_pad``), Split and SplitToSequence/SequenceAt (``chunk``
+for equal pieces, channel ``slice`` otherwise), channel Slice, Concat, Add, Mul by a
+(C, 1, 1) gate (``scale``), Transpose (``transpose``/``permute``), Reshape/Flatten, and an
+initializer added to or joined with an activation (``parameter``). Anything else, or one of
+these in a form archcost has no primitive for, is an error naming the ONNX op and the node; a
 shape that shape inference cannot give is an error, not a guess.
 
+Labels and the module hierarchy come from torch's dynamo exporter metadata (``namespace``:
+``layer1.0: BasicBlock/layer1.0.conv1: Conv2d/...``), else from the legacy exporter's scoped
+node names (``/layer1/layer1.0/conv1/Conv``; class names by the rule of
+:meth:`_Reader.where_legacy`), else from the weight's name (``layer1.0.conv1.weight``).
+
 The model's own numbers, for the round-trip check, are computed here from the file and not by
-archcost's formulas: params = elements of the initializers (BN mean and variance are
-buffers), MACs = Conv: prod(W.shape) x H_out x W_out, Gemm/MatMul: M x K x N.
+archcost's formulas: params = elements of the initializers the mapped ops read (BN mean and
+variance are buffers), MACs = Conv: prod(W.shape) x H_out x W_out, Gemm/MatMul: M x K x N
+(attention: its projections, QK^T and AV), LSTM/GRU: dirs x L x G*H x (I + H).
 """
 
 from __future__ import annotations
 
 import os
+import re
 
 import onnx
 from onnx import shape_inference
 
 from ..errors import SpecError
+from ..layers import PRIMITIVES
 from .ir import Imported, Op, Scope, pad_fields, pair, parameter_fields, reorder, unknown_op
+from .onnx_graph import settle
 
 ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyRelu": "leaky_relu",
                "HardSwish": "hardswish", "HardSigmoid": "hardsigmoid", "Elu": "elu",
                "Gelu": "gelu"}  # fmt: skip
 CONTAINER = "torch.nn.modules.container."
+FLOATS = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16,
+          onnx.TensorProto.DOUBLE}  # weights; integer tensors are shapes and indices
 LEAF = "torch.nn.modules."
 
 
@@ -71,9 +95,14 @@ class _Reader:
             raise SpecError(f"{path}: no such file")
         try:
             model = onnx.load_model(path)  # a model file, not YAML: no spec reaches it
-            model = shape_inference.infer_shapes(model)
+            shape_inference.infer_shapes(model)
         except Exception as err:  # noqa: BLE001 - a broken file is the user's to fix
             raise SpecError(f"{path}: not a readable ONNX model ({type(err).__name__}: {err})") from None
+        try:
+            model = settle(model)
+        except Exception as err:  # noqa: BLE001 - said in one line, as the error it is
+            raise SpecError(f"{path}: archcost could not fold or fuse this graph "
+                            f"({type(err).__name__}: {err})") from None  # fmt: skip
         self.path = path
         self.graph = model.graph
         self.inits = {i.name: tuple(int(d) for d in i.dims) for i in self.graph.initializer}
@@ -87,10 +116,20 @@ class _Reader:
             self.shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else None
                                          for d in dims)  # fmt: skip
         self.alias = {}
+        self.origin = {}  # a tensor made from initializers alone -> those initializers
+        self.consumers = {}
+        for node in self.graph.node:
+            for i in node.input:
+                self.consumers.setdefault(i, []).append(node)
+        self.tmajor = {}  # a sequence-first (L, N, D) view -> the op of the tokens (L, D)
+        self.rnn_out = {}  # an LSTM/GRU's Y (L, dirs, N, H) or a view of it -> (op, dirs)
+        self.sequences = {}  # SplitToSequence's output -> (node, input, axis, piece sizes)
         self.learned = {}  # a constant that is an initializer broadcast (Expand) -> it
         self.canon = {}  # a transposed initializer -> the initializer
         self.ops: list[Op] = []
         self.scopes: dict = {}
+        self.legacy_paths = None  # every module path the legacy exporter's node names hold
+        self.ns_paths = None  # every module path of the dynamo exporter's metadata
         self.params_used: set = set()
         self.buffers_used: set = set()
         self.macs = 0
@@ -111,7 +150,10 @@ class _Reader:
             path, _, cls = part.partition(": ")
             comps.append((path.strip(), cls.strip()))
         comps = comps[1:-1]  # the root module, and the aten op itself
-        if comps and comps[-1][1].startswith(LEAF) and not comps[-1][1].startswith(CONTAINER):
+        if not parts and node.name.startswith("/"):
+            return self.where_legacy(node)
+        if comps and comps[-1][1].startswith(LEAF) and not comps[-1][1].startswith(CONTAINER) \
+                and not self.has_submodules(comps[-1][0]):  # nn.TransformerEncoderLayer is not
             leaf = comps[-1][0]
             comps = comps[:-1]
         for path, cls in comps:
@@ -122,8 +164,61 @@ class _Reader:
             chain.append(scope)
         return chain, leaf, md.get("pkg.torch.onnx.stack_trace", "")
 
-    def emit(self, node, type_, fields, inputs, weights=(), short=None):
+    def has_submodules(self, path) -> bool:
+        """A module of the dynamo exporter's metadata that holds other modules."""
+        if self.ns_paths is None:
+            self.ns_paths = set()
+            for n in self.graph.node:
+                for p in n.metadata_props:
+                    if p.key == "namespace":
+                        self.ns_paths.update(part.partition(": ")[0].strip()
+                                             for part in p.value.split("/"))  # fmt: skip
+        return any(p.startswith(path + ".") for p in self.ns_paths)
+
+    def where_legacy(self, node):
+        """The module chain from the legacy exporter's scoped node name
+        ('/layer1/layer1.0/conv1/Conv': modules layer1 > layer1.0 > layer1.0.conv1).
+
+        The file holds no class names, so they are given by a rule: a module whose
+        submodules are numbered (layer1.0, layer1.1) is a container (nn.Sequential,
+        nn.ModuleList); a module with no submodule in the file is the leaf that made the op
+        (else the op is a function called in its forward, as ``add``); any other module's
+        class is ``<name>_block``, from its attribute name without digits, or for a numbered
+        item its container's (layer1.0, layer2.1 -> ``layer_block``; features.3 ->
+        ``features_block``), so calls of one container with one structure are one block, and
+        one with another structure its variant (``layer_block_downsample``). A second call
+        of a module, which the exporter names ``relu_1`` beside ``relu``, is ``relu``."""
+        if self.legacy_paths is None:
+            self.legacy_paths = set()
+            for n in self.graph.node:
+                if n.name.startswith("/"):
+                    self.legacy_paths.update(_name_paths(n.name))
+        paths = _name_paths(node.name)
+        known = self.legacy_paths
+        leaf = None
+        if paths and not any(p.startswith(paths[-1] + ".") for p in known):
+            leaf = paths.pop()
+            again = re.match(r"(.+)_\d+$", leaf)  # the exporter's name for a second call
+            if again and again.group(1) in known:
+                leaf = again.group(1)
+        chain = []
+        for path in paths:
+            scope = self.scopes.get(path)
+            if scope is None:
+                numbered = any(p.startswith(path + ".") and p[len(path) + 1:].isdigit()
+                               for p in known)  # fmt: skip
+                last = path.rsplit(".", 2)
+                stem = last[-2] if last[-1].isdigit() and len(last) > 1 else last[-1]
+                cls = "Sequential" if numbered else re.sub(r"\d+$", "", stem) + "_block"
+                scope = Scope(path, cls, numbered)
+                self.scopes[path] = scope
+            chain.append(scope)
+        return chain, leaf, ""
+
+    def emit(self, node, type_, fields, inputs, weights=(), short=None, out=None, at=None):
         chain, leaf, _ = self.where(node)
+        if at is not None:  # (enclosing scopes, the op's module path)
+            chain, leaf = at
         weight = next((w for w in weights if w in self.inits), None)
         if leaf:
             path = leaf
@@ -134,7 +229,7 @@ class _Reader:
         else:
             name = short or type_
             path = f"{chain[-1].path}.{name}" if chain else name
-        out = node.output[0]
+        out = out or node.output[0]
         full = self.shape(out)
         op = Op(out, type_, fields, [self.src(i) for i in inputs], full[1:] if full else None,
                 path.rsplit(".", 1)[-1], path, chain, node.name)  # fmt: skip
@@ -182,7 +277,14 @@ class _Reader:
                 if value is not None and value.size <= 64:
                     self.values[node.output[0]] = value
             if node.op_type == "Constant" or shape_only or all(i in self.const for i in node.input if i):
-                self.const.update(node.output)  # shape arithmetic, constant folding
+                self.const.update(node.output)
+                reads = node.input[:1] if node.op_type == "CastLike" else node.input
+                made = set().union(*(self.weights(i) for i in reads if i)) \
+                    if node.op_type not in ("Shape", "Size", "ConstantOfShape") else set()  # fmt: skip
+                if node.op_type == "Identity" and node.input[0] in self.inits:
+                    made = {node.output[0]}  # an equal tensor shared by the exporter: its own
+                for o in node.output:
+                    self.origin[o] = made  # shape arithmetic, constant folding
                 self.fold(node)
                 continue
             if not getattr(self, "allow_unknown", False):
@@ -201,7 +303,8 @@ class _Reader:
         params = sum(_size(self.inits[n]) for n in {self.canon.get(n, n) for n in self.params_used})
         buffers = sum(_size(self.inits[n]) for n in {self.canon.get(n, n) for n in self.buffers_used})
         used = {self.canon.get(n, n) for n in self.params_used | self.buffers_used}
-        unused = [n for n in self.inits if n not in used and n not in self.canon
+        floats = {i.name for i in self.graph.initializer if i.data_type in FLOATS}
+        unused = [n for n in self.inits if n not in used and n not in self.canon and n in floats
                   and len(self.inits[n]) > 0 and _size(self.inits[n]) > 1]  # fmt: skip
         notes = []
         if unused:
@@ -210,13 +313,38 @@ class _Reader:
         return Imported(self.ops, input_shape, os.path.basename(self.path), params, self.macs,
                         buffers, notes, ids, tokens if len(input_shape) == 2 else None)  # fmt: skip
 
+    def weights(self, name) -> set:
+        """The initializers a constant tensor is made from (a reordered LSTM weight: its
+        torch weights; a bias sliced from a packed one: that one)."""
+        if name in self.origin:
+            return self.origin[name]
+        return {self.canon.get(name, name)} if name in self.inits else set()
+
     def convert(self, node):
         t = node.op_type
         a = _attrs(node)
         ins = self.tensor_inputs(node)
+        if any(i in self.tmajor or i in self.rnn_out for i in ins):
+            return self.sequence_first(node, a, ins)
+        if t in ("LSTM", "GRU"):
+            return self.rnn(node, a, ins)
+        if t == "SequenceAt":
+            return self.sequence_at(node, ins)
+        if t in ("Split", "SplitToSequence"):
+            return self.split(node, a, ins, sequence=t == "SplitToSequence")
+        if t == "Transpose" and a.get("perm") == [1, 0, 2] and len(ins) == 1 and \
+                any(c.op_type in ("LSTM", "GRU") for c in self.consumers.get(node.output[0], [])):
+            self.tmajor[node.output[0]] = self.src(ins[0])  # tokens, sequence first
+            return None
         out_shape = self.shape(node.output[0])
         if out_shape is None or None in out_shape[1:]:
             self.fail(node, f"{t} with an output shape that shape inference cannot give")
+        if t == "GroupNormalization":
+            return self.groupnorm(node, a, ins)
+        if t == "RMSNormalization":
+            return self.rmsnorm(node, a, ins)
+        if t == "MultiHeadAttention" and node.domain == "archcost":
+            return self.attention(node, a, ins)
         if t in ("Conv", "ConvTranspose"):
             return self.conv(node, a, ins, out_shape)
         if t == "BatchNormalization":
@@ -256,6 +384,12 @@ class _Reader:
                     self.ops.append(Op(node.output[0], "flatten", {}, [op.id], (x[1],),
                                        "flatten", op.path + ".flatten", op.scopes, node.name))  # fmt: skip
                 return op
+            axes = a.get("axes") or (self.value(node.input[1]) if len(node.input) > 1 else None)
+            if axes and "mean" in PRIMITIVES and all(d % len(x) for d in axes):
+                fields = {"axis": sorted(d % len(x) - 1 for d in axes)}
+                if a.get("keepdims", 1):
+                    fields["keepdim"] = True
+                return self.emit(node, "mean", fields, ins[:1], short="mean")
             self.fail(node, "ReduceMean other than over H and W")
         if t in ("Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Identity"):
             return self.view(node, ins)
@@ -268,6 +402,8 @@ class _Reader:
                     parts.append(i)
                 elif i in self.learned:  # a class token joins the sequence
                     parts.append(self.learned_op(node, self.learned[i]))
+                elif i in self.inits and i not in self.params_used:  # one already expanded
+                    parts.append(self.learned_op(node, i))
                 else:
                     self.fail(node, "Concat with a constant")
             if axis < 0:
@@ -284,6 +420,13 @@ class _Reader:
         if t in ("Mul", "Div") and len(ins) == 1 and self.one(node, ins):
             self.alias[node.output[0]] = self.src(ins[0])  # times 1 (a softplus's beta)
             return None
+        if t in ("Mul", "Div") and len(ins) == 1 and "mul_const" in PRIMITIVES and \
+                (t == "Mul" or node.input[0] == ins[0]):  # x / c, not c / x  # fmt: skip
+            c = self.values.get(next(i for i in node.input if i and i not in ins))
+            if c is not None and c.size == 1 and float(c.reshape(-1)[0]) != 0:
+                by = float(c.reshape(-1)[0])
+                return self.emit(node, "mul_const", {"by": _eps(by if t == "Mul" else 1 / by)},
+                                 ins, short="mul")  # fmt: skip
         if t == "Mish":
             return self.emit(node, "mish", {}, ins[:1], short="mish")
         if t == "Mul" and len(ins) == 2:
@@ -301,9 +444,9 @@ class _Reader:
             self.alias[node.output[0]] = self.src(ins[0])
             return None
         if t == "LRN":
-            return self.emit(node, "lrn", {"size": int(a["size"]), "alpha": float(a.get("alpha", 1e-4)),
-                                           "beta": float(a.get("beta", 0.75)),
-                                           "k_const": float(a.get("bias", 1.0))}, ins[:1],
+            return self.emit(node, "lrn", {"size": int(a["size"]), "alpha": _eps(a.get("alpha", 1e-4)),
+                                           "beta": _eps(a.get("beta", 0.75)),
+                                           "k_const": _eps(a.get("bias", 1.0))}, ins[:1],
                              short="lrn")  # fmt: skip
         if t == "LayerNormalization":
             x = self.shape(ins[0])
@@ -363,6 +506,247 @@ class _Reader:
                                  short="slice")  # fmt: skip
         self.fail(node)
 
+    def groupnorm(self, node, a, ins):
+        """GroupNormalization (ONNX opset 21, or torch's InstanceNormalization pattern fused by
+        onnx_graph): ``groupnorm`` with groups = num_groups; scale and shift per channel."""
+        x = self.shape(ins[0])
+        scale, bias = (node.input[k] if len(node.input) > k else "" for k in (1, 2))
+        made = [self.weights(w) if w else set() for w in (scale, bias)]
+        if len(x) < 3 or (bool(made[0]) != bool(made[1])) or any(
+                w and _size(self.shape(n) or self.inits.get(n, (0,))) != x[1]
+                for w, n in zip(made, (scale, bias))):  # fmt: skip
+            self.fail(node, "GroupNormalization with a scale or shift other than one per channel")
+        for w in made:
+            self.params_used.update(w)
+        fields = {"groups": int(a["num_groups"]), "eps": _eps(a.get("epsilon", 1e-5)),
+                  "affine": bool(made[0])}  # fmt: skip
+        return self.emit(node, "groupnorm", fields, ins[:1], sorted(made[0]), "groupnorm")
+
+    def rmsnorm(self, node, a, ins):
+        """RMSNormalization over the last axis (ONNX opset 23, or torch's decomposition fused by
+        onnx_graph): ``rmsnorm``, affine when a scale of one per feature is read."""
+        x = self.shape(ins[0])
+        axis = int(a.get("axis", -1))
+        scale = node.input[1] if len(node.input) > 1 else ""
+        made = self.weights(scale) if scale else set()
+        if axis % len(x) != len(x) - 1 or (scale and not made):
+            self.fail(node, "RMSNormalization over more than the last axis, or with a computed "
+                            "scale")  # fmt: skip
+        self.params_used.update(made)
+        fields = {"eps": _eps(a.get("epsilon", 1e-5)), "affine": bool(made)}
+        return self.emit(node, "rmsnorm", fields, ins[:1], sorted(made), "rmsnorm")
+
+    def attention(self, node, a, ins):
+        """nn.MultiheadAttention as onnx_graph fused it: ``attention`` (queries, keys and values
+        from one tensor) or ``cross_attention`` (in: [x, context]); heads from the score
+        MatMul's shape; params: the projections' initializers; MACs: the region's MatMul and
+        Gemm nodes (four projections, QK^T and AV), from their shapes."""
+        q_src, kv_src = node.input[0], node.input[1]
+        q_w, q_b, k_w, k_b, v_w, v_b, o_w, o_b = node.input[2:10]
+        made = {n: self.weights(n) if n else set() for n in node.input[2:10]}
+        if not all(made[w] for w in (q_w, k_w, v_w, o_w)):
+            self.fail(node, "attention whose projections are not initializers")
+        for w in made.values():
+            self.params_used.update(w)
+        self.macs += int(a["macs"])
+        x = self.shape(q_src)
+        y = self.shape(node.output[0])
+        heads, inner = int(a["num_heads"]), int(a["inner"])
+        fields = {"heads": heads}
+        if inner != x[-1]:
+            fields["dim"] = inner
+        kv = int(a.get("kv_width", inner))
+        if kv != inner:  # grouped-query attention: fewer key/value heads
+            if kv % (inner // heads):
+                self.fail(node, f"attention with key/value width {kv} not a multiple of the "
+                                f"head width {inner // heads}")  # fmt: skip
+            fields["kv_heads"] = kv // (inner // heads)
+        if y[-1] != x[-1]:
+            fields["out"] = y[-1]
+        biases = [bool(made[b]) if b else False for b in (q_b, k_b, v_b)]
+        if len(set(biases)) != 1:
+            self.fail(node, "attention with biases on some of q, k, v only")
+        if not biases[0]:
+            fields["qkv_bias"] = False
+        if not (o_b and made[o_b]):
+            fields["out_bias"] = False
+        if int(a.get("causal", 0)):
+            fields["causal"] = True
+        kind = "cross_attention" if kv_src else "attention"
+        inputs = [q_src, kv_src] if kv_src else [q_src]
+        # a module of its own (q, k, v and out Linears inside, SDPA in its forward) is the row
+        modules = [n.rsplit(".", 1)[0].split(".") for w in made.values() for n in w if "." in n]
+        common = ".".join(os.path.commonprefix(modules)) if modules else ""
+        modules = [".".join(m) for m in modules]
+        chain, leaf, _ = self.where(node)
+        at = None
+        scope = chain[-1].path if chain else ""
+        if not leaf and common == scope and \
+                all(m.startswith(common + ".") or not common for m in modules):  # fmt: skip
+            at = (chain[:-1], common or kind)  # (the model itself: the row is the attention)
+        return self.emit(node, kind, fields, inputs, sorted(made[o_w]), kind, at=at)
+
+    def rnn(self, node, a, ins):
+        """ONNX LSTM / GRU (one layer, one or both directions) over tokens: ``lstm``/``gru``.
+        Sequence-first (layout 0) reads a sequence-first view of tokens (torch's exporters
+        transpose batch_first input); consecutive layers of one module are one row with
+        ``layers``. Params: the W, R and B initializers (B holds torch's two bias vectors);
+        MACs = dirs x L x G*H x (I + H), G = 4 gates (LSTM) or 3 (GRU)."""
+        t = node.op_type
+        kind, gates = ("lstm", 4) if t == "LSTM" else ("gru", 3)
+        direction = a.get("direction", "forward")
+        layout = int(a.get("layout", 0))
+        extra = [i for i in node.input[4:] if i and i not in self.const]
+        extra += [i for i in node.input[4:5] if i]  # sequence lengths
+        extra += [i for i in node.input[7:8] if i]  # peepholes: not torch's LSTM
+        if len(ins) != 1 or extra or direction not in ("forward", "bidirectional") or \
+                a.get("clip") is not None or a.get("input_forget", 0):  # fmt: skip
+            self.fail(node, f"{t} with sequence lengths, an initial state read from the input, "
+                            "peepholes, clipping or reverse direction only")  # fmt: skip
+        if any(o and self.consumers.get(o) for o in node.output[1:]):
+            self.fail(node, f"{t} whose last hidden or cell state is read")
+        x = ins[0]
+        if layout == 0:
+            if x not in self.tmajor:
+                self.fail(node, f"{t} reading a tensor that is not a sequence-first view of "
+                                "tokens")  # fmt: skip
+            src = self.tmajor[x]
+        else:
+            src = self.src(x)
+        tokens = self.op_shape(src)
+        if tokens is None or len(tokens) != 2:
+            self.fail(node, f"{t} reading a tensor of shape {tokens}, not tokens (L, D)")
+        steps, features = tokens
+        dirs = 2 if direction == "bidirectional" else 1
+        hidden = int(a["hidden_size"])
+        w, r = node.input[1], node.input[2]
+        b = node.input[3] if len(node.input) > 3 else ""
+        wd, rd = (self.shape(n) or self.inits.get(n) for n in (w, r))
+        if wd is None or tuple(wd) != (dirs, gates * hidden, features) or \
+                rd is None or tuple(rd) != (dirs, gates * hidden, hidden):  # fmt: skip
+            self.fail(node, f"{t} whose weights W {wd}, R {rd} are not "
+                            f"{(dirs, gates * hidden, features)}, {(dirs, gates * hidden, hidden)}")
+        made = [self.weights(n) if n else set() for n in (w, r, b)]
+        if not made[0] or not made[1]:
+            self.fail(node, f"{t} whose weights are not initializers")
+        self.macs += dirs * steps * gates * hidden * (features + hidden)
+        fields = {"hidden": hidden, "layers": 1, "bidirectional": dirs == 2, "bias": bool(made[2])}
+        last = self.ops[-1] if self.ops else None
+        chain, leaf, _ = self.where(node)
+        path = leaf or (_name_path(node.name) if node.name.startswith("/") else None)
+        for m in made:
+            self.params_used.update(m)
+        if last is not None and last.id == src and last.type == kind and path and \
+                last.path == path and all(last.fields[k] == fields[k] for k in
+                                          ("hidden", "bidirectional", "bias")):  # fmt: skip
+            last.fields["layers"] += 1  # the next layer of one nn.LSTM
+            op = last
+        else:
+            op = self.emit(node, kind, fields, [src], sorted(made[0]), kind)
+            op.shape = (steps, dirs * hidden)
+            op.inputs = [src]
+        self.rnn_out[node.output[0]] = (op.id, dirs, layout)
+        return op
+
+    def op_shape(self, op_id):
+        """The per-sample shape of an op already made (or of the input)."""
+        if op_id == "input":
+            return self.shapes["input"][1:]
+        for op in reversed(self.ops):
+            if op.id == op_id:
+                return op.shape
+        full = self.shape(op_id)
+        return full[1:] if full else None
+
+    def sequence_first(self, node, a, ins):
+        """Views that move the batch axis around an LSTM/GRU: (N, L, D) <-> (L, N, D), and the
+        RNN output (L, dirs, N, H) back to (L, N, dirs*H). Nothing else may read a
+        sequence-first tensor."""
+        t = node.op_type
+        x = ins[0]
+        out = node.output[0]
+        y = self.shape(out)
+        if t == "Transpose" and x in self.tmajor and a.get("perm") == [1, 0, 2]:
+            self.alias[out] = self.tmajor[x]
+            return None
+        if x in self.rnn_out and len(ins) == 1:
+            op_id, dirs, layout = self.rnn_out[x]
+            if t == "Transpose" and layout == 0 and a.get("perm") == [0, 2, 1, 3]:
+                self.rnn_out[out] = (op_id, dirs, 2)  # (L, N, dirs, H)
+                return None
+            steps, width = self.op_shape(op_id)
+            merged = (steps, 1, width) if layout in (0, 2) else (1, steps, width)
+            if t in ("Reshape", "Squeeze") and y == merged and (t == "Reshape" or dirs == 1):
+                if layout in (0, 2):
+                    self.tmajor[out] = op_id
+                else:
+                    self.alias[out] = op_id
+                return None
+        if t in ("Identity", "Dropout") and x in self.tmajor:
+            self.tmajor[out] = self.tmajor[x]
+            return None
+        if t in ("LSTM", "GRU") and x in self.tmajor:
+            return self.rnn(node, a, ins)
+        self.fail(node, f"{t} of a sequence-first tensor (the batch axis moved), other than "
+                        "an LSTM or GRU reading it")  # fmt: skip
+
+    def split(self, node, a, ins, sequence=False):
+        """Split (or SplitToSequence, read by SequenceAt) into pieces: ``chunk`` (equal pieces,
+        any axis) or a channel ``slice``."""
+        x = self.shape(ins[0]) if len(ins) == 1 else None
+        if x is None or None in x:
+            self.fail(node, f"{node.op_type} of one tensor of a known shape, by constant sizes")
+        rank = len(x)
+        axis = int(a.get("axis", 0)) % rank
+        if axis == 0:
+            self.fail(node, f"{node.op_type} along the batch axis")
+        n = x[axis]
+        given_name = node.input[1] if len(node.input) > 1 and node.input[1] else None
+        given = self.value(given_name) if given_name else a.get("split")
+        if given is not None and sequence and self.values[given_name].ndim == 0:
+            size = given[0]  # one scalar: pieces of that size, the last the rest
+            sizes = [size] * (-(-n // size))
+            sizes[-1] = n - size * (len(sizes) - 1)
+        elif given is not None:
+            sizes = [int(v) for v in given]
+        else:
+            parts = n if sequence else int(a.get("num_outputs", len(node.output)))
+            size = -(-n // parts)
+            sizes = [size] * (parts - 1) + [n - size * (parts - 1)]
+        if sum(sizes) != n:
+            self.fail(node, f"{node.op_type} into {sizes} of {n}")
+        if sequence:
+            if not a.get("keepdims", 1) and given is None:
+                self.fail(node, "SplitToSequence without keepdims")
+            self.sequences[node.output[0]] = (ins[0], axis, sizes)
+            return None
+        last = None
+        for k, out in enumerate(node.output):
+            if out and self.consumers.get(out):
+                last = self.piece(node, ins[0], axis, sizes, k, out)
+        return last
+
+    def sequence_at(self, node, ins):
+        index = self.value(node.input[1])
+        if node.input[0] not in self.sequences or index is None:
+            self.fail(node, "SequenceAt of a sequence that is not a split")
+        x, axis, sizes = self.sequences[node.input[0]]
+        return self.piece(node, x, axis, sizes, index[0] % len(sizes), node.output[0])
+
+    def piece(self, node, x, axis, sizes, k, out):
+        """Piece k of a split: ``chunk`` when the pieces are equal, else a channel ``slice``."""
+        start = sum(sizes[:k])
+        rank = len(self.shape(x))
+        if len(set(sizes)) == 1:
+            fields = {"chunks": len(sizes), "index": k}
+            if axis != 1:
+                fields["axis"] = axis - 1
+            return self.emit(node, "chunk", fields, [x], short="chunk", out=out)
+        if axis == 1 and rank in (3, 4, 5):
+            return self.emit(node, "slice", {"start": start, "end": start + sizes[k]}, [x],
+                             short="slice", out=out)  # fmt: skip
+        self.fail(node, f"{node.op_type} into unequal pieces {sizes} along axis {axis}")
+
     def conv(self, node, a, ins, out_shape):
         """Conv / ConvTranspose of any rank: the weight's dims give out and k; MACs =
         W elements x output positions (Conv), x input positions (ConvTranspose)."""
@@ -377,6 +761,16 @@ class _Reader:
         auto = a.get("auto_pad", "NOTSET")
         # SAME_UPPER is TensorFlow's rule (odd padding at the end): archcost's 'same'
         p = {"NOTSET": _pads(a.get("pads")), "SAME_UPPER": "same", "VALID": "valid"}.get(auto)
+        pads = a.get("pads")
+        if p is None and auto == "NOTSET" and not transposed and pads:
+            # asymmetric padding (an optimizer merged a Pad into the Conv): a pad row first
+            m = len(pads) // 2
+            pad_op = self.emit(node, *pad_fields([(0, 0), *zip(pads[:m], pads[m:])], 0.0),
+                               ins[:1], short="pad", out=node.output[0] + "/pad")  # fmt: skip
+            x = self.shape(ins[0])
+            pad_op.shape = (x[1], *(d + b + e for d, b, e in zip(x[2:], pads[:m], pads[m:])))
+            ins = [pad_op.id]
+            p = 0
         if p is None or (transposed and isinstance(p, str)):
             self.fail(node, f"{node.op_type} with asymmetric or automatic padding")
         self.params_used.update([w] + ([b] if b else []))
@@ -399,12 +793,13 @@ class _Reader:
         t = node.op_type
         if t in ("Expand", "Identity") and node.input[0] in self.inits:
             self.learned[node.output[0]] = self.learned.get(node.input[0], node.input[0])
-        vals = [self.values.get(i) for i in node.input if i]
+        reads = node.input[:1] if t == "CastLike" else node.input  # the 2nd: a type only
+        vals = [self.values.get(i) for i in reads if i]
         if not vals or any(v is None for v in vals):
             return
         a = _attrs(node)
         try:
-            if t == "Cast" or t == "Identity":
+            if t in ("Cast", "Identity", "CastLike"):
                 out = vals[0]
             elif t == "Reshape":
                 out = vals[0].reshape([int(d) for d in vals[1]])
@@ -550,6 +945,21 @@ def _constant(node):
     return None
 
 
+def _name_paths(name: str) -> list:
+    """The module paths of a legacy node name, outermost first:
+    '/features/features.2/conv/conv.0/Conv' -> features, features.2, features.2.conv,
+    features.2.conv.0 (a part that extends the previous one names a child of its parent)."""
+    full: list = []
+    paths = []
+    for part in name.strip("/").split("/")[:-1]:
+        if full and part.startswith(full[-1] + "."):
+            full[-1] = part
+        else:
+            full.append(part)
+        paths.append(".".join(full))
+    return paths
+
+
 def _name_path(name: str) -> str:
     """torch's older exporter names nodes by scope: '/layer1/layer1.0/conv1/Conv' is the
     module layer1.0.conv1."""
@@ -560,6 +970,10 @@ def _name_path(name: str) -> str:
         else:
             full.append(part)
     return ".".join(full)
+
+
+def _eps(value) -> float:
+    return float(f"{float(value):.6g}")
 
 
 def _size(dims) -> int:
