@@ -52,40 +52,70 @@ torch's autograd engine runs a single-device graph), then the optimizer step, wi
 ``zero_grad(set_to_none=True)`` (torch's default), so gradients exist from the backward step
 of their layer until the optimizer step. Saved tensors are references: a tensor saved by two
 layers (a ReLU's output read by the next convolution) is counted once. What each layer saves
-for backward (what torch's autograd keeps; checked with ``saved_tensors_hooks`` on torch 2.13):
+for backward is one rule per primitive (:data:`SAVED_RULES`; a primitive without a rule fails
+tests/test_memory_saved.py). Each rule was measured with ``saved_tensors_hooks`` on torch
+2.13, CPU, float32 (each storage once, parameters and buffers excluded), and the test checks
+every primitive against torch modules written there:
 
-* conv, linear: their input (and the weight, which is a parameter anyway). A linear after a
-  flatten saves the flattened view, i.e. the same storage.
+* conv, conv1d, conv3d, conv_transpose (1-D, 2-D, 3-D), linear, matmul (both inputs), scale
+  (SE gating: both inputs), avgpool (any rank), adaptive_avgpool (any rank; to 1 it is a mean:
+  nothing): their input (and the weight, a parameter anyway). A linear after a flatten saves
+  the flattened view, i.e. the same storage. An input that is a learned tensor (``parameter``)
+  is a parameter: not counted.
+* maxpool, adaptive_maxpool (any rank): their input (``self``, not only its size) and the int64
+  indices of the output's size.
 * bn (training mode): its input, plus the batch mean and inverse std (2*C values, float32 or
-  wider).
+  wider). layernorm: its input, and the mean and rstd per position (elements / C each, float32
+  or wider). groupnorm: its input, mean and rstd per group. rmsnorm: its input, rstd per
+  position, and with its scale also x * rstd (input-sized).
 * relu, leaky_relu, elu in place: their output, which is the input's storage (free). Out of
   place: relu, sigmoid and tanh save their output; relu6, leaky_relu, elu, hardswish,
-  hardsigmoid, silu and gelu their input.
+  hardsigmoid, silu, gelu, softplus and mish their input.
 * relu6, hardswish, hardsigmoid, silu **in place**: a *copy* of the original input (their
   backward needs it and the in-place op destroys it), i.e. a new input-sized tensor.
-* maxpool: its input (``self``, not only its size) and the int64 indices of the output's size.
-* avgpool, adaptive_avgpool: their input; global average pooling (and adaptive pooling to
-  1x1) is a mean, whose backward needs only sizes: nothing.
 * lrn: its input, and three of F.local_response_norm's intermediates: the channel-padded
   square ((C + size - 1) * H * W), the scaled sum and its power (C*H*W each).
 * dropout (training): writes a new output and saves its mask: CUDA's fused kernel keeps a
   bool mask (1 byte per element); the CPU path keeps a scaled noise tensor of the dtype.
-* softmax: its output. scale (SE gating): both inputs. add, concat, flatten, slice,
-  zero_pad: nothing (their backward needs only sizes).
+  drop_path (p > 0): torchvision's per-sample noise (one value per sample).
+* softmax: its output. embedding: the int64 indices.
+* attention (``nn.MultiheadAttention``, batch first, ``need_weights=False``: the flash kernel
+  torch runs in training): the in-projection's input copied sequence-first (L x D), the packed
+  q/k/v (L x (D' + 2 kv)), the heads' output (L x D'; the out-projection reads it as it is)
+  and the log-sum-exp (heads x L, float32 or wider). cross_attention: the query input's copy,
+  the context's copy (once when its width is D, else once per k and v projection), q, k and v,
+  the heads' output and the log-sum-exp. With ``need_weights=True`` (nn.MultiheadAttention's
+  default) torch takes the math path and saves the heads x L x L probabilities instead of the
+  log-sum-exp (and, self-attention, the scaled q): not modelled (the spec does not say).
+  Attention dropout is not modelled either (the primitive has no dropout field).
+* window_attention (torchvision's shifted_window_attention, P padded positions): the windows'
+  copy, q scaled, contiguous k and v, the projection's input (P x C each) and the softmax
+  output (heads x P x w^2).
+* lstm (oneDNN's fused kernel on CPU): per layer its input (the first layer's a sequence-first
+  copy), per direction its output, h_n and c_n and the workspace, counted as the gates and
+  cell states it holds (L x 6H; oneDNN pads it: torch's is larger, by up to the kilobytes of
+  its padding, more at tiny sizes), h_0 and c_0. gru (one cell per step on CPU): the input
+  (the first layer's copy once per direction) and 7H per step, layer and direction.
+* add, concat, flatten, slice, zero_pad, pad, reshape, permute, transpose, patchify, chunk,
+  channel_shuffle, space_to_depth, upsample, mean, mul_const, global_avgpool, parameter:
+  nothing (their backward needs only sizes, a constant, or the gradient itself).
+* custom (a user primitive) and unknown: **unknown** (None, never 0): what they save is not
+  known, so every training total that includes them is unknown (:mod:`archcost.unknown`).
 * Layers whose output needs no gradient (nothing with parameters before them, e.g. a pool
-  on the network input) save nothing.
+  on the network input) save nothing. An unknown row whose params are unknown may have some.
 
-Backward allocates a gradient for each tensor that needs one: conv/linear/bn/pool/activation
-backward write a new input-sized gradient (slice too: zeros with the gradient copied in);
-flatten, add, concat and zero_pad pass the output's gradient (or a view of it) through; when a tensor feeds several layers its gradients are summed (in
+Backward allocates a gradient for each tensor that needs one: every layer's backward writes
+a new input-sized gradient (slice too: zeros with the gradient copied in), except flatten,
+add, concat, zero_pad, reshape, permute and transpose, which pass the output's gradient (or a
+view of it) through; when a tensor feeds several layers its gradients are summed (in
 place when torch can, otherwise into a new tensor). Parameter gradients: one copy of the
 parameters, each allocated at its layer's backward step. Optimizer state: sgd none, momentum
 one copy of the parameters, adam two (exp_avg, exp_avg_sq; its per-tensor step counters are
 ignored); torch's default (foreach) Adam step also allocates one parameter-sized temporary
 (sqrt of exp_avg_sq), counted at the optimizer step. Everything is at ``dtype`` (pure
 low-precision training; AMP's float32 master weights are not modelled). Not modelled either:
-cuDNN workspaces in backward, the intermediates of LRN's backward, BN's int64
-``num_batches_tracked`` counters.
+cuDNN workspaces in backward, the intermediates of LRN's and attention's backward, BN's int64
+``num_batches_tracked`` counters, cuDNN's LSTM reserve space (the CPU rule is used on CUDA).
 
 Backward MACs: a conv or linear layer costs its forward MACs for the weight gradient and
 again for the input gradient, except where its input needs no gradient (the first layer).

@@ -289,3 +289,20 @@ def test_unknown_and_custom_rows_make_training_unknown(tmp_path):
         saved = {r.node.id: r.saved_bytes for r in t.nodes}
         assert saved["u"] is None
         assert saved["c"] == 3 * 6 * 6 * 2 * 4  # the conv saves the network input, known
+
+
+def test_memory_train_cli_shows_a_custom_row_as_unknown(tmp_path):
+    import json
+
+    from .conftest import run_cli
+
+    path = tmp_path / "custom.yaml"
+    path.write_text("input: [3, 6, 6]\nlayers:\n  - c: {type: conv, out: 8, k: 3, p: 1}\n"
+                    "  - u: {type: custom, shape: [8, 6, 6], params: 10, macs: 100}\n")
+    result = run_cli("memory", str(path), "--train", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["training_bytes"] is None and data["saved_bytes"] is None
+    assert data["unknown_rows"] == ["u"] and all(x["saved_bytes"] is None for x in data["layers"])
+    text = run_cli("memory", str(path), "--train").stdout
+    assert "user primitive (custom) rows 'u'" in text
