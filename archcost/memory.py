@@ -77,7 +77,8 @@ every primitive against torch modules written there:
   square ((C + size - 1) * H * W), the scaled sum and its power (C*H*W each).
 * dropout (training): writes a new output and saves its mask: CUDA's fused kernel keeps a
   bool mask (1 byte per element); the CPU path keeps a scaled noise tensor of the dtype.
-  drop_path (p > 0): torchvision's per-sample noise (one value per sample).
+  With p = 0 torch returns its input: nothing saved, nothing allocated. drop_path (p > 0):
+  torchvision's per-sample noise (one value per sample); p = 0: its input, as dropout.
 * softmax: its output. embedding: the int64 indices.
 * attention (``nn.MultiheadAttention``, batch first, ``need_weights=False``: the flash kernel
   torch runs in training): the in-projection's input copied sequence-first (L x D), the packed
@@ -217,8 +218,10 @@ class _Graph:
         """True when torch's output of ``node`` is its input's storage (no allocation)."""
         if node.op in VIEWS:
             return True
-        if node.op == "dropout":
-            return not training
+        if node.op == "dropout":  # p = 0 in training: torch returns its input (no mask)
+            return not training or not node.fields.get("p")
+        if node.op == "drop_path" and training:  # torchvision's StochasticDepth: p = 0 too
+            return not node.fields.get("p")
         if node.op in TORCH_INPLACE:
             return self.inplace_safe(node)
         return False
@@ -651,7 +654,9 @@ def _lrn(node, c):
                       c.size(ch * h * w))  # fmt: skip
 
 
-def _dropout(node, c):  # CUDA: a bool mask; CPU: a scaled noise tensor of the dtype
+def _dropout(node, c):  # CUDA: a bool mask; CPU: a scaled noise tensor of the dtype; p 0: none
+    if not node.fields.get("p"):
+        return (), ()
     return (), (c.size(elements(node.shape), 1 if c.device == "cuda" else c.nb),)
 
 
