@@ -306,3 +306,36 @@ def test_memory_train_cli_shows_a_custom_row_as_unknown(tmp_path):
     assert data["unknown_rows"] == ["u"] and all(x["saved_bytes"] is None for x in data["layers"])
     text = run_cli("memory", str(path), "--train").stdout
     assert "user primitive (custom) rows 'u'" in text
+
+
+# ---------------------------------------------------------------- whole transformers
+
+
+def _tm():
+    return _window_attention()
+
+
+def test_tiny_gpt2_saved_equals_torch():
+    """benchmarks/_torch_models.py's GPT-2 (nn.MultiheadAttention, causal; written apart from
+    archcost) at a tiny size vs specs/gpt2.yaml with the same parameters, batch 2. The one
+    knowing difference: torch's position ids (torch.arange(L).unsqueeze(0)) are one row for
+    the whole batch, where the model counts an index tensor per sample: L int64 values."""
+    sizes = {"seq_len": 16, "vocab": 64, "n_ctx": 16, "layers": 2, "dim": 32, "heads": 4}
+    model = _tm().GPT2(vocab=64, n_ctx=16, layers=2, dim=32, heads=4)
+    measured = sum(b for b, _ in torch_saved(model, (16,)).values())
+    net = build("gpt2", params=sizes)
+    assert model_saved(net) - measured == (BATCH - 1) * 16 * 8
+
+
+def test_tiny_vit_saved_equals_torch():
+    """torchvision's ViT as benchmarks/_torch_models.py writes it, tiny, vs specs/vit_b_16.yaml
+    with the same parameters, batch 2. The knowing difference: the head reads the class token
+    as a view (x[:, 0]), so torch's linear saves the whole final-norm output storage
+    ((L - 1) more tokens of D, L = 17), where the model's class-token row is a new tensor."""
+    sizes = {"patch": 8, "resolution": 32, "depth": 2, "dim": 32, "heads": 4, "mlp": 64,
+             "classes": 10}
+    model = _tm().VisionTransformer(image=32, patch=8, layers=2, heads=4, dim=32, mlp_dim=64,
+                                    num_classes=10)
+    measured = sum(b for b, _ in torch_saved(model, (3, 32, 32)).values())
+    net = build("vit_b_16", params=sizes)
+    assert measured - model_saved(net) == BATCH * 16 * 32 * F32
