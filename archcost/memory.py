@@ -152,6 +152,18 @@ VIEWS = frozenset({"flatten", "slice"})
 # backward passes the output gradient (or a view of it) to the inputs
 _GRAD_PASSTHROUGH = frozenset({"flatten", "add", "concat", "zero_pad", "reshape", "permute",
                                "transpose"})
+# backward writes a new input-sized gradient for each input that needs one (every other
+# primitive; a parameter has no input). tests/test_memory_saved.py checks that the two sets
+# cover the registry, so a new primitive is decided, never defaulted.
+GRAD_NEW = frozenset({
+    "conv", "conv1d", "conv3d", "conv_transpose", "conv_transpose1d", "conv_transpose3d",
+    "linear", "matmul", "scale", "bn", "layernorm", "rmsnorm", "groupnorm", "lrn", "dropout",
+    "drop_path", "softmax", *ACTIVATIONS, "maxpool", "maxpool1d", "maxpool3d", "avgpool",
+    "avgpool1d", "avgpool3d", "adaptive_avgpool", "adaptive_avgpool1d", "adaptive_avgpool3d",
+    "adaptive_maxpool", "adaptive_maxpool1d", "adaptive_maxpool3d", "global_avgpool", "mean",
+    "mul_const", "slice", "chunk", "pad", "upsample", "channel_shuffle", "space_to_depth",
+    "patchify", "embedding", "attention", "cross_attention", "window_attention", "lstm", "gru",
+    "parameter", "custom", "unknown"})  # fmt: skip
 
 
 def dtype_bytes(dtype: str) -> int:

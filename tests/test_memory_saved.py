@@ -34,6 +34,12 @@ def test_every_primitive_has_a_saved_rule():
     assert set(PRIMITIVES) == set(M.SAVED_RULES)
 
 
+def test_every_primitive_has_a_gradient_rule():
+    """Backward either passes the output's gradient through (a view) or writes a new one."""
+    assert not M._GRAD_PASSTHROUGH & M.GRAD_NEW
+    assert set(PRIMITIVES) == M._GRAD_PASSTHROUGH | M.GRAD_NEW
+
+
 def torch_saved(model, shape, n_inputs=1):
     """{storage: (bytes, dtype)} of what autograd saves in one training forward at BATCH."""
     model.train()
