@@ -52,40 +52,71 @@ torch's autograd engine runs a single-device graph), then the optimizer step, wi
 ``zero_grad(set_to_none=True)`` (torch's default), so gradients exist from the backward step
 of their layer until the optimizer step. Saved tensors are references: a tensor saved by two
 layers (a ReLU's output read by the next convolution) is counted once. What each layer saves
-for backward (what torch's autograd keeps; checked with ``saved_tensors_hooks`` on torch 2.13):
+for backward is one rule per primitive (:data:`SAVED_RULES`; a primitive without a rule fails
+tests/test_memory_saved.py). Each rule was measured with ``saved_tensors_hooks`` on torch
+2.13, CPU, float32 (each storage once, parameters and buffers excluded), and the test checks
+every primitive against torch modules written there:
 
-* conv, linear: their input (and the weight, which is a parameter anyway). A linear after a
-  flatten saves the flattened view, i.e. the same storage.
+* conv, conv1d, conv3d, conv_transpose (1-D, 2-D, 3-D), linear, matmul (both inputs), scale
+  (SE gating: both inputs), avgpool (any rank), adaptive_avgpool (any rank; to 1 it is a mean:
+  nothing): their input (and the weight, a parameter anyway). A linear after a flatten saves
+  the flattened view, i.e. the same storage. An input that is a learned tensor (``parameter``)
+  is a parameter: not counted.
+* maxpool, adaptive_maxpool (any rank): their input (``self``, not only its size) and the int64
+  indices of the output's size.
 * bn (training mode): its input, plus the batch mean and inverse std (2*C values, float32 or
-  wider).
+  wider). layernorm: its input, and the mean and rstd per position (elements / C each, float32
+  or wider). groupnorm: its input, mean and rstd per group. rmsnorm: its input, rstd per
+  position, and with its scale also x * rstd (input-sized).
 * relu, leaky_relu, elu in place: their output, which is the input's storage (free). Out of
   place: relu, sigmoid and tanh save their output; relu6, leaky_relu, elu, hardswish,
-  hardsigmoid, silu and gelu their input.
+  hardsigmoid, silu, gelu, softplus and mish their input.
 * relu6, hardswish, hardsigmoid, silu **in place**: a *copy* of the original input (their
   backward needs it and the in-place op destroys it), i.e. a new input-sized tensor.
-* maxpool: its input (``self``, not only its size) and the int64 indices of the output's size.
-* avgpool, adaptive_avgpool: their input; global average pooling (and adaptive pooling to
-  1x1) is a mean, whose backward needs only sizes: nothing.
 * lrn: its input, and three of F.local_response_norm's intermediates: the channel-padded
   square ((C + size - 1) * H * W), the scaled sum and its power (C*H*W each).
 * dropout (training): writes a new output and saves its mask: CUDA's fused kernel keeps a
   bool mask (1 byte per element); the CPU path keeps a scaled noise tensor of the dtype.
-* softmax: its output. scale (SE gating): both inputs. add, concat, flatten, slice,
-  zero_pad: nothing (their backward needs only sizes).
+  With p = 0 torch returns its input: nothing saved, nothing allocated. drop_path (p > 0):
+  torchvision's per-sample noise (one value per sample); p = 0: its input, as dropout.
+* softmax: its output. embedding: the int64 indices.
+* attention (``nn.MultiheadAttention``, batch first, ``need_weights=False``: the flash kernel
+  torch runs in training): the in-projection's input copied sequence-first (L x D), the packed
+  q/k/v (L x (D' + 2 kv)), the heads' output (L x D'; the out-projection reads it as it is)
+  and the log-sum-exp (heads x L, float32 or wider). cross_attention: the query input's copy,
+  the context's copy (once when its width is D, else once per k and v projection), q, k and v,
+  the heads' output and the log-sum-exp. With ``need_weights=True`` (nn.MultiheadAttention's
+  default) torch takes the math path and saves the heads x L x L probabilities instead of the
+  log-sum-exp (and, self-attention, the scaled q): not modelled (the spec does not say).
+  Attention dropout is not modelled either (the primitive has no dropout field).
+* window_attention (torchvision's shifted_window_attention, P padded positions): the windows'
+  copy, q scaled, contiguous k and v, the projection's input (P x C each) and the softmax
+  output (heads x P x w^2).
+* lstm (oneDNN's fused kernel on CPU): per layer its input (the first layer's a sequence-first
+  copy), per direction its output, h_n and c_n and the workspace, counted as the gates and
+  cell states it holds (L x 6H; oneDNN pads it: torch's is larger, by up to the kilobytes of
+  its padding, more at tiny sizes), h_0 and c_0. gru (one cell per step on CPU): the input
+  (the first layer's copy once per direction) and 7H per step, layer and direction.
+* add, concat, flatten, slice, zero_pad, pad, reshape, permute, transpose, patchify, chunk,
+  channel_shuffle, space_to_depth, upsample, mean, mul_const, global_avgpool, parameter:
+  nothing (their backward needs only sizes, a constant, or the gradient itself).
+* custom (a user primitive) and unknown: **unknown** (None, never 0): what they save is not
+  known, so every training total that includes them is unknown (:mod:`archcost.unknown`).
 * Layers whose output needs no gradient (nothing with parameters before them, e.g. a pool
-  on the network input) save nothing.
+  on the network input) save nothing. An unknown row whose params are unknown may have some.
 
-Backward allocates a gradient for each tensor that needs one: conv/linear/bn/pool/activation
-backward write a new input-sized gradient (slice too: zeros with the gradient copied in);
-flatten, add, concat and zero_pad pass the output's gradient (or a view of it) through; when a tensor feeds several layers its gradients are summed (in
+Backward allocates a gradient for each tensor that needs one: every layer's backward writes
+a new input-sized gradient (slice too: zeros with the gradient copied in), except flatten,
+add, concat, zero_pad, reshape, permute and transpose, which pass the output's gradient (or a
+view of it) through; when a tensor feeds several layers its gradients are summed (in
 place when torch can, otherwise into a new tensor). Parameter gradients: one copy of the
 parameters, each allocated at its layer's backward step. Optimizer state: sgd none, momentum
 one copy of the parameters, adam two (exp_avg, exp_avg_sq; its per-tensor step counters are
 ignored); torch's default (foreach) Adam step also allocates one parameter-sized temporary
 (sqrt of exp_avg_sq), counted at the optimizer step. Everything is at ``dtype`` (pure
 low-precision training; AMP's float32 master weights are not modelled). Not modelled either:
-cuDNN workspaces in backward, the intermediates of LRN's backward, BN's int64
-``num_batches_tracked`` counters.
+cuDNN workspaces in backward, the intermediates of LRN's and attention's backward, BN's int64
+``num_batches_tracked`` counters, cuDNN's LSTM reserve space (the CPU rule is used on CUDA).
 
 Backward MACs: a conv or linear layer costs its forward MACs for the weight gradient and
 again for the input gradient, except where its input needs no gradient (the first layer).
@@ -119,7 +150,20 @@ _MAY_ALIAS = frozenset({"flatten", "slice", "dropout", *ACTIVATIONS})
 # views: the output is the input's storage
 VIEWS = frozenset({"flatten", "slice"})
 # backward passes the output gradient (or a view of it) to the inputs
-_GRAD_PASSTHROUGH = frozenset({"flatten", "add", "concat", "zero_pad"})
+_GRAD_PASSTHROUGH = frozenset({"flatten", "add", "concat", "zero_pad", "reshape", "permute",
+                               "transpose"})
+# backward writes a new input-sized gradient for each input that needs one (every other
+# primitive; a parameter has no input). tests/test_memory_saved.py checks that the two sets
+# cover the registry, so a new primitive is decided, never defaulted.
+GRAD_NEW = frozenset({
+    "conv", "conv1d", "conv3d", "conv_transpose", "conv_transpose1d", "conv_transpose3d",
+    "linear", "matmul", "scale", "bn", "layernorm", "rmsnorm", "groupnorm", "lrn", "dropout",
+    "drop_path", "softmax", *ACTIVATIONS, "maxpool", "maxpool1d", "maxpool3d", "avgpool",
+    "avgpool1d", "avgpool3d", "adaptive_avgpool", "adaptive_avgpool1d", "adaptive_avgpool3d",
+    "adaptive_maxpool", "adaptive_maxpool1d", "adaptive_maxpool3d", "global_avgpool", "mean",
+    "mul_const", "slice", "chunk", "pad", "upsample", "channel_shuffle", "space_to_depth",
+    "patchify", "embedding", "attention", "cross_attention", "window_attention", "lstm", "gru",
+    "parameter", "custom", "unknown"})  # fmt: skip
 
 
 def dtype_bytes(dtype: str) -> int:
@@ -148,7 +192,7 @@ class _Graph:
         self.output_ids = {id(o) for o in self.outputs}
         self.requires_grad = {id(network.input): False}
         for node in self.nodes:
-            self.requires_grad[id(node)] = bool(node.params) or any(
+            self.requires_grad[id(node)] = node.params is None or bool(node.params) or any(
                 self.requires_grad[id(i)] for i in node.inputs
             )
 
@@ -186,8 +230,10 @@ class _Graph:
         """True when torch's output of ``node`` is its input's storage (no allocation)."""
         if node.op in VIEWS:
             return True
-        if node.op == "dropout":
-            return not training
+        if node.op == "dropout":  # p = 0 in training: torch returns its input (no mask)
+            return not training or not node.fields.get("p")
+        if node.op == "drop_path" and training:  # torchvision's StochasticDepth: p = 0 too
+            return not node.fields.get("p")
         if node.op in TORCH_INPLACE:
             return self.inplace_safe(node)
         return False
@@ -537,44 +583,213 @@ class Training:
     @property
     def peak_layer(self) -> str:
         node = self.peak_node
+        if self.peak_phase is None:  # unknown (an unknown op)
+            return None
         if node is None:
             return "optimizer step"
         return node.row.id if node.row is not None else node.id
 
 
-def _saved(node, g, store, size, nb, device, alias):
-    """(storages of existing tensors this node saves, [bytes of new tensors it saves])."""
+# ---------------------------------------------------------------- saved for backward
+#
+# One rule per primitive: rule(node, ctx) -> (storages of existing tensors the node saves,
+# [bytes of new tensors it saves]), or None when what it saves is unknown (custom, unknown).
+# Each was measured with saved_tensors_hooks on torch 2.13 (CPU, float32, training mode):
+# tests/test_memory_saved.py checks every primitive against torch on modules written there.
+
+
+class _Ctx:
+    """What a rule reads: the node's input storages (parameters excluded: torch does not
+    count them), its output storage, the sizer, the dtype's bytes, the device, and whether
+    the node runs in place."""
+
+    __slots__ = ("inputs", "out", "size", "nb", "device", "alias")
+
+
+def _nothing(node, c):  # backward needs only sizes (or the gradient alone)
+    return (), ()
+
+
+def _input(node, c):  # conv, linear, pools, matmul, scale: their inputs
+    return c.inputs, ()
+
+
+def _output(node, c):  # softmax, and relu/sigmoid/tanh out of place: their result
+    return (c.out,), ()
+
+
+def _stats(rows, c):
+    """Per-row statistics of a norm (mean, rstd): float32, or the dtype if wider."""
+    return c.size(rows, max(c.nb, 4))
+
+
+def _bn(node, c):  # input + batch mean and invstd per channel (not batched)
+    stat = c.size(node.shape[0], max(c.nb, 4), batched=False)
+    return c.inputs, (stat, stat)
+
+
+def _layernorm(node, c):  # input + mean and rstd per position (elements / C values)
+    rows = elements(node.shape) // _feature_size(node)
+    return c.inputs, (_stats(rows, c), _stats(rows, c))
+
+
+def _rmsnorm(node, c):  # input + rstd per position; with its scale also x * rstd
+    rows = elements(node.shape) // _feature_size(node)
+    extra = (c.size(elements(node.shape)),) if node.params else ()
+    return c.inputs, (_stats(rows, c), *extra)
+
+
+def _groupnorm(node, c):  # input + mean and rstd per group
+    groups = node.fields["groups"]
+    return c.inputs, (_stats(groups, c), _stats(groups, c))
+
+
+def _feature_size(node) -> int:
+    from .layers_tensor import _features
+
+    return _features(node.shape, node.op)[1]
+
+
+def _maxpool(node, c):  # input + int64 indices of the output's size
+    return c.inputs, (c.size(elements(node.shape), INDEX_BYTES),)
+
+
+def _adaptive_avg(node, c):  # to 1 (x 1 x 1) it is a mean: nothing
+    size = node.fields["size"]
+    ones = set(size if isinstance(size, (tuple, list)) else (size,)) == {1}
+    return ((() if ones else c.inputs), ())
+
+
+def _lrn(node, c):
+    ch, h, w = node.inputs[0].shape
+    return c.inputs, (c.size((ch + node.fields["size"] - 1) * h * w), c.size(ch * h * w),
+                      c.size(ch * h * w))  # fmt: skip
+
+
+def _dropout(node, c):  # CUDA: a bool mask; CPU: a scaled noise tensor of the dtype; p 0: none
+    if not node.fields.get("p"):
+        return (), ()
+    return (), (c.size(elements(node.shape), 1 if c.device == "cuda" else c.nb),)
+
+
+def _drop_path(node, c):  # torchvision StochasticDepth: x * noise (one value per sample)
+    return ((), ()) if not node.fields.get("p") else ((), (c.size(1),))
+
+
+def _embedding(node, c):  # the int64 indices
+    return (), (c.size(elements(node.inputs[0].shape), INDEX_BYTES),)
+
+
+def _activation(node, c):
     op = node.op
-    inputs = [store[id(x)] for x in node.inputs]
-    out = store[id(node)]
-    if op in ("conv", "linear", "avgpool"):
-        return inputs, []
-    if op in ("adaptive_avgpool", "adaptive_avgpool1d", "adaptive_avgpool3d"):  # any rank
-        size = node.fields["size"]
-        return ([] if set(size if isinstance(size, tuple) else (size,)) == {1} else inputs), []
-    if op == "bn":
-        stat = size(node.shape[0], max(nb, 4), batched=False)  # mean and invstd, per channel
-        return inputs, [stat, stat]
-    if op in ("maxpool", "adaptive_maxpool", "adaptive_maxpool1d", "adaptive_maxpool3d"):
-        return inputs, [size(elements(node.shape), INDEX_BYTES)]
-    if op == "lrn":
-        c, h, w = node.inputs[0].shape
-        return inputs, [size((c + node.fields["size"] - 1) * h * w), size(c * h * w),
-                        size(c * h * w)]  # fmt: skip
-    if op == "dropout":
-        per = 1 if device == "cuda" else nb
-        return [], [size(elements(node.shape), per)]
-    if op == "softmax":
-        return [out], []
-    if op == "scale":
-        return inputs, []
-    if op in ACTIVATIONS:
-        if alias:
-            if op in INPLACE_SAVES_COPY:
-                return [], [size(elements(node.shape))]
-            return [out], []
-        return ([out] if ACTIVATION_SAVES[op] == "out" else inputs), []
-    return [], []  # add, concat, flatten, slice, zero_pad, global_avgpool
+    if c.alias:
+        if op in INPLACE_SAVES_COPY:
+            return (), (c.size(elements(node.shape)),)
+        return (c.out,), ()
+    return ((c.out,) if ACTIVATION_SAVES[op] == "out" else c.inputs), ()
+
+
+def _attention(node, c):
+    """nn.MultiheadAttention, batch first, need_weights=False, in training (torch's CPU flash
+    kernel, _scaled_dot_product_flash_attention_for_cpu): the in-projection's input copied to
+    sequence-first (L x D), the packed q/k/v (L x (D' + 2 kv)), the heads' output (L x D',
+    which the out-projection reads as it is) and the log-sum-exp (heads x L, float32)."""
+    from .layers_attention import node_widths
+
+    lq, d = node.inputs[0].shape
+    inner, kv = node_widths(node)
+    heads = node.fields["heads"]
+    if node.op == "attention":
+        proj = c.size(lq * d) + c.size(lq * (inner + 2 * kv))
+    else:  # queries and a context: q, and k, v from the context (copied once per projection
+        # when its width differs from D: torch then projects k and v apart)
+        lk, dk = node.inputs[1].shape
+        copies = 1 if dk == d else 2
+        proj = c.size(lq * d) + copies * c.size(lk * dk) + c.size(lq * inner) + \
+            (c.size(2 * lk * kv) if copies == 1 else 2 * c.size(lk * kv))  # fmt: skip
+    return (), (proj, c.size(lq * inner), c.size(heads * lq, max(c.nb, 4)))
+
+
+def _window_attention(node, c):
+    """torchvision's shifted_window_attention (math path) over P padded positions: the windows
+    copied for the qkv projection, q scaled, contiguous copies of k and v for the two batched
+    matrix products, the projection's input (P x C each), and the softmax output
+    (heads x P x w^2)."""
+    h, w, ch = node.inputs[0].shape
+    win = node.fields["window"]
+    positions = -(-h // win) * win * -(-w // win) * win
+    return (), (*[c.size(positions * ch)] * 5,
+                c.size(node.fields["heads"] * positions * win * win))
+
+
+def _recurrent(node, c):
+    """nn.LSTM / nn.GRU, batch first, on CPU. Per layer: its input (the first layer's a
+    sequence-first copy, L x I). LSTM (oneDNN's fused kernel): per direction its output
+    (L x H; for one direction the last layer's output is the node's), h_n and c_n (H each),
+    and the kernel's workspace, counted as the gates and cell states it must hold,
+    L x 6H (oneDNN pads it: torch's is larger, tests/test_memory_saved.py); h_0 and c_0
+    (layers x dirs x H each). GRU (no fused kernel on CPU, one cell per step): the input
+    (the first layer's copied once per direction) and, per layer and direction, 7H per step
+    (the 3H hidden-gate products, r, z, n and h)."""
+    steps, features = node.inputs[0].shape
+    hidden, layers = node.fields["hidden"], node.fields["layers"]
+    dirs = 2 if node.fields["bidirectional"] else 1
+    new = []
+    existing = ()
+    width = features
+    for k in range(layers):
+        if node.op == "gru":  # the first layer copies its input once per direction
+            new += [c.size(steps * width)] * (dirs if k == 0 else 1)
+            new += [c.size(7 * steps * hidden)] * dirs
+        else:
+            new.append(c.size(steps * width))
+            for _ in range(dirs):
+                if k == layers - 1 and dirs == 1:
+                    existing = (c.out,)
+                else:
+                    new.append(c.size(steps * hidden))
+                new += [c.size(hidden), c.size(hidden), c.size(6 * steps * hidden)]
+        width = dirs * hidden
+    if node.op == "lstm":
+        new += [c.size(layers * dirs * hidden)] * 2
+    return existing, new
+
+
+def _unknown(node, c):  # a user primitive or an unknown op: what it saves is unknown
+    return None
+
+
+SAVED_RULES = {
+    **dict.fromkeys(("conv", "conv1d", "conv3d", "conv_transpose", "conv_transpose1d",
+                     "conv_transpose3d", "linear", "avgpool", "avgpool1d", "avgpool3d", "matmul",
+                     "scale"), _input),  # fmt: skip
+    **dict.fromkeys(("adaptive_avgpool", "adaptive_avgpool1d", "adaptive_avgpool3d"),
+                    _adaptive_avg),  # fmt: skip
+    **dict.fromkeys(("maxpool", "maxpool1d", "maxpool3d", "adaptive_maxpool",
+                     "adaptive_maxpool1d", "adaptive_maxpool3d"), _maxpool),  # fmt: skip
+    "bn": _bn, "layernorm": _layernorm, "rmsnorm": _rmsnorm, "groupnorm": _groupnorm,
+    "lrn": _lrn, "dropout": _dropout, "drop_path": _drop_path, "embedding": _embedding,
+    "softmax": _output, **dict.fromkeys(ACTIVATIONS, _activation),
+    "attention": _attention, "cross_attention": _attention,
+    "window_attention": _window_attention, "lstm": _recurrent, "gru": _recurrent,
+    # backward needs only sizes, a constant, or the gradient itself
+    **dict.fromkeys(("add", "concat", "flatten", "slice", "zero_pad", "global_avgpool", "mean",
+                     "mul_const", "upsample", "pad", "reshape", "permute", "transpose",
+                     "patchify", "chunk", "channel_shuffle", "space_to_depth", "parameter"),
+                    _nothing),  # fmt: skip
+    "custom": _unknown, "unknown": _unknown,
+}
+
+
+def _saved(node, g, store, size, nb, device, alias):
+    """(storages of existing tensors this node saves, [bytes of new tensors it saves]), or
+    None when unknown: the node's rule in :data:`SAVED_RULES` (a primitive without one is a
+    KeyError, never a silent zero; tests/test_memory_saved.py checks the registry)."""
+    c = _Ctx()
+    c.inputs = [store[id(x)] for x in node.inputs if x.op != "parameter"]
+    c.out = store[id(node)]
+    c.size, c.nb, c.device, c.alias = size, nb, device, alias
+    return SAVED_RULES[node.op](node, c)
 
 
 def backward_macs(node, g) -> int:
@@ -609,6 +824,7 @@ def training(network, batch: int = 1, dtype: str = "float32", device: str = "cud
     saved_by: dict[int, int] = {}  # id(storage) -> earliest saver index
     first_saver: dict[int, int] = {}
     extra_saved = [0] * n
+    unknown_saved: set[int] = set()
     transients = [0] * n
     for i, node in enumerate(nodes):
         alias = g.aliases_input(node, training=True)
@@ -617,7 +833,11 @@ def training(network, batch: int = 1, dtype: str = "float32", device: str = "cud
         transients[i] = _transient(node, size, device, True)
         if not g.requires_grad[id(node)]:
             continue
-        existing, new = _saved(node, g, store, size, nb, device, alias)
+        rule = _saved(node, g, store, size, nb, device, alias)
+        if rule is None:  # unknown: every total that includes it is unknown
+            unknown_saved.add(i)
+            continue
+        existing, new = rule
         for sx in existing:
             key = id(sx)
             if key not in first_saver:
@@ -660,7 +880,7 @@ def training(network, batch: int = 1, dtype: str = "float32", device: str = "cud
         gout = grad_of.pop(id(node), None)
         if gout is None or not g.requires_grad[id(node)]:
             continue
-        if node.params:
+        if node.params:  # None (unknown): the totals are unknown below
             param_grad_at[step] += node.params * nb
         for x in node.inputs:
             if not g.requires_grad[id(x)]:
@@ -694,11 +914,12 @@ def training(network, batch: int = 1, dtype: str = "float32", device: str = "cud
     for s in storages:
         delta[s.start] += s.bytes
         delta[s.end + 1] -= s.bytes
-    weights = network.total("params") * nb
-    buffers = network.total("buffers") * nb
-    state = OPTIMIZER_COPIES[optimizer] * weights
-    temp = adam_step_bytes(network, nb, device) if optimizer == "adam" else 0
-    persistent = weights + buffers + state
+    weights = mul(network.total("params"), nb)
+    buffers = mul(network.total("buffers"), nb)
+    state = mul(OPTIMIZER_COPIES[optimizer], weights)
+    unknown = bool(unknown_saved) or weights is None or buffers is None
+    temp = adam_step_bytes(network, nb, device) if optimizer == "adam" and not unknown else 0
+    persistent = 0 if unknown else weights + buffers + state
     act = 0
     pgrads = 0
     peak, peak_step = 0, 0
@@ -739,6 +960,13 @@ def training(network, batch: int = 1, dtype: str = "float32", device: str = "cud
                                  live_at[i], live_at[bwd[i]], bm,
                                  g.requires_grad[id(node)]))  # fmt: skip
     saved_total = sum(by_id[k].bytes for k in first_saver) + sum(extra_saved)
+    if unknown:  # an op whose saved tensors (or params) are unknown: so is all that adds them
+        for i, rec in enumerate(records):
+            rec.live_bytes = rec.backward_live_bytes = None
+            if i in unknown_saved:
+                rec.saved_bytes = rec.saved_extra_bytes = rec.backward_macs = None
+        saved_total = forward_peak = peak = phase = where = total_bwd = None
+        temp = None if optimizer == "adam" else 0
     return Training(network, batch, dtype, device, optimizer, records, weights, buffers,
                     weights, state, temp, saved_total, forward_peak, peak, phase, where,
                     total_bwd)  # fmt: skip

@@ -47,6 +47,10 @@ def memory_json(net, batch, dtype, device, optimizer, expand, framework="torch-e
     unknowns = unknown.unknown_nodes(net)  # their training costs are unknown: all are
     train = unknown.no_training(live) if unknowns else training(net, batch, dtype, device,
                                                                  optimizer)  # fmt: skip
+    # a user primitive (custom) that needs a gradient: what it saves for backward is unknown
+    custom = [] if train.peak_bytes is not None else [n for n in net.nodes if n.op == "custom"]
+    if custom:
+        train = unknown.no_training(live)
     nbytes = DTYPE_BYTES[dtype]
     records = []
     if expand:
@@ -112,14 +116,19 @@ def memory_json(net, batch, dtype, device, optimizer, expand, framework="torch-e
         "layers": records,
         "not_modelled": NOT_MODELLED,
     }
-    if unknowns:
+    if unknowns or custom:
         unknown.blank(records)
-        data["unknown_rows"] = [n.id for n in unknowns]
+        data["unknown_rows"] = [n.id for n in unknowns or custom]
         data["unknown_note"] = unknown.note(net, ("params", "buffers")) or ""
         data["unknown_note"] += ("; the inference peak counts each unknown op's output (known "
                                  "from its shape) but not what it allocates while it runs; "
                                  "training memory and backward MACs are unknown (what an "
                                  "unknown op saves for backward is not known)")  # fmt: skip
+        if custom:
+            names = ", ".join(f"'{n.id}'" for n in custom)
+            data["unknown_note"] = ("training memory and backward MACs are unknown: what the "
+                                    f"user primitive (custom) rows {names} save for backward "
+                                    "is not known (archcost.memory)")
     if net.train:
         data["training_bytes"] = train.peak_bytes
         data["training"] = {
