@@ -372,29 +372,33 @@ def _module_groups(network) -> list:
     return sorted(groups, key=lambda g: (g[0], -g[1]))
 
 
-def _hold_block_inputs(network, nodes, store) -> None:
+def _hold_block_inputs(network, ins, owner, send) -> None:
     """Eager PyTorch keeps a module's input alive until the module returns: the caller's frame
     (``x = self.block(x)``, ``nn.Sequential``'s loop) holds it. Each input that a node of a
     nested module (:func:`_module_groups`) reads from outside the module lives until the
     module's last node. One sweep over the nodes with the stack of modules that contain the
-    current one: O(nodes x nesting depth)."""
+    current one: O(nodes x nesting depth). ``ins``, ``owner`` and ``send`` as in
+    :func:`_inference_steps` (storage ends are raised in place)."""
     groups = _module_groups(network)
-    position = {id(node): i for i, node in enumerate(nodes)}
+    if not groups:
+        return
     stack: list = []
     g = 0
-    for i, node in enumerate(nodes):
+    for i, ix in enumerate(ins):
         while stack and stack[-1][1] <= i:
             stack.pop()
         while g < len(groups) and groups[g][0] <= i:
             if groups[g][1] > i:
                 stack.append(groups[g])
             g += 1
-        for x in node.inputs:
-            made = position.get(id(x), -1)
+        if not stack:
+            continue
+        for made in ix:
             for first, end in stack:  # outermost first: the one that ends last
                 if not first <= made < end:
-                    sx = store[id(x)]
-                    sx.end = max(sx.end, end - 1)
+                    t = owner[made + 1]
+                    if send[t] < end - 1:
+                        send[t] = end - 1
                     break
 
 
@@ -412,6 +416,97 @@ def inference(network, batch: int = 1, dtype: str = "float32", device: str = "cu
     written as modules; ``"ideal"`` frees every tensor after its last reader, as archcost's own
     torch backend (one flat module per node) does.
     """
+    steps = _inference_steps(network, batch, dtype, device, transients, framework, autocast,
+                             workspace)  # fmt: skip
+    peak, peak_i, in_place, alloc, extras, heres, in_bytes, out_bytes = steps
+    records = [NodeLive(node, alloc[i], extras[i], heres[i], in_place[i])
+               for i, node in enumerate(network.nodes)]  # fmt: skip
+    wb = 4 if autocast else dtype_bytes(dtype)
+    return Liveness(network, batch, dtype, device, records, peak, peak_i, in_bytes, out_bytes,
+                    network.total("params") * wb, network.total("buffers") * wb)  # fmt: skip
+
+
+class _Index:
+    """The graph as positions: ``ins[i]`` the positions of node i's inputs (the network input
+    is -1), ``readers[p + 1]`` how many inputs of later nodes name position p, ``outputs``
+    the network's outputs (main first) and their positions."""
+
+    def __init__(self, network):
+        nodes = network.nodes
+        pos = {id(network.input): -1}
+        for i, node in enumerate(nodes):
+            pos[id(node)] = i
+        self.readers = readers = [0] * (len(nodes) + 1)
+        self.ins = ins = []
+        for node in nodes:
+            inputs = node.inputs
+            if len(inputs) == 1:
+                j = pos[id(inputs[0])]
+                ins.append([j])
+                readers[j + 1] += 1
+                continue
+            ix = [pos[id(x)] for x in inputs]
+            ins.append(ix)
+            for j in ix:
+                readers[j + 1] += 1
+        main, aux = network.outputs()
+        self.outputs = [main, *aux]
+        self.out_pos = {pos[id(o)] for o in self.outputs}
+        self.pos = pos
+
+    def aliases(self, nodes, training: bool) -> list:
+        """Per node: torch's output is its input's storage (a view, dropout at inference, an
+        in-place activation where :meth:`inplace_safe`)."""
+        memo: dict = {}
+        out = []
+        for i, node in enumerate(nodes):
+            op = node.op
+            if op in VIEWS:
+                out.append(True)
+            elif op == "dropout":
+                out.append(not training)
+            elif op in TORCH_INPLACE:
+                out.append(self.inplace_safe(nodes, i, memo))
+            else:
+                out.append(False)
+        return out
+
+    def inplace_safe(self, nodes, i, memo) -> bool:
+        """Overwriting node i's input is safe iff nothing else reads that storage: walking
+        back through ops that may alias their input, each tensor has one reader, is not an
+        output, and the walk does not reach the network input (the caller's tensor).
+
+        Every tensor on one walk has the same answer, so each is remembered: a chain of n
+        in-place activations costs O(n) in all, not O(n**2) (issue 14)."""
+        ins, readers, outs = self.ins, self.readers, self.out_pos
+        p = ins[i][0]
+        walked = []
+        while True:
+            known = memo.get(p)
+            if known is not None:
+                answer = known
+                break
+            walked.append(p)
+            if p == -1 or readers[p + 1] != 1 or p in outs:
+                answer = False
+                break
+            if nodes[p].op not in _MAY_ALIAS:
+                answer = True
+                break
+            p = ins[p][0]
+        for key in walked:
+            memo[key] = answer
+        return answer
+
+
+_TRANSIENT_OPS = frozenset({"maxpool", "lrn", "conv", "attention"})  # see _transient
+
+
+def _inference_steps(network, batch, dtype, device, transients, framework, autocast, workspace):
+    """:func:`inference` on positions and lists of ints (a storage is numbered by the position
+    of the node that allocates it, plus one; the network input's is 0). Returns (peak bytes,
+    peak position, in place, alloc bytes, transient bytes, live bytes (per node), input
+    bytes, output bytes)."""
     if device not in DEVICES:
         raise ValueError(device)
     if framework not in FRAMEWORKS:
@@ -420,48 +515,77 @@ def inference(network, batch: int = 1, dtype: str = "float32", device: str = "cu
         raise ValueError(workspace)
     nb = dtype_bytes(dtype)
     size = _sizer(batch, nb, device)
-    g = _Graph(network)
-    n = len(g.nodes)
+    nodes = network.nodes
+    n = len(nodes)
+    g = _Index(network)
+    ins = g.ins
     end = n  # alive after the last node: held by the caller
     in_bytes = 4 if autocast else nb  # autocast's input stays float32
-    inp = _Storage(size(elements(network.input.shape), in_bytes), -1, network.input, "input", end)
-    store = {id(network.input): inp}
-    storages = [inp]
-    in_place = []
-    for i, node in enumerate(g.nodes):
-        alias = g.aliases_input(node, training=False)
-        _place(node, i, alias, store, storages, size)
-        in_place.append(alias)
-        if autocast and node.macs and node.params:  # the cast cache's weight copy
-            storages.append(_Storage(size(node.params, batched=False), i, node, "cast", end))
-    for out in g.outputs:
-        store[id(out)].end = end
+    owner = [0] * (n + 1)  # storage of each position + 1
+    sbytes = [0] * (n + 1)  # bytes of each storage
+    send = [0] * (n + 1)  # last step each storage is alive (inclusive)
+    sbytes[0] = size(elements(network.input.shape), in_bytes)
+    send[0] = end
+    casts = []  # (bytes, step): the cast cache's weight copies, alive to the end
+    in_place = g.aliases(nodes, False)
+    sized: dict = {}  # shape -> bytes of one tensor of that shape
+    for i, node in enumerate(nodes):
+        ix = ins[i]
+        if in_place[i]:
+            s = owner[ix[0] + 1]
+        else:
+            s = i + 1
+            shape = node.shape
+            b = sized.get(shape)
+            if b is None:
+                b = sized[shape] = size(elements(shape))
+            sbytes[s] = b
+            send[s] = i
+        owner[i + 1] = s
+        for j in ix:
+            t = owner[j + 1]
+            if send[t] < i:
+                send[t] = i
+        if autocast and node.macs and node.params:
+            casts.append((size(node.params, batched=False), i))
+    for p in g.out_pos:
+        send[owner[p + 1]] = end
     if framework == "torch-eager":
-        _hold_block_inputs(network, g.nodes, store)
+        _hold_block_inputs(network, ins, owner, send)
     delta = [0] * (n + 2)
-    for s in storages:
-        lo = max(s.start, 0)
-        delta[lo] += s.bytes
-        delta[min(s.end, n) + 1] -= s.bytes
-    records = []
+    delta[0] += sbytes[0]
+    delta[min(send[0], n) + 1] -= sbytes[0]
+    for s in range(1, n + 1):
+        if not in_place[s - 1]:
+            b = sbytes[s]
+            delta[s - 1] += b
+            delta[min(send[s], n) + 1] -= b
+    for b, i in casts:
+        delta[i] += b
+        delta[n + 1] -= b
+    alloc = [0] * n
+    extras = [0] * n
+    heres = [0] * n
     live = 0
-    peak, peak_i = inp.bytes, -1
-    for i, node in enumerate(g.nodes):
+    peak, peak_i = sbytes[0], -1
+    cudnn = workspace == "cudnn" and device == "cuda" and nb == 4
+    for i, node in enumerate(nodes):
         live += delta[i]
-        extra = _transient(node, size, device, False) if transients else 0
-        if workspace == "cudnn" and device == "cuda" and nb == 4:
+        extra = 0
+        if transients and node.op in _TRANSIENT_OPS:
+            extra = _transient(node, size, device, False)
+        if cudnn:
             extra += _workspace(node, size)
         here = live + extra
-        alloc = 0 if in_place[i] else store[id(node)].bytes
-        records.append(NodeLive(node, alloc, extra, here, in_place[i]))
+        if not in_place[i]:
+            alloc[i] = sbytes[i + 1]
+        extras[i] = extra
+        heres[i] = here
         if here > peak:
             peak, peak_i = here, i
-    out_bytes = sum({id(store[id(o)]): store[id(o)].bytes for o in g.outputs}.values())
-    wb = 4 if autocast else nb
-    return Liveness(network, batch, dtype, device, records, peak, peak_i, inp.bytes, out_bytes,
-                    network.total("params") * wb, network.total("buffers") * wb)  # fmt: skip
-
-
+    held = {owner[g.pos[id(o)] + 1] for o in g.outputs}
+    out_bytes = sum(sbytes[s] for s in held)
+    return peak, peak_i, in_place, alloc, extras, heres, sbytes[0], out_bytes
 
 
 def peak_assumptions(device: str = DEFAULT_DEVICE) -> str:
@@ -482,8 +606,10 @@ def peak_activations(network, batch: int = 1, dtype: str = "float32",
     This is :func:`inference`'s peak (see :func:`peak_assumptions`); ``table``, ``compare``,
     ``memory`` and ``sweep`` all call it with the same defaults, so they cannot disagree.
     """
-    live = inference(network, batch, dtype, device)
-    return live.peak_bytes, live.peak_layer
+    steps = _inference_steps(network, batch, dtype, device, True, "torch-eager", False, "none")
+    peak, peak_i = steps[0], steps[1]
+    node = network.nodes[peak_i] if network.nodes else network.input
+    return peak, node.row.id if node.row is not None else node.id
 
 
 def peak_elements(network) -> tuple[int, str]:

@@ -58,6 +58,37 @@ def test_table_json_is_json_dumps_indent_2(name, expand):
     assert to_json(data) == _stdlib_json(data)
 
 
+@pytest.mark.parametrize("name", ["googlenet", "resnet50:torchvision", "vit_b_16", "lenet5"])
+@pytest.mark.parametrize("train", [False, True])
+def test_table_json_text_only_is_the_same_text(name, train, tmp_path):
+    """``table --format json`` writes the rows' records without building them
+    (commands.table.layers_text, one body per distinct record): the same text as the dicts,
+    written by json.dumps."""
+    net = build(name, train=train)
+    data = network_json(net, 3, "bfloat16", False)
+    fast = to_json(network_json(net, 3, "bfloat16", False, text_only=True))
+    assert fast == _stdlib_json(data)
+
+
+def test_table_json_text_only_rows_that_differ_only_in_name(tmp_path):
+    """Rows of one kind share a body; labels with quotes, non-ASCII and repeated labels
+    (' #2') and rows whose only difference is train-only or a block column keep their own."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "name: s\ninput: [3, 8, 8]\nblocks:\n  u:\n    args: [c]\n    columns: {'#c': c}\n"
+        "    layers:\n      - conv: {type: conv, out: c, k: 3, p: 1}\nlayers:\n"
+        '  - conv "a\u00e9": {type: conv, out: 4, k: 3, p: 1}\n'
+        '  - conv "a\u00e9": {type: conv, out: 4, k: 3, p: 1}\n'
+        "  - relu\n  - relu\n  - drop: {type: dropout, train: true}\n"
+        "  - relu x: {type: relu}\n  - relu t: {type: relu, train: true}\n  - u1: {type: u, c: 4}\n  - u2: {type: u, c: 4}\n"
+        "  - u3: {type: u, c: 5}\n  - pool: {type: global_avgpool}\n")
+    for train in (False, True):
+        net = build(str(spec), train=train)
+        data = network_json(net, 1, "float32", False)
+        assert to_json(network_json(net, 1, "float32", False, text_only=True)) == \
+            _stdlib_json(data)
+
+
 @pytest.mark.parametrize("name", ["googlenet", "resnet50", "inception_v3"])
 def test_row_sums_equal_the_row_properties(name):
     for row in build(name).rows:
