@@ -8,6 +8,7 @@ deep-spec generator itself (hand-computed totals).
 
 from __future__ import annotations
 
+import datetime
 import gc
 import json
 import os
@@ -17,6 +18,7 @@ import pytest
 import yaml
 
 from archcost.commands.table import network_json
+from archcost.errors import SpecError
 from archcost.report import _json_default, to_json
 from archcost.spec import build
 from archcost.yamlio import gc_paused, load_text
@@ -110,6 +112,41 @@ c: [conv, conv, conv, relu, "conv", 'relu', 3x3, 7x7/2, -1, +1, 1_000, .5]
     expected["a"][14] = "2014-01-01"  # archcost keeps dates as text (docs/limits.md)
     assert ours == expected
     assert [type(v) for v in ours["a"]] == [type(v) for v in expected["a"]]
+
+
+@pytest.mark.parametrize("style", ["{}", "'{}'", '"{}"', "[{}]", "{{k: {}}}"])
+def test_yaml_scalars_of_every_first_character_load_like_the_safe_loader(style):
+    """An untagged scalar whose first character no implicit resolver claims is taken as its
+    text without the resolver (yamlio._walk): every printable ASCII first character, alone
+    and followed by text, plain and quoted, loads as PyYAML's safe loader loads it (or both
+    fail)."""
+    for first in map(chr, range(32, 127)):
+        for tail in ("", "1", "x y", "rue", "ull", ".5", "0"):
+            scalar = style.format(first + tail)
+            text = f"a: {scalar}\n"
+            try:  # libyaml's parser, as archcost's loader (pure Python's differs on 'a: !')
+                expected = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
+            except yaml.YAMLError:
+                with pytest.raises(SpecError):
+                    load_text(text, "t.yaml")
+                continue
+            try:
+                ours = load_text(text, "t.yaml")
+            except SpecError:
+                assert first in "!&*", text  # tags, anchors, aliases archcost refuses
+                continue
+            if isinstance(expected["a"], (datetime.date, datetime.datetime)):
+                continue  # archcost keeps dates as the text they are written as
+            assert ours == expected, text
+            assert _types(ours) == _types(expected), text
+
+
+def _types(value):
+    if isinstance(value, dict):
+        return {k: _types(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_types(v) for v in value]
+    return type(value)
 
 
 def test_gc_paused_restores_the_collector():
