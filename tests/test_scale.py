@@ -125,7 +125,7 @@ def test_yaml_scalars_of_every_first_character_load_like_the_safe_loader(style):
             scalar = style.format(first + tail)
             text = f"a: {scalar}\n"
             try:  # libyaml's parser, as archcost's loader (pure Python's differs on 'a: !')
-                expected = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
+                expected = yaml.load(text, Loader=SAFE)  # noqa: S506 - a safe loader
             except yaml.YAMLError:
                 with pytest.raises(SpecError):
                     load_text(text, "t.yaml")
@@ -139,6 +139,9 @@ def test_yaml_scalars_of_every_first_character_load_like_the_safe_loader(style):
                 continue  # archcost keeps dates as the text they are written as
             assert ours == expected, text
             assert _types(ours) == _types(expected), text
+
+
+SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _types(value):
