@@ -128,101 +128,6 @@ def dtype_bytes(dtype: str) -> int:
 # ---------------------------------------------------------------- graph facts
 
 
-class _Graph:
-    """Readers of every tensor, the network's outputs and which tensors need a gradient."""
-
-    def __init__(self, network):
-        self.net = network
-        self.nodes = network.nodes
-        self.index = {id(network.input): -1}
-        self.readers: dict[int, list] = {id(network.input): []}
-        for i, node in enumerate(self.nodes):
-            self.index[id(node)] = i
-            self.readers[id(node)] = []
-            for inp in node.inputs:
-                self.readers[id(inp)].append(node)
-        main, aux = network.outputs()
-        self.main = main
-        self.outputs = [main, *aux]
-        self.output_ids = {id(o) for o in self.outputs}
-        self.requires_grad = {id(network.input): False}
-        for node in self.nodes:
-            self.requires_grad[id(node)] = bool(node.params) or any(
-                self.requires_grad[id(i)] for i in node.inputs
-            )
-
-    def inplace_safe(self, node) -> bool:
-        """Overwriting ``node``'s input is safe iff nothing else reads that storage: walking
-        back through ops that may alias their input, each tensor has one reader, is not an
-        output, and the walk does not reach the network input (the caller's tensor).
-
-        Every tensor on one walk has the same answer, so each is remembered: a chain of n
-        in-place activations costs O(n) in all, not O(n**2) (issue 14)."""
-        memo = self.__dict__.setdefault("_safe", {})
-        cur = node.inputs[0]
-        walked = []
-        while True:
-            known = memo.get(id(cur))
-            if known is not None:
-                answer = known
-                break
-            walked.append(id(cur))
-            if cur is self.net.input:
-                answer = False
-                break
-            if len(self.readers[id(cur)]) != 1 or id(cur) in self.output_ids:
-                answer = False
-                break
-            if cur.op not in _MAY_ALIAS:
-                answer = True
-                break
-            cur = cur.inputs[0]
-        for key in walked:
-            memo[key] = answer
-        return answer
-
-    def aliases_input(self, node, training: bool) -> bool:
-        """True when torch's output of ``node`` is its input's storage (no allocation)."""
-        if node.op in VIEWS:
-            return True
-        if node.op == "dropout":
-            return not training
-        if node.op in TORCH_INPLACE:
-            return self.inplace_safe(node)
-        return False
-
-
-
-
-class _Storage:
-    """One allocation: bytes, first and last step it is alive (inclusive), who made it."""
-
-    __slots__ = ("bytes", "start", "end", "node", "kind", "refs", "view")
-
-    def __init__(self, nbytes, start, node, kind, end=None):
-        self.bytes = nbytes
-        self.start = start
-        self.end = start if end is None else end
-        self.node = node
-        self.kind = kind
-        self.refs = 0
-        self.view = False
-
-
-def _place(node, step, alias, store, storages, size):
-    """Give ``node`` its storage at ``step``: its input's when it aliases it (in place, a view),
-    else a new allocation; and keep each input's storage alive until this step."""
-    if alias:
-        storage = store[id(node.inputs[0])]
-    else:
-        storage = _Storage(size(elements(node.shape)), step, node, "activation")
-        storages.append(storage)
-    store[id(node)] = storage
-    for x in node.inputs:
-        sx = store[id(x)]
-        sx.end = max(sx.end, step)
-
-
 def _sizer(batch, nbytes, device):
     """size(elements per sample, bytes per element) -> bytes of one tensor at this batch,
     rounded up to the allocator's block on CUDA."""
@@ -667,157 +572,201 @@ class Training:
         return node.row.id if node.row is not None else node.id
 
 
-def _saved(node, g, store, size, nb, device, alias):
-    """(storages of existing tensors this node saves, [bytes of new tensors it saves])."""
+def _saved(node, size, nb, device, alias):
+    """(which existing tensors this node saves: "in" its inputs, "out" its output, None
+    neither; [bytes of new tensors it saves])."""
     op = node.op
-    inputs = [store[id(x)] for x in node.inputs]
-    out = store[id(node)]
     if op in ("conv", "linear", "avgpool"):
-        return inputs, []
+        return "in", []
     if op == "adaptive_avgpool":
-        return ([] if tuple(node.fields["size"]) == (1, 1) else inputs), []
+        return (None if tuple(node.fields["size"]) == (1, 1) else "in"), []
     if op == "bn":
         stat = size(node.shape[0], max(nb, 4), batched=False)  # mean and invstd, per channel
-        return inputs, [stat, stat]
+        return "in", [stat, stat]
     if op == "maxpool":
-        return inputs, [size(elements(node.shape), INDEX_BYTES)]
+        return "in", [size(elements(node.shape), INDEX_BYTES)]
     if op == "lrn":
         c, h, w = node.inputs[0].shape
-        return inputs, [size((c + node.fields["size"] - 1) * h * w), size(c * h * w),
-                        size(c * h * w)]  # fmt: skip
+        return "in", [size((c + node.fields["size"] - 1) * h * w), size(c * h * w),
+                      size(c * h * w)]  # fmt: skip
     if op == "dropout":
         per = 1 if device == "cuda" else nb
-        return [], [size(elements(node.shape), per)]
+        return None, [size(elements(node.shape), per)]
     if op == "softmax":
-        return [out], []
+        return "out", []
     if op == "scale":
-        return inputs, []
+        return "in", []
     if op in ACTIVATIONS:
         if alias:
             if op in INPLACE_SAVES_COPY:
-                return [], [size(elements(node.shape))]
-            return [out], []
-        return ([out] if ACTIVATION_SAVES[op] == "out" else inputs), []
-    return [], []  # add, concat, flatten, slice, zero_pad, global_avgpool
+                return None, [size(elements(node.shape))]
+            return "out", []
+        return ("out" if ACTIVATION_SAVES[op] == "out" else "in"), []
+    return None, []  # add, concat, flatten, slice, zero_pad, global_avgpool
 
 
-def backward_macs(node, g) -> int:
-    """Per-sample MACs of a node's backward: weight gradient + input gradient (conv, linear)."""
+def backward_macs(node, needs_grad) -> int:
+    """Per-sample MACs of a node's backward: weight gradient + input gradient (conv, linear).
+    ``needs_grad``: whether any of the node's inputs needs a gradient."""
     if not node.macs:
         return 0
     wgrad = node.macs if node.params else 0
-    dgrad = node.macs if any(g.requires_grad[id(x)] for x in node.inputs) else 0
+    dgrad = node.macs if needs_grad else 0
     return wgrad + dgrad
 
 
 def training(network, batch: int = 1, dtype: str = "float32", device: str = "cuda",
              optimizer: str = "adam") -> Training:  # fmt: skip
-    """Simulate one training step of ``network`` (see the module docstring for the model)."""
+    """Simulate one training step of ``network`` (see the module docstring for the model).
+
+    On positions and lists of ints, as :func:`_inference_steps`: a node's storage is numbered
+    by the position of the node that allocates it, plus one (the network input's is 0);
+    gradients are numbered in the order they are made."""
     if device not in DEVICES:
         raise ValueError(device)
     if optimizer not in OPTIMIZER_COPIES:
         raise ValueError(optimizer)
     nb = dtype_bytes(dtype)
     size = _sizer(batch, nb, device)
-    g = _Graph(network)
-    nodes = g.nodes
+    nodes = network.nodes
     n = len(nodes)
     last = 2 * n  # the optimizer step
-    bwd = [2 * n - 1 - i for i in range(n)]  # step of node i's backward
+    g = _Index(network)
+    ins = g.ins
+    # which tensors need a gradient: a node with parameters, or one reading such a tensor
+    req = [False] * (n + 1)  # by position + 1 (the network input needs none)
+    for i, node in enumerate(nodes):
+        if node.params:
+            req[i + 1] = True
+        else:
+            for j in ins[i]:
+                if req[j + 1]:
+                    req[i + 1] = True
+                    break
 
     # -- forward: storages and what is saved
-    inp = _Storage(size(elements(network.input.shape)), 0, network.input, "input", last)
-    store = {id(network.input): inp}
-    storages = [inp]
-    aliases = []
-    saved_by: dict[int, int] = {}  # id(storage) -> earliest saver index
-    first_saver: dict[int, int] = {}
+    owner = [0] * (n + 1)
+    sbytes = [0] * (n + 1)
+    send = [0] * (n + 1)
+    sbytes[0] = size(elements(network.input.shape))
+    send[0] = last
+    aliases = g.aliases(nodes, True)
+    first_saver: dict[int, int] = {}  # storage -> the first node that saves it
+    made = []  # (bytes, step, end): tensors made only to be saved
     extra_saved = [0] * n
     transients = [0] * n
+    sized: dict = {}
     for i, node in enumerate(nodes):
-        alias = g.aliases_input(node, training=True)
-        aliases.append(alias)
-        _place(node, i, alias, store, storages, size)
-        transients[i] = _transient(node, size, device, True)
-        if not g.requires_grad[id(node)]:
+        ix = ins[i]
+        alias = aliases[i]
+        if alias:
+            s = owner[ix[0] + 1]
+        else:
+            s = i + 1
+            shape = node.shape
+            b = sized.get(shape)
+            if b is None:
+                b = sized[shape] = size(elements(shape))
+            sbytes[s] = b
+            send[s] = i
+        owner[i + 1] = s
+        for j in ix:
+            t = owner[j + 1]
+            if send[t] < i:
+                send[t] = i
+        if node.op in _TRANSIENT_OPS:
+            transients[i] = _transient(node, size, device, True)
+        if not req[i + 1]:
             continue
-        existing, new = _saved(node, g, store, size, nb, device, alias)
-        for sx in existing:
-            key = id(sx)
-            if key not in first_saver:
-                first_saver[key] = i
-            saved_by[key] = min(saved_by.get(key, i), i)
-            sx.end = max(sx.end, bwd[saved_by[key]])
+        which, new = _saved(node, size, nb, device, alias)
+        if which is not None:
+            for t in ([owner[j + 1] for j in ix] if which == "in" else (s,)):
+                first = first_saver.setdefault(t, i)
+                end = last - 1 - first  # the first saver's backward step
+                if send[t] < end:
+                    send[t] = end
         for nbytes in new:
-            storages.append(_Storage(nbytes, i, node, "saved", bwd[i]))
+            made.append((nbytes, i, last - 1 - i))
             extra_saved[i] += nbytes
-    for out in g.outputs:
-        store[id(out)].end = last
-    by_id = {id(s): s for s in storages}
+    for p in g.out_pos:
+        send[owner[p + 1]] = last
 
     # -- backward: gradients of activations, in reverse execution order
-    grads: list[_Storage] = []
-    grad_of: dict[int, _Storage] = {}
+    gbytes: list = []
+    gstart: list = []
+    gend: list = []  # None: alive to the optimizer step
+    grefs: list = []
+    gview: list = []
+    grad_of: dict = {}  # position -> its gradient
 
-    def new_grad(nbytes, step, node):
-        s = _Storage(nbytes, step, node, "grad")
-        s.end = None
-        grads.append(s)
-        return s
-
-    def ref(s):
-        s.refs += 1
-        return s
-
-    def release(s, step):
-        s.refs -= 1
-        if s.refs == 0:
-            s.end = step
+    def new_grad(nbytes, step):
+        gbytes.append(nbytes)
+        gstart.append(step)
+        gend.append(None)
+        grefs.append(1)  # made for one reference
+        gview.append(False)
+        return len(gbytes) - 1
 
     param_grad_at = [0] * (2 * n + 2)
     for out in g.outputs:
-        if g.requires_grad[id(out)] and id(out) not in grad_of:
-            grad_of[id(out)] = ref(new_grad(size(elements(out.shape)), n, out))
+        p = g.pos[id(out)]
+        if req[p + 1] and p not in grad_of:
+            grad_of[p] = new_grad(size(elements(out.shape)), n)
     for i in range(n - 1, -1, -1):
         node = nodes[i]
-        step = bwd[i]
-        gout = grad_of.pop(id(node), None)
-        if gout is None or not g.requires_grad[id(node)]:
+        step = last - 1 - i
+        gout = grad_of.pop(i, None)
+        if gout is None or not req[i + 1]:
             continue
         if node.params:
             param_grad_at[step] += node.params * nb
-        for x in node.inputs:
-            if not g.requires_grad[id(x)]:
+        through = node.op in _GRAD_PASSTHROUGH
+        for j in ins[i]:
+            if not req[j + 1]:
                 continue
-            if node.op in _GRAD_PASSTHROUGH:
-                contrib = ref(gout)
-                view = node.op in ("concat", "zero_pad") or gout.view
+            if through:
+                contrib = gout
+                grefs[gout] += 1
+                view = node.op in ("concat", "zero_pad") or gview[gout]
             else:
-                contrib = ref(new_grad(size(elements(x.shape)), step, x))
+                contrib = new_grad(size(elements(nodes[j].shape)), step)
                 view = False
-            old = grad_of.get(id(x))
+            old = grad_of.get(j)
             if old is None:
-                grad_of[id(x)] = contrib
-                contrib.view = contrib.view or view
+                grad_of[j] = contrib
+                gview[contrib] = gview[contrib] or view
                 continue
-            if old.refs == 1 and not old.view:  # accumulated in place
-                release(contrib, step)
+            if grefs[old] == 1 and not gview[old]:  # accumulated in place
+                grefs[contrib] -= 1
+                if grefs[contrib] == 0:
+                    gend[contrib] = step
             else:  # old + new into a new tensor
-                total = ref(new_grad(size(elements(x.shape)), step, x))
-                release(old, step)
-                release(contrib, step)
-                grad_of[id(x)] = total
-        release(gout, step)
-    for s in grads:
-        if s.end is None:
-            s.end = last
-        storages.append(s)
+                total = new_grad(size(elements(nodes[j].shape)), step)
+                for k in (old, contrib):
+                    grefs[k] -= 1
+                    if grefs[k] == 0:
+                        gend[k] = step
+                grad_of[j] = total
+        grefs[gout] -= 1
+        if grefs[gout] == 0:
+            gend[gout] = step
 
     # -- the timeline
     delta = [0] * (last + 2)
-    for s in storages:
-        delta[s.start] += s.bytes
-        delta[s.end + 1] -= s.bytes
+    delta[0] += sbytes[0]
+    delta[send[0] + 1] -= sbytes[0]
+    for s in range(1, n + 1):
+        if not aliases[s - 1]:
+            b = sbytes[s]
+            delta[s - 1] += b
+            delta[send[s] + 1] -= b
+    for b, start, end in made:
+        delta[start] += b
+        delta[end + 1] -= b
+    for k, b in enumerate(gbytes):
+        end = gend[k]
+        delta[gstart[k]] += b
+        delta[(last if end is None else end) + 1] -= b
     weights = network.total("params") * nb
     buffers = network.total("buffers") * nb
     state = OPTIMIZER_COPIES[optimizer] * weights
@@ -834,14 +783,14 @@ def training(network, batch: int = 1, dtype: str = "float32", device: str = "cud
         if step < n:
             extra = transients[step]
         elif step < last and nodes[2 * n - 1 - step].op == "conv" and \
-                g.requires_grad[id(nodes[2 * n - 1 - step])]:  # fmt: skip
+                req[2 * n - step]:  # fmt: skip
             extra = transients[2 * n - 1 - step]  # oneDNN reorders in backward too (cpu)
         else:
             extra = 0
         live_at[step] = act + extra
         total = persistent + pgrads + act + extra + (temp if step == last else 0)
-        if step < n:
-            forward_peak = max(forward_peak, act + extra)
+        if step < n and act + extra > forward_peak:
+            forward_peak = act + extra
         if total > peak:
             peak, peak_step = total, step
     if peak_step == last:
@@ -851,18 +800,20 @@ def training(network, batch: int = 1, dtype: str = "float32", device: str = "cud
     else:
         phase, where = "backward", nodes[2 * n - 1 - peak_step]
 
-    saved_first: dict[int, int] = {}
-    for key, i in first_saver.items():
-        saved_first[i] = saved_first.get(i, 0) + by_id[key].bytes
+    saved_first = [0] * n
+    for t, i in first_saver.items():
+        saved_first[i] += sbytes[t]
     records = []
     total_bwd = 0
     for i, node in enumerate(nodes):
-        bm = backward_macs(node, g) if g.requires_grad[id(node)] else 0
+        needs = req[i + 1]
+        bm = 0
+        if needs and node.macs:
+            bm = backward_macs(node, any(req[j + 1] for j in ins[i]))
         total_bwd += bm
-        records.append(NodeTrain(node, saved_first.get(i, 0) + extra_saved[i], extra_saved[i],
-                                 live_at[i], live_at[bwd[i]], bm,
-                                 g.requires_grad[id(node)]))  # fmt: skip
-    saved_total = sum(by_id[k].bytes for k in first_saver) + sum(extra_saved)
+        records.append(NodeTrain(node, saved_first[i] + extra_saved[i], extra_saved[i],
+                                 live_at[i], live_at[last - 1 - i], bm, needs))  # fmt: skip
+    saved_total = sum(saved_first) + sum(extra_saved)
     return Training(network, batch, dtype, device, optimizer, records, weights, buffers,
                     weights, state, temp, saved_total, forward_peak, peak, phase, where,
                     total_bwd)  # fmt: skip
