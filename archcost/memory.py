@@ -313,7 +313,7 @@ WORKSPACES = ("none", "cudnn")
 
 def inference(network, batch: int = 1, dtype: str = "float32", device: str = "cuda",
               transients: bool = True, framework: str = "torch-eager", autocast: bool = False,
-              workspace: str = "none") -> Liveness:  # fmt: skip
+              workspace: str = "none", index=None) -> Liveness:  # fmt: skip
     """Live activation bytes at every node of ``network`` run in inference mode.
 
     ``framework="torch-eager"`` (the default) holds each nested module's input until the
@@ -322,13 +322,20 @@ def inference(network, batch: int = 1, dtype: str = "float32", device: str = "cu
     torch backend (one flat module per node) does.
     """
     steps = _inference_steps(network, batch, dtype, device, transients, framework, autocast,
-                             workspace)  # fmt: skip
+                             workspace, index)  # fmt: skip
     peak, peak_i, in_place, alloc, extras, heres, in_bytes, out_bytes = steps
     records = [NodeLive(node, alloc[i], extras[i], heres[i], in_place[i])
                for i, node in enumerate(network.nodes)]  # fmt: skip
     wb = 4 if autocast else dtype_bytes(dtype)
+    totals = network.totals()
     return Liveness(network, batch, dtype, device, records, peak, peak_i, in_bytes, out_bytes,
-                    network.total("params") * wb, network.total("buffers") * wb)  # fmt: skip
+                    totals["params"] * wb, totals["buffers"] * wb)  # fmt: skip
+
+
+def graph_index(network) -> _Index:
+    """The graph facts :func:`inference` and :func:`training` both read (give it to both
+    when running both on one network, as ``archcost memory`` does)."""
+    return _Index(network)
 
 
 class _Index:
@@ -337,6 +344,7 @@ class _Index:
     the network's outputs (main first) and their positions."""
 
     def __init__(self, network):
+        self.network = network
         nodes = network.nodes
         pos = {id(network.input): -1}
         for i, node in enumerate(nodes):
@@ -407,7 +415,8 @@ class _Index:
 _TRANSIENT_OPS = frozenset({"maxpool", "lrn", "conv", "attention"})  # see _transient
 
 
-def _inference_steps(network, batch, dtype, device, transients, framework, autocast, workspace):
+def _inference_steps(network, batch, dtype, device, transients, framework, autocast, workspace,
+                     index=None):
     """:func:`inference` on positions and lists of ints (a storage is numbered by the position
     of the node that allocates it, plus one; the network input's is 0). Returns (peak bytes,
     peak position, in place, alloc bytes, transient bytes, live bytes (per node), input
@@ -422,7 +431,7 @@ def _inference_steps(network, batch, dtype, device, transients, framework, autoc
     size = _sizer(batch, nb, device)
     nodes = network.nodes
     n = len(nodes)
-    g = _Index(network)
+    g = index if index is not None and index.network is network else _Index(network)
     ins = g.ins
     end = n  # alive after the last node: held by the caller
     in_bytes = 4 if autocast else nb  # autocast's input stays float32
@@ -511,7 +520,8 @@ def peak_activations(network, batch: int = 1, dtype: str = "float32",
     This is :func:`inference`'s peak (see :func:`peak_assumptions`); ``table``, ``compare``,
     ``memory`` and ``sweep`` all call it with the same defaults, so they cannot disagree.
     """
-    steps = _inference_steps(network, batch, dtype, device, True, "torch-eager", False, "none")
+    steps = _inference_steps(network, batch, dtype, device, True, "torch-eager", False, "none",
+                             None)
     peak, peak_i = steps[0], steps[1]
     node = network.nodes[peak_i] if network.nodes else network.input
     return peak, node.row.id if node.row is not None else node.id
@@ -616,7 +626,7 @@ def backward_macs(node, needs_grad) -> int:
 
 
 def training(network, batch: int = 1, dtype: str = "float32", device: str = "cuda",
-             optimizer: str = "adam") -> Training:  # fmt: skip
+             optimizer: str = "adam", index=None) -> Training:  # fmt: skip
     """Simulate one training step of ``network`` (see the module docstring for the model).
 
     On positions and lists of ints, as :func:`_inference_steps`: a node's storage is numbered
@@ -631,7 +641,7 @@ def training(network, batch: int = 1, dtype: str = "float32", device: str = "cud
     nodes = network.nodes
     n = len(nodes)
     last = 2 * n  # the optimizer step
-    g = _Index(network)
+    g = index if index is not None and index.network is network else _Index(network)
     ins = g.ins
     # which tensors need a gradient: a node with parameters, or one reading such a tensor
     req = [False] * (n + 1)  # by position + 1 (the network input needs none)
@@ -767,8 +777,9 @@ def training(network, batch: int = 1, dtype: str = "float32", device: str = "cud
         end = gend[k]
         delta[gstart[k]] += b
         delta[(last if end is None else end) + 1] -= b
-    weights = network.total("params") * nb
-    buffers = network.total("buffers") * nb
+    totals = network.totals()
+    weights = totals["params"] * nb
+    buffers = totals["buffers"] * nb
     state = OPTIMIZER_COPIES[optimizer] * weights
     temp = adam_step_bytes(network, nb, device) if optimizer == "adam" else 0
     persistent = weights + buffers + state

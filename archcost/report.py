@@ -180,12 +180,15 @@ def _plain_table(columns, rows, title, footer, notes) -> str:
     """The text table without rich: for tables too long for it (``--expand`` of a big net), and
     where rich is not installed."""
     every = list(rows) + ([footer] if footer else [])
-    cells = [[_cell_text(row.get(c.key), "text") for c in columns] for row in every]
+    keys = [c.key for c in columns]
+    cells = [_text_cells(row, keys) for row in every]
     widths = [max([len(c.header)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    # each cell padded as str.rjust / str.ljust would, the whole line in one format call
+    template = "  ".join(f"{{:{'>' if c.numeric else '<'}{w}}}"
+                         for w, c in zip(widths, columns))  # fmt: skip
 
     def line(values):
-        return "  ".join(v.rjust(w) if c.numeric else v.ljust(w)
-                         for v, w, c in zip(values, widths, columns)).rstrip()  # fmt: skip
+        return template.format(*values).rstrip()
 
     out = [title, ""] if title else []
     out += [line([c.header for c in columns]), "  ".join("-" * w for w in widths)]
@@ -193,6 +196,32 @@ def _plain_table(columns, rows, title, footer, notes) -> str:
     if footer:
         out += ["  ".join("-" * w for w in widths), line(cells[-1])]
     return "\n".join(out + ([""] + list(notes) if notes else [])) + "\n"
+
+
+_CELL_TEXTS: dict = {}  # (type, value) -> _cell_text(value, "text"), for plain values
+_MAX_CELL_TEXTS = 65536
+
+
+def _text_cells(row, keys) -> list:
+    """``[_cell_text(row.get(k), "text") for k in keys]``; the text of a str, int or None is
+    remembered (a long table repeats the same sizes and words)."""
+    out = []
+    get = row.get
+    texts = _CELL_TEXTS
+    for k in keys:
+        value = get(k)
+        kind = type(value)
+        if kind is str or kind is int or value is None:
+            key = (kind, value)
+            text = texts.get(key)
+            if text is None:
+                text = _cell_text(value, "text")
+                if len(texts) < _MAX_CELL_TEXTS and (kind is not str or len(value) <= 64):
+                    texts[key] = text
+            out.append(text)
+        else:
+            out.append(_cell_text(value, "text"))
+    return out
 
 
 def to_json(obj) -> str:

@@ -10,6 +10,7 @@ from ..memory import (
     FRAMEWORKS,
     OPTIMIZER_COPIES,
     WORKSPACES,
+    graph_index,
     inference,
     peak_assumptions,
     training,
@@ -41,9 +42,11 @@ NOT_MODELLED = (
 
 def memory_json(net, batch, dtype, device, optimizer, expand, framework="torch-eager",
                 autocast=False, workspace="none") -> dict:
+    index = graph_index(net)  # read once for both passes
     live = inference(net, batch, dtype, device, framework=framework, autocast=autocast,
-                     workspace=workspace)  # fmt: skip
-    train = training(net, batch, dtype, device, optimizer)
+                     workspace=workspace, index=index)  # fmt: skip
+    train = training(net, batch, dtype, device, optimizer, index=index)
+    totals = net.totals()
     nbytes = DTYPE_BYTES[dtype]
     records = []
     if expand:
@@ -94,7 +97,7 @@ def memory_json(net, batch, dtype, device, optimizer, expand, framework="torch-e
         "workspace": workspace,
         "peak_assumptions": peak_assumptions(device),
         "train": net.train,
-        "params": net.total("params"),
+        "params": totals["params"],
         "weights_bytes": live.weights_bytes,
         "buffers_bytes": live.buffers_bytes,
         "input_bytes": live.input_bytes,
@@ -105,7 +108,7 @@ def memory_json(net, batch, dtype, device, optimizer, expand, framework="torch-e
         "inference_bytes": live.total_bytes,
         "saved_bytes": train.saved_bytes,
         "backward_macs": train.backward_macs,
-        "macs": net.total("macs"),
+        "macs": totals["macs"],
         "layers": records,
         "not_modelled": NOT_MODELLED,
     }
@@ -131,7 +134,9 @@ def memory_json(net, batch, dtype, device, optimizer, expand, framework="torch-e
 def render_memory(data, fmt) -> str:
     train = data["train"]
     exact = fmt == "csv"
-    size = (lambda n: n) if exact else human_bytes
+    size = (lambda n: n) if exact else _remembered(human_bytes)
+    shape_text = _remembered(lambda key: fmt_shape(*key))
+    macs_text = _remembered(human)
     columns = [Column("name", "layer", numeric=False), Column("out", "output", numeric=False),
                Column("act", "activations"), Column("live", "live")]  # fmt: skip
     if train:
@@ -140,10 +145,11 @@ def render_memory(data, fmt) -> str:
     rows = []
     for rec in data["layers"]:
         row = {"name": rec["name"] + (" (train)" if rec["train_only"] else ""),
-               "out": fmt_shape(tuple(rec["output"]), rec.get("layout")), "act": size(rec["activation_bytes"]),
+               "out": shape_text((tuple(rec["output"]), rec.get("layout"))),
+               "act": size(rec["activation_bytes"]),
                "live": size(rec["live_bytes"]), "tlive": size(rec["train_live_bytes"]),
                "blive": size(rec["backward_live_bytes"]), "saved": size(rec["saved_bytes"]),
-               "bmacs": rec["backward_macs"] if exact else human(rec["backward_macs"])}  # fmt: skip
+               "bmacs": rec["backward_macs"] if exact else macs_text(rec["backward_macs"])}  # fmt: skip
         if rec["name"] in (data["peak_layer"], data["peak_node"]):
             row["name"] += "  <- peak"
             row["_style"] = "bold"
@@ -178,6 +184,20 @@ def render_memory(data, fmt) -> str:
         notes.append(data["not_modelled"])
     title = f"{data['title']} ({data['network']}): memory"
     return render(columns, rows, fmt, title=title, footer=footer, notes=notes)
+
+
+def _remembered(fn):
+    """``fn`` with its results kept by argument (a table of 100,000 layers shows a few
+    distinct sizes and shapes)."""
+    memo: dict = {}
+
+    def call(arg):
+        text = memo.get(arg)
+        if text is None:
+            text = memo[arg] = fn(arg)
+        return text
+
+    return call
 
 
 @click.command("memory")
