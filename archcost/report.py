@@ -198,29 +198,37 @@ def _plain_table(columns, rows, title, footer, notes) -> str:
     return "\n".join(out + ([""] + list(notes) if notes else [])) + "\n"
 
 
-_CELL_TEXTS: dict = {}  # (type, value) -> _cell_text(value, "text"), for plain values
+_STR_TEXTS: dict = {}  # str -> _cell_text(value, "text") (short strings)
+_INT_TEXTS: dict = {}  # int -> _cell_text(value, "text")
 _MAX_CELL_TEXTS = 65536
 
 
 def _text_cells(row, keys) -> list:
-    """``[_cell_text(row.get(k), "text") for k in keys]``; the text of a str, int or None is
-    remembered (a long table repeats the same sizes and words)."""
+    """``[_cell_text(row.get(k), "text") for k in keys]``; the text of a short str or of an
+    int is remembered (a long table repeats the same sizes and words)."""
     out = []
     get = row.get
-    texts = _CELL_TEXTS
+    strs, ints = _STR_TEXTS, _INT_TEXTS
     for k in keys:
         value = get(k)
         kind = type(value)
-        if kind is str or kind is int or value is None:
-            key = (kind, value)
-            text = texts.get(key)
+        if kind is str:
+            text = strs.get(value)
             if text is None:
                 text = _cell_text(value, "text")
-                if len(texts) < _MAX_CELL_TEXTS and (kind is not str or len(value) <= 64):
-                    texts[key] = text
-            out.append(text)
+                if len(strs) < _MAX_CELL_TEXTS and len(value) <= 64:
+                    strs[value] = text
+        elif kind is int:
+            text = ints.get(value)
+            if text is None:
+                text = _cell_text(value, "text")
+                if len(ints) < _MAX_CELL_TEXTS:
+                    ints[value] = text
+        elif value is None:
+            text = "-"
         else:
-            out.append(_cell_text(value, "text"))
+            text = _cell_text(value, "text")
+        out.append(text)
     return out
 
 

@@ -4,20 +4,31 @@ from __future__ import annotations
 
 import click
 
-from ..layers import fmt_shape
+from ..layers import elements, fmt_shape
 from ..netargs import assign_labels, parse_networks, variadic_settings
 from ..options import format_option, output_option, train_option
 from ..report import Column, emit, render, to_json
 from ..shapes import layout_record
 from ..spec import build
+from ..yamlio import gc_paused
 
 FIELDS = ("type", "output", "params", "macs", "ops", "activations", "buffers")
 NUMBERS = ("params", "macs", "ops", "activations", "buffers")
 
 
 def _row_data(row) -> dict:
-    return {"type": row.type, "output": list(row.shape), "params": row.params, "macs": row.macs,
-            **layout_record(row.shape), "ops": row.ops, "activations": row.activations, "buffers": row.buffers}  # fmt: skip
+    nodes = row.nodes
+    shape = row.shape
+    if len(nodes) == 1:  # Row.sums() of one node, without its dict
+        n = nodes[0]
+        activations = (0 if n.inplace else elements(n.shape)) + n.extra
+        return {"type": row.type, "output": list(shape), "params": n.params, "macs": n.macs,
+                **layout_record(shape), "ops": n.ops, "activations": activations,
+                "buffers": n.buffers}  # fmt: skip
+    sums = row.sums()  # one pass over the row's nodes (each property is a pass of its own)
+    return {"type": row.type, "output": list(shape), "params": sums["params"],
+            "macs": sums["macs"], **layout_record(shape), "ops": sums["ops"],
+            "activations": sums["activations"], "buffers": sums["buffers"]}  # fmt: skip
 
 
 def match_rows(rows_a, rows_b) -> list[tuple]:
@@ -122,13 +133,22 @@ def render_diff(data, fmt: str, show_all: bool, label_a: str, label_b: str) -> s
     machine = fmt == "csv"
     out = []
     counts: dict = {}
+    shapes: dict = {}  # (output, layout) -> its text (a long diff repeats a few shapes)
+
+    def shape_text(rec):
+        key = (tuple(rec["output"]), rec.get("layout"))
+        text = shapes.get(key)
+        if text is None:
+            text = shapes[key] = fmt_shape(*key)
+        return text
+
     for rec in data["rows"]:
         counts[rec["status"]] = counts.get(rec["status"], 0) + 1
         if rec["status"] == "same" and not show_all:
             continue
         a, b = rec["a"] or {}, rec["b"] or {}
-        sa = fmt_shape(tuple(a["output"]), a.get("layout")) if a else ""
-        sb = fmt_shape(tuple(b["output"]), b.get("layout")) if b else ""
+        sa = shape_text(a) if a else ""
+        sb = shape_text(b) if b else ""
         output = sa if sa == sb else f"{sa or '-'} -> {sb or '-'}"
         what = ", ".join(rec["changes"]) if rec["status"] == "changed" else ""
         row = {"row": rec["row"], "status": rec["status"], "what": what, "output": output}
@@ -181,9 +201,11 @@ def command(networks, fmt, train, show_all, output):
     nargs = parse_networks(networks, minimum=2, maximum=2)
     nets = [build(n.spec, params=n.sets or None, train=train) for n in nargs]
     assign_labels(nargs, [n.name for n in nets])
-    data = diff_records(*nets)
-    data["a"], data["b"] = nargs[0].label, nargs[1].label
-    if fmt == "json":
-        emit(to_json(data), output)
-        return
-    emit(render_diff(data, fmt, show_all, nargs[0].label, nargs[1].label), output)
+    with gc_paused():  # a large diff's records are many small objects that all stay alive
+        data = diff_records(*nets)
+        data["a"], data["b"] = nargs[0].label, nargs[1].label
+        if fmt == "json":
+            text = to_json(data)
+        else:
+            text = render_diff(data, fmt, show_all, nargs[0].label, nargs[1].label)
+    emit(text, output)
