@@ -11,6 +11,7 @@ from ..expr import evaluate
 from ..graph import Network, Node, Row
 from ..limits import (
     MAX_BLOCK_DEPTH,
+    MAX_COLUMN_CELLS,
     MAX_COLUMNS,
     MAX_COUNT,
     MAX_DIM,
@@ -102,6 +103,7 @@ class _Expander:
         self.expanded = 0  # rows expanded, skipped ones included (see MAX_ROW_EXPANSIONS)
         self.values_read = 0  # fields, list items, inputs and block arguments (MAX_VALUES)
         self.headers: set = set()  # block columns shown in the table (MAX_COLUMNS)
+        self.column_cells = 0  # cells of those columns, over the rows (MAX_COLUMN_CELLS)
         self.env = env
         self.train = train
         self.evaluate = evaluator
@@ -836,6 +838,10 @@ class _Expander:
             if len(self.headers) > MAX_COLUMNS:
                 raise SpecError(f"blocks show more than {MAX_COLUMNS} distinct columns", bfile,
                                 bdef.key_line("columns"))  # fmt: skip
+            self.column_cells += len(bdef["columns"])
+            if self.column_cells > MAX_COLUMN_CELLS:
+                raise SpecError(f"the rows show more than {MAX_COLUMN_CELLS:,} block column "
+                                "cells (rows x columns; MAX_COLUMN_CELLS)", file, line)  # fmt: skip
             for header, arg in bdef["columns"].items():
                 row.columns[header] = benv.get(arg, arg)
         scope = {"input": inputs[0]}
