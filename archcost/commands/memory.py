@@ -32,6 +32,7 @@ from ..options import (
 from ..report import Column, emit, human, human_bytes, render, to_json
 from ..shapes import layout_record
 from ..spec import build
+from ..yamlio import gc_paused
 
 NOT_MODELLED = (
     "not modelled: the CUDA context, cached but free allocator blocks and fragmentation; "
@@ -235,9 +236,8 @@ def command(spec, fmt, batch, dtype, train, optimizer, device, framework, autoca
     net = maybe_fold(build(spec, params=parse_sets(sets) or None, train=train), fold_bn)
     if autocast and dtype not in ("bfloat16", "float16"):
         raise click.UsageError("--autocast needs --dtype bfloat16 or float16")
-    data = memory_json(net, batch, dtype, device, optimizer, expand, framework, autocast,
-                       workspace)  # fmt: skip
-    if fmt == "json":
-        emit(to_json(data), output)
-        return
-    emit(render_memory(data, fmt), output)
+    with gc_paused():  # a large network's records are many small objects that all stay alive
+        data = memory_json(net, batch, dtype, device, optimizer, expand, framework, autocast,
+                           workspace)  # fmt: skip
+        text = to_json(data) if fmt == "json" else render_memory(data, fmt)
+    emit(text, output)

@@ -292,7 +292,10 @@ class _Expander:
                 self.values_read += cost
                 if self.values_read > MAX_VALUES:
                     self._spend(0, file, line)
-                fields = _named_fields_for(self, label, value, file, line)
+                if type(value) is LineDict and hasattr(value, "lines") and hasattr(value, "line"):
+                    fields = value  # as _named_fields_for returns it
+                else:
+                    fields = _named_fields_for(self, label, value, file, line)
                 # + resolved type, first-merged fields, whether any of _ROW_FLOW is given
                 info = infos[i] = [label, fields, line, None, None, file, cost,
                                    not _ROW_FLOW.isdisjoint(fields)]  # fmt: skip
