@@ -118,7 +118,9 @@ def layers_text(rows, batch, nbytes):
                 body = full[len(prefix):]
                 if key is not None and len(bodies) < _MAX_BODIES:
                     bodies[key] = body
-            parts.append(head + escape(row.id) + mid + escape(row.label) + body)
+            name, label = row.id, row.label
+            text = escape(name)
+            parts.append(head + text + mid + (text if label is name else escape(label)) + body)
         return "[" + inner + ("," + inner).join(parts) + newline + "]"
 
     return Encoded(text)
