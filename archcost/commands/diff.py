@@ -98,6 +98,11 @@ def diff_records(net_a, net_b) -> dict:
             status, changes = "only in B", list(FIELDS)
         elif db is None:
             status, changes = "only in A", list(FIELDS)
+        elif da == db:  # the common case of a long diff: nothing to compare field by field
+            status, changes = "same", []
+            rows.append({"row": ra.id, "label": ra.label, "status": status, "changes": changes,
+                         "a": da, "b": db, "delta": dict.fromkeys(NUMBERS, 0)})  # fmt: skip
+            continue
         else:
             changes = [f for f in FIELDS if da[f] != db[f]]
             status = "changed" if changes else "same"
@@ -120,6 +125,9 @@ def _percent(delta, base) -> str:
     if not base:
         return "new"
     return f"{100 * delta / base:+.1f}%"
+
+
+_STYLES = {"only in A": "red", "only in B": "green", "changed": "yellow"}
 
 
 def render_diff(data, fmt: str, show_all: bool, label_a: str, label_b: str) -> str:
@@ -152,15 +160,15 @@ def render_diff(data, fmt: str, show_all: bool, label_a: str, label_b: str) -> s
         output = sa if sa == sb else f"{sa or '-'} -> {sb or '-'}"
         what = ", ".join(rec["changes"]) if rec["status"] == "changed" else ""
         row = {"row": rec["row"], "status": rec["status"], "what": what, "output": output}
+        delta = rec["delta"]
         for q in ("params", "macs"):
             row[q + "_a"] = a.get(q)
             row[q + "_b"] = b.get(q)
-            d = rec["delta"][q]
-            row[q + "_d"] = d if machine else _signed(d)
-            row[q + "_p"] = _percent(d, a.get(q, 0))
+            d = delta[q]
+            row[q + "_d"] = d if machine else _signed(d) if d else "0"
+            row[q + "_p"] = _percent(d, a.get(q, 0)) if d else ""
         if fmt == "text":
-            row["_style"] = {"only in A": "red", "only in B": "green", "changed": "yellow"}.get(
-                rec["status"])
+            row["_style"] = _STYLES.get(rec["status"])
         out.append(row)
     ta, tb, td = data["total"]["a"], data["total"]["b"], data["total"]["delta"]
     footer = {"row": "total", "status": "", "what": "", "output": ""}
