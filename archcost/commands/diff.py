@@ -42,6 +42,9 @@ def match_rows(rows_a, rows_b) -> list[tuple]:
     """
     from collections import deque
 
+    if len(rows_a) == len(rows_b) and all(ra.id == rb.id for ra, rb in zip(rows_a, rows_b)) \
+            and len({r.id for r in rows_a}) == len(rows_a):  # fmt: skip
+        return list(zip(rows_a, rows_b))  # the same unique row ids in the same order
     by_id = {r.id: r for r in rows_b}
     pair_of: dict = {}  # id(row of A) -> row of B
     used = set()
