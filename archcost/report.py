@@ -283,14 +283,15 @@ _PLAIN = {str: _escape, int: int.__repr__, bool: lambda v: "true" if v else "fal
 
 
 class Encoded:
-    """A value whose JSON text ``text(newline)`` writes itself, ``newline`` being the line
-    break and indentation it starts at (what :func:`to_json` would write for the value it
-    stands for: a 100,000-record list written without building 100,000 dicts first)."""
+    """A value that writes its own JSON text: ``write(newline, parts)`` appends the pieces of
+    what :func:`to_json` would write for the value it stands for, ``newline`` being the line
+    break and indentation it starts at (a 100,000-record list written without building
+    100,000 dicts first)."""
 
-    __slots__ = ("text",)
+    __slots__ = ("write",)
 
-    def __init__(self, text):
-        self.text = text
+    def __init__(self, write):
+        self.write = write
 
 
 def encode_at(value, newline: str) -> str:
@@ -309,7 +310,7 @@ def _encode(value, newline, parts) -> None:
         parts.append(plain(value))
         return
     if kind is Encoded:
-        parts.append(value.text(newline))
+        value.write(newline, parts)
         return
     text = None if kind is dict or kind is list else _scalar(value)
     if text is not None:

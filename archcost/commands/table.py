@@ -98,14 +98,17 @@ def layers_text(rows, batch, nbytes):
 
     escape = json.encoder.encode_basestring_ascii  # what to_json writes strings with
 
-    def text(newline):
+    def write(newline, parts):
         if not rows:
-            return "[]"
+            parts.append("[]")
+            return
         inner = newline + "  "
         field = inner + "  "
         head, mid = "{" + field + '"name": ', "," + field + '"label": '
         bodies: dict = {}
-        parts = []
+        add = parts.append
+        add("[" + inner)
+        sep = None
         for row in rows:
             key = _record_key(row)
             body = bodies.get(key) if key is not None else None
@@ -120,10 +123,18 @@ def layers_text(rows, batch, nbytes):
                     bodies[key] = body
             name, label = row.id, row.label
             text = escape(name)
-            parts.append(head + text + mid + (text if label is name else escape(label)) + body)
-        return "[" + inner + ("," + inner).join(parts) + newline + "]"
+            if sep is None:
+                sep = "," + inner + head
+                add(head)
+            else:
+                add(sep)
+            add(text)
+            add(mid)
+            add(text if label is name else escape(label))
+            add(body)  # one shared string per kind of row: no per-record copy
+        add(newline + "]")
 
-    return Encoded(text)
+    return Encoded(write)
 
 
 _MAX_BODIES = 4096  # distinct record bodies kept by layers_text
