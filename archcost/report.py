@@ -198,37 +198,22 @@ def _plain_table(columns, rows, title, footer, notes) -> str:
     return "\n".join(out + ([""] + list(notes) if notes else [])) + "\n"
 
 
-_STR_TEXTS: dict = {}  # str -> _cell_text(value, "text") (short strings)
-_INT_TEXTS: dict = {}  # int -> _cell_text(value, "text")
-_MAX_CELL_TEXTS = 65536
-
-
 def _text_cells(row, keys) -> list:
-    """``[_cell_text(row.get(k), "text") for k in keys]``; the text of a short str or of an
-    int is remembered (a long table repeats the same sizes and words)."""
+    """``[_cell_text(row.get(k), "text") for k in keys]``, the common values inline: a
+    printable str is its own text, an int its digits with commas, None '-'."""
     out = []
     get = row.get
-    strs, ints = _STR_TEXTS, _INT_TEXTS
     for k in keys:
         value = get(k)
         kind = type(value)
         if kind is str:
-            text = strs.get(value)
-            if text is None:
-                text = _cell_text(value, "text")
-                if len(strs) < _MAX_CELL_TEXTS and len(value) <= 64:
-                    strs[value] = text
+            out.append(value if value.isprintable() else _cell_text(value, "text"))
         elif kind is int:
-            text = ints.get(value)
-            if text is None:
-                text = _cell_text(value, "text")
-                if len(ints) < _MAX_CELL_TEXTS:
-                    ints[value] = text
+            out.append(f"{value:,}")
         elif value is None:
-            text = "-"
+            out.append("-")
         else:
-            text = _cell_text(value, "text")
-        out.append(text)
+            out.append(_cell_text(value, "text"))
     return out
 
 

@@ -152,6 +152,7 @@ def render_diff(data, fmt: str, show_all: bool, label_a: str, label_b: str) -> s
     out = []
     counts: dict = {}
     shapes: dict = {}  # (output, layout) -> its text (a long diff repeats a few shapes)
+    changed: dict = {}  # (B-A, A) -> the texts of B-A and of the percentage
 
     def shape_text(rec):
         key = (tuple(rec["output"]), rec.get("layout"))
@@ -175,8 +176,15 @@ def render_diff(data, fmt: str, show_all: bool, label_a: str, label_b: str) -> s
             row[q + "_a"] = a.get(q)
             row[q + "_b"] = b.get(q)
             d = delta[q]
-            row[q + "_d"] = d if machine else _signed(d) if d else "0"
-            row[q + "_p"] = _percent(d, a.get(q, 0)) if d else ""
+            if not d:
+                row[q + "_d"], row[q + "_p"] = (0 if machine else "0"), ""
+                continue
+            key = (d, a.get(q, 0))
+            texts = changed.get(key)
+            if texts is None:  # a long diff repeats a few differences
+                texts = changed[key] = (_signed(d), _percent(*key))
+            row[q + "_d"] = d if machine else texts[0]
+            row[q + "_p"] = texts[1]
         if fmt == "text":
             row["_style"] = _STYLES.get(rec["status"])
         out.append(row)
