@@ -104,9 +104,15 @@ def _records(net_a, net_b):
         da = _row_data(ra) if ra is not None else None
         db = _row_data(rb) if rb is not None else None
         if da is None:
-            status, changes = "only in B", list(FIELDS)
+            yield {"row": rb.id, "label": rb.label, "status": "only in B",
+                   "changes": list(FIELDS), "a": None, "b": db,
+                   "delta": {q: db[q] for q in NUMBERS}}  # fmt: skip
+            continue
         elif db is None:
-            status, changes = "only in A", list(FIELDS)
+            yield {"row": ra.id, "label": ra.label, "status": "only in A",
+                   "changes": list(FIELDS), "a": da, "b": None,
+                   "delta": {q: -da[q] for q in NUMBERS}}  # fmt: skip
+            continue
         elif da == db:  # the common case of a long diff: nothing to compare field by field
             yield {"row": ra.id, "label": ra.label, "status": "same", "changes": [], "a": da,
                    "b": db, "delta": dict.fromkeys(NUMBERS, 0)}  # fmt: skip
