@@ -11,7 +11,7 @@ that every name and value here appears there.
 
 # reading files (archcost/yamlio.py)
 MAX_FILE_BYTES = 8 * 1024 * 1024  # a spec or table file larger than this is refused unread
-MAX_YAML_NODES = 250_000  # YAML nodes in one file (an alias counts once: it is not copied)
+MAX_YAML_NODES = 700_000  # YAML nodes in one file (an alias counts once: it is not copied)
 MAX_YAML_DEPTH = 64  # nesting depth of YAML collections
 MAX_NUMBER_CHARS = 100  # characters of one number written in YAML
 
@@ -24,12 +24,13 @@ MAX_NUMBER_BITS = 256  # bit length of any intermediate value in an expression
 MAX_EXPR_WORK = 250_000  # expression work in one build: characters compiled + operators evaluated
 
 # expansion (archcost/spec/)
-MAX_ROWS = 25_000  # rows in one list (a spec's or block's layers), and row edits in one variant
+MAX_ROWS = 100_000  # rows in one list (a spec's or block's layers), and row edits in one variant
 MAX_REPEAT = 100_000  # one row's `repeat:`
 MAX_NODES = 100_000  # primitive nodes in one network after expansion (googlenet: 229)
 MAX_ROW_EXPANSIONS = 250_000  # rows expanded in one build, counting each block use and repeat
 MAX_VALUES = 500_000  # fields, list items, inputs and block arguments read in one build
 MAX_COLUMNS = 64  # distinct block columns in one network; columns of one table file
+MAX_COLUMN_CELLS = 1_600_000  # block column cells of one network's rows (rows x columns)
 MAX_BLOCK_DEPTH = 16  # blocks inside blocks
 MAX_EXTENDS_DEPTH = 16  # files in one chain of `extends:`
 MAX_LABEL_CHARS = 1_000  # characters of a row label, a spec's name or title (table cells)

@@ -173,103 +173,6 @@ def dtype_bytes(dtype: str) -> int:
 # ---------------------------------------------------------------- graph facts
 
 
-class _Graph:
-    """Readers of every tensor, the network's outputs and which tensors need a gradient."""
-
-    def __init__(self, network):
-        self.net = network
-        self.nodes = network.nodes
-        self.index = {id(network.input): -1}
-        self.readers: dict[int, list] = {id(network.input): []}
-        for i, node in enumerate(self.nodes):
-            self.index[id(node)] = i
-            self.readers[id(node)] = []
-            for inp in node.inputs:
-                self.readers[id(inp)].append(node)
-        main, aux = network.outputs()
-        self.main = main
-        self.outputs = [main, *aux]
-        self.output_ids = {id(o) for o in self.outputs}
-        self.requires_grad = {id(network.input): False}
-        for node in self.nodes:
-            self.requires_grad[id(node)] = node.params is None or bool(node.params) or any(
-                self.requires_grad[id(i)] for i in node.inputs
-            )
-
-    def inplace_safe(self, node) -> bool:
-        """Overwriting ``node``'s input is safe iff nothing else reads that storage: walking
-        back through ops that may alias their input, each tensor has one reader, is not an
-        output, and the walk does not reach the network input (the caller's tensor).
-
-        Every tensor on one walk has the same answer, so each is remembered: a chain of n
-        in-place activations costs O(n) in all, not O(n**2) (issue 14)."""
-        memo = self.__dict__.setdefault("_safe", {})
-        cur = node.inputs[0]
-        walked = []
-        while True:
-            known = memo.get(id(cur))
-            if known is not None:
-                answer = known
-                break
-            walked.append(id(cur))
-            if cur is self.net.input:
-                answer = False
-                break
-            if len(self.readers[id(cur)]) != 1 or id(cur) in self.output_ids:
-                answer = False
-                break
-            if cur.op not in _MAY_ALIAS:
-                answer = True
-                break
-            cur = cur.inputs[0]
-        for key in walked:
-            memo[key] = answer
-        return answer
-
-    def aliases_input(self, node, training: bool) -> bool:
-        """True when torch's output of ``node`` is its input's storage (no allocation)."""
-        if node.op in VIEWS:
-            return True
-        if node.op == "dropout":  # p = 0 in training: torch returns its input (no mask)
-            return not training or not node.fields.get("p")
-        if node.op == "drop_path" and training:  # torchvision's StochasticDepth: p = 0 too
-            return not node.fields.get("p")
-        if node.op in TORCH_INPLACE:
-            return self.inplace_safe(node)
-        return False
-
-
-
-
-class _Storage:
-    """One allocation: bytes, first and last step it is alive (inclusive), who made it."""
-
-    __slots__ = ("bytes", "start", "end", "node", "kind", "refs", "view")
-
-    def __init__(self, nbytes, start, node, kind, end=None):
-        self.bytes = nbytes
-        self.start = start
-        self.end = start if end is None else end
-        self.node = node
-        self.kind = kind
-        self.refs = 0
-        self.view = False
-
-
-def _place(node, step, alias, store, storages, size):
-    """Give ``node`` its storage at ``step``: its input's when it aliases it (in place, a view),
-    else a new allocation; and keep each input's storage alive until this step."""
-    if alias:
-        storage = store[id(node.inputs[0])]
-    else:
-        storage = _Storage(size(elements(node.shape)), step, node, "activation")
-        storages.append(storage)
-    store[id(node)] = storage
-    for x in node.inputs:
-        sx = store[id(x)]
-        sx.end = max(sx.end, step)
-
-
 def _sizer(batch, nbytes, device):
     """size(elements per sample, bytes per element) -> bytes of one tensor at this batch,
     rounded up to the allocator's block on CUDA."""
@@ -419,29 +322,33 @@ def _module_groups(network) -> list:
     return sorted(groups, key=lambda g: (g[0], -g[1]))
 
 
-def _hold_block_inputs(network, nodes, store) -> None:
+def _hold_block_inputs(network, ins, owner, send) -> None:
     """Eager PyTorch keeps a module's input alive until the module returns: the caller's frame
     (``x = self.block(x)``, ``nn.Sequential``'s loop) holds it. Each input that a node of a
     nested module (:func:`_module_groups`) reads from outside the module lives until the
     module's last node. One sweep over the nodes with the stack of modules that contain the
-    current one: O(nodes x nesting depth)."""
+    current one: O(nodes x nesting depth). ``ins``, ``owner`` and ``send`` as in
+    :func:`_inference_steps` (storage ends are raised in place)."""
     groups = _module_groups(network)
-    position = {id(node): i for i, node in enumerate(nodes)}
+    if not groups:
+        return
     stack: list = []
     g = 0
-    for i, node in enumerate(nodes):
+    for i, ix in enumerate(ins):
         while stack and stack[-1][1] <= i:
             stack.pop()
         while g < len(groups) and groups[g][0] <= i:
             if groups[g][1] > i:
                 stack.append(groups[g])
             g += 1
-        for x in node.inputs:
-            made = position.get(id(x), -1)
+        if not stack:
+            continue
+        for made in ix:
             for first, end in stack:  # outermost first: the one that ends last
                 if not first <= made < end:
-                    sx = store[id(x)]
-                    sx.end = max(sx.end, end - 1)
+                    t = owner[made + 1]
+                    if send[t] < end - 1:
+                        send[t] = end - 1
                     break
 
 
@@ -451,7 +358,7 @@ WORKSPACES = ("none", "cudnn")
 
 def inference(network, batch: int = 1, dtype: str = "float32", device: str = "cuda",
               transients: bool = True, framework: str = "torch-eager", autocast: bool = False,
-              workspace: str = "none") -> Liveness:  # fmt: skip
+              workspace: str = "none", index=None) -> Liveness:  # fmt: skip
     """Live activation bytes at every node of ``network`` run in inference mode.
 
     ``framework="torch-eager"`` (the default) holds each nested module's input until the
@@ -459,6 +366,108 @@ def inference(network, batch: int = 1, dtype: str = "float32", device: str = "cu
     written as modules; ``"ideal"`` frees every tensor after its last reader, as archcost's own
     torch backend (one flat module per node) does.
     """
+    steps = _inference_steps(network, batch, dtype, device, transients, framework, autocast,
+                             workspace, index)  # fmt: skip
+    peak, peak_i, in_place, alloc, extras, heres, in_bytes, out_bytes = steps
+    records = [NodeLive(node, alloc[i], extras[i], heres[i], in_place[i])
+               for i, node in enumerate(network.nodes)]  # fmt: skip
+    wb = 4 if autocast else dtype_bytes(dtype)
+    totals = network.totals()
+    return Liveness(network, batch, dtype, device, records, peak, peak_i, in_bytes, out_bytes,
+                    mul(totals["params"], wb), mul(totals["buffers"], wb))  # fmt: skip
+
+
+def graph_index(network) -> _Index:
+    """The graph facts :func:`inference` and :func:`training` both read (give it to both
+    when running both on one network, as ``archcost memory`` does)."""
+    return _Index(network)
+
+
+class _Index:
+    """The graph as positions: ``ins[i]`` the positions of node i's inputs (the network input
+    is -1), ``readers[p + 1]`` how many inputs of later nodes name position p, ``outputs``
+    the network's outputs (main first) and their positions."""
+
+    def __init__(self, network):
+        self.network = network
+        nodes = network.nodes
+        pos = {id(network.input): -1}
+        for i, node in enumerate(nodes):
+            pos[id(node)] = i
+        self.readers = readers = [0] * (len(nodes) + 1)
+        self.ins = ins = []
+        for node in nodes:
+            inputs = node.inputs
+            if len(inputs) == 1:
+                j = pos[id(inputs[0])]
+                ins.append([j])
+                readers[j + 1] += 1
+                continue
+            ix = [pos[id(x)] for x in inputs]
+            ins.append(ix)
+            for j in ix:
+                readers[j + 1] += 1
+        main, aux = network.outputs()
+        self.outputs = [main, *aux]
+        self.out_pos = {pos[id(o)] for o in self.outputs}
+        self.pos = pos
+
+    def aliases(self, nodes, training: bool) -> list:
+        """Per node: torch's output is its input's storage (a view, dropout at inference, an
+        in-place activation where :meth:`inplace_safe`)."""
+        memo: dict = {}
+        out = []
+        for i, node in enumerate(nodes):
+            op = node.op
+            if op in VIEWS:
+                out.append(True)
+            elif op == "dropout":  # p = 0 in training: torch returns its input (no mask)
+                out.append(not training or not node.fields.get("p"))
+            elif op == "drop_path" and training:  # torchvision's StochasticDepth: p = 0 too
+                out.append(not node.fields.get("p"))
+            elif op in TORCH_INPLACE:
+                out.append(self.inplace_safe(nodes, i, memo))
+            else:
+                out.append(False)
+        return out
+
+    def inplace_safe(self, nodes, i, memo) -> bool:
+        """Overwriting node i's input is safe iff nothing else reads that storage: walking
+        back through ops that may alias their input, each tensor has one reader, is not an
+        output, and the walk does not reach the network input (the caller's tensor).
+
+        Every tensor on one walk has the same answer, so each is remembered: a chain of n
+        in-place activations costs O(n) in all, not O(n**2) (issue 14)."""
+        ins, readers, outs = self.ins, self.readers, self.out_pos
+        p = ins[i][0]
+        walked = []
+        while True:
+            known = memo.get(p)
+            if known is not None:
+                answer = known
+                break
+            walked.append(p)
+            if p == -1 or readers[p + 1] != 1 or p in outs:
+                answer = False
+                break
+            if nodes[p].op not in _MAY_ALIAS:
+                answer = True
+                break
+            p = ins[p][0]
+        for key in walked:
+            memo[key] = answer
+        return answer
+
+
+_TRANSIENT_OPS = frozenset({"maxpool", "lrn", "conv", "attention"})  # see _transient
+
+
+def _inference_steps(network, batch, dtype, device, transients, framework, autocast, workspace,
+                     index=None):
+    """:func:`inference` on positions and lists of ints (a storage is numbered by the position
+    of the node that allocates it, plus one; the network input's is 0). Returns (peak bytes,
+    peak position, in place, alloc bytes, transient bytes, live bytes (per node), input
+    bytes, output bytes)."""
     if device not in DEVICES:
         raise ValueError(device)
     if framework not in FRAMEWORKS:
@@ -467,48 +476,77 @@ def inference(network, batch: int = 1, dtype: str = "float32", device: str = "cu
         raise ValueError(workspace)
     nb = dtype_bytes(dtype)
     size = _sizer(batch, nb, device)
-    g = _Graph(network)
-    n = len(g.nodes)
+    nodes = network.nodes
+    n = len(nodes)
+    g = index if index is not None and index.network is network else _Index(network)
+    ins = g.ins
     end = n  # alive after the last node: held by the caller
     in_bytes = 4 if autocast else nb  # autocast's input stays float32
-    inp = _Storage(size(elements(network.input.shape), in_bytes), -1, network.input, "input", end)
-    store = {id(network.input): inp}
-    storages = [inp]
-    in_place = []
-    for i, node in enumerate(g.nodes):
-        alias = g.aliases_input(node, training=False)
-        _place(node, i, alias, store, storages, size)
-        in_place.append(alias)
-        if autocast and node.macs and node.params:  # the cast cache's weight copy
-            storages.append(_Storage(size(node.params, batched=False), i, node, "cast", end))
-    for out in g.outputs:
-        store[id(out)].end = end
+    owner = [0] * (n + 1)  # storage of each position + 1
+    sbytes = [0] * (n + 1)  # bytes of each storage
+    send = [0] * (n + 1)  # last step each storage is alive (inclusive)
+    sbytes[0] = size(elements(network.input.shape), in_bytes)
+    send[0] = end
+    casts = []  # (bytes, step): the cast cache's weight copies, alive to the end
+    in_place = g.aliases(nodes, False)
+    sized: dict = {}  # shape -> bytes of one tensor of that shape
+    for i, node in enumerate(nodes):
+        ix = ins[i]
+        if in_place[i]:
+            s = owner[ix[0] + 1]
+        else:
+            s = i + 1
+            shape = node.shape
+            b = sized.get(shape)
+            if b is None:
+                b = sized[shape] = size(elements(shape))
+            sbytes[s] = b
+            send[s] = i
+        owner[i + 1] = s
+        for j in ix:
+            t = owner[j + 1]
+            if send[t] < i:
+                send[t] = i
+        if autocast and node.macs and node.params:
+            casts.append((size(node.params, batched=False), i))
+    for p in g.out_pos:
+        send[owner[p + 1]] = end
     if framework == "torch-eager":
-        _hold_block_inputs(network, g.nodes, store)
+        _hold_block_inputs(network, ins, owner, send)
     delta = [0] * (n + 2)
-    for s in storages:
-        lo = max(s.start, 0)
-        delta[lo] += s.bytes
-        delta[min(s.end, n) + 1] -= s.bytes
-    records = []
+    delta[0] += sbytes[0]
+    delta[min(send[0], n) + 1] -= sbytes[0]
+    for s in range(1, n + 1):
+        if not in_place[s - 1]:
+            b = sbytes[s]
+            delta[s - 1] += b
+            delta[min(send[s], n) + 1] -= b
+    for b, i in casts:
+        delta[i] += b
+        delta[n + 1] -= b
+    alloc = [0] * n
+    extras = [0] * n
+    heres = [0] * n
     live = 0
-    peak, peak_i = inp.bytes, -1
-    for i, node in enumerate(g.nodes):
+    peak, peak_i = sbytes[0], -1
+    cudnn = workspace == "cudnn" and device == "cuda" and nb == 4
+    for i, node in enumerate(nodes):
         live += delta[i]
-        extra = _transient(node, size, device, False) if transients else 0
-        if workspace == "cudnn" and device == "cuda" and nb == 4:
+        extra = 0
+        if transients and node.op in _TRANSIENT_OPS:
+            extra = _transient(node, size, device, False)
+        if cudnn:
             extra += _workspace(node, size)
         here = live + extra
-        alloc = 0 if in_place[i] else store[id(node)].bytes
-        records.append(NodeLive(node, alloc, extra, here, in_place[i]))
+        if not in_place[i]:
+            alloc[i] = sbytes[i + 1]
+        extras[i] = extra
+        heres[i] = here
         if here > peak:
             peak, peak_i = here, i
-    out_bytes = sum({id(store[id(o)]): store[id(o)].bytes for o in g.outputs}.values())
-    wb = 4 if autocast else nb
-    return Liveness(network, batch, dtype, device, records, peak, peak_i, inp.bytes, out_bytes,
-                    mul(network.total("params"), wb), mul(network.total("buffers"), wb))  # fmt: skip
-
-
+    held = {owner[g.pos[id(o)] + 1] for o in g.outputs}
+    out_bytes = sum(sbytes[s] for s in held)
+    return peak, peak_i, in_place, alloc, extras, heres, sbytes[0], out_bytes
 
 
 def peak_assumptions(device: str = DEFAULT_DEVICE) -> str:
@@ -529,8 +567,11 @@ def peak_activations(network, batch: int = 1, dtype: str = "float32",
     This is :func:`inference`'s peak (see :func:`peak_assumptions`); ``table``, ``compare``,
     ``memory`` and ``sweep`` all call it with the same defaults, so they cannot disagree.
     """
-    live = inference(network, batch, dtype, device)
-    return live.peak_bytes, live.peak_layer
+    steps = _inference_steps(network, batch, dtype, device, True, "torch-eager", False, "none",
+                             None)
+    peak, peak_i = steps[0], steps[1]
+    node = network.nodes[peak_i] if network.nodes else network.input
+    return peak, node.row.id if node.row is not None else node.id
 
 
 def peak_elements(network) -> tuple[int, str]:
@@ -781,141 +822,187 @@ SAVED_RULES = {
 }
 
 
-def _saved(node, g, store, size, nb, device, alias):
+def _saved(node, inputs, out, size, nb, device, alias):
     """(storages of existing tensors this node saves, [bytes of new tensors it saves]), or
     None when unknown: the node's rule in :data:`SAVED_RULES` (a primitive without one is a
-    KeyError, never a silent zero; tests/test_memory_saved.py checks the registry)."""
+    KeyError, never a silent zero; tests/test_memory_saved.py checks the registry).
+    ``inputs``: the storages of the node's inputs that are not parameters; ``out``: its own."""
     c = _Ctx()
-    c.inputs = [store[id(x)] for x in node.inputs if x.op != "parameter"]
-    c.out = store[id(node)]
+    c.inputs, c.out = inputs, out
     c.size, c.nb, c.device, c.alias = size, nb, device, alias
     return SAVED_RULES[node.op](node, c)
 
 
-def backward_macs(node, g) -> int:
-    """Per-sample MACs of a node's backward: weight gradient + input gradient (conv, linear)."""
+def backward_macs(node, needs_grad) -> int:
+    """Per-sample MACs of a node's backward: weight gradient + input gradient (conv, linear).
+    ``needs_grad``: whether any of the node's inputs needs a gradient."""
     if not node.macs:
         return 0
     wgrad = node.macs if node.params else 0
-    dgrad = node.macs if any(g.requires_grad[id(x)] for x in node.inputs) else 0
+    dgrad = node.macs if needs_grad else 0
     return wgrad + dgrad
 
 
 def training(network, batch: int = 1, dtype: str = "float32", device: str = "cuda",
-             optimizer: str = "adam") -> Training:  # fmt: skip
-    """Simulate one training step of ``network`` (see the module docstring for the model)."""
+             optimizer: str = "adam", index=None) -> Training:  # fmt: skip
+    """Simulate one training step of ``network`` (see the module docstring for the model).
+
+    On positions and lists of ints, as :func:`_inference_steps`: a node's storage is numbered
+    by the position of the node that allocates it, plus one (the network input's is 0);
+    gradients are numbered in the order they are made."""
     if device not in DEVICES:
         raise ValueError(device)
     if optimizer not in OPTIMIZER_COPIES:
         raise ValueError(optimizer)
     nb = dtype_bytes(dtype)
     size = _sizer(batch, nb, device)
-    g = _Graph(network)
-    nodes = g.nodes
+    nodes = network.nodes
     n = len(nodes)
     last = 2 * n  # the optimizer step
-    bwd = [2 * n - 1 - i for i in range(n)]  # step of node i's backward
+    g = index if index is not None and index.network is network else _Index(network)
+    ins = g.ins
+    # which tensors need a gradient: a node with parameters, or one reading such a tensor
+    req = [False] * (n + 1)  # by position + 1 (the network input needs none)
+    for i, node in enumerate(nodes):
+        if node.params is None or node.params:  # None: an unknown row may hold some
+            req[i + 1] = True
+        else:
+            for j in ins[i]:
+                if req[j + 1]:
+                    req[i + 1] = True
+                    break
 
     # -- forward: storages and what is saved
-    inp = _Storage(size(elements(network.input.shape)), 0, network.input, "input", last)
-    store = {id(network.input): inp}
-    storages = [inp]
-    aliases = []
-    saved_by: dict[int, int] = {}  # id(storage) -> earliest saver index
-    first_saver: dict[int, int] = {}
+    owner = [0] * (n + 1)
+    sbytes = [0] * (n + 1)
+    send = [0] * (n + 1)
+    sbytes[0] = size(elements(network.input.shape))
+    send[0] = last
+    aliases = g.aliases(nodes, True)
+    first_saver: dict[int, int] = {}  # storage -> the first node that saves it
+    made = []  # (bytes, step, end): tensors made only to be saved
     extra_saved = [0] * n
     unknown_saved: set[int] = set()
     transients = [0] * n
+    sized: dict = {}
     for i, node in enumerate(nodes):
-        alias = g.aliases_input(node, training=True)
-        aliases.append(alias)
-        _place(node, i, alias, store, storages, size)
-        transients[i] = _transient(node, size, device, True)
-        if not g.requires_grad[id(node)]:
+        ix = ins[i]
+        alias = aliases[i]
+        if alias:
+            s = owner[ix[0] + 1]
+        else:
+            s = i + 1
+            shape = node.shape
+            b = sized.get(shape)
+            if b is None:
+                b = sized[shape] = size(elements(shape))
+            sbytes[s] = b
+            send[s] = i
+        owner[i + 1] = s
+        for j in ix:
+            t = owner[j + 1]
+            if send[t] < i:
+                send[t] = i
+        if node.op in _TRANSIENT_OPS:
+            transients[i] = _transient(node, size, device, True)
+        if not req[i + 1]:
             continue
-        rule = _saved(node, g, store, size, nb, device, alias)
+        inputs = [owner[j + 1] for j in ix if j < 0 or nodes[j].op != "parameter"]
+        rule = _saved(node, inputs, s, size, nb, device, alias)
         if rule is None:  # unknown: every total that includes it is unknown
             unknown_saved.add(i)
             continue
         existing, new = rule
-        for sx in existing:
-            key = id(sx)
-            if key not in first_saver:
-                first_saver[key] = i
-            saved_by[key] = min(saved_by.get(key, i), i)
-            sx.end = max(sx.end, bwd[saved_by[key]])
+        for t in existing:
+            first = first_saver.setdefault(t, i)
+            end = last - 1 - first  # the first saver's backward step
+            if send[t] < end:
+                send[t] = end
         for nbytes in new:
-            storages.append(_Storage(nbytes, i, node, "saved", bwd[i]))
+            made.append((nbytes, i, last - 1 - i))
             extra_saved[i] += nbytes
-    for out in g.outputs:
-        store[id(out)].end = last
-    by_id = {id(s): s for s in storages}
+    for p in g.out_pos:
+        send[owner[p + 1]] = last
 
     # -- backward: gradients of activations, in reverse execution order
-    grads: list[_Storage] = []
-    grad_of: dict[int, _Storage] = {}
+    gbytes: list = []
+    gstart: list = []
+    gend: list = []  # None: alive to the optimizer step
+    grefs: list = []
+    gview: list = []
+    grad_of: dict = {}  # position -> its gradient
 
-    def new_grad(nbytes, step, node):
-        s = _Storage(nbytes, step, node, "grad")
-        s.end = None
-        grads.append(s)
-        return s
-
-    def ref(s):
-        s.refs += 1
-        return s
-
-    def release(s, step):
-        s.refs -= 1
-        if s.refs == 0:
-            s.end = step
+    def new_grad(nbytes, step):
+        gbytes.append(nbytes)
+        gstart.append(step)
+        gend.append(None)
+        grefs.append(1)  # made for one reference
+        gview.append(False)
+        return len(gbytes) - 1
 
     param_grad_at = [0] * (2 * n + 2)
     for out in g.outputs:
-        if g.requires_grad[id(out)] and id(out) not in grad_of:
-            grad_of[id(out)] = ref(new_grad(size(elements(out.shape)), n, out))
+        p = g.pos[id(out)]
+        if req[p + 1] and p not in grad_of:
+            grad_of[p] = new_grad(size(elements(out.shape)), n)
     for i in range(n - 1, -1, -1):
         node = nodes[i]
-        step = bwd[i]
-        gout = grad_of.pop(id(node), None)
-        if gout is None or not g.requires_grad[id(node)]:
+        step = last - 1 - i
+        gout = grad_of.pop(i, None)
+        if gout is None or not req[i + 1]:
             continue
-        if node.params:  # None (unknown): the totals are unknown below
+        if node.params:
             param_grad_at[step] += node.params * nb
-        for x in node.inputs:
-            if not g.requires_grad[id(x)]:
+        through = node.op in _GRAD_PASSTHROUGH
+        for j in ins[i]:
+            if not req[j + 1]:
                 continue
-            if node.op in _GRAD_PASSTHROUGH:
-                contrib = ref(gout)
-                view = node.op in ("concat", "zero_pad") or gout.view
+            if through:
+                contrib = gout
+                grefs[gout] += 1
+                view = node.op in ("concat", "zero_pad") or gview[gout]
             else:
-                contrib = ref(new_grad(size(elements(x.shape)), step, x))
+                contrib = new_grad(size(elements(nodes[j].shape)), step)
                 view = False
-            old = grad_of.get(id(x))
+            old = grad_of.get(j)
             if old is None:
-                grad_of[id(x)] = contrib
-                contrib.view = contrib.view or view
+                grad_of[j] = contrib
+                gview[contrib] = gview[contrib] or view
                 continue
-            if old.refs == 1 and not old.view:  # accumulated in place
-                release(contrib, step)
+            if grefs[old] == 1 and not gview[old]:  # accumulated in place
+                grefs[contrib] -= 1
+                if grefs[contrib] == 0:
+                    gend[contrib] = step
             else:  # old + new into a new tensor
-                total = ref(new_grad(size(elements(x.shape)), step, x))
-                release(old, step)
-                release(contrib, step)
-                grad_of[id(x)] = total
-        release(gout, step)
-    for s in grads:
-        if s.end is None:
-            s.end = last
-        storages.append(s)
+                total = new_grad(size(elements(nodes[j].shape)), step)
+                for k in (old, contrib):
+                    grefs[k] -= 1
+                    if grefs[k] == 0:
+                        gend[k] = step
+                grad_of[j] = total
+        grefs[gout] -= 1
+        if grefs[gout] == 0:
+            gend[gout] = step
 
     # -- the timeline
     delta = [0] * (last + 2)
-    for s in storages:
-        delta[s.start] += s.bytes
-        delta[s.end + 1] -= s.bytes
-    weights = mul(network.total("params"), nb)
-    buffers = mul(network.total("buffers"), nb)
+    delta[0] += sbytes[0]
+    delta[send[0] + 1] -= sbytes[0]
+    for s in range(1, n + 1):
+        if not aliases[s - 1]:
+            b = sbytes[s]
+            delta[s - 1] += b
+            delta[send[s] + 1] -= b
+    for b, start, end in made:
+        delta[start] += b
+        delta[end + 1] -= b
+    for k, b in enumerate(gbytes):
+        end = gend[k]
+        delta[gstart[k]] += b
+        delta[(last if end is None else end) + 1] -= b
+    totals = network.totals()
+    weights = mul(totals["params"], nb)
+    buffers = mul(totals["buffers"], nb)
     state = mul(OPTIMIZER_COPIES[optimizer], weights)
     unknown = bool(unknown_saved) or weights is None or buffers is None
     temp = adam_step_bytes(network, nb, device) if optimizer == "adam" and not unknown else 0
@@ -931,14 +1018,14 @@ def training(network, batch: int = 1, dtype: str = "float32", device: str = "cud
         if step < n:
             extra = transients[step]
         elif step < last and nodes[2 * n - 1 - step].op == "conv" and \
-                g.requires_grad[id(nodes[2 * n - 1 - step])]:  # fmt: skip
+                req[2 * n - step]:  # fmt: skip
             extra = transients[2 * n - 1 - step]  # oneDNN reorders in backward too (cpu)
         else:
             extra = 0
         live_at[step] = act + extra
         total = persistent + pgrads + act + extra + (temp if step == last else 0)
-        if step < n:
-            forward_peak = max(forward_peak, act + extra)
+        if step < n and act + extra > forward_peak:
+            forward_peak = act + extra
         if total > peak:
             peak, peak_step = total, step
     if peak_step == last:
@@ -948,18 +1035,20 @@ def training(network, batch: int = 1, dtype: str = "float32", device: str = "cud
     else:
         phase, where = "backward", nodes[2 * n - 1 - peak_step]
 
-    saved_first: dict[int, int] = {}
-    for key, i in first_saver.items():
-        saved_first[i] = saved_first.get(i, 0) + by_id[key].bytes
+    saved_first = [0] * n
+    for t, i in first_saver.items():
+        saved_first[i] += sbytes[t]
     records = []
     total_bwd = 0
     for i, node in enumerate(nodes):
-        bm = backward_macs(node, g) if g.requires_grad[id(node)] else 0
+        needs = req[i + 1]
+        bm = 0
+        if needs and node.macs:
+            bm = backward_macs(node, any(req[j + 1] for j in ins[i]))
         total_bwd += bm
-        records.append(NodeTrain(node, saved_first.get(i, 0) + extra_saved[i], extra_saved[i],
-                                 live_at[i], live_at[bwd[i]], bm,
-                                 g.requires_grad[id(node)]))  # fmt: skip
-    saved_total = sum(by_id[k].bytes for k in first_saver) + sum(extra_saved)
+        records.append(NodeTrain(node, saved_first[i] + extra_saved[i], extra_saved[i],
+                                 live_at[i], live_at[last - 1 - i], bm, needs))  # fmt: skip
+    saved_total = sum(saved_first) + sum(extra_saved)
     if unknown:  # an op whose saved tensors (or params) are unknown: so is all that adds them
         for i, rec in enumerate(records):
             rec.live_bytes = rec.backward_live_bytes = None

@@ -183,12 +183,15 @@ def _plain_table(columns, rows, title, footer, notes) -> str:
     """The text table without rich: for tables too long for it (``--expand`` of a big net), and
     where rich is not installed."""
     every = list(rows) + ([footer] if footer else [])
-    cells = [[_cell_text(row.get(c.key), "text") for c in columns] for row in every]
+    keys = [c.key for c in columns]
+    cells = [_text_cells(row, keys) for row in every]
     widths = [max([len(c.header)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    # each cell padded as str.rjust / str.ljust would, the whole line in one format call
+    template = "  ".join(f"{{:{'>' if c.numeric else '<'}{w}}}"
+                         for w, c in zip(widths, columns))  # fmt: skip
 
     def line(values):
-        return "  ".join(v.rjust(w) if c.numeric else v.ljust(w)
-                         for v, w, c in zip(values, widths, columns)).rstrip()  # fmt: skip
+        return template.format(*values).rstrip()
 
     out = [title, ""] if title else []
     out += [line([c.header for c in columns]), "  ".join("-" * w for w in widths)]
@@ -196,6 +199,25 @@ def _plain_table(columns, rows, title, footer, notes) -> str:
     if footer:
         out += ["  ".join("-" * w for w in widths), line(cells[-1])]
     return "\n".join(out + ([""] + list(notes) if notes else [])) + "\n"
+
+
+def _text_cells(row, keys) -> list:
+    """``[_cell_text(row.get(k), "text") for k in keys]``, the common values inline: a
+    printable str is its own text, an int its digits with commas, None '-'."""
+    out = []
+    get = row.get
+    for k in keys:
+        value = get(k)
+        kind = type(value)
+        if kind is str:
+            out.append(value if value.isprintable() else _cell_text(value, "text"))
+        elif kind is int:
+            out.append(f"{value:,}")
+        elif value is None:
+            out.append("-")
+        else:
+            out.append(_cell_text(value, "text"))
+    return out
 
 
 def to_json(obj) -> str:
@@ -248,6 +270,23 @@ _PLAIN = {str: _escape, int: int.__repr__, bool: lambda v: "true" if v else "fal
           type(None): lambda v: "null"}
 
 
+class Encoded:
+    """A value that writes its own JSON text: ``write(newline, parts)`` appends the pieces of
+    what :func:`to_json` would write for the value it stands for, ``newline`` being the line
+    break and indentation it starts at (a 100,000-record list written without building
+    100,000 dicts first)."""
+
+    __slots__ = ("write",)
+
+    def __init__(self, write):
+        self.write = write
+
+
+def encode_at(value, newline: str) -> str:
+    """The JSON text of ``value`` as :func:`to_json` writes it at indentation ``newline``."""
+    return _nested(value, newline)
+
+
 _TEMPLATES: dict = {}  # (indent, keys) -> the mapping's text with %s for each value
 _MAX_TEMPLATES = 4096
 
@@ -257,6 +296,9 @@ def _encode(value, newline, parts) -> None:
     plain = _PLAIN.get(kind)
     if plain is not None:
         parts.append(plain(value))
+        return
+    if kind is Encoded:
+        value.write(newline, parts)
         return
     text = None if kind is dict or kind is list else _scalar(value)
     if text is not None:

@@ -222,33 +222,52 @@ def _build(text: str):
         loader.dispose()
 
 
+# First characters of plain scalars that an implicit resolver may claim (numbers, booleans,
+# null, ...). An untagged scalar starting with any other character, or quoted, resolves to a
+# string whose value is its text (BaseResolver.resolve, then construct_yaml_str), so
+# _walk takes it as is: a 100,000-row spec's labels are all distinct, and each went
+# through the resolver's Python code and a ScalarNode.
+_RESOLVED_FIRST = frozenset(k for k in _Loader.yaml_implicit_resolvers if k)
+_STR_AS_TEXT = (None not in _Loader.yaml_implicit_resolvers
+                and not _Loader.yaml_path_resolvers
+                and _Loader.yaml_constructors.get(_STR) is yaml.SafeLoader.construct_yaml_str)
+
+
 def _walk(loader):  # noqa: C901 - one loop over the event kinds, kept flat for speed
     get = loader.get_event
     constructors = _Loader.yaml_constructors
+    resolved_first = _RESOLVED_FIRST if _STR_AS_TEXT else None
     plain: dict = {}  # (text, implicit) -> constructed value of an untagged scalar
     values: dict = {}  # (tag, text) -> constructed scalar
     anchors: dict = {}  # name -> (value, line of the anchored node)
     open_ids: dict = {}  # id -> start mark of each anchored collection still open
     stack: list = []
+    top = None  # stack[-1]
     nodes = merged = documents = 0
     root = _NO_KEY
+    scalar, map_start, map_end = _SCALAR, _MAP_START, _MAP_END
+    line_dict, line_list = LineDict, LineList
     while True:
         event = get()
         cls = event.__class__
-        if cls is _SCALAR:
+        if cls is scalar:
             nodes += 1
-            mark = event.start_mark
             line = 0  # its line, computed below only where it is kept (keys, list items)
             if nodes > MAX_YAML_NODES:
                 raise SpecError(f"more than {MAX_YAML_NODES:,} YAML nodes",
-                                line=mark.line + 1)  # fmt: skip
+                                line=event.start_mark.line + 1)  # fmt: skip
             text = event.value
             tag = event.tag
-            if tag is None:  # the common case: (text, implicit) -> value, once per load
-                key = (text, event.implicit)
-                value = plain.get(key, _NO_KEY)
-                if value is _NO_KEY:
-                    tag = _Base.resolve(loader, yaml.ScalarNode, text, event.implicit)
+            if tag is None:  # the common case
+                implicit = event.implicit
+                if resolved_first is not None and (not implicit[0] or (
+                        text and text[0] not in resolved_first)):  # fmt: skip
+                    value = text  # a string, as the resolver and constructor would make it
+                else:  # (text, implicit) -> value, once per load
+                    key = (text, implicit)
+                    value = plain.get(key, _NO_KEY)
+                    if value is _NO_KEY:
+                        tag = _Base.resolve(loader, yaml.ScalarNode, text, implicit)
             if tag is not None:
                 if tag == "!":
                     tag = _Base.resolve(loader, yaml.ScalarNode, text, event.implicit)
@@ -259,15 +278,23 @@ def _walk(loader):  # noqa: C901 - one loop over the event kinds, kept flat for 
                     if value is _NO_KEY:
                         construct = constructors.get(tag)
                         if construct is None:
-                            raise _refused(tag, mark.line + 1)
-                        node = yaml.ScalarNode(tag, text, mark, event.end_mark, event.style)
+                            raise _refused(tag, event.start_mark.line + 1)
+                        node = yaml.ScalarNode(tag, text, event.start_mark, event.end_mark,
+                                               event.style)  # fmt: skip
                         value = values[(tag, text)] = construct(loader, node)
                 if event.tag is None:
                     plain[key] = value
             if event.anchor is not None:
                 if event.anchor in anchors:
-                    raise _error("second occurrence", mark)
-                anchors[event.anchor] = (value, mark.line + 1)
+                    raise _error("second occurrence", event.start_mark)
+                anchors[event.anchor] = (value, event.start_mark.line + 1)
+            if top is not None and top[2] and top[3] is not _NO_KEY and \
+                    value is not _MERGE_KEY and top[3] is not _MERGE_KEY:  # fmt: skip
+                # a mapping's value (the most common place): no line needed
+                top[0][top[3]] = value
+                top[1][top[3]] = top[4]
+                top[3] = _NO_KEY
+                continue
         elif cls is _ALIAS:
             nodes += 1
             mark = event.start_mark
@@ -279,7 +306,7 @@ def _walk(loader):  # noqa: C901 - one loop over the event kinds, kept flat for 
             value, line = anchors[event.anchor]
             if id(value) in open_ids:
                 raise _error("found unconstructable recursive node", open_ids[id(value)])
-        elif cls is _MAP_START or cls is _SEQ_START:
+        elif cls is map_start or cls is _SEQ_START:
             nodes += 1
             mark = event.start_mark
             line = mark.line + 1
@@ -288,15 +315,16 @@ def _walk(loader):  # noqa: C901 - one loop over the event kinds, kept flat for 
             if len(stack) >= MAX_YAML_DEPTH:
                 raise SpecError(f"YAML nested deeper than {MAX_YAML_DEPTH} levels",
                                 line=line)  # fmt: skip
-            is_map = cls is _MAP_START
+            is_map = cls is map_start
             if is_map:
-                items = LineDict()
-                items.lines = {}
+                items = line_dict()
+                items.lines = lines = {}
             else:
-                items = LineList()
-                items.lines = []
+                items = line_list()
+                items.lines = lines = []
             items.line = line
-            stack.append([items, items.lines, is_map, _NO_KEY, 0, None, event.anchor])
+            top = [items, lines, is_map, _NO_KEY, 0, None, event.anchor]
+            stack.append(top)
             if event.anchor is not None:
                 if event.anchor in anchors:
                     raise _error("second occurrence", mark)
@@ -306,8 +334,9 @@ def _walk(loader):  # noqa: C901 - one loop over the event kinds, kept flat for 
             if tag is not None and tag != "!" and tag != (_MAP_TAG if is_map else _SEQ_TAG):
                 _refuse_collection_tag(tag, is_map, mark)
             continue
-        elif cls is _MAP_END or cls is _SEQ_END:
+        elif cls is map_end or cls is _SEQ_END:
             frame = stack.pop()
+            top = stack[-1] if stack else None
             value = frame[0]
             if frame[6] is not None:
                 del open_ids[id(value)]
@@ -323,25 +352,24 @@ def _walk(loader):  # noqa: C901 - one loop over the event kinds, kept flat for 
             return None if root is _NO_KEY else root
         else:  # stream start, document end
             continue
-        # place ``value`` (its node at ``line``) in the collection that holds it
-        if not stack:
+        # place ``value`` (its node at ``line``; 0: the event's) in the collection that holds it
+        if top is None:
             if value is _MERGE_KEY:
-                raise _refused(_MERGE, line or mark.line + 1)
+                raise _refused(_MERGE, line or event.start_mark.line + 1)
             root = value
             continue
-        top = stack[-1]
         if not top[2]:
             if not line:
-                line = mark.line + 1
+                line = event.start_mark.line + 1
             if value is _MERGE_KEY:
                 raise _refused(_MERGE, line)
             top[0].append(value)
             top[1].append(line)
         elif top[3] is _NO_KEY:
             if not line:
-                line = mark.line + 1
+                line = event.start_mark.line + 1
             if value is not _MERGE_KEY:
-                if value.__class__ is LineDict or value.__class__ is LineList:
+                if value.__class__ is line_dict or value.__class__ is line_list:
                     raise SpecError("a mapping key must be a plain value", line=line)
                 if value in top[0]:
                     raise SpecError(f"duplicate key {brief(value)} (first at line "
@@ -352,7 +380,7 @@ def _walk(loader):  # noqa: C901 - one loop over the event kinds, kept flat for 
             key = top[3]
             top[3] = _NO_KEY
             if value is _MERGE_KEY:
-                raise _refused(_MERGE, line or mark.line + 1)
+                raise _refused(_MERGE, line or event.start_mark.line + 1)
             if key is _MERGE_KEY:
                 if top[5] is None:
                     top[5] = []

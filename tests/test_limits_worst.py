@@ -123,6 +123,13 @@ def test_max_rows_every_command(tmp_path, command):
         assert rc == 0
 
 
+def test_max_rows_is_refused_one_past(tmp_path):
+    path = _rows_file(tmp_path, "r.yaml", ["  - relu\n"] * (limits.MAX_ROWS + 1),
+                      "input: [4, 2, 2]\nlayers:\n")  # fmt: skip
+    _rc, _out, err = run_bounded("table", path, allowed=(2,))
+    assert f"more than {limits.MAX_ROWS:,} rows in one list" in err and f"{path}:3:" in err
+
+
 def test_max_rows_diff_of_a_file_with_itself(tmp_path):
     path, _mk = _deep(tmp_path, limits.MAX_ROWS, "flat")
     run_bounded("diff", path, path, "--all")
@@ -367,15 +374,21 @@ def test_max_number_bits(tmp_path):
 
 
 def test_max_columns(tmp_path):
-    # a block showing MAX_COLUMNS columns, used on every row up to MAX_ROWS
+    # a block showing MAX_COLUMNS columns, on as many rows as MAX_COLUMN_CELLS allows (100,000
+    # such rows were 6.4 million cells: 8.8 s and 1.4 GB); one row more is refused
     columns = ", ".join(f"c{j}: a" for j in range(limits.MAX_COLUMNS))
     head = (f"input: [4, 2, 2]\nblocks:\n  wide:\n    defaults: {{a: 1}}\n"
             f"    columns: {{{columns}}}\n    layers: [relu]\nlayers:\n")  # fmt: skip
-    rows = [f"  - w{i}: {{type: wide}}\n" for i in range(limits.MAX_ROWS)]
+    count = min(limits.MAX_ROWS, limits.MAX_COLUMN_CELLS // limits.MAX_COLUMNS)
+    rows = [f"  - w{i}: {{type: wide}}\n" for i in range(count)]
     path = _rows_file(tmp_path, "c.yaml", rows, head)
     for command in (["table"], ["table", "--format", "csv"], ["table", "--format", "json"]):
         rc, _out, _err = run_bounded(command[0], path, *command[1:])
         assert rc == 0
+    if count < limits.MAX_ROWS:
+        over = _rows_file(tmp_path, "o.yaml", [*rows, f"  - w{count}: {{type: wide}}\n"], head)
+        _rc, _out, err = run_bounded("table", over, allowed=(2,))
+        assert "MAX_COLUMN_CELLS" in err and f":{count + 8}:" in err
 
 
 def test_max_type_words_and_label_chars(tmp_path):
@@ -571,6 +584,7 @@ WORST_CASES = {
     "MAX_ROW_EXPANSIONS": test_max_row_expansions_with_skipped_rows,
     "MAX_VALUES": test_max_row_expansions_and_values_bombs,
     "MAX_COLUMNS": test_max_columns,
+    "MAX_COLUMN_CELLS": test_max_columns,
     "MAX_BLOCK_DEPTH": test_max_block_depth,
     "MAX_EXTENDS_DEPTH": test_max_extends_depth,
     "MAX_LABEL_CHARS": test_max_type_words_and_label_chars,

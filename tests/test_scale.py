@@ -8,6 +8,7 @@ deep-spec generator itself (hand-computed totals).
 
 from __future__ import annotations
 
+import datetime
 import gc
 import json
 import os
@@ -17,6 +18,7 @@ import pytest
 import yaml
 
 from archcost.commands.table import network_json
+from archcost.errors import SpecError
 from archcost.report import _json_default, to_json
 from archcost.spec import build
 from archcost.yamlio import gc_paused, load_text
@@ -58,6 +60,37 @@ def test_table_json_is_json_dumps_indent_2(name, expand):
     assert to_json(data) == _stdlib_json(data)
 
 
+@pytest.mark.parametrize("name", ["googlenet", "resnet50:torchvision", "vit_b_16", "lenet5"])
+@pytest.mark.parametrize("train", [False, True])
+def test_table_json_text_only_is_the_same_text(name, train, tmp_path):
+    """``table --format json`` writes the rows' records without building them
+    (commands.table.layers_text, one body per distinct record): the same text as the dicts,
+    written by json.dumps."""
+    net = build(name, train=train)
+    data = network_json(net, 3, "bfloat16", False)
+    fast = to_json(network_json(net, 3, "bfloat16", False, text_only=True))
+    assert fast == _stdlib_json(data)
+
+
+def test_table_json_text_only_rows_that_differ_only_in_name(tmp_path):
+    """Rows of one kind share a body; labels with quotes, non-ASCII and repeated labels
+    (' #2') and rows whose only difference is train-only or a block column keep their own."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "name: s\ninput: [3, 8, 8]\nblocks:\n  u:\n    args: [c]\n    columns: {'#c': c}\n"
+        "    layers:\n      - conv: {type: conv, out: c, k: 3, p: 1}\nlayers:\n"
+        '  - conv "a\u00e9": {type: conv, out: 4, k: 3, p: 1}\n'
+        '  - conv "a\u00e9": {type: conv, out: 4, k: 3, p: 1}\n'
+        "  - relu\n  - relu\n  - drop: {type: dropout, train: true}\n"
+        "  - relu x: {type: relu}\n  - relu t: {type: relu, train: true}\n  - u1: {type: u, c: 4}\n  - u2: {type: u, c: 4}\n"
+        "  - u3: {type: u, c: 5}\n  - pool: {type: global_avgpool}\n")
+    for train in (False, True):
+        net = build(str(spec), train=train)
+        data = network_json(net, 1, "float32", False)
+        assert to_json(network_json(net, 1, "float32", False, text_only=True)) == \
+            _stdlib_json(data)
+
+
 @pytest.mark.parametrize("name", ["googlenet", "resnet50", "inception_v3"])
 def test_row_sums_equal_the_row_properties(name):
     for row in build(name).rows:
@@ -79,6 +112,44 @@ c: [conv, conv, conv, relu, "conv", 'relu', 3x3, 7x7/2, -1, +1, 1_000, .5]
     expected["a"][14] = "2014-01-01"  # archcost keeps dates as text (docs/limits.md)
     assert ours == expected
     assert [type(v) for v in ours["a"]] == [type(v) for v in expected["a"]]
+
+
+@pytest.mark.parametrize("style", ["{}", "'{}'", '"{}"', "[{}]", "{{k: {}}}"])
+def test_yaml_scalars_of_every_first_character_load_like_the_safe_loader(style):
+    """An untagged scalar whose first character no implicit resolver claims is taken as its
+    text without the resolver (yamlio._walk): every printable ASCII first character, alone
+    and followed by text, plain and quoted, loads as PyYAML's safe loader loads it (or both
+    fail)."""
+    for first in map(chr, range(32, 127)):
+        for tail in ("", "1", "x y", "rue", "ull", ".5", "0"):
+            scalar = style.format(first + tail)
+            text = f"a: {scalar}\n"
+            try:  # libyaml's parser, as archcost's loader (pure Python's differs on 'a: !')
+                expected = yaml.load(text, Loader=SAFE)  # noqa: S506 - a safe loader
+            except yaml.YAMLError:
+                with pytest.raises(SpecError):
+                    load_text(text, "t.yaml")
+                continue
+            try:
+                ours = load_text(text, "t.yaml")
+            except SpecError:
+                assert first in "!&*", text  # tags, anchors, aliases archcost refuses
+                continue
+            if isinstance(expected["a"], (datetime.date, datetime.datetime)):
+                continue  # archcost keeps dates as the text they are written as
+            assert ours == expected, text
+            assert _types(ours) == _types(expected), text
+
+
+SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _types(value):
+    if isinstance(value, dict):
+        return {k: _types(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_types(v) for v in value]
+    return type(value)
 
 
 def test_gc_paused_restores_the_collector():

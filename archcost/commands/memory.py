@@ -11,6 +11,7 @@ from ..memory import (
     FRAMEWORKS,
     OPTIMIZER_COPIES,
     WORKSPACES,
+    graph_index,
     inference,
     peak_assumptions,
     training,
@@ -32,6 +33,7 @@ from ..options import (
 from ..report import Column, emit, human, human_bytes, render, to_json
 from ..shapes import layout_record
 from ..spec import build
+from ..yamlio import gc_paused
 
 NOT_MODELLED = (
     "not modelled: the CUDA context, cached but free allocator blocks and fragmentation; "
@@ -42,15 +44,17 @@ NOT_MODELLED = (
 
 def memory_json(net, batch, dtype, device, optimizer, expand, framework="torch-eager",
                 autocast=False, workspace="none") -> dict:
+    index = graph_index(net)  # read once for both passes
     live = inference(net, batch, dtype, device, framework=framework, autocast=autocast,
-                     workspace=workspace)  # fmt: skip
+                     workspace=workspace, index=index)  # fmt: skip
     unknowns = unknown.unknown_nodes(net)  # their training costs are unknown: all are
     train = unknown.no_training(live) if unknowns else training(net, batch, dtype, device,
-                                                                 optimizer)  # fmt: skip
+                                                                 optimizer, index=index)  # fmt: skip
     # a user primitive (custom) that needs a gradient: what it saves for backward is unknown
     custom = [] if train.peak_bytes is not None else [n for n in net.nodes if n.op == "custom"]
     if custom:
         train = unknown.no_training(live)
+    totals = net.totals()
     nbytes = DTYPE_BYTES[dtype]
     records = []
     if expand:
@@ -101,7 +105,7 @@ def memory_json(net, batch, dtype, device, optimizer, expand, framework="torch-e
         "workspace": workspace,
         "peak_assumptions": peak_assumptions(device),
         "train": net.train,
-        "params": net.total("params"),
+        "params": totals["params"],
         "weights_bytes": live.weights_bytes,
         "buffers_bytes": live.buffers_bytes,
         "input_bytes": live.input_bytes,
@@ -112,7 +116,7 @@ def memory_json(net, batch, dtype, device, optimizer, expand, framework="torch-e
         "inference_bytes": live.total_bytes,
         "saved_bytes": train.saved_bytes,
         "backward_macs": train.backward_macs,
-        "macs": net.total("macs"),
+        "macs": totals["macs"],
         "layers": records,
         "not_modelled": NOT_MODELLED,
     }
@@ -151,7 +155,9 @@ def memory_json(net, batch, dtype, device, optimizer, expand, framework="torch-e
 def render_memory(data, fmt) -> str:
     train = data["train"]
     exact = fmt == "csv"
-    size = (lambda n: n) if exact else human_bytes
+    size = (lambda n: n) if exact else _remembered(human_bytes)
+    shape_text = _remembered(lambda key: fmt_shape(*key))
+    macs_text = _remembered(human)
     columns = [Column("name", "layer", numeric=False), Column("out", "output", numeric=False),
                Column("act", "activations"), Column("live", "live")]  # fmt: skip
     if train:
@@ -160,10 +166,11 @@ def render_memory(data, fmt) -> str:
     rows = []
     for rec in data["layers"]:
         row = {"name": rec["name"] + (" (train)" if rec["train_only"] else ""),
-               "out": fmt_shape(tuple(rec["output"]), rec.get("layout")), "act": size(rec["activation_bytes"]),
+               "out": shape_text((tuple(rec["output"]), rec.get("layout"))),
+               "act": size(rec["activation_bytes"]),
                "live": size(rec["live_bytes"]), "tlive": size(rec["train_live_bytes"]),
                "blive": size(rec["backward_live_bytes"]), "saved": size(rec["saved_bytes"]),
-               "bmacs": rec["backward_macs"] if exact else human(rec["backward_macs"])}  # fmt: skip
+               "bmacs": rec["backward_macs"] if exact else macs_text(rec["backward_macs"])}  # fmt: skip
         if rec["name"] in (data["peak_layer"], data["peak_node"]):
             row["name"] += "  <- peak"
             row["_style"] = "bold"
@@ -206,6 +213,20 @@ def render_memory(data, fmt) -> str:
     return render(columns, rows, fmt, title=title, footer=footer, notes=notes)
 
 
+def _remembered(fn):
+    """``fn`` with its results kept by argument (a table of 100,000 layers shows a few
+    distinct sizes and shapes)."""
+    memo: dict = {}
+
+    def call(arg):
+        text = memo.get(arg)
+        if text is None:
+            text = memo[arg] = fn(arg)
+        return text
+
+    return call
+
+
 @click.command("memory")
 @click.argument("spec")
 @format_option()
@@ -241,9 +262,8 @@ def command(spec, fmt, batch, dtype, train, optimizer, device, framework, autoca
     net = maybe_fold(build(spec, params=parse_sets(sets) or None, train=train), fold_bn)
     if autocast and dtype not in ("bfloat16", "float16"):
         raise click.UsageError("--autocast needs --dtype bfloat16 or float16")
-    data = memory_json(net, batch, dtype, device, optimizer, expand, framework, autocast,
-                       workspace)  # fmt: skip
-    if fmt == "json":
-        emit(to_json(data), output)
-        return
-    emit(render_memory(data, fmt), output)
+    with gc_paused():  # a large network's records are many small objects that all stay alive
+        data = memory_json(net, batch, dtype, device, optimizer, expand, framework, autocast,
+                           workspace)  # fmt: skip
+        text = to_json(data) if fmt == "json" else render_memory(data, fmt)
+    emit(text, output)

@@ -20,6 +20,7 @@ from ..options import (
 )
 from ..report import Column, emit, human, render, to_json
 from ..spec import build
+from ..yamlio import gc_paused
 
 
 def _ms(seconds: float) -> float:
@@ -204,8 +205,7 @@ def command(spec, profile, fmt, batch, dtype, train, sets, fold_bn, expand, brea
                                "casts to)")  # fmt: skip
     prof = load_profile(profile)
     net = maybe_fold(build(spec, params=parse_sets(sets) or None, train=train), fold_bn)
-    data = predict_json(net, prof, batch, dtype, expand, autocast, channels_last, compiled)
-    if fmt == "json":
-        emit(to_json(data), output)
-        return
-    emit(render_predict(data, fmt, breakdown), output)
+    with gc_paused():  # a large network's records are many small objects that all stay alive
+        data = predict_json(net, prof, batch, dtype, expand, autocast, channels_last, compiled)
+        text = to_json(data) if fmt == "json" else render_predict(data, fmt, breakdown)
+    emit(text, output)

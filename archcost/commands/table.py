@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from .. import conventions, unknown
@@ -62,6 +64,82 @@ def layer_record(row, batch, nbytes) -> dict:
     }
 
 
+def _record_key(row):
+    """What a row's record holds besides its name and label, hashable, or None (records with
+    block columns, or values that are not plain ints, are written on their own)."""
+    if row.columns:
+        return None
+    nodes = row.nodes
+    shape = row.shape
+    if len(nodes) == 1:
+        n = nodes[0]
+        values = (n.params, n.bias, n.buffers, n.macs, n.ops, n.extra, n.depth, row.repeat)
+        if type(row.train_only) is not bool or type(n.inplace) is not bool:
+            return None
+        key = (row.type, row.patch, type(shape), shape, n.shape, n.inplace, row.train_only,
+               *values)  # fmt: skip
+    else:
+        values = (*row.sums().values(), row.depth, row.repeat)
+        if type(row.train_only) is not bool:
+            return None
+        key = (row.type, row.patch, type(shape), shape, row.train_only, *values)
+    for v in values:
+        if type(v) is not int:
+            return None
+    return key
+
+
+def layers_text(rows, batch, nbytes):
+    """``[layer_record(row, batch, nbytes) for row in rows]`` as :func:`~archcost.report.to_json`
+    writes it, without the dicts: the text after a record's name and label is written once per
+    distinct rest (a network written layer by layer has a few kinds of row; BENCHMARKS.md,
+    "Issue 13's target"), from the record itself, so the text is the same."""
+    from ..report import Encoded, encode_at
+
+    escape = json.encoder.encode_basestring_ascii  # what to_json writes strings with
+
+    def write(newline, parts):
+        if not rows:
+            parts.append("[]")
+            return
+        inner = newline + "  "
+        field = inner + "  "
+        head, mid = "{" + field + '"name": ', "," + field + '"label": '
+        bodies: dict = {}
+        add = parts.append
+        add("[" + inner)
+        sep = None
+        for row in rows:
+            key = _record_key(row)
+            body = bodies.get(key) if key is not None else None
+            if body is None:
+                rec = layer_record(row, batch, nbytes)
+                full = encode_at(rec, inner)
+                prefix = head + escape(rec["name"]) + mid + escape(rec["label"])
+                if not full.startswith(prefix):  # pragma: no cover - the record's first keys
+                    raise AssertionError("layer_record: name and label come first")
+                body = full[len(prefix):]
+                if key is not None and len(bodies) < _MAX_BODIES:
+                    bodies[key] = body
+            name, label = row.id, row.label
+            text = escape(name)
+            if sep is None:
+                sep = "," + inner + head
+                add(head)
+            else:
+                add(sep)
+            add(text)
+            add(mid)
+            add(text if label is name else escape(label))
+            add(body)  # one shared string per kind of row: no per-record copy
+        add(newline + "]")
+
+    return Encoded(write)
+
+
+_MAX_BODIES = 4096  # distinct record bodies kept by layers_text
+
+
 def node_record(node, batch, nbytes) -> dict:
     return {
         "name": node.id,
@@ -85,12 +163,18 @@ def node_record(node, batch, nbytes) -> dict:
 
 
 def network_json(net: Network, batch: int, dtype: str, expand: bool,
-                 convention: str | None = None) -> dict:
+                 convention: str | None = None, text_only: bool = False) -> dict:
     """The table as data. With ``convention`` (archcost.conventions), every record and the
-    total also carry ``count``: what that tool reports for the row (null where unknown)."""
+    total also carry ``count``: what that tool reports for the row (null where unknown).
+
+    ``text_only``: the data is only written with :func:`~archcost.report.to_json`, so the
+    spec rows' records may be an :class:`~archcost.report.Encoded` (:func:`layers_text`)."""
     nbytes = DTYPE_BYTES[dtype]
-    records = ([node_record(n, batch, nbytes) for n in net.nodes] if expand
-               else [layer_record(r, batch, nbytes) for r in net.rows])  # fmt: skip
+    if text_only and not expand and convention is None:
+        records = layers_text(net.rows, batch, nbytes)
+    else:
+        records = ([node_record(n, batch, nbytes) for n in net.nodes] if expand
+                   else [layer_record(r, batch, nbytes) for r in net.rows])  # fmt: skip
     totals = net.totals()
     totals["flops"] = unknown.mul(2, totals["macs"])  # None: unknown (archcost.unknown)
     totals["activation_bytes"] = totals["activations"] * batch * nbytes
@@ -294,7 +378,7 @@ def command(spec, fmt, batch, dtype, train, sets, fold_bn, expand, symbolic, bar
         return
     with gc_paused():  # a large network's records are many small objects that all stay alive
         if fmt == "json":
-            data = network_json(net, batch, dtype, expand, convention)
+            data = network_json(net, batch, dtype, expand, convention, units != "paper")
             if units == "paper":  # each record's params and MACs as the published table prints
                 from ..paper_units import paper_json
 

@@ -326,13 +326,26 @@ def row_ids_and_keys(rows, file) -> tuple[list[str], list[tuple[str, object]]]:
     keys = []
     lined = isinstance(rows, LineList)
     for i, raw in enumerate(rows):
-        key, value = pair = row_key(raw, file, rows.item_line(i) if lined else None)
+        if type(raw) is LineDict and len(raw) == 1:  # the common row: row_key, inlined
+            pair = next(iter(raw.items()))
+            key, value = pair
+            if type(key) is not str or len(key) > MAX_LABEL_CHARS or not key.strip():
+                pair = row_key(raw, file, rows.item_line(i) if lined else None)
+        else:
+            pair = row_key(raw, file, rows.item_line(i) if lined else None)
+        key, value = pair
         keys.append(pair)
-        explicit = value.get("id") if isinstance(value, dict) else None
-        if isinstance(explicit, str):
-            key = explicit
-        n = seen[key] = seen.get(key, 0) + 1
-        ids.append(key if n == 1 else f"{key} #{n}")
+        if isinstance(value, dict):
+            explicit = value.get("id")
+            if isinstance(explicit, str):
+                key = explicit
+        n = seen.get(key)
+        if n is None:
+            seen[key] = 1
+            ids.append(key)
+        else:
+            n = seen[key] = n + 1
+            ids.append(f"{key} #{n}")
     return ids, keys
 
 

@@ -11,6 +11,7 @@ from ..expr import evaluate
 from ..graph import Network, Node, Row
 from ..limits import (
     MAX_BLOCK_DEPTH,
+    MAX_COLUMN_CELLS,
     MAX_COLUMNS,
     MAX_COUNT,
     MAX_DIM,
@@ -62,9 +63,15 @@ _MAX_SHAPES = 4096  # row shapes whose primitive plans one doc keeps (see _shape
 def _shape_of(op, fields, symbolic):
     """A hashable key for a primitive row's plan: the type, the field names in order, and each
     field value with its type (``k: 1`` and ``k: true`` differ); None when a value is not a
-    plain scalar or a list of them (such rows keep a plan of their own)."""
+    plain scalar or a list of them (such rows keep a plan of their own). The values of row
+    keys (``in``, ``id``, ...) play no part in the plan, only their names: the add rows of a
+    network written layer by layer, each naming other inputs, share one plan."""
     items = []
+    prim = L.PRIMITIVES[op]
     for key, value in fields.items():
+        if key in ROW_KEYS and key not in prim.field_map and key not in WEIGHT_SUGAR:
+            items.append((key, None, None))
+            continue
         if isinstance(value, list):
             if not all(v is None or type(v) in _PLAIN for v in value):
                 return None
@@ -77,6 +84,8 @@ def _shape_of(op, fields, symbolic):
 
 _PLAIN = {str, int, float, bool}
 _ABSENT = object()
+# row keys that change how a row is expanded (a row with none of them takes the short path)
+_ROW_FLOW = frozenset({"train", "when", "else", "repeat", "first", "call"})
 
 
 # field kinds of window sizes: how many axes each takes (an int fills them all)
@@ -94,6 +103,7 @@ class _Expander:
         self.expanded = 0  # rows expanded, skipped ones included (see MAX_ROW_EXPANSIONS)
         self.values_read = 0  # fields, list items, inputs and block arguments (MAX_VALUES)
         self.headers: set = set()  # block columns shown in the table (MAX_COLUMNS)
+        self.column_cells = 0  # cells of those columns, over the rows (MAX_COLUMN_CELLS)
         self.env = env
         self.train = train
         self.evaluate = evaluator
@@ -105,6 +115,8 @@ class _Expander:
         self.calls: list = []  # `call:` of the rows being expanded, innermost last
         self.spans: list = []  # (id, type, first node index, end index): rows at every depth
         self.ids: dict = {}  # node id -> (op, file, line): explicit and generated ids are unique
+        self.default_calls: dict = {}  # op -> its `defaults: {op: {call:}}` (None: none)
+        self.block_defs: dict = {}  # type -> its block definition (None: a primitive)
         if self.static.blocks is not None:
             self.blocks = self.static.blocks
             return
@@ -258,25 +270,72 @@ class _Expander:
             cached = static.rows[id(rows)] = (rows, ids, [None] * len(rows))
         ids, infos = cached[1], cached[2]
         lined = isinstance(rows, LineList)
+        if lined:  # LineList.item_line and item_file, inlined
+            row_lines, row_files = rows.lines, getattr(rows, "files", None)
+            nlines, nfiles = len(row_lines), len(row_files) if row_files else 0
+            own_file = getattr(rows, "file", None) or list_file
         for i, raw in enumerate(rows):
             info = infos[i]
             self.expanded += 1
             if info is None:  # first build: the row's label, named fields, line and file, kept
-                line = rows.item_line(i) if lined else None
-                # rows inserted or overridden by an 'extends' file or a variant come from that file
-                file = rows.item_file(i, list_file) if lined else list_file
-                self._count_row(file, line)
+                if lined:
+                    line = row_lines[i] if i < nlines else rows.line
+                    # rows inserted or overridden by an 'extends' file or a variant come from
+                    # that file
+                    file = row_files[i] if i < nfiles and row_files[i] else own_file
+                else:
+                    line, file = None, list_file
+                if self.expanded > MAX_ROW_EXPANSIONS:
+                    self._count_row(file, line)
                 label, value = keys[i] if keys is not None else row_key(raw, file, line)
                 cost = 1 + (len(value) if isinstance(value, (dict, list)) else 0)
-                self._spend(cost, file, line)
-                fields = _named_fields_for(self, label, value, file, line)
-                # + resolved type, first-merged fields
-                info = infos[i] = [label, fields, line, None, None, file, cost]
+                self.values_read += cost
+                if self.values_read > MAX_VALUES:
+                    self._spend(0, file, line)
+                if type(value) is LineDict and hasattr(value, "lines") and hasattr(value, "line"):
+                    fields = value  # as _named_fields_for returns it
+                else:
+                    fields = _named_fields_for(self, label, value, file, line)
+                # + resolved type, first-merged fields, whether any of _ROW_FLOW is given
+                info = infos[i] = [label, fields, line, None, None, file, cost,
+                                   not _ROW_FLOW.isdisjoint(fields)]  # fmt: skip
             else:
-                self._count_row(info[5], info[2])
-                self._spend(info[6], info[5], info[2])
+                if self.expanded > MAX_ROW_EXPANSIONS:
+                    self._count_row(info[5], info[2])
+                self.values_read += info[6]
+                if self.values_read > MAX_VALUES:
+                    self._spend(0, info[5], info[2])
             label, fields, line, file = info[0], info[1], info[2], info[5]
             row_id = ids[i]
+            if not info[7]:  # none of train, when, else, repeat, first, call: a plain row
+                inputs = self._inputs(fields, scope, current, file, line, row_id) \
+                    if "in" in fields else [current]  # fmt: skip
+                type_name = info[3]
+                if type_name is None:
+                    type_name = info[3] = self._row_type(fields, label, file, line)
+                node_id = prefix + row_id
+                row = None
+                if top:
+                    row = Row(row_id, label, type_name, line, False)
+                    self.rows.append(row)
+                    self.row = row
+                start = len(self.nodes)
+                bdef = self.block_defs.get(type_name, _ABSENT)
+                if bdef is _ABSENT:
+                    bdef = self.block_defs[type_name] = _block_def(type_name, self.blocks)
+                if bdef is not None:
+                    out = self.expand_block(type_name, bdef, fields, inputs, node_id, env, file,
+                                            line, depth, row)  # fmt: skip
+                else:
+                    out = self.expand_primitive(type_name, fields, inputs, node_id, env, file,
+                                                line, row)  # fmt: skip
+                self.spans.append((node_id, type_name, start, len(self.nodes)))
+                scope[row_id] = current = out
+                if row is not None:
+                    row.output = out
+                    if not row.patch and len(row.block_patches) == 1:
+                        row.patch = next(iter(row.block_patches))
+                continue
             train_only = self._flag(fields, "train", env, file) if "train" in fields else False
             if train_only and not self.train:
                 scope[row_id] = None  # referencing it at inference is an error
@@ -300,14 +359,7 @@ class _Expander:
                     continue
             type_name = info[3]
             if type_name is None:
-                explicit = fields.get("type")
-                # an explicit type resolves the same on every row (the label plays no part)
-                type_name = static.types.get(explicit) if type(explicit) is str else None
-                if type_name is None:
-                    type_name = _resolve_type(label, explicit, self.blocks, file, line)
-                    if type(explicit) is str:
-                        static.types[explicit] = type_name
-                info[3] = type_name
+                type_name = info[3] = self._row_type(fields, label, file, line)
             repeat = 1
             if "repeat" in fields:
                 rfile, rline = fields.key_file("repeat", file), fields.key_line("repeat")
@@ -359,6 +411,18 @@ class _Expander:
             if not train_only:
                 current = out[0]
         return current
+
+    def _row_type(self, fields, label, file, line):
+        """The layer type or block a row names (by ``type:`` or its label)."""
+        explicit = fields.get("type")
+        static = self.static
+        # an explicit type resolves the same on every row (the label plays no part)
+        type_name = static.types.get(explicit) if type(explicit) is str else None
+        if type_name is None:
+            type_name = _resolve_type(label, explicit, self.blocks, file, line)
+            if type(explicit) is str:
+                static.types[explicit] = type_name
+        return type_name
 
     def _count_row(self, file, line):
         """Rows skipped by 'when: false' or 'train: true' emit no node, so MAX_NODES alone would
@@ -435,28 +499,34 @@ class _Expander:
         if cached is None or cached[0] is not fields:
             cached = self.static.plans[key] = self._primitive_cached(op, fields, file, line)
         values = cached[1].copy()
+        memo = cached[3]
+        got = []  # the values of the fields the shared plan does not hold (see emit)
         for entry in cached[2]:
             how = entry[0]
             if how is _RAW:
                 fdef = entry[1]
-                values[fdef.name] = self.convert(fdef, entry[2], env, entry[4], entry[3],
-                                                 f"{op} '{node_id}'")  # fmt: skip
+                value = self.convert(fdef, entry[2], env, entry[4], entry[3],
+                                     f"{op} '{node_id}'")  # fmt: skip
             elif how is _NAME:
                 fdef, v = entry[1], env.get(entry[4], _ABSENT)
                 if v is _ABSENT and entry[6] is not _ABSENT:
-                    values[fdef.name] = entry[6]  # a word such as 'none' that names nothing
+                    value = entry[6]  # a word such as 'none' that names nothing
                 elif type(v) is int and entry[7] and fdef.minimum <= v <= MAX_DIM:
                     # a whole number from the scope, in range: what convert() returns, directly
                     n = _SIZES.get(fdef.kind, 1)
-                    values[fdef.name] = v if n == 1 else (v,) * n
+                    value = v if n == 1 else (v,) * n
                 else:
-                    values[fdef.name] = self.convert(fdef, entry[2], env, entry[5], entry[3],
-                                                     f"{op} '{node_id}'")  # fmt: skip
+                    value = self.convert(fdef, entry[2], env, entry[5], entry[3],
+                                         f"{op} '{node_id}'")  # fmt: skip
             else:
                 raise SpecError(f"{op} row '{node_id}' needs field '{entry[1].name}'", file, line)
+            values[fdef.name] = value
+            if memo is not None:
+                got.append(value)
+                got.append(type(value))
         bn = values.pop("bn", False)
         act = values.pop("act", "none")
-        node = self.emit(op, values, inputs, node_id, file, line, row)
+        node = self.emit(op, values, inputs, node_id, file, line, row, memo, tuple(got))
         if bn:
             # the sugar's batch norm honours the spec's `defaults: {bn: {eps: ...}}` like a bn row
             eps = Fraction(1, 100000)
@@ -498,7 +568,7 @@ class _Expander:
                         for e in plan}  # fmt: skip
             entries = [e for e in plan if e[0] is not _CONST]
             if shape is None:
-                return fields, template, entries
+                return fields, template, entries, None
             spec_defaults = self._defaults_for(op)
             generic = []
             for e in entries:
@@ -507,10 +577,11 @@ class _Expander:
                     generic.append((e, None))  # the same for every row of this shape
                 else:
                     generic.append((e, name in fields))  # the row's own line and file
-            shared = self.static.shapes[shape] = (template, generic)
+            # + the costs of the primitive by the values of its other fields (see emit)
+            shared = self.static.shapes[shape] = (template, generic, {})
             if len(self.static.shapes) > _MAX_SHAPES:
                 self.static.shapes.pop(next(iter(self.static.shapes)))
-        template, generic = shared
+        template, generic, memo = shared
         entries = []
         for e, own in generic:
             if own is None:
@@ -525,7 +596,7 @@ class _Expander:
                 entries.append((_RAW, e[1], e[2], fline, ffile))
             else:
                 entries.append((_NAME, e[1], e[2], fline, e[4], ffile, e[6], e[7]))
-        return fields, template, entries
+        return fields, template, entries, None if self.symbolic else memo
 
     def _primitive_plan(self, op, fields, file, line):
         """Check a primitive row's field names once; say where each field's value comes from.
@@ -642,7 +713,11 @@ class _Expander:
             plan.append((_RAW, arg, raw, fline, own, afile))
         return plan
 
-    def emit(self, op, values, inputs, node_id, file, line, row):
+    def emit(self, op, values, inputs, node_id, file, line, row, memo=None, vkey=None):
+        """One node. ``memo`` and ``vkey`` (from :meth:`expand_primitive`): the row's shared
+        plan's costs, keyed by ``vkey`` (the values and types of the fields the plan does not
+        hold constant) and the input shapes, so that the key is small (the generic key holds
+        every field value: a bn row's Fraction eps hashes in Python)."""
         prim = L.PRIMITIVES[op]
         arity, count = prim.arity, len(inputs)
         if arity == 0:
@@ -656,17 +731,30 @@ class _Expander:
             raise SpecError(f"{op} takes exactly two inputs", file, line)
         # a primitive's cost depends only on its input shapes (with their layouts) and its
         # field values: a network written layer by layer repeats the same few thousands of times
-        key = None
+        key = mkey = cost = None
+        static = self.static
         if not self.symbolic:
-            vals = values.values()
-            key = (op, tuple([(type(i.shape), i.shape) for i in inputs]), tuple(vals),
-                   tuple(map(type, vals)), tuple(values))  # fmt: skip
-            try:
-                cost = self.static.costs.get(key)
-            except TypeError:  # a list-valued field
-                key = cost = None
-        else:
-            cost = None
+            if count == 1:
+                shape = inputs[0].shape
+                shapes = ((type(shape), shape),)
+            else:
+                shapes = tuple([(type(i.shape), i.shape) for i in inputs])
+            if memo is not None:
+                mkey = (vkey, shapes)
+                try:
+                    cost = memo.get(mkey)
+                except TypeError:  # a list-valued field
+                    memo = None
+            if cost is None:
+                vals = values.values()
+                key = (op, shapes, tuple(vals), tuple(map(type, vals)), tuple(values))
+                try:
+                    cost = static.costs.get(key)
+                except TypeError:  # a list-valued field
+                    key = None
+                if cost is not None and memo is not None and static.memo_count < _MAX_COSTS:
+                    memo[mkey] = cost
+                    static.memo_count += 1
         if cost is None:
             try:
                 if count == 0:
@@ -677,12 +765,16 @@ class _Expander:
                     cost = prim.fn(*[i.shape for i in inputs], **values)
             except SpecError as err:
                 raise SpecError(f"row '{node_id}': {err.message}", file, line) from None
-            if key is not None and len(self.static.costs) < _MAX_COSTS:
-                self.static.costs[key] = cost
-        if not self.symbolic and cost.shape and max(cost.shape) > MAX_DIM:
-            dim = next(d for d in cost.shape if d > MAX_DIM)
-            raise SpecError(f"row '{node_id}': output dimension {dim:,} exceeds the "
-                            f"limit {MAX_DIM:,}", file, line)  # fmt: skip
+            if not self.symbolic and cost.shape and max(cost.shape) > MAX_DIM:
+                dim = next(d for d in cost.shape if d > MAX_DIM)
+                raise SpecError(f"row '{node_id}': output dimension {dim:,} exceeds the "
+                                f"limit {MAX_DIM:,}", file, line)  # fmt: skip
+            # only checked costs are kept: a cost found in a cache needs no check
+            if key is not None and len(static.costs) < _MAX_COSTS:
+                static.costs[key] = cost
+            if memo is not None and static.memo_count < _MAX_COSTS:
+                memo[mkey] = cost
+                static.memo_count += 1
         owner = row if row is not None else self.row
         first = self.ids.setdefault(node_id, (op, file, line))
         if len(self.ids) <= len(self.nodes):  # setdefault found the id taken
@@ -692,8 +784,15 @@ class _Expander:
         node = Node(node_id, op, tuple(inputs), values, cost, owner, line)
         if self.calls:  # the innermost row that says `call:`, else `defaults: {op: {call:}}`
             node.call = self.calls[-1]
-        elif op in self.defaults and "call" in self._defaults_for(op):
-            node.call = _call_style(self._defaults_for(op)["call"], self.file, None)
+        else:
+            call = self.default_calls.get(op, _ABSENT)
+            if call is _ABSENT:
+                call = None
+                if op in self.defaults and "call" in self._defaults_for(op):
+                    call = _call_style(self._defaults_for(op)["call"], self.file, None)
+                self.default_calls[op] = call
+            if call is not None:
+                node.call = call
         nodes = self.nodes
         nodes.append(node)
         if len(nodes) > MAX_NODES:
@@ -745,6 +844,10 @@ class _Expander:
             if len(self.headers) > MAX_COLUMNS:
                 raise SpecError(f"blocks show more than {MAX_COLUMNS} distinct columns", bfile,
                                 bdef.key_line("columns"))  # fmt: skip
+            self.column_cells += len(bdef["columns"])
+            if self.column_cells > MAX_COLUMN_CELLS:
+                raise SpecError(f"the rows show more than {MAX_COLUMN_CELLS:,} block column "
+                                "cells (rows x columns; MAX_COLUMN_CELLS)", file, line)  # fmt: skip
             for header, arg in bdef["columns"].items():
                 row.columns[header] = benv.get(arg, arg)
         scope = {"input": inputs[0]}

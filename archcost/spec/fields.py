@@ -126,6 +126,7 @@ class _Static:
         self.rows = {}
         self.plans = {}  # ("prim" | "block", type, id(fields), line, ...) -> (fields, plan)
         self.costs = {}  # (primitive, input shapes, field values) -> its Cost (see emit)
+        self.memo_count = 0  # Costs kept in the shared plans' memos (see emit), in all
         self.types = {}  # a row's explicit `type:` -> the layer type or block it names
         self.shapes = {}  # ("shape", type, symbolic, field items) -> a primitive's shared plan
 
