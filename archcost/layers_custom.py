@@ -33,19 +33,25 @@ def custom(*inputs, shape, layout=None, params=0, macs=0, ops=0, buffers=0, name
     params, MACs, other ops and buffers as given (for a user primitive, the values of its
     expressions). Takes any number of inputs; a new tensor.
     """
+    out = _given_shape(shape, layout, name)
+    for q, v in (("params", params), ("macs", macs), ("ops", ops), ("buffers", buffers)):
+        if numeric(v) and v < 0:
+            raise SpecError(f"{name}: {q} = {v} is negative")
+    return Cost(out, params, 0, buffers, macs, ops)
+
+
+def _given_shape(shape, layout, what: str) -> tuple:
+    """A stated output shape (dimensions at least 1) with its layout, checked."""
     dims = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
     for d in dims:
         if numeric(d) and d < 1:
-            raise SpecError(f"{name}: output dimension {d} must be at least 1")
+            raise SpecError(f"{what}: output dimension {d} must be at least 1")
     lay = None
     if layout is not None:
         lay = parse_layout(layout)
         if lay is None or len(lay) != len(dims):
-            raise SpecError(f"{name}: layout {layout!r} does not fit a rank-{len(dims)} shape")
-    for q, v in (("params", params), ("macs", macs), ("ops", ops), ("buffers", buffers)):
-        if numeric(v) and v < 0:
-            raise SpecError(f"{name}: {q} = {v} is negative")
-    return Cost(shaped(dims, lay), params, 0, buffers, macs, ops)
+            raise SpecError(f"{what}: layout {layout!r} does not fit a rank-{len(dims)} shape")
+    return shaped(dims, lay)
 
 
 @primitive("unknown",
@@ -66,15 +72,5 @@ def unknown(*inputs, op, shape, layout=None, params=None, buffers=None):
     Unknown is ``None`` (:mod:`archcost.unknown` states the rule: every sum that includes an
     unknown is unknown). Takes any number of inputs; a new tensor.
     """
-    dims = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
-    for d in dims:
-        if numeric(d) and d < 1:
-            raise SpecError(f"unknown {op}: output dimension {d} must be at least 1")
-    lay = None
-    if layout is not None:
-        lay = parse_layout(layout)
-        if lay is None or len(lay) != len(dims):
-            raise SpecError(f"unknown {op}: layout {layout!r} does not fit a rank-{len(dims)} "
-                            "shape")  # fmt: skip
     bias = 0 if params == 0 else None  # which of the params are biases is unknown
-    return Cost(shaped(dims, lay), params, bias, buffers, None, None)
+    return Cost(_given_shape(shape, layout, f"unknown {op}"), params, bias, buffers, None, None)

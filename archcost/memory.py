@@ -462,6 +462,38 @@ class _Index:
 _TRANSIENT_OPS = frozenset({"maxpool", "lrn", "conv", "attention"})  # see _transient
 
 
+def _forward_storages(network, ins, aliases, size, input_bytes, input_end):
+    """The forward pass's storages, numbered by the position of the node that allocates it
+    plus one (the network input's is 0): ``owner[p + 1]`` the storage of position p (its
+    input's when it aliases it: a view, an in-place op), ``sbytes`` each storage's bytes and
+    ``send`` the last step it is alive (inclusive), here its last forward reader's."""
+    nodes = network.nodes
+    n = len(nodes)
+    owner = [0] * (n + 1)
+    sbytes = [0] * (n + 1)
+    send = [0] * (n + 1)
+    sbytes[0], send[0] = input_bytes, input_end
+    sized: dict = {}  # shape -> bytes of one tensor of that shape
+    for i, node in enumerate(nodes):
+        ix = ins[i]
+        if aliases[i]:
+            s = owner[ix[0] + 1]
+        else:
+            s = i + 1
+            shape = node.shape
+            b = sized.get(shape)
+            if b is None:
+                b = sized[shape] = size(elements(shape))
+            sbytes[s] = b
+            send[s] = i
+        owner[i + 1] = s
+        for j in ix:
+            t = owner[j + 1]
+            if send[t] < i:
+                send[t] = i
+    return owner, sbytes, send
+
+
 def _inference_steps(network, batch, dtype, device, transients, framework, autocast, workspace,
                      index=None):
     """:func:`inference` on positions and lists of ints (a storage is numbered by the position
@@ -482,33 +514,11 @@ def _inference_steps(network, batch, dtype, device, transients, framework, autoc
     ins = g.ins
     end = n  # alive after the last node: held by the caller
     in_bytes = 4 if autocast else nb  # autocast's input stays float32
-    owner = [0] * (n + 1)  # storage of each position + 1
-    sbytes = [0] * (n + 1)  # bytes of each storage
-    send = [0] * (n + 1)  # last step each storage is alive (inclusive)
-    sbytes[0] = size(elements(network.input.shape), in_bytes)
-    send[0] = end
-    casts = []  # (bytes, step): the cast cache's weight copies, alive to the end
     in_place = g.aliases(nodes, False)
-    sized: dict = {}  # shape -> bytes of one tensor of that shape
-    for i, node in enumerate(nodes):
-        ix = ins[i]
-        if in_place[i]:
-            s = owner[ix[0] + 1]
-        else:
-            s = i + 1
-            shape = node.shape
-            b = sized.get(shape)
-            if b is None:
-                b = sized[shape] = size(elements(shape))
-            sbytes[s] = b
-            send[s] = i
-        owner[i + 1] = s
-        for j in ix:
-            t = owner[j + 1]
-            if send[t] < i:
-                send[t] = i
-        if autocast and node.macs and node.params:
-            casts.append((size(node.params, batched=False), i))
+    owner, sbytes, send = _forward_storages(network, ins, in_place, size,
+                                            size(elements(network.input.shape), in_bytes), end)
+    casts = [(size(node.params, batched=False), i) for i, node in enumerate(nodes)
+             if autocast and node.macs and node.params]  # the cast cache's weight copies
     for p in g.out_pos:
         send[owner[p + 1]] = end
     if framework == "torch-eager":
@@ -873,36 +883,18 @@ def training(network, batch: int = 1, dtype: str = "float32", device: str = "cud
                     break
 
     # -- forward: storages and what is saved
-    owner = [0] * (n + 1)
-    sbytes = [0] * (n + 1)
-    send = [0] * (n + 1)
-    sbytes[0] = size(elements(network.input.shape))
-    send[0] = last
     aliases = g.aliases(nodes, True)
+    owner, sbytes, send = _forward_storages(network, ins, aliases, size,
+                                            size(elements(network.input.shape)), last)
     first_saver: dict[int, int] = {}  # storage -> the first node that saves it
     made = []  # (bytes, step, end): tensors made only to be saved
     extra_saved = [0] * n
     unknown_saved: set[int] = set()
     transients = [0] * n
-    sized: dict = {}
     for i, node in enumerate(nodes):
         ix = ins[i]
         alias = aliases[i]
-        if alias:
-            s = owner[ix[0] + 1]
-        else:
-            s = i + 1
-            shape = node.shape
-            b = sized.get(shape)
-            if b is None:
-                b = sized[shape] = size(elements(shape))
-            sbytes[s] = b
-            send[s] = i
-        owner[i + 1] = s
-        for j in ix:
-            t = owner[j + 1]
-            if send[t] < i:
-                send[t] = i
+        s = owner[i + 1]
         if node.op in _TRANSIENT_OPS:
             transients[i] = _transient(node, size, device, True)
         if not req[i + 1]:

@@ -155,13 +155,7 @@ def cpu_memory_child(name: str, batch: int, threads: int, train_batch: int) -> d
     peak = _alloc_peak(prof)
     train_peak = None
     if train_batch:
-        model.train()
-        xt = torch.randn(train_batch, *net.input.shape)
-        model(xt).sum().backward()
-        model.zero_grad(set_to_none=True)
-        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-            model(xt).sum().backward()
-        train_peak = _alloc_peak(prof)
+        train_peak = _train_peak(torch, model, torch.randn(train_batch, *net.input.shape))
     return {"network": name, "batch": batch, "builder": builder, "rss_base": base,
             "rss_weights": after_weights - base, "rss_start": start - base,
             "rss_growth": hwm - base, "rss_forward_growth": hwm - start,
@@ -182,19 +176,26 @@ def train_child(name: str, spec: str, train_batch: int, threads: int, independen
     ``train_batch`` (model.train(), loss = output.sum(), after one warm-up step and
     zero_grad(set_to_none=True)), the module from the spec or the independent one."""
     import torch
-    from torch.profiler import ProfilerActivity, profile
 
     torch.set_num_threads(threads)
     net = build(spec)
     model, builder = independent_module(name) if independent else build_module(net)
+    peak = _train_peak(torch, model, torch.randn(train_batch, *net.input.shape))
+    return {"network": name, "spec": spec, "builder": builder, "train_batch": train_batch,
+            "train_alloc_peak": peak}
+
+
+def _train_peak(torch, model, x) -> int:
+    """torch's allocation peak over one training forward + backward (model.train(), loss =
+    output.sum()), after one warm-up step and zero_grad(set_to_none=True)."""
+    from torch.profiler import ProfilerActivity, profile
+
     model.train()
-    xt = torch.randn(train_batch, *net.input.shape)
-    model(xt).sum().backward()
+    model(x).sum().backward()
     model.zero_grad(set_to_none=True)
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        model(xt).sum().backward()
-    return {"network": name, "spec": spec, "builder": builder, "train_batch": train_batch,
-            "train_alloc_peak": _alloc_peak(prof)}
+        model(x).sum().backward()
+    return _alloc_peak(prof)
 
 
 def run_train_only(args) -> str:

@@ -105,3 +105,21 @@ def load_script(*parts):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def saved_storages(torch, model, *inputs) -> dict:
+    """{storage pointer: (bytes, dtype)} of every tensor autograd saves for backward in one
+    forward of ``model`` (torch's saved_tensors_hooks; each storage once, the model's
+    parameters and buffers excluded): the oracle of the training-memory model."""
+    skip = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
+    saved = {}
+
+    def pack(t):
+        st = t.untyped_storage()
+        if st.data_ptr() not in skip:
+            saved[st.data_ptr()] = (st.nbytes(), t.dtype)
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(*inputs)
+    return saved

@@ -18,6 +18,7 @@ from archcost.errors import SpecError
 from archcost.layers import PRIMITIVES
 from archcost.shapes import layout_of, shaped
 from archcost.spec import build, build_text
+from tests.conftest import saved_storages
 from tests.test_layers import run
 
 
@@ -193,18 +194,9 @@ layers:
     net = build(str(path), train=True)
     model = build_module(net)
     model.train()
-    skip = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
-    saved = {}
-
-    def pack(t):
-        st = t.untyped_storage()
-        if st.data_ptr() not in skip:
-            saved[st.data_ptr()] = st.nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(torch.randn(2, *net.input.shape))
-    assert sum(saved.values()) == M.training(net, 2, "float32", "cpu", "sgd").saved_bytes
+    saved = saved_storages(torch, model, torch.randn(2, *net.input.shape))
+    assert sum(b for b, _ in saved.values()) == \
+        M.training(net, 2, "float32", "cpu", "sgd").saved_bytes  # fmt: skip
 
 
 VERIFY_SPECS = {

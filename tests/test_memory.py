@@ -11,7 +11,7 @@ from archcost import memory as M
 from archcost.cli import cli
 from archcost.spec import build
 
-from .conftest import ROOT, load_script, require_torch, run_cli
+from .conftest import ROOT, load_script, require_torch, run_cli, saved_storages
 
 SPECS = os.path.join(ROOT, "tests", "specs")
 
@@ -308,18 +308,9 @@ def test_saved_for_backward_equals_torch():
     net = build("googlenet", train=True)
     model, _ = bench.build_module(net)
     model.train()
-    skip = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
-    saved = {}
-
-    def pack(t):
-        st = t.untyped_storage()
-        if st.data_ptr() not in skip:
-            saved[st.data_ptr()] = st.nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(torch.randn(2, *net.input.shape))
-    assert sum(saved.values()) == M.training(net, 2, "float32", "cpu", "sgd").saved_bytes
+    saved = saved_storages(torch, model, torch.randn(2, *net.input.shape))
+    assert sum(b for b, _ in saved.values()) == \
+        M.training(net, 2, "float32", "cpu", "sgd").saved_bytes  # fmt: skip
 
 
 def test_eager_liveness_holds_module_inputs_by_hand():

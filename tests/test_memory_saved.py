@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from .conftest import ROOT, require_torch
+from .conftest import ROOT, require_torch, saved_storages
 
 torch = require_torch()
 from torch import nn  # noqa: E402
@@ -43,23 +43,12 @@ def test_every_primitive_has_a_gradient_rule():
 def torch_saved(model, shape, n_inputs=1):
     """{storage: (bytes, dtype)} of what autograd saves in one training forward at BATCH."""
     model.train()
-    skip = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
-    saved = {}
-
-    def pack(t):
-        st = t.untyped_storage()
-        if st.data_ptr() not in skip:
-            saved[st.data_ptr()] = (st.nbytes(), t.dtype)
-        return t
-
     torch.manual_seed(0)
     if len(shape) == 1:  # token ids
         x = torch.randint(0, 10, (BATCH, *shape))
     else:
         x = torch.randn(BATCH, *shape)
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(*([x] * n_inputs))
-    return saved
+    return saved_storages(torch, model, *([x] * n_inputs))
 
 
 def imported(model, shape, tmp_path):
