@@ -45,6 +45,7 @@ MAX_FORMULA_TERMS = 20_000  # terms of the expanded polynomial of `formula --in 
 MAX_RICH_ROWS = 2_000  # longer text tables are laid out without rich (~0.7 ms a row)
 MAX_GRID_POINTS = 100_000  # points of one `sweep` grid, values of one `solve` grid
 MAX_SWEEP_WORK = 600_000  # work of one sweep or solve: each point's layers + expression work + 4
+MAX_DIFF_NODES = 120_000  # primitive nodes of the two networks `diff` builds, together
 MAX_TORCH_NODES = 5_000  # layers of a network `verify` and `bench` build in torch
 MAX_PLOT_ROWS = 300  # rows drawn by `table --plot` (the figure grows with them)
 MAX_PLOT_LABEL_CHARS = 60  # characters of one label in a figure (longer ones are cut)

@@ -10,6 +10,7 @@ time, so a busy machine does not make the test fail; a hang is also stopped by t
 from __future__ import annotations
 
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -130,9 +131,42 @@ def test_max_rows_is_refused_one_past(tmp_path):
     assert f"more than {limits.MAX_ROWS:,} rows in one list" in err and f"{path}:3:" in err
 
 
-def test_max_rows_diff_of_a_file_with_itself(tmp_path):
-    path, _mk = _deep(tmp_path, limits.MAX_ROWS, "flat")
-    run_bounded("diff", path, path, "--all")
+def _renamed(text: str) -> str:
+    """The same flat network with every row renamed: no row of one matches a row of the other
+    (diff then shows every row twice, only in A and only in B: its slowest output)."""
+    def renamed_inputs(match):
+        names = [n if n == "input" else "k" + n for n in match.group(1).split(", ")]
+        return f"in: [{', '.join(names)}]"
+
+    lines = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("  - "):
+            line = re.sub(r"in: \[([^\]]*)\]", renamed_inputs, "  - k" + line[4:])
+        lines.append(line)
+    return "".join(lines)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_max_diff_nodes_two_networks_no_row_matching(tmp_path, fmt):
+    # two flat networks of MAX_DIFF_NODES / 2 layers, one row per layer, no row in common
+    path, mk = _deep(tmp_path, limits.MAX_DIFF_NODES // 2 - 3, "flat")
+    text = open(path, encoding="utf-8").read()
+    other = tmp_path / "other.yaml"
+    other.write_text(_renamed(text))
+    layers = mk.layer_count(mk.units_for(limits.MAX_DIFF_NODES // 2 - 3))
+    assert 2 * layers <= limits.MAX_DIFF_NODES
+    rc, out, _err = run_bounded("diff", path, str(other), "--all", "--format", fmt)
+    assert rc == 0
+    if fmt == "text":
+        assert f"{layers} only in B, {layers} only in A; 0 rows identical" in out
+
+
+def test_max_diff_nodes_is_refused_one_past(tmp_path):
+    path, mk = _deep(tmp_path, limits.MAX_DIFF_NODES // 2 + 7, "flat")
+    layers = mk.layer_count(mk.units_for(limits.MAX_DIFF_NODES // 2 + 7))
+    assert 2 * layers > limits.MAX_DIFF_NODES
+    _rc, _out, err = run_bounded("diff", path, path, allowed=(2,))
+    assert "MAX_DIFF_NODES" in err and f"{2 * layers:,}" in err
 
 
 def test_max_nodes_is_refused_one_past(tmp_path):
@@ -597,6 +631,7 @@ WORST_CASES = {
     "MAX_RICH_ROWS": test_max_rich_rows_and_labels,
     "MAX_GRID_POINTS": test_max_sweep_work,
     "MAX_SWEEP_WORK": test_max_sweep_work,
+    "MAX_DIFF_NODES": test_max_diff_nodes_two_networks_no_row_matching,
     "MAX_TORCH_NODES": test_max_torch_nodes,
     "MAX_PLOT_ROWS": test_max_plot_rows,
     "MAX_PLOT_LABEL_CHARS": test_max_plot_rows,

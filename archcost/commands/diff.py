@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from .. import unknown
+from ..errors import SpecError
 from ..layers import elements, fmt_shape
+from ..limits import MAX_DIFF_NODES
 from ..netargs import assign_labels, parse_networks, variadic_settings
 from ..options import format_option, output_option, train_option
 from ..report import Column, emit, render, to_json
@@ -252,7 +254,13 @@ def command(networks, fmt, train, show_all, output):
       archcost diff mobilenet mobilenet --set alpha=0.5
     """
     nargs = parse_networks(networks, minimum=2, maximum=2)
-    nets = [build(n.spec, params=n.sets or None, train=train) for n in nargs]
+    nets = []
+    for n in nargs:  # both networks stay alive, with a record per row: bounded together
+        nets.append(build(n.spec, params=n.sets or None, train=train))
+        nodes = sum(len(net.nodes) for net in nets)
+        if nodes > MAX_DIFF_NODES:
+            raise SpecError(f"diff compares networks of at most {MAX_DIFF_NODES:,} layers "
+                            f"together (MAX_DIFF_NODES); these have {nodes:,}")  # fmt: skip
     assign_labels(nargs, [n.name for n in nets])
     with gc_paused():  # a large diff's records are many small objects that all stay alive
         if fmt == "json":
