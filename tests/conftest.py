@@ -123,3 +123,29 @@ def saved_storages(torch, model, *inputs) -> dict:
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         model(*inputs)
     return saved
+
+
+def reuse_onnx_op_registry() -> None:
+    """torch.onnx's dynamo exporter rebuilds its op registry from torchlib on every export:
+    1.3 s of the 1.8 s a two-layer module takes. The tests export about 70 modules and never add
+    an op to it (no ``custom_translation_table``, the only thing that writes to it), so one
+    registry per opset serves them all; the exported files are the same. Speed only: with a
+    torch whose exporter is laid out otherwise, nothing changes."""
+    try:
+        from torch.onnx._internal.exporter import _registration
+    except ImportError:
+        return
+    registry = _registration.ONNXRegistry
+    build = registry.from_torchlib.__func__
+    if getattr(build, "archcost_reused", False):
+        return
+    made = {}
+
+    def from_torchlib(cls, *args, **kwargs):
+        key = (cls, args, tuple(sorted(kwargs.items())))
+        if key not in made:
+            made[key] = build(cls, *args, **kwargs)
+        return made[key]
+
+    from_torchlib.archcost_reused = True
+    registry.from_torchlib = classmethod(from_torchlib)

@@ -17,11 +17,13 @@ from archcost.errors import SpecError  # noqa: E402
 from archcost.importers.run import import_onnx  # noqa: E402
 from archcost.spec import build  # noqa: E402
 
-from .conftest import ROOT, run_cli  # noqa: E402
+from .conftest import ROOT, reuse_onnx_op_registry, run_cli  # noqa: E402
 from .test_import_torch import PRIMITIVE_MODULES, oracle  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import _torch_models  # noqa: E402
+
+reuse_onnx_op_registry()
 
 
 def export(model, shape, path, dynamo=False):
