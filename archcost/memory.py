@@ -127,6 +127,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .layers import ACTIVATIONS, elements
+from .layers_attention import node_widths
+from .layers_tensor import _features
 from .nesting import row_spans
 from .options import DEFAULT_DEVICE, DTYPE_BYTES  # the one --device default: table, compare, memory
 from .unknown import add, mul  # an unknown row's None (archcost.unknown)
@@ -212,8 +214,6 @@ def _attention_transient(node, size, device) -> int:
     (benchmarks: L 50 to 1000, D 256 to 768, 1 to 12 heads: the larger of the two, to 0.1%).
     On CUDA the fused kernels hold no scores: only the first term is counted (not measured).
     """
-    from .layers_attention import node_widths
-
     lq = node.inputs[0].shape[0]
     inner, kv = node_widths(node)
     packed = lq * (inner + 2 * kv)
@@ -696,8 +696,6 @@ def _groupnorm(node, c):  # input + mean and rstd per group
 
 
 def _feature_size(node) -> int:
-    from .layers_tensor import _features
-
     return _features(node.shape, node.op)[1]
 
 
@@ -745,8 +743,6 @@ def _attention(node, c):
     kernel, _scaled_dot_product_flash_attention_for_cpu): the in-projection's input copied to
     sequence-first (L x D), the packed q/k/v (L x (D' + 2 kv)), the heads' output (L x D',
     which the out-projection reads as it is) and the log-sum-exp (heads x L, float32)."""
-    from .layers_attention import node_widths
-
     lq, d = node.inputs[0].shape
     inner, kv = node_widths(node)
     heads = node.fields["heads"]

@@ -173,8 +173,23 @@ def test_saved_for_backward_equals_torch(tmp_path):
     from tests.conftest import require_torch
 
     torch = require_torch()
+    from torch import nn
+
     from archcost import memory as M
-    from archcost.torch_backend import build_module
+
+    class Written(nn.Module):
+        """The spec below in torch, written here (not archcost's backend): the oracle."""
+
+        def __init__(self):
+            super().__init__()
+            self.c, self.c2, self.fc = nn.Conv2d(3, 4, 1), nn.Conv2d(4, 4, 1), nn.Linear(4, 2)
+            self.a, self.p2 = nn.AdaptiveMaxPool2d((5, 4)), nn.AdaptiveMaxPool1d(4)
+            self.p1 = nn.AdaptiveAvgPool1d(6)
+
+        def forward(self, x):
+            y = self.c2(self.a(self.c(x))) * 0.5
+            y = self.p2(self.p1(y.reshape(y.shape[0], 4, 20)))
+            return self.fc(y[:, :, 1:3].mean(2))
 
     path = tmp_path / "train.yaml"
     path.write_text("""
@@ -192,7 +207,7 @@ layers:
   - fc: {type: linear, out: 2}
 """)
     net = build(str(path), train=True)
-    model = build_module(net)
+    model = Written()
     model.train()
     saved = saved_storages(torch, model, torch.randn(2, *net.input.shape))
     assert sum(b for b, _ in saved.values()) == \

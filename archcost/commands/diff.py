@@ -6,7 +6,7 @@ import click
 
 from .. import unknown
 from ..errors import SpecError
-from ..layers import elements, fmt_shape
+from ..layers import fmt_shape
 from ..limits import MAX_DIFF_NODES
 from ..netargs import assign_labels, parse_networks, variadic_settings
 from ..options import format_option, output_option, train_option
@@ -20,14 +20,7 @@ NUMBERS = ("params", "macs", "ops", "activations", "buffers")
 
 
 def _row_data(row) -> dict:
-    nodes = row.nodes
     shape = row.shape
-    if len(nodes) == 1:  # Row.sums() of one node, without its dict
-        n = nodes[0]
-        activations = (0 if n.inplace else elements(n.shape)) + n.extra
-        return {"type": row.type, "output": list(shape), "params": n.params, "macs": n.macs,
-                **layout_record(shape), "ops": n.ops, "activations": activations,
-                "buffers": n.buffers}  # fmt: skip
     sums = row.sums()  # one pass over the row's nodes (each property is a pass of its own)
     return {"type": row.type, "output": list(shape), "params": sums["params"],
             "macs": sums["macs"], **layout_record(shape), "ops": sums["ops"],
